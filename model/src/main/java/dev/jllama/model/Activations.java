@@ -1,0 +1,109 @@
+package dev.jllama.model;
+
+import dev.jllama.model.backend.Backend;
+import dev.jllama.model.backend.IntTensor;
+import dev.jllama.model.backend.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The named buffers of one micro-batch of {@code batch x seqLen} tokens. Saved for backward per layer: the block
+ * input, q/k/v after RoPE, the attention output and its log-sum-exp, the post-attention residual and the two
+ * feed-forward projections. Recomputed in backward instead of saved (selective recomputation): both RMSNorm
+ * outputs and the SwiGLU product, which are cheap elementwise work. The LM head runs over row chunks, so the
+ * {@code rows x vocab} logits never exist at once.
+ */
+public final class Activations {
+    /** Rows of the LM head and loss computed at once. */
+    static final int LOGIT_CHUNK_ROWS = 256;
+
+    final int batch;
+    final int seqLen;
+    final int rows;
+    final int logitRows;
+
+    final IntTensor inputs;
+    final IntTensor targets;
+    /** Host staging for the token ids, reused every micro-batch. */
+    final int[] hostInputs;
+    final int[] hostTargets;
+    /** residual[l] is the input of block l; residual[layers] feeds the final norm. */
+    final Tensor[] residual;
+    final Tensor[] attentionRstd, q, k, v, attentionOut, lse, afterAttention, ffnRstd, gate, up;
+    final Tensor normOut, act, finalNormOut, finalRstd, chunkIn, logits, losses;
+    // backward scratch
+    final Tensor dResidual, dNorm, dAttentionOut, dq, dk, dv, dAct, dGate, dUp, dChunkIn;
+
+    private final List<Tensor> owned = new ArrayList<>();
+    private final Backend backend;
+
+    Activations(LlamaConfig c, Backend backend, int batch, int seqLen) {
+        if (seqLen > c.maxSeqLen()) {
+            throw new IllegalArgumentException("sequence length " + seqLen + " exceeds the model's max_seq_len "
+                    + c.maxSeqLen());
+        }
+        this.backend = backend;
+        this.batch = batch;
+        this.seqLen = seqLen;
+        this.rows = Math.multiplyExact(batch, seqLen);
+        this.logitRows = Math.min(rows, LOGIT_CHUNK_ROWS);
+        int d = c.dim(), kv = c.kvDim(), f = c.hiddenDim(), layers = c.layers();
+        hostInputs = new int[rows];
+        hostTargets = new int[rows];
+        inputs = backend.allocateInts("inputs", rows);
+        targets = backend.allocateInts("targets", rows);
+        residual = new Tensor[layers + 1];
+        for (int l = 0; l <= layers; l++) residual[l] = alloc("residual." + l, rows * d);
+        attentionRstd = perLayer(layers, "attention_rstd", rows);
+        q = perLayer(layers, "q", rows * d);
+        k = perLayer(layers, "k", rows * kv);
+        v = perLayer(layers, "v", rows * kv);
+        attentionOut = perLayer(layers, "attention_out", rows * d);
+        lse = perLayer(layers, "attention_lse", batch * c.heads() * seqLen);
+        afterAttention = perLayer(layers, "after_attention", rows * d);
+        ffnRstd = perLayer(layers, "ffn_rstd", rows);
+        gate = perLayer(layers, "ffn_gate", Math.multiplyExact(rows, f));
+        up = perLayer(layers, "ffn_up", Math.multiplyExact(rows, f));
+        normOut = alloc("norm_out", rows * d);
+        act = alloc("ffn_act", rows * f);
+        finalNormOut = alloc("final_norm_out", rows * d);
+        finalRstd = alloc("final_rstd", rows);
+        chunkIn = alloc("logits_in", logitRows * d);
+        logits = alloc("logits", Math.multiplyExact(logitRows, c.vocabSize()));
+        losses = alloc("losses", rows);
+        dResidual = alloc("d_residual", rows * d);
+        dNorm = alloc("d_norm", rows * d);
+        dAttentionOut = alloc("d_attention_out", rows * d);
+        dq = alloc("d_q", rows * d);
+        dk = alloc("d_k", rows * kv);
+        dv = alloc("d_v", rows * kv);
+        dAct = alloc("d_act", rows * f);
+        dGate = alloc("d_gate", rows * f);
+        dUp = alloc("d_up", rows * f);
+        dChunkIn = alloc("d_logits_in", logitRows * d);
+    }
+
+    private Tensor alloc(String name, int size) {
+        Tensor t = backend.allocate(name, size);
+        owned.add(t);
+        return t;
+    }
+
+    private Tensor[] perLayer(int layers, String name, int size) {
+        Tensor[] tensors = new Tensor[layers];
+        for (int l = 0; l < layers; l++) tensors[l] = alloc(name + "." + l, size);
+        return tensors;
+    }
+
+    /** Bytes of activation memory this micro-batch holds (saved activations plus backward scratch). */
+    public long bytes() {
+        long floats = 0;
+        for (Tensor t : owned) floats += t.size();
+        return 4 * (floats + 2L * rows);
+    }
+
+    void free() {
+        for (Tensor t : owned) backend.free(t);
+        owned.clear();
+    }
+}

@@ -1,0 +1,229 @@
+package dev.jllama.model;
+
+import dev.jllama.model.Parameters.Block;
+import dev.jllama.model.backend.Backend;
+import dev.jllama.model.backend.Tensor;
+
+/**
+ * The LLaMA network with one explicit forward and one explicit backward function per layer, in the manner of
+ * llm.c: pre-norm blocks of RMSNorm → grouped-query causal attention with RoPE → residual, RMSNorm → SwiGLU
+ * feed-forward → residual; then a final RMSNorm, the LM head and mean cross-entropy. No biases.
+ *
+ * <p>All tensors live on the {@link Backend}; the host sees only the loss.
+ */
+public final class LlamaModel implements AutoCloseable {
+    private final LlamaConfig config;
+    private final Backend backend;
+    private final Parameters params;
+    private final Tensor ropeTable;
+    private Activations acts;
+
+    public LlamaModel(LlamaConfig config, Backend backend) {
+        this.config = config;
+        this.backend = backend;
+        this.params = new Parameters(config, backend);
+        this.ropeTable = backend.allocate("rope_table", config.maxSeqLen() * config.headDim());
+        backend.write(ropeTable, 0, ropeTable(config), 0, ropeTable.size());
+    }
+
+    /** {@code cos, sin} per (position, pair), computed in double precision. */
+    static float[] ropeTable(LlamaConfig c) {
+        int half = c.headDim() / 2;
+        float[] table = new float[c.maxSeqLen() * half * 2];
+        for (int pos = 0; pos < c.maxSeqLen(); pos++) {
+            for (int j = 0; j < half; j++) {
+                double freq = Math.pow(c.ropeTheta(), -2.0 * j / c.headDim());
+                double angle = pos * freq;
+                table[(pos * half + j) * 2] = (float) Math.cos(angle);
+                table[(pos * half + j) * 2 + 1] = (float) Math.sin(angle);
+            }
+        }
+        return table;
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public Parameters parameters() {
+        return params;
+    }
+
+    /** The activation buffers for micro-batches of {@code batch x seqLen}, (re)allocated when the shape changes. */
+    public Activations activations(int batch, int seqLen) {
+        if (acts == null || acts.batch != batch || acts.seqLen != seqLen) {
+            if (acts != null) acts.free();
+            acts = new Activations(config, backend, batch, seqLen);
+        }
+        return acts;
+    }
+
+    /**
+     * Forward and backward over one micro-batch of windows ({@code batch} rows of {@code seqLen + 1} tokens:
+     * inputs are the first {@code seqLen}, targets the last {@code seqLen}). Parameter gradients accumulate,
+     * scaled by {@code gradScale} per token (use {@code 1 / (tokens in the whole batch)} for a mean).
+     *
+     * @return the summed loss over the micro-batch's tokens
+     */
+    public double forwardBackward(int[] windows, int batch, int seqLen, float gradScale) {
+        Activations a = activations(batch, seqLen);
+        upload(a, windows, batch, seqLen);
+        forward(a);
+        double loss = lmHeadAndLoss(a, gradScale, true);
+        backward(a);
+        return loss;
+    }
+
+    /** Forward only: the summed loss over the micro-batch's tokens. */
+    public double loss(int[] windows, int batch, int seqLen) {
+        Activations a = activations(batch, seqLen);
+        upload(a, windows, batch, seqLen);
+        forward(a);
+        return lmHeadAndLoss(a, 0f, false);
+    }
+
+    private void upload(Activations a, int[] windows, int batch, int seqLen) {
+        if (windows.length < batch * (seqLen + 1)) {
+            throw new IllegalArgumentException("batch needs " + batch * (seqLen + 1) + " tokens, got " + windows.length);
+        }
+        int[] inputs = a.hostInputs;
+        int[] targets = a.hostTargets;
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(windows, b * (seqLen + 1), inputs, b * seqLen, seqLen);
+            System.arraycopy(windows, b * (seqLen + 1) + 1, targets, b * seqLen, seqLen);
+        }
+        backend.writeInts(a.inputs, inputs, inputs.length);
+        backend.writeInts(a.targets, targets, targets.length);
+    }
+
+    // ---------------------------------------------------------------- forward
+
+    void forward(Activations a) {
+        backend.embedding(a.residual[0], params.tokenEmbedding.value(), a.inputs, a.rows, config.dim());
+        for (int l = 0; l < config.layers(); l++) {
+            attentionForward(a, l);
+            feedForwardForward(a, l);
+        }
+        backend.rmsnorm(a.finalNormOut, a.finalRstd, a.residual[config.layers()], params.finalNorm.value(),
+                a.rows, config.dim(), config.normEps());
+    }
+
+    /** afterAttention[l] = residual[l] + Wo · attention(rope(Wq n), rope(Wk n), Wv n), n = rmsnorm(residual[l]). */
+    private void attentionForward(Activations a, int l) {
+        Block p = params.block(l);
+        int n = a.rows, d = config.dim(), kv = config.kvDim();
+        backend.rmsnorm(a.normOut, a.attentionRstd[l], a.residual[l], p.attentionNorm().value(), n, d, config.normEps());
+        backend.matmul(a.q[l], a.normOut, p.wq().value(), n, d, d);
+        backend.matmul(a.k[l], a.normOut, p.wk().value(), n, d, kv);
+        backend.matmul(a.v[l], a.normOut, p.wv().value(), n, d, kv);
+        backend.rope(a.q[l], ropeTable, n, a.seqLen, config.heads(), config.headDim(), false);
+        backend.rope(a.k[l], ropeTable, n, a.seqLen, config.kvHeads(), config.headDim(), false);
+        backend.attention(a.attentionOut[l], a.lse[l], a.q[l], a.k[l], a.v[l],
+                a.batch, a.seqLen, config.heads(), config.kvHeads(), config.headDim());
+        backend.matmul(a.afterAttention[l], a.attentionOut[l], p.wo().value(), n, d, d);
+        backend.add(a.afterAttention[l], a.residual[l], n * d);
+    }
+
+    /** residual[l+1] = afterAttention[l] + W2 · (silu(W1 n) * W3 n), n = rmsnorm(afterAttention[l]). */
+    private void feedForwardForward(Activations a, int l) {
+        Block p = params.block(l);
+        int n = a.rows, d = config.dim(), f = config.hiddenDim();
+        backend.rmsnorm(a.normOut, a.ffnRstd[l], a.afterAttention[l], p.ffnNorm().value(), n, d, config.normEps());
+        backend.matmul(a.gate[l], a.normOut, p.w1().value(), n, d, f);
+        backend.matmul(a.up[l], a.normOut, p.w3().value(), n, d, f);
+        backend.swiglu(a.act, a.gate[l], a.up[l], n * f);
+        backend.matmul(a.residual[l + 1], a.act, p.w2().value(), n, f, d);
+        backend.add(a.residual[l + 1], a.afterAttention[l], n * d);
+    }
+
+    /**
+     * LM head and cross-entropy over chunks of rows; with {@code backward} also the head's gradients, leaving
+     * dL/d(finalNormOut) in {@code dNorm}.
+     */
+    private double lmHeadAndLoss(Activations a, float gradScale, boolean backward) {
+        int d = config.dim(), vocab = config.vocabSize();
+        Tensor head = params.output.value();
+        for (int r0 = 0; r0 < a.rows; r0 += a.logitRows) {
+            int rows = Math.min(a.logitRows, a.rows - r0);
+            backend.copy(a.chunkIn, 0, a.finalNormOut, r0 * d, rows * d);
+            backend.matmul(a.logits, a.chunkIn, head, rows, d, vocab);
+            backend.crossEntropy(a.losses, r0, a.logits, a.targets, r0, rows, vocab, gradScale);
+            if (backward) {
+                backend.matmulBackwardWeight(params.output.grad(), a.logits, a.chunkIn, rows, d, vocab);
+                backend.matmulBackwardInput(a.dChunkIn, a.logits, head, rows, d, vocab, false);
+                backend.copy(a.dNorm, r0 * d, a.dChunkIn, 0, rows * d);
+            }
+        }
+        return backend.sum(a.losses, a.rows);
+    }
+
+    // ---------------------------------------------------------------- backward
+
+    void backward(Activations a) {
+        int n = a.rows, d = config.dim();
+        backend.zero(a.dResidual);
+        backend.rmsnormBackward(a.dResidual, params.finalNorm.grad(), a.dNorm, a.residual[config.layers()],
+                params.finalNorm.value(), a.finalRstd, n, d);
+        for (int l = config.layers() - 1; l >= 0; l--) {
+            feedForwardBackward(a, l);
+            attentionBackward(a, l);
+        }
+        backend.embeddingBackward(params.tokenEmbedding.grad(), a.dResidual, a.inputs, n, d);
+    }
+
+    /** On entry dResidual = dL/d residual[l+1]; on exit dL/d afterAttention[l]. */
+    private void feedForwardBackward(Activations a, int l) {
+        Block p = params.block(l);
+        int n = a.rows, d = config.dim(), f = config.hiddenDim();
+        backend.rmsnorm(a.normOut, a.ffnRstd[l], a.afterAttention[l], p.ffnNorm().value(), n, d, config.normEps());
+        backend.swiglu(a.act, a.gate[l], a.up[l], n * f);
+        backend.matmulBackwardWeight(p.w2().grad(), a.dResidual, a.act, n, f, d);
+        backend.matmulBackwardInput(a.dAct, a.dResidual, p.w2().value(), n, f, d, false);
+        backend.swigluBackward(a.dGate, a.dUp, a.dAct, a.gate[l], a.up[l], n * f);
+        backend.matmulBackwardWeight(p.w1().grad(), a.dGate, a.normOut, n, d, f);
+        backend.matmulBackwardWeight(p.w3().grad(), a.dUp, a.normOut, n, d, f);
+        backend.matmulBackwardInput(a.dNorm, a.dGate, p.w1().value(), n, d, f, false);
+        backend.matmulBackwardInput(a.dNorm, a.dUp, p.w3().value(), n, d, f, true);
+        backend.rmsnormBackward(a.dResidual, p.ffnNorm().grad(), a.dNorm, a.afterAttention[l], p.ffnNorm().value(),
+                a.ffnRstd[l], n, d);
+    }
+
+    /** On entry dResidual = dL/d afterAttention[l]; on exit dL/d residual[l]. */
+    private void attentionBackward(Activations a, int l) {
+        Block p = params.block(l);
+        int n = a.rows, d = config.dim(), kv = config.kvDim();
+        backend.matmulBackwardWeight(p.wo().grad(), a.dResidual, a.attentionOut[l], n, d, d);
+        backend.matmulBackwardInput(a.dAttentionOut, a.dResidual, p.wo().value(), n, d, d, false);
+        backend.attentionBackward(a.dq, a.dk, a.dv, a.dAttentionOut, a.attentionOut[l], a.lse[l],
+                a.q[l], a.k[l], a.v[l], a.batch, a.seqLen, config.heads(), config.kvHeads(), config.headDim());
+        backend.rope(a.dq, ropeTable, n, a.seqLen, config.heads(), config.headDim(), true);
+        backend.rope(a.dk, ropeTable, n, a.seqLen, config.kvHeads(), config.headDim(), true);
+        backend.rmsnorm(a.normOut, a.attentionRstd[l], a.residual[l], p.attentionNorm().value(), n, d, config.normEps());
+        backend.matmulBackwardWeight(p.wq().grad(), a.dq, a.normOut, n, d, d);
+        backend.matmulBackwardWeight(p.wk().grad(), a.dk, a.normOut, n, d, kv);
+        backend.matmulBackwardWeight(p.wv().grad(), a.dv, a.normOut, n, d, kv);
+        backend.matmulBackwardInput(a.dNorm, a.dq, p.wq().value(), n, d, d, false);
+        backend.matmulBackwardInput(a.dNorm, a.dk, p.wk().value(), n, d, kv, true);
+        backend.matmulBackwardInput(a.dNorm, a.dv, p.wv().value(), n, d, kv, true);
+        backend.rmsnormBackward(a.dResidual, p.attentionNorm().grad(), a.dNorm, a.residual[l],
+                p.attentionNorm().value(), a.attentionRstd[l], n, d);
+    }
+
+    public void zeroGradients() {
+        for (Parameters.Param p : params.all()) backend.zero(p.grad());
+    }
+
+    @Override
+    public void close() {
+        if (acts != null) acts.free();
+        for (Parameters.Param p : params.all()) {
+            backend.free(p.value());
+            backend.free(p.grad());
+        }
+        backend.free(ropeTable);
+    }
+}

@@ -1,0 +1,129 @@
+package dev.jllama.model.backend;
+
+/**
+ * The seam between the model and the hardware: every tensor kernel a LLaMA training step needs, on opaque
+ * buffers the backend allocates. A GPU backend keeps all of them resident on its device, so that only the
+ * batch goes in and only the loss and the gradients (for the all-reduce) come out.
+ *
+ * <p>Layouts are row-major. Activations are {@code [rows, features]} with {@code rows = batch * seqLen}, row
+ * {@code r} being position {@code r % seqLen} of sequence {@code r / seqLen}. Weight matrices are stored as
+ * {@code [out, in]} (PyTorch's {@code nn.Linear} layout).
+ *
+ * <p>Conventions: kernels that produce a <em>parameter</em> gradient always accumulate ({@code +=}), so that
+ * micro-batches accumulate; kernels that produce an <em>activation</em> gradient overwrite unless they take an
+ * {@code accumulate} flag or say otherwise. Calls may run asynchronously; {@link #read} and the methods
+ * returning a scalar wait for the work queued before them.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** A short name for logs and the command line: {@code cpu}, {@code tornado}. */
+    String name();
+
+    /** What executes the kernels, e.g. "CPU, 2 threads, AVX-512" or the GPU's name. */
+    String device();
+
+    // ---- memory ----
+
+    /** A zero-filled float buffer of {@code size} elements. */
+    Tensor allocate(String name, int size);
+
+    IntTensor allocateInts(String name, int size);
+
+    /** Releases a buffer's memory now rather than at {@link #close()}. */
+    void free(Tensor tensor);
+
+    void write(Tensor dst, int dstOffset, float[] src, int srcOffset, int length);
+
+    void read(Tensor src, int srcOffset, float[] dst, int dstOffset, int length);
+
+    void writeInts(IntTensor dst, int[] src, int length);
+
+    void zero(Tensor tensor);
+
+    /** {@code dst[dstOffset ..] = src[srcOffset ..]} for {@code length} elements, on the device. */
+    void copy(Tensor dst, int dstOffset, Tensor src, int srcOffset, int length);
+
+    // ---- linear layers: the three matmul forms ----
+
+    /** {@code out[r,o] = sum_i x[r,i] * w[o,i]}: forward of {@code y = x W^T}. */
+    void matmul(Tensor out, Tensor x, Tensor w, int rows, int in, int outDim);
+
+    /** {@code dx[r,i] (+)= sum_o dout[r,o] * w[o,i]}: gradient of the input. */
+    void matmulBackwardInput(Tensor dx, Tensor dout, Tensor w, int rows, int in, int outDim, boolean accumulate);
+
+    /** {@code dw[o,i] += sum_r dout[r,o] * x[r,i]}: gradient of the weight (accumulates). */
+    void matmulBackwardWeight(Tensor dw, Tensor dout, Tensor x, int rows, int in, int outDim);
+
+    // ---- normalisation, position, activation ----
+
+    /** {@code out = x / rms(x) * gain} per row; stores {@code 1/rms} per row in {@code rstd} for backward. */
+    void rmsnorm(Tensor out, Tensor rstd, Tensor x, Tensor gain, int rows, int dim, float eps);
+
+    /** {@code dx += d(out)/dx^T dout} (accumulates into {@code dx}); {@code dgain += ...}. */
+    void rmsnormBackward(Tensor dx, Tensor dgain, Tensor dout, Tensor x, Tensor gain, Tensor rstd, int rows, int dim);
+
+    /**
+     * Rotary position embedding in place on {@code x [rows, heads*headDim]}, Meta's interleaved layout: pairs
+     * {@code (2j, 2j+1)} of each head rotate by angle {@code pos * theta^(-2j/headDim)}. {@code table} holds
+     * {@code cos, sin} interleaved per {@code [pos, j]} ({@code seqLen * headDim} floats). With {@code inverse} it
+     * rotates by the negative angle, which is the backward pass.
+     */
+    void rope(Tensor x, Tensor table, int rows, int seqLen, int heads, int headDim, boolean inverse);
+
+    /** {@code out = silu(gate) * up}, elementwise over {@code n}. */
+    void swiglu(Tensor out, Tensor gate, Tensor up, int n);
+
+    /** Gradients of {@link #swiglu} with respect to {@code gate} and {@code up} (overwrite). */
+    void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int n);
+
+    // ---- attention ----
+
+    /**
+     * Causal self-attention with grouped-query heads, never storing a {@code T x T} matrix (blockwise with an
+     * online softmax). {@code q, out: [rows, heads*headDim]}, {@code k, v: [rows, kvHeads*headDim]};
+     * {@code lse [batch*heads*seqLen]} receives each query's log-sum-exp of its scaled scores, for backward.
+     */
+    void attention(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
+                   int batch, int seqLen, int heads, int kvHeads, int headDim);
+
+    /** Gradients of {@link #attention} (overwrite {@code dq, dk, dv}); recomputes scores from {@code lse}. */
+    void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor out, Tensor lse,
+                           Tensor q, Tensor k, Tensor v,
+                           int batch, int seqLen, int heads, int kvHeads, int headDim);
+
+    // ---- embedding and loss ----
+
+    /** {@code out[r,:] = table[tokens[r],:]}. */
+    void embedding(Tensor out, Tensor table, IntTensor tokens, int rows, int dim);
+
+    /** {@code dtable[tokens[r],:] += dout[r,:]} (accumulates). */
+    void embeddingBackward(Tensor dtable, Tensor dout, IntTensor tokens, int rows, int dim);
+
+    /**
+     * Softmax cross-entropy of {@code logits [rows, vocab]} against {@code targets[targetOffset + r]}: writes each
+     * row's loss to {@code losses[lossOffset + r]} and overwrites {@code logits} in place with
+     * {@code (softmax - onehot) * gradScale}, the loss gradient. A negative target is ignored (loss and gradient 0).
+     */
+    void crossEntropy(Tensor losses, int lossOffset, Tensor logits, IntTensor targets, int targetOffset,
+                      int rows, int vocab, float gradScale);
+
+    // ---- elementwise, reductions, optimizer ----
+
+    /** {@code dst += src} over {@code n} elements. */
+    void add(Tensor dst, Tensor src, int n);
+
+    /** {@code t *= factor}. */
+    void scale(Tensor t, float factor);
+
+    /** Sum of the first {@code n} elements, in double precision. */
+    double sum(Tensor t, int n);
+
+    /** Sum of squares of all elements, in double precision (for the global gradient norm). */
+    double sumOfSquares(Tensor t);
+
+    /** One decoupled-weight-decay Adam update of {@code param} from {@code grad}, updating the moments. */
+    void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
+
+    @Override
+    void close();
+}

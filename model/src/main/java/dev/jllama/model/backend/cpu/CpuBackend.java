@@ -1,0 +1,397 @@
+package dev.jllama.model.backend.cpu;
+
+import dev.jllama.model.backend.AdamWStep;
+import dev.jllama.model.backend.Backend;
+import dev.jllama.model.backend.IntTensor;
+import dev.jllama.model.backend.Tensor;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The always-present backend: heap arrays, the Java Vector API and a thread pool sized to the cores. Every kernel
+ * splits its work into tasks that own disjoint outputs and reduce in a fixed order, so results are identical for
+ * any thread count.
+ */
+public final class CpuBackend implements Backend {
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = SPECIES.length();
+    /** Elementwise kernels and reductions work in fixed chunks of this many elements. */
+    private static final int CHUNK = 1 << 14;
+
+    private final Parallel parallel;
+    private final Gemm gemm;
+    private final CpuAttention attention;
+
+    public CpuBackend(int threads) {
+        this.parallel = new Parallel(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+        this.gemm = new Gemm(parallel);
+        this.attention = new CpuAttention(parallel);
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public String device() {
+        return "CPU, " + parallel.threads() + " threads, " + SPECIES.vectorBitSize() + "-bit vectors";
+    }
+
+    private static float[] f(Tensor t) {
+        return ((CpuTensor) t).data();
+    }
+
+    private static int[] ints(IntTensor t) {
+        return ((CpuIntTensor) t).data();
+    }
+
+    // ---- memory ----
+
+    @Override
+    public Tensor allocate(String name, int size) {
+        return new CpuTensor(name, new float[size]);
+    }
+
+    @Override
+    public IntTensor allocateInts(String name, int size) {
+        return new CpuIntTensor(name, new int[size]);
+    }
+
+    @Override
+    public void free(Tensor tensor) {
+        // Heap memory: released when the model drops its reference.
+    }
+
+    @Override
+    public void write(Tensor dst, int dstOffset, float[] src, int srcOffset, int length) {
+        System.arraycopy(src, srcOffset, f(dst), dstOffset, length);
+    }
+
+    @Override
+    public void read(Tensor src, int srcOffset, float[] dst, int dstOffset, int length) {
+        System.arraycopy(f(src), srcOffset, dst, dstOffset, length);
+    }
+
+    @Override
+    public void writeInts(IntTensor dst, int[] src, int length) {
+        System.arraycopy(src, 0, ints(dst), 0, length);
+    }
+
+    @Override
+    public void zero(Tensor tensor) {
+        float[] data = f(tensor);
+        parallel.forEach(chunks(data.length), c -> Arrays.fill(data, c * CHUNK, chunkEnd(c, data.length), 0f));
+    }
+
+    @Override
+    public void copy(Tensor dst, int dstOffset, Tensor src, int srcOffset, int length) {
+        System.arraycopy(f(src), srcOffset, f(dst), dstOffset, length);
+    }
+
+    // ---- matmul ----
+
+    @Override
+    public void matmul(Tensor out, Tensor x, Tensor w, int rows, int in, int outDim) {
+        gemm.multiply(rows, outDim, in,
+                new Gemm.View(f(x), 0, in, 1), new Gemm.View(f(w), 0, 1, in), f(out), 0, outDim, false);
+    }
+
+    @Override
+    public void matmulBackwardInput(Tensor dx, Tensor dout, Tensor w, int rows, int in, int outDim, boolean accumulate) {
+        gemm.multiply(rows, in, outDim,
+                new Gemm.View(f(dout), 0, outDim, 1), new Gemm.View(f(w), 0, in, 1), f(dx), 0, in, accumulate);
+    }
+
+    @Override
+    public void matmulBackwardWeight(Tensor dw, Tensor dout, Tensor x, int rows, int in, int outDim) {
+        gemm.multiply(outDim, in, rows,
+                new Gemm.View(f(dout), 0, 1, outDim), new Gemm.View(f(x), 0, in, 1), f(dw), 0, in, true);
+    }
+
+    // ---- RMSNorm ----
+
+    @Override
+    public void rmsnorm(Tensor out, Tensor rstd, Tensor x, Tensor gain, int rows, int dim, float eps) {
+        float[] o = f(out), r = f(rstd), xs = f(x), g = f(gain);
+        parallel.forEach(rowBlocks(rows), block -> {
+            for (int row = block * 64, end = Math.min(rows, row + 64); row < end; row++) {
+                int at = row * dim;
+                float inv = (float) (1.0 / Math.sqrt(CpuAttention.dot(xs, at, xs, at, dim) / dim + eps));
+                r[row] = inv;
+                int i = 0;
+                FloatVector s = FloatVector.broadcast(SPECIES, inv);
+                for (int bound = SPECIES.loopBound(dim); i < bound; i += LANES) {
+                    FloatVector.fromArray(SPECIES, xs, at + i).mul(s).mul(FloatVector.fromArray(SPECIES, g, i))
+                            .intoArray(o, at + i);
+                }
+                for (; i < dim; i++) o[at + i] = xs[at + i] * inv * g[i];
+            }
+        });
+    }
+
+    @Override
+    public void rmsnormBackward(Tensor dx, Tensor dgain, Tensor dout, Tensor x, Tensor gain, Tensor rstd,
+                                int rows, int dim) {
+        float[] dxs = f(dx), dg = f(dgain), dy = f(dout), xs = f(x), g = f(gain), r = f(rstd);
+        // Input gradient: rows are independent.
+        parallel.forEach(rowBlocks(rows), block -> {
+            for (int row = block * 64, end = Math.min(rows, row + 64); row < end; row++) {
+                int at = row * dim;
+                float inv = r[row];
+                // dx = inv * (g*dy) - inv^3 / dim * x * sum(g*dy*x)
+                float dot = 0f;
+                for (int i = 0; i < dim; i++) dot += g[i] * dy[at + i] * xs[at + i];
+                float coeff = inv * inv * inv * dot / dim;
+                for (int i = 0; i < dim; i++) dxs[at + i] += inv * g[i] * dy[at + i] - coeff * xs[at + i];
+            }
+        });
+        // Gain gradient: columns are independent; each sums over rows in order.
+        int columnBlocks = (dim + 63) / 64;
+        parallel.forEach(columnBlocks, block -> {
+            int c0 = block * 64, c1 = Math.min(dim, c0 + 64);
+            for (int row = 0; row < rows; row++) {
+                int at = row * dim;
+                float inv = r[row];
+                for (int i = c0; i < c1; i++) dg[i] += dy[at + i] * xs[at + i] * inv;
+            }
+        });
+    }
+
+    // ---- RoPE ----
+
+    @Override
+    public void rope(Tensor x, Tensor table, int rows, int seqLen, int heads, int headDim, boolean inverse) {
+        float[] xs = f(x), tab = f(table);
+        float sign = inverse ? -1f : 1f;
+        int stride = heads * headDim;
+        parallel.forEach(rowBlocks(rows), block -> {
+            for (int row = block * 64, end = Math.min(rows, row + 64); row < end; row++) {
+                int pos = row % seqLen;
+                for (int h = 0; h < heads; h++) {
+                    int at = row * stride + h * headDim;
+                    for (int j = 0; j < headDim / 2; j++) {
+                        float cos = tab[(pos * (headDim / 2) + j) * 2];
+                        float sin = sign * tab[(pos * (headDim / 2) + j) * 2 + 1];
+                        float a = xs[at + 2 * j], b = xs[at + 2 * j + 1];
+                        xs[at + 2 * j] = a * cos - b * sin;
+                        xs[at + 2 * j + 1] = a * sin + b * cos;
+                    }
+                }
+            }
+        });
+    }
+
+    // ---- SwiGLU ----
+
+    @Override
+    public void swiglu(Tensor out, Tensor gate, Tensor up, int n) {
+        float[] o = f(out), g = f(gate), u = f(up);
+        parallel.forEach(chunks(n), c -> {
+            for (int i = c * CHUNK, end = chunkEnd(c, n); i < end; i++) {
+                float a = g[i];
+                o[i] = a / (1f + (float) Math.exp(-a)) * u[i];
+            }
+        });
+    }
+
+    @Override
+    public void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int n) {
+        float[] dg = f(dgate), du = f(dup), dy = f(dout), g = f(gate), u = f(up);
+        parallel.forEach(chunks(n), c -> {
+            for (int i = c * CHUNK, end = chunkEnd(c, n); i < end; i++) {
+                float a = g[i];
+                float sigmoid = 1f / (1f + (float) Math.exp(-a));
+                float silu = a * sigmoid;
+                du[i] = dy[i] * silu;
+                dg[i] = dy[i] * u[i] * sigmoid * (1f + a * (1f - sigmoid));
+            }
+        });
+    }
+
+    // ---- attention ----
+
+    @Override
+    public void attention(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
+                          int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        attention.forward(f(out), f(lse), f(q), f(k), f(v), batch, seqLen, heads, kvHeads, headDim);
+    }
+
+    @Override
+    public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor out, Tensor lse,
+                                  Tensor q, Tensor k, Tensor v,
+                                  int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        attention.backward(f(dq), f(dk), f(dv), f(dout), f(out), f(lse), f(q), f(k), f(v),
+                batch, seqLen, heads, kvHeads, headDim);
+    }
+
+    // ---- embedding and loss ----
+
+    @Override
+    public void embedding(Tensor out, Tensor table, IntTensor tokens, int rows, int dim) {
+        float[] o = f(out), tab = f(table);
+        int[] ids = ints(tokens);
+        int vocab = tab.length / dim;
+        parallel.forEach(rowBlocks(rows), block -> {
+            for (int row = block * 64, end = Math.min(rows, row + 64); row < end; row++) {
+                int id = ids[row];
+                if (id < 0 || id >= vocab) {
+                    throw new IllegalArgumentException("token id " + id + " at row " + row
+                            + " is outside the vocabulary of " + vocab);
+                }
+                System.arraycopy(tab, id * dim, o, row * dim, dim);
+            }
+        });
+    }
+
+    @Override
+    public void embeddingBackward(Tensor dtable, Tensor dout, IntTensor tokens, int rows, int dim) {
+        float[] dt = f(dtable), dy = f(dout);
+        int[] ids = ints(tokens);
+        // Columns are independent: each task adds every row into its own column range, in row order.
+        int columnBlocks = (dim + 63) / 64;
+        parallel.forEach(columnBlocks, block -> {
+            int c0 = block * 64, c1 = Math.min(dim, c0 + 64);
+            for (int row = 0; row < rows; row++) {
+                int src = row * dim, dst = ids[row] * dim;
+                for (int i = c0; i < c1; i++) dt[dst + i] += dy[src + i];
+            }
+        });
+    }
+
+    @Override
+    public void crossEntropy(Tensor losses, int lossOffset, Tensor logits, IntTensor targets, int targetOffset,
+                             int rows, int vocab, float gradScale) {
+        float[] loss = f(losses), z = f(logits);
+        int[] ys = ints(targets);
+        parallel.forEach(rows, row -> {
+            int at = row * vocab;
+            int target = ys[targetOffset + row];
+            if (target < 0) {
+                loss[lossOffset + row] = 0f;
+                Arrays.fill(z, at, at + vocab, 0f);
+                return;
+            }
+            if (target >= vocab) {
+                throw new IllegalArgumentException("target id " + target + " is outside the vocabulary of " + vocab);
+            }
+            float max = max(z, at, vocab);
+            float targetLogit = z[at + target] - max;
+            double sum = 0;
+            for (int i = 0; i < vocab; i++) {
+                float e = (float) Math.exp(z[at + i] - max);
+                z[at + i] = e;
+                sum += e;
+            }
+            loss[lossOffset + row] = (float) (Math.log(sum) - targetLogit);
+            float inv = (float) (gradScale / sum);
+            for (int i = 0; i < vocab; i++) z[at + i] *= inv;
+            z[at + target] -= gradScale;
+        });
+    }
+
+    private static float max(float[] a, int at, int n) {
+        int i = 0;
+        FloatVector m = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
+            m = m.max(FloatVector.fromArray(SPECIES, a, at + i));
+        }
+        float result = m.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) result = Math.max(result, a[at + i]);
+        return result;
+    }
+
+    // ---- elementwise, reductions, optimizer ----
+
+    @Override
+    public void add(Tensor dst, Tensor src, int n) {
+        float[] d = f(dst), s = f(src);
+        parallel.forEach(chunks(n), c -> {
+            int i = c * CHUNK, end = chunkEnd(c, n);
+            for (int bound = i + SPECIES.loopBound(end - i); i < bound; i += LANES) {
+                FloatVector.fromArray(SPECIES, d, i).add(FloatVector.fromArray(SPECIES, s, i)).intoArray(d, i);
+            }
+            for (; i < end; i++) d[i] += s[i];
+        });
+    }
+
+    @Override
+    public void scale(Tensor t, float factor) {
+        float[] d = f(t);
+        parallel.forEach(chunks(d.length), c -> {
+            for (int i = c * CHUNK, end = chunkEnd(c, d.length); i < end; i++) d[i] *= factor;
+        });
+    }
+
+    @Override
+    public double sum(Tensor t, int n) {
+        float[] d = f(t);
+        double[] partial = new double[chunks(n)];
+        parallel.forEach(partial.length, c -> {
+            double s = 0;
+            for (int i = c * CHUNK, end = chunkEnd(c, n); i < end; i++) s += d[i];
+            partial[c] = s;
+        });
+        double total = 0;
+        for (double p : partial) total += p;
+        return total;
+    }
+
+    @Override
+    public double sumOfSquares(Tensor t) {
+        float[] d = f(t);
+        double[] partial = new double[chunks(d.length)];
+        parallel.forEach(partial.length, c -> {
+            int i = c * CHUNK, end = chunkEnd(c, d.length);
+            FloatVector acc = FloatVector.zero(SPECIES);
+            for (int bound = i + SPECIES.loopBound(end - i); i < bound; i += LANES) {
+                FloatVector x = FloatVector.fromArray(SPECIES, d, i);
+                acc = x.fma(x, acc);
+            }
+            double s = acc.reduceLanes(VectorOperators.ADD);
+            for (; i < end; i++) s += (double) d[i] * d[i];
+            partial[c] = s;
+        });
+        double total = 0;
+        for (double p : partial) total += p;
+        return total;
+    }
+
+    @Override
+    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
+        float[] p = f(param), g = f(grad), m1 = f(m), m2 = f(v);
+        float lr = step.lr(), b1 = step.beta1(), b2 = step.beta2(), eps = step.eps();
+        float decay = 1f - step.lr() * step.weightDecay();
+        float bc1 = step.biasCorrection1(), bc2Sqrt = (float) Math.sqrt(step.biasCorrection2());
+        float gs = step.gradScale();
+        parallel.forEach(chunks(p.length), c -> {
+            for (int i = c * CHUNK, end = chunkEnd(c, p.length); i < end; i++) {
+                float gi = g[i] * gs;
+                float mi = b1 * m1[i] + (1f - b1) * gi;
+                float vi = b2 * m2[i] + (1f - b2) * gi * gi;
+                m1[i] = mi;
+                m2[i] = vi;
+                p[i] = p[i] * decay - lr * (mi / bc1) / ((float) Math.sqrt(vi) / bc2Sqrt + eps);
+            }
+        });
+    }
+
+    @Override
+    public void close() {
+        parallel.close();
+    }
+
+    private static int chunks(int n) {
+        return (n + CHUNK - 1) / CHUNK;
+    }
+
+    private static int chunkEnd(int chunk, int n) {
+        return Math.min(n, (chunk + 1) * CHUNK);
+    }
+
+    private static int rowBlocks(int rows) {
+        return (rows + 63) / 64;
+    }
+}

@@ -1,0 +1,178 @@
+package dev.jllama.model.backend.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Blocked single-precision matrix multiply {@code C[M,N] (+)= A[M,K] B[K,N]} in the style of BLIS: operands are
+ * read through (row, column) strides and packed into cache-sized panels, so the three matmul forms of a linear
+ * layer (and any transposition) share one register-blocked micro-kernel of {@code MR x NR} accumulators.
+ *
+ * <p>Each output tile is computed by one task with a fixed order over K, so results are bit-identical for any
+ * thread count.
+ */
+final class Gemm {
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = SPECIES.length();
+    static final int MR = 6;
+    static final int NR = 2 * LANES;
+    private static final int KC = 256;
+    private static final int MC = 96;
+    private static final int NC = 512;
+
+    /** One view of a matrix: element (i, j) is {@code data[offset + i * rowStride + j * colStride]}. */
+    record View(float[] data, int offset, int rowStride, int colStride) {
+        float get(int i, int j) {
+            return data[offset + i * rowStride + j * colStride];
+        }
+    }
+
+    /** Per-thread packing buffers, allocated once per worker thread. */
+    private static final class Scratch {
+        final float[] packedA = new float[MC * KC];
+        final float[] packedB = new float[KC * NC];
+        final float[] edge = new float[MR * NR];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private final Parallel parallel;
+
+    Gemm(Parallel parallel) {
+        this.parallel = parallel;
+    }
+
+    /**
+     * @param c          output, row-major with leading dimension {@code ldc}
+     * @param accumulate add to C instead of overwriting it
+     */
+    void multiply(int m, int n, int k, View a, View b, float[] c, int cOffset, int ldc, boolean accumulate) {
+        int mc = MC;
+        int tilesN = (n + NC - 1) / NC;
+        // Smaller row blocks when there would be too few tasks to keep every thread busy.
+        while (mc > MR && ((m + mc - 1) / mc) * tilesN < 4 * parallel.threads()) {
+            mc = Math.max(MR, (mc / 2) / MR * MR);
+        }
+        final int rowBlock = mc;
+        int tilesM = (m + rowBlock - 1) / rowBlock;
+        parallel.forEach(tilesM * tilesN, tile -> {
+            int m0 = (tile / tilesN) * rowBlock;
+            int n0 = (tile % tilesN) * NC;
+            int mb = Math.min(rowBlock, m - m0);
+            int nb = Math.min(NC, n - n0);
+            Scratch scratch = SCRATCH.get();
+            for (int k0 = 0; k0 < k; k0 += KC) {
+                int kb = Math.min(KC, k - k0);
+                packA(a, m0, mb, k0, kb, scratch.packedA);
+                packB(b, k0, kb, n0, nb, scratch.packedB);
+                boolean add = accumulate || k0 > 0;
+                for (int j = 0; j < nb; j += NR) {
+                    for (int i = 0; i < mb; i += MR) {
+                        int rows = Math.min(MR, mb - i);
+                        int cols = Math.min(NR, nb - j);
+                        int aPanel = (i / MR) * MR * kb;
+                        int bPanel = (j / NR) * NR * kb;
+                        int cAt = cOffset + (m0 + i) * ldc + n0 + j;
+                        if (rows == MR && cols == NR) {
+                            kernel(kb, scratch.packedA, aPanel, scratch.packedB, bPanel, c, cAt, ldc, add);
+                        } else {
+                            kernel(kb, scratch.packedA, aPanel, scratch.packedB, bPanel, scratch.edge, 0, NR, false);
+                            for (int r = 0; r < rows; r++) {
+                                for (int q = 0; q < cols; q++) {
+                                    float value = scratch.edge[r * NR + q];
+                                    c[cAt + r * ldc + q] = add ? c[cAt + r * ldc + q] + value : value;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /** Packs A[m0.., k0..] into row panels of MR: panel p, step k holds MR consecutive values (zero-padded). */
+    private static void packA(View a, int m0, int mb, int k0, int kb, float[] packed) {
+        float[] data = a.data();
+        for (int p = 0; p < mb; p += MR) {
+            int base = (p / MR) * MR * kb;
+            int rows = Math.min(MR, mb - p);
+            for (int r = 0; r < MR; r++) {
+                if (r >= rows) {
+                    for (int kk = 0; kk < kb; kk++) packed[base + kk * MR + r] = 0f;
+                    continue;
+                }
+                int src = a.offset() + (m0 + p + r) * a.rowStride() + k0 * a.colStride();
+                int step = a.colStride();
+                for (int kk = 0; kk < kb; kk++, src += step) packed[base + kk * MR + r] = data[src];
+            }
+        }
+    }
+
+    /** Packs B[k0.., n0..] into column panels of NR: panel q, step k holds NR consecutive values (zero-padded). */
+    private static void packB(View b, int k0, int kb, int n0, int nb, float[] packed) {
+        float[] data = b.data();
+        for (int q = 0; q < nb; q += NR) {
+            int base = (q / NR) * NR * kb;
+            int cols = Math.min(NR, nb - q);
+            if (b.colStride() == 1 && cols == NR) {
+                for (int kk = 0; kk < kb; kk++) {
+                    int src = b.offset() + (k0 + kk) * b.rowStride() + n0 + q;
+                    FloatVector.fromArray(SPECIES, data, src).intoArray(packed, base + kk * NR);
+                    FloatVector.fromArray(SPECIES, data, src + LANES).intoArray(packed, base + kk * NR + LANES);
+                }
+                continue;
+            }
+            for (int col = 0; col < NR; col++) {
+                if (col >= cols) {
+                    for (int kk = 0; kk < kb; kk++) packed[base + kk * NR + col] = 0f;
+                    continue;
+                }
+                int src = b.offset() + k0 * b.rowStride() + (n0 + q + col) * b.colStride();
+                int step = b.rowStride();
+                for (int kk = 0; kk < kb; kk++, src += step) packed[base + kk * NR + col] = data[src];
+            }
+        }
+    }
+
+    /** The MR x NR register block: 12 vector accumulators, one broadcast per row and step. */
+    private static void kernel(int kb, float[] pa, int ai, float[] pb, int bi, float[] c, int ci, int ldc, boolean add) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = FloatVector.zero(SPECIES);
+        FloatVector c10 = FloatVector.zero(SPECIES), c11 = FloatVector.zero(SPECIES);
+        FloatVector c20 = FloatVector.zero(SPECIES), c21 = FloatVector.zero(SPECIES);
+        FloatVector c30 = FloatVector.zero(SPECIES), c31 = FloatVector.zero(SPECIES);
+        FloatVector c40 = FloatVector.zero(SPECIES), c41 = FloatVector.zero(SPECIES);
+        FloatVector c50 = FloatVector.zero(SPECIES), c51 = FloatVector.zero(SPECIES);
+        for (int kk = 0; kk < kb; kk++, ai += MR, bi += NR) {
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, pb, bi + LANES);
+            FloatVector a;
+            a = FloatVector.broadcast(SPECIES, pa[ai]);
+            c00 = b0.fma(a, c00); c01 = b1.fma(a, c01);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 1]);
+            c10 = b0.fma(a, c10); c11 = b1.fma(a, c11);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 2]);
+            c20 = b0.fma(a, c20); c21 = b1.fma(a, c21);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 3]);
+            c30 = b0.fma(a, c30); c31 = b1.fma(a, c31);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 4]);
+            c40 = b0.fma(a, c40); c41 = b1.fma(a, c41);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 5]);
+            c50 = b0.fma(a, c50); c51 = b1.fma(a, c51);
+        }
+        store(c00, c01, c, ci, add);
+        store(c10, c11, c, ci + ldc, add);
+        store(c20, c21, c, ci + 2 * ldc, add);
+        store(c30, c31, c, ci + 3 * ldc, add);
+        store(c40, c41, c, ci + 4 * ldc, add);
+        store(c50, c51, c, ci + 5 * ldc, add);
+    }
+
+    private static void store(FloatVector v0, FloatVector v1, float[] c, int at, boolean add) {
+        if (add) {
+            v0 = v0.add(FloatVector.fromArray(SPECIES, c, at));
+            v1 = v1.add(FloatVector.fromArray(SPECIES, c, at + LANES));
+        }
+        v0.intoArray(c, at);
+        v1.intoArray(c, at + LANES);
+    }
+}
