@@ -1,0 +1,216 @@
+package dev.jllama.model.checkpoint;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jllama.model.LlamaModel;
+import dev.jllama.model.Parameters;
+import dev.jllama.model.backend.Backend;
+import dev.jllama.model.backend.Tensor;
+import dev.jllama.model.optim.AdamW;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Checkpoints under {@code <root>/step-NNNNNNNN/} on any Hadoop FileSystem (local paths, file://, hdfs://).
+ * A checkpoint is written to a hidden temporary directory, completed with a {@code COMPLETE} marker and then
+ * renamed into place, so a reader never sees a partial one; only the newest {@code keep} are kept.
+ *
+ * <p>Contents: {@code model.safetensors} (weights, Meta names), {@code optimizer.safetensors} (AdamW moments
+ * {@code m.<name>}, {@code v.<name>}), {@code state.json} ({@link TrainingState}), optionally
+ * {@code tokenizer.model}, and {@code COMPLETE}.
+ */
+public final class CheckpointStore {
+    public static final String MODEL_FILE = "model.safetensors";
+    public static final String OPTIMIZER_FILE = "optimizer.safetensors";
+    public static final String STATE_FILE = "state.json";
+    public static final String TOKENIZER_FILE = "tokenizer.model";
+    public static final String COMPLETE_MARKER = "COMPLETE";
+    private static final String PREFIX = "step-";
+
+    private final FileSystem fs;
+    private final Path root;
+
+    public CheckpointStore(String root, Configuration conf) throws IOException {
+        URI uri = toUri(root);
+        this.fs = FileSystem.get(uri, conf);
+        this.root = fs.makeQualified(new Path(uri));
+    }
+
+    /** A plain local path becomes an absolute file: URI; anything with a scheme is taken as it is. */
+    static URI toUri(String location) {
+        if (location.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*") && !location.matches("^[a-zA-Z]:\\\\.*")) {
+            return URI.create(location);
+        }
+        return java.nio.file.Path.of(location).toAbsolutePath().normalize().toUri();
+    }
+
+    public String root() {
+        return root.toString();
+    }
+
+    /** Writes a complete checkpoint for {@code state.step()} and prunes to the newest {@code keep}. */
+    public String save(TrainingState state, LlamaModel model, AdamW optimizer, byte[] tokenizer, int keep)
+            throws IOException {
+        String name = String.format("%s%08d", PREFIX, state.step());
+        Path finalDir = new Path(root, name);
+        Path tmp = new Path(root, "." + name + ".tmp-" + UUID.randomUUID());
+        fs.mkdirs(tmp);
+        try {
+            Backend backend = model.backend();
+            List<Parameters.Param> params = model.parameters().all();
+            List<SafeTensors.Entry> weights = new ArrayList<>();
+            List<SafeTensors.Entry> moments = new ArrayList<>();
+            for (int i = 0; i < params.size(); i++) {
+                Parameters.Param p = params.get(i);
+                weights.add(new SafeTensors.Entry(p.name(), p.shape(), download(backend, p.value())));
+                moments.add(new SafeTensors.Entry("m." + p.name(), p.shape(),
+                        download(backend, optimizer.firstMoments().get(i))));
+                moments.add(new SafeTensors.Entry("v." + p.name(), p.shape(),
+                        download(backend, optimizer.secondMoments().get(i))));
+            }
+            try (OutputStream out = create(new Path(tmp, MODEL_FILE))) {
+                SafeTensors.write(out, weights, Map.of("format", "pt", "step", Integer.toString(state.step())));
+            }
+            try (OutputStream out = create(new Path(tmp, OPTIMIZER_FILE))) {
+                SafeTensors.write(out, moments, Map.of("step", Integer.toString(state.step())));
+            }
+            try (OutputStream out = create(new Path(tmp, STATE_FILE))) {
+                out.write(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(state.toJson()));
+            }
+            if (tokenizer != null) {
+                try (OutputStream out = create(new Path(tmp, TOKENIZER_FILE))) {
+                    out.write(tokenizer);
+                }
+            }
+            try (OutputStream out = create(new Path(tmp, COMPLETE_MARKER))) {
+                out.write(("step " + state.step() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            if (fs.exists(finalDir)) fs.delete(finalDir, true);
+            if (!fs.rename(tmp, finalDir)) throw new IOException("could not rename " + tmp + " to " + finalDir);
+        } catch (IOException | RuntimeException e) {
+            fs.delete(tmp, true);
+            throw e;
+        }
+        prune(keep);
+        return finalDir.toString();
+    }
+
+    private FSDataOutputStream create(Path path) throws IOException {
+        return fs.create(path, true);
+    }
+
+    private static float[] download(Backend backend, Tensor t) {
+        float[] host = new float[t.size()];
+        backend.read(t, 0, host, 0, host.length);
+        return host;
+    }
+
+    /** Complete checkpoints, oldest first. */
+    public List<Path> list() throws IOException {
+        List<Path> found = new ArrayList<>();
+        FileStatus[] entries;
+        try {
+            entries = fs.listStatus(root);
+        } catch (FileNotFoundException e) {
+            return found;
+        }
+        for (FileStatus status : entries) {
+            String name = status.getPath().getName();
+            if (status.isDirectory() && name.startsWith(PREFIX) && fs.exists(new Path(status.getPath(), COMPLETE_MARKER))) {
+                found.add(status.getPath());
+            }
+        }
+        found.sort((a, b) -> a.getName().compareTo(b.getName()));
+        return found;
+    }
+
+    public Optional<Path> latest() throws IOException {
+        List<Path> all = list();
+        return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
+    }
+
+    private void prune(int keep) throws IOException {
+        if (keep <= 0) return;
+        List<Path> all = list();
+        for (int i = 0; i < all.size() - keep; i++) fs.delete(all.get(i), true);
+    }
+
+    /** Reads the state of a checkpoint directory (any Hadoop URI), checking that it is complete. */
+    public static TrainingState readState(String dir, Configuration conf) throws IOException {
+        URI uri = toUri(dir);
+        FileSystem fs = FileSystem.get(uri, conf);
+        Path path = new Path(uri);
+        if (!fs.exists(new Path(path, COMPLETE_MARKER))) {
+            throw new IOException(path + " is not a complete checkpoint (no " + COMPLETE_MARKER + " marker)");
+        }
+        Path state = new Path(path, STATE_FILE);
+        try (InputStream in = fs.open(state)) {
+            return TrainingState.fromJson(new ObjectMapper().readTree(in), state.toString());
+        }
+    }
+
+    /** Loads weights, and moments when {@code optimizer} is given, from a checkpoint directory into the backend. */
+    public static void load(String dir, Configuration conf, LlamaModel model, AdamW optimizer) throws IOException {
+        URI uri = toUri(dir);
+        FileSystem fs = FileSystem.get(uri, conf);
+        Path path = new Path(uri);
+        Path modelFile = new Path(path, MODEL_FILE);
+        Map<String, SafeTensors.Entry> weights;
+        try (InputStream in = new BufferedInputStream(fs.open(modelFile), 1 << 20)) {
+            weights = SafeTensors.read(in, modelFile.toString());
+        }
+        Map<String, SafeTensors.Entry> moments = null;
+        Path optimizerFile = new Path(path, OPTIMIZER_FILE);
+        if (optimizer != null) {
+            try (InputStream in = new BufferedInputStream(fs.open(optimizerFile), 1 << 20)) {
+                moments = SafeTensors.read(in, optimizerFile.toString());
+            }
+        }
+        Backend backend = model.backend();
+        List<Parameters.Param> params = model.parameters().all();
+        for (int i = 0; i < params.size(); i++) {
+            Parameters.Param p = params.get(i);
+            upload(backend, p.value(), weights, p.name(), p.size(), modelFile);
+            if (optimizer != null) {
+                upload(backend, optimizer.firstMoments().get(i), moments, "m." + p.name(), p.size(), optimizerFile);
+                upload(backend, optimizer.secondMoments().get(i), moments, "v." + p.name(), p.size(), optimizerFile);
+            }
+        }
+    }
+
+    private static void upload(Backend backend, Tensor t, Map<String, SafeTensors.Entry> entries, String name,
+                               int size, Path file) throws IOException {
+        SafeTensors.Entry entry = entries.get(name);
+        if (entry == null) throw new IOException(file + ": missing tensor '" + name + "'");
+        if (entry.data().length != size) {
+            throw new IOException(file + ": tensor '" + name + "' has " + entry.data().length
+                    + " values, the model needs " + size);
+        }
+        backend.write(t, 0, entry.data(), 0, size);
+    }
+
+    /** The tokenizer saved with a checkpoint, if any. */
+    public static Optional<byte[]> readTokenizer(String dir, Configuration conf) throws IOException {
+        URI uri = toUri(dir);
+        FileSystem fs = FileSystem.get(uri, conf);
+        Path file = new Path(new Path(uri), TOKENIZER_FILE);
+        if (!fs.exists(file)) return Optional.empty();
+        try (InputStream in = fs.open(file)) {
+            return Optional.of(in.readAllBytes());
+        }
+    }
+}
