@@ -1,0 +1,130 @@
+package dev.jllama.data.shard;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code manifest.json} of a token dataset (format described in docs/formats/token-shards.md). It is written
+ * last, so its presence marks a complete dataset.
+ *
+ * @param splits      "train" and "val", in that order
+ * @param preparation what the preparation job did (options and counts); informational, never read back
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record Manifest(
+        String format,
+        int formatVersion,
+        int vocabSize,
+        int bosId,
+        int eosId,
+        int tokenWidth,
+        TokenizerFile tokenizer,
+        int blockBytes,
+        Map<String, Split> splits,
+        Map<String, Object> preparation) {
+
+    public static final String FORMAT = "jllama-token-dataset";
+    public static final int FORMAT_VERSION = 1;
+    public static final String FILE_NAME = "manifest.json";
+    public static final String TOKENIZER_FILE = "tokenizer.model";
+    public static final int DEFAULT_BLOCK_BYTES = 1 << 20;
+
+    /** The tokenizer model stored beside the shards. */
+    public record TokenizerFile(String file, long bytes, String crc32c) {}
+
+    /** One split: its shards in order, with totals. */
+    public record Split(long tokens, long documents, List<ShardInfo> shards) {
+        public Split {
+            shards = List.copyOf(shards);
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    public Manifest {
+        splits = splits == null ? null : new LinkedHashMap<>(splits);
+    }
+
+    public Split split(String name) {
+        Split s = splits.get(name);
+        if (s == null) throw new IllegalArgumentException("no split '" + name + "' (splits: " + splits.keySet() + ")");
+        return s;
+    }
+
+    public byte[] toJson() {
+        try {
+            return (JSON.writeValueAsString(this) + "\n").getBytes(StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot serialise manifest", e);
+        }
+    }
+
+    /** Parses and validates; every error names {@code file} and the offending field. */
+    public static Manifest parse(byte[] json, String file) throws IOException {
+        Manifest m;
+        try {
+            m = JSON.readValue(json, Manifest.class);
+        } catch (IOException e) {
+            throw new IOException("manifest " + file + " is not valid JSON: " + e.getMessage(), e);
+        }
+        m.validate(file);
+        return m;
+    }
+
+    private void validate(String file) throws IOException {
+        String where = "manifest " + file + ": ";
+        if (!FORMAT.equals(format)) throw new IOException(where + "field 'format' is '" + format + "', expected '" + FORMAT + "'");
+        if (formatVersion != FORMAT_VERSION) {
+            throw new IOException(where + "field 'format_version' is " + formatVersion + ", this reader knows " + FORMAT_VERSION);
+        }
+        if (vocabSize <= 0) throw new IOException(where + "field 'vocab_size' must be positive, got " + vocabSize);
+        if (eosId < 0 || eosId >= vocabSize) throw new IOException(where + "field 'eos_id' " + eosId + " is outside the vocabulary");
+        if (tokenWidth != 2 && tokenWidth != 4) throw new IOException(where + "field 'token_width' must be 2 or 4, got " + tokenWidth);
+        if (tokenWidth == 2 && vocabSize > 65536) {
+            throw new IOException(where + "field 'token_width' 2 cannot hold vocab_size " + vocabSize);
+        }
+        if (tokenizer == null || tokenizer.file() == null) throw new IOException(where + "field 'tokenizer.file' is missing");
+        if (blockBytes <= 0) throw new IOException(where + "field 'block_bytes' must be positive, got " + blockBytes);
+        if (splits == null || !splits.containsKey("train")) throw new IOException(where + "field 'splits.train' is missing");
+        for (Map.Entry<String, Split> e : splits.entrySet()) {
+            String sp = "splits." + e.getKey();
+            Split s = e.getValue();
+            if (s == null || s.shards() == null) throw new IOException(where + "field '" + sp + ".shards' is missing");
+            long sum = 0;
+            for (int i = 0; i < s.shards().size(); i++) {
+                ShardInfo sh = s.shards().get(i);
+                String f = sp + ".shards[" + i + "]";
+                if (sh.file() == null || sh.file().isEmpty() || sh.file().contains("/")) {
+                    throw new IOException(where + "field '" + f + ".file' must be a plain file name, got '" + sh.file() + "'");
+                }
+                if (sh.tokens() < 0 || sh.tokens() > ShardHeader.maxTokens(TokenWidth.ofBytes(tokenWidth))) {
+                    throw new IOException(where + "field '" + f + ".tokens' out of range: " + sh.tokens());
+                }
+                long expected = ShardHeader.BYTES + sh.tokens() * tokenWidth;
+                if (sh.bytes() != expected) {
+                    throw new IOException(where + "field '" + f + ".bytes' is " + sh.bytes() + " but " + sh.tokens()
+                            + " tokens of " + tokenWidth + " bytes need " + expected);
+                }
+                long blocks = (sh.bytes() + blockBytes - 1) / blockBytes;
+                if (sh.crc32c() == null || sh.blockCrc32c() == null || sh.blockCrc32c().size() != blocks) {
+                    throw new IOException(where + "field '" + f + ".block_crc32c' must list " + blocks + " checksums");
+                }
+                sum += sh.tokens();
+            }
+            if (sum != s.tokens()) {
+                throw new IOException(where + "field '" + sp + ".tokens' is " + s.tokens() + " but its shards hold " + sum);
+            }
+        }
+    }
+}

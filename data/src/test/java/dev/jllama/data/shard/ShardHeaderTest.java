@@ -1,0 +1,80 @@
+package dev.jllama.data.shard;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import org.junit.jupiter.api.Test;
+
+class ShardHeaderTest {
+
+    @Test
+    void uint16ShardIsByteForByteTheLlmcLayout() throws IOException {
+        int[] tokens = {0, 1, 50256, 65535, 7};
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ShardWriter w = new ShardWriter(out, "mem", TokenWidth.UINT16, tokens.length, 65536, 1 << 20);
+        w.write(tokens, 0, tokens.length);
+        ShardInfo info = w.finish("mem");
+        byte[] b = out.toByteArray();
+        assertEquals(1024 + 2 * tokens.length, b.length);
+        assertEquals(b.length, info.bytes());
+        // What llm.c's write_datafile produces: int32 header[256] = {20240520, 1, n, ...}, then uint16 tokens.
+        ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(20240520, bb.getInt(0));
+        assertEquals(1, bb.getInt(4));
+        assertEquals(tokens.length, bb.getInt(8));
+        for (int i = 4 * 4; i < 1024; i += 4) {
+            if (i != 12) assertEquals(0, bb.getInt(i), "header word " + i / 4);
+        }
+        for (int i = 0; i < tokens.length; i++) assertEquals(tokens[i], Short.toUnsignedInt(bb.getShort(1024 + 2 * i)));
+    }
+
+    @Test
+    void llmcHeadersAreAccepted() throws IOException {
+        byte[] gpt2 = new byte[1024];
+        ByteBuffer.wrap(gpt2).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 20240520).putInt(4, 1).putInt(8, 99);
+        ShardHeader h = ShardHeader.decode(gpt2, "gpt2.bin");
+        assertEquals(TokenWidth.UINT16, h.width());
+        assertEquals(99, h.tokens());
+        byte[] llama3 = new byte[1024];
+        ByteBuffer.wrap(llama3).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 20240801).putInt(4, 7).putInt(8, 5);
+        assertEquals(TokenWidth.UINT32, ShardHeader.decode(llama3, "l3.bin").width());
+    }
+
+    @Test
+    void badHeadersNameFileAndOffset() {
+        byte[] b = ShardHeader.of(TokenWidth.UINT32, 3).encode();
+        b[0] ^= 1;
+        IOException e = assertThrows(IOException.class, () -> ShardHeader.decode(b, "x.bin"));
+        assertTrue(e.getMessage().contains("x.bin") && e.getMessage().contains("byte offset 0"), e.getMessage());
+        byte[] c = ShardHeader.of(TokenWidth.UINT32, 3).encode();
+        c[4] = 9;
+        e = assertThrows(IOException.class, () -> ShardHeader.decode(c, "y.bin"));
+        assertTrue(e.getMessage().contains("version 9 at byte offset 4"), e.getMessage());
+        e = assertThrows(IOException.class, () -> ShardHeader.decode(new byte[100], "z.bin"));
+        assertTrue(e.getMessage().contains("z.bin is truncated"), e.getMessage());
+    }
+
+    @Test
+    void writerRejectsWrongCountsAndIdsOutsideTheVocabulary() throws IOException {
+        ShardWriter w = new ShardWriter(new ByteArrayOutputStream(), "m", TokenWidth.UINT16, 2, 10, 64);
+        assertThrows(IOException.class, () -> w.write(new int[] {10}, 0, 1));
+        w.write(new int[] {9}, 0, 1);
+        IOException e = assertThrows(IOException.class, () -> w.finish("m"));
+        assertTrue(e.getMessage().contains("1 tokens written, header announced 2"), e.getMessage());
+    }
+
+    @Test
+    void blockChecksumsCoverTheFile() {
+        Crc32cBlocks c = new Crc32cBlocks(10);
+        byte[] data = new byte[25];
+        c.update(data, 0, 7);
+        c.update(data, 7, 18);
+        assertEquals(3, c.blockCrcs().size());
+        assertEquals(25, c.bytes());
+    }
+}

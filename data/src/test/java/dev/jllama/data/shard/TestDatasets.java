@@ -1,0 +1,49 @@
+package dev.jllama.data.shard;
+
+import dev.jllama.data.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/** Builds small datasets whose token values reveal where they came from. */
+final class TestDatasets {
+    private TestDatasets() {}
+
+    /** Token i of shard s is (s * 1000 + i) % vocab: a window's first token names its shard and offset. */
+    static int token(int shard, long i, int vocab) {
+        return (int) ((shard * 1000L + i) % vocab);
+    }
+
+    static Manifest write(String dir, Configuration conf, int vocab, int blockBytes, long[] trainShards, long[] valShards)
+            throws IOException {
+        Path d = new Path(dir);
+        FileSystem fs = DatasetWriter.withoutSideChecksums(d.getFileSystem(conf));
+        fs.mkdirs(d);
+        TokenWidth width = TokenWidth.forVocabulary(vocab);
+        Map<String, Manifest.Split> splits = new LinkedHashMap<>();
+        int shardId = 0;
+        for (String split : List.of("train", "val")) {
+            long[] sizes = split.equals("train") ? trainShards : valShards;
+            List<ShardInfo> infos = new ArrayList<>();
+            long total = 0;
+            for (int s = 0; s < sizes.length; s++, shardId++) {
+                int[] t = new int[(int) sizes[s]];
+                for (int i = 0; i < t.length; i++) t[i] = token(shardId, i, vocab);
+                infos.add(DatasetWriter.writeShard(fs, new Path(d, DatasetWriter.shardName(split, s)), width, t, 0, t.length,
+                        vocab, blockBytes));
+                total += sizes[s];
+            }
+            splits.put(split, new Manifest.Split(total, sizes.length, infos));
+        }
+        Manifest.TokenizerFile tok = DatasetWriter.writeTokenizer(fs, d, Tokenizer.bundled().toModelBytes());
+        Manifest m = new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, vocab, 1, 2, width.bytes(), tok, blockBytes,
+                splits, Map.of());
+        DatasetWriter.writeManifest(fs, d, m);
+        return m;
+    }
+}
