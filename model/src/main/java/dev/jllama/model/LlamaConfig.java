@@ -102,6 +102,20 @@ public record LlamaConfig(int dim, int layers, int heads, int kvHeads, int vocab
         return Map.copyOf(presets);
     }
 
+    /**
+     * A peak learning rate for a preset: the paper's for 7B–65B, and values that train the small presets well
+     * in a few hundred steps.
+     */
+    public static double recommendedPeakLr(String preset) {
+        return switch (preset) {
+            case "tiny" -> 3e-3;
+            case "15M" -> 1e-3;
+            case "42M", "110M" -> 6e-4;
+            case "33B", "65B" -> 1.5e-4;
+            default -> 3e-4;
+        };
+    }
+
     /** A preset name, or a JSON file with the fields of {@link #toJson()} (missing ones take LLaMA defaults). */
     public static LlamaConfig resolve(String presetOrFile) throws IOException {
         LlamaConfig preset = PRESETS.get(presetOrFile);

@@ -19,6 +19,7 @@ public final class CpuBackend implements Backend {
     private static final int LANES = SPECIES.length();
     /** Elementwise kernels and reductions work in fixed chunks of this many elements. */
     private static final int CHUNK = 1 << 14;
+    private static final FloatVector ONE = FloatVector.broadcast(SPECIES, 1f);
 
     private final Parallel parallel;
     private final Gemm gemm;
@@ -190,7 +191,13 @@ public final class CpuBackend implements Backend {
     public void swiglu(Tensor out, Tensor gate, Tensor up, int n) {
         float[] o = f(out), g = f(gate), u = f(up);
         parallel.forEach(chunks(n), c -> {
-            for (int i = c * CHUNK, end = chunkEnd(c, n); i < end; i++) {
+            int i = c * CHUNK, end = chunkEnd(c, n);
+            for (int bound = i + SPECIES.loopBound(end - i); i < bound; i += LANES) {
+                FloatVector a = FloatVector.fromArray(SPECIES, g, i);
+                FloatVector sigmoid = ONE.div(a.neg().lanewise(VectorOperators.EXP).add(1f));
+                a.mul(sigmoid).mul(FloatVector.fromArray(SPECIES, u, i)).intoArray(o, i);
+            }
+            for (; i < end; i++) {
                 float a = g[i];
                 o[i] = a / (1f + (float) Math.exp(-a)) * u[i];
             }
@@ -201,11 +208,20 @@ public final class CpuBackend implements Backend {
     public void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int n) {
         float[] dg = f(dgate), du = f(dup), dy = f(dout), g = f(gate), u = f(up);
         parallel.forEach(chunks(n), c -> {
-            for (int i = c * CHUNK, end = chunkEnd(c, n); i < end; i++) {
+            int i = c * CHUNK, end = chunkEnd(c, n);
+            for (int bound = i + SPECIES.loopBound(end - i); i < bound; i += LANES) {
+                FloatVector a = FloatVector.fromArray(SPECIES, g, i);
+                FloatVector y = FloatVector.fromArray(SPECIES, dy, i);
+                FloatVector sigmoid = ONE.div(a.neg().lanewise(VectorOperators.EXP).add(1f));
+                y.mul(a.mul(sigmoid)).intoArray(du, i);
+                // d silu(a)/da = sigmoid * (1 + a * (1 - sigmoid))
+                FloatVector dsilu = sigmoid.mul(a.mul(sigmoid.neg().add(1f)).add(1f));
+                y.mul(FloatVector.fromArray(SPECIES, u, i)).mul(dsilu).intoArray(dg, i);
+            }
+            for (; i < end; i++) {
                 float a = g[i];
                 float sigmoid = 1f / (1f + (float) Math.exp(-a));
-                float silu = a * sigmoid;
-                du[i] = dy[i] * silu;
+                du[i] = dy[i] * a * sigmoid;
                 dg[i] = dy[i] * u[i] * sigmoid * (1f + a * (1f - sigmoid));
             }
         });
@@ -279,17 +295,40 @@ public final class CpuBackend implements Backend {
             }
             float max = max(z, at, vocab);
             float targetLogit = z[at + target] - max;
-            double sum = 0;
-            for (int i = 0; i < vocab; i++) {
-                float e = (float) Math.exp(z[at + i] - max);
-                z[at + i] = e;
-                sum += e;
-            }
-            loss[lossOffset + row] = (float) (Math.log(sum) - targetLogit);
-            float inv = (float) (gradScale / sum);
-            for (int i = 0; i < vocab; i++) z[at + i] *= inv;
+            float sum = expShiftInPlace(z, at, vocab, max);
+            loss[lossOffset + row] = (float) Math.log(sum) - targetLogit;
+            float inv = gradScale / sum;
+            scaleRange(z, at, vocab, inv);
             z[at + target] -= gradScale;
         });
+    }
+
+    /** {@code a[i] = exp(a[i] - shift)} over the range; returns the sum. */
+    private static float expShiftInPlace(float[] a, int at, int n, float shift) {
+        int i = 0;
+        FloatVector sum = FloatVector.zero(SPECIES);
+        FloatVector s = FloatVector.broadcast(SPECIES, shift);
+        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
+            FloatVector e = FloatVector.fromArray(SPECIES, a, at + i).sub(s).lanewise(VectorOperators.EXP);
+            e.intoArray(a, at + i);
+            sum = sum.add(e);
+        }
+        float total = sum.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float e = (float) Math.exp(a[at + i] - shift);
+            a[at + i] = e;
+            total += e;
+        }
+        return total;
+    }
+
+    private static void scaleRange(float[] a, int at, int n, float factor) {
+        int i = 0;
+        FloatVector f = FloatVector.broadcast(SPECIES, factor);
+        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
+            FloatVector.fromArray(SPECIES, a, at + i).mul(f).intoArray(a, at + i);
+        }
+        for (; i < n; i++) a[at + i] *= factor;
     }
 
     private static float max(float[] a, int at, int n) {
