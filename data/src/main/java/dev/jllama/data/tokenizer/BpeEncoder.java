@@ -16,7 +16,6 @@ import java.util.Map;
  */
 final class BpeEncoder {
     private static final int SPACE = Normalizer.SPACE_SYMBOL;
-    private static final int CACHE_LIMIT = 1 << 16;
     private static final int CACHEABLE_LENGTH = 64;
 
     private final int vocab;
@@ -147,16 +146,19 @@ final class BpeEncoder {
             segment(cps, off, len, out, st);
             return;
         }
-        String key = new String(cps, off, len);
-        int[] ids = st.cache.get(key);
+        int hash = st.cache.hashOf(cps, off, len);
+        int[] ids = st.cache.get(cps, off, len, hash);
         if (ids == null) {
-            int mark = st.scratch.size = 0;
+            st.scratch.size = 0;
             segment(cps, off, len, st.scratch, st);
-            ids = Arrays.copyOfRange(st.scratch.data, mark, st.scratch.size);
-            if (st.cache.size() >= CACHE_LIMIT) st.cache.clear();
-            st.cache.put(key, ids);
+            ids = st.scratch.toArray();
+            st.cache.put(cps, off, len, hash, ids);
         }
-        for (int id : ids) append(out, id);
+        if (byteFallback) {
+            out.addAll(ids);
+        } else {
+            for (int id : ids) append(out, id);
+        }
     }
 
     /** SentencePiece merges runs of unknown pieces into one {@code <unk>} when byte fallback is off. */
@@ -275,6 +277,12 @@ final class BpeEncoder {
             data[size++] = v;
         }
 
+        void addAll(int[] values) {
+            if (size + values.length > data.length) data = Arrays.copyOf(data, Math.max(size * 2, size + values.length));
+            System.arraycopy(values, 0, data, size, values.length);
+            size += values.length;
+        }
+
         int[] toArray() {
             return Arrays.copyOf(data, size);
         }
@@ -288,7 +296,7 @@ final class BpeEncoder {
         int[] heapRight = new int[64], heapMerged = new int[64], heapMergedSize = new int[64];
         int heapSize;
         final IntList scratch = new IntList();
-        final HashMap<String, int[]> cache = new HashMap<>();
+        final SegmentCache cache = new SegmentCache();
 
         void ensure(int n) {
             if (sym.length >= n) return;
