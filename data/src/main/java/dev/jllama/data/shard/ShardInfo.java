@@ -7,7 +7,8 @@ import java.util.List;
  * CRC32C of the whole file, and CRC32C of every {@code blockBytes}-sized block so that a corrupt shard's error
  * can name the byte range that changed.
  */
-public record ShardInfo(String file, long tokens, long bytes, String crc32c, List<String> blockCrc32c) {
+public record ShardInfo(String file, long tokens, long bytes, String crc32c, List<String> blockCrc32c)
+        implements java.io.Serializable {
 
     public ShardInfo {
         blockCrc32c = List.copyOf(blockCrc32c);

@@ -1,0 +1,273 @@
+package dev.jllama.data.prepare;
+
+import dev.jllama.data.shard.Dataset;
+import dev.jllama.data.shard.DatasetWriter;
+import dev.jllama.data.shard.Manifest;
+import dev.jllama.data.shard.ShardInfo;
+import dev.jllama.data.shard.TokenWidth;
+import dev.jllama.data.tokenizer.BpeTrainer;
+import dev.jllama.data.tokenizer.BpeTrainerOptions;
+import dev.jllama.data.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Consumer;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+
+/**
+ * The Spark data-preparation job: text/JSONL → NFC + cleanup → exact document dedup → removal of frequently
+ * repeated lines → quality filters → train/val split by document hash → tokenisation (EOS after every document)
+ * → shards sorted by document hash → manifest.
+ * <p>
+ * The output bytes depend on the input content and the options only: documents are ordered by their content hash,
+ * shard boundaries are cut from the concatenated token stream, and nothing time- or partition-dependent is stored.
+ * The dataset is built in a hidden sibling directory, the manifest is written last, and the directory is renamed
+ * into place at the end, so a failed job never leaves something that looks like a dataset.
+ */
+public final class PrepareJob {
+    private PrepareJob() {}
+
+    public static final String NORMALIZATION = "NFC + cleanup (controls removed, whitespace collapsed, lines trimmed)";
+
+    public static PrepareResult run(JavaSparkContext sc, PrepareOptions o, Consumer<String> log) throws IOException {
+        long t0 = System.nanoTime();
+        Configuration conf = sc.hadoopConfiguration();
+        Path out = new Path(o.output());
+        FileSystem fs = DatasetWriter.withoutSideChecksums(out.getFileSystem(conf));
+        out = fs.makeQualified(out);
+        if (fs.exists(out)) {
+            boolean complete = fs.exists(new Path(out, Manifest.FILE_NAME));
+            throw new IOException("output " + out + " already exists" + (complete
+                    ? " and holds a complete dataset" : " but has no manifest.json (an unfinished dataset? remove it)"));
+        }
+        if (out.getParent() != null) fs.mkdirs(out.getParent());
+        Path tmp = new Path(out.getParent(), "." + out.getName() + ".tmp-" + UUID.randomUUID());
+        try {
+            Map<String, Object> stats;
+            try {
+                stats = build(sc, o, fs, tmp, log);
+            } catch (Exception e) { // Spark's checked SparkException is not declared by its Java API
+                if (e instanceof org.apache.spark.SparkException se) throw taskFailure(se);
+                if (e instanceof IOException io) throw io;
+                if (e instanceof RuntimeException re) throw re;
+                throw new IOException(e.getMessage(), e);
+            }
+            if (!fs.rename(tmp, out)) {
+                throw new IOException("could not rename " + tmp + " to " + out + " (did another job create it meanwhile?)");
+            }
+            Dataset.open(out.toString(), conf); // the published dataset must open
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            long inputBytes = ((Number) stats.get("input_bytes")).longValue();
+            PrepareResult r = new PrepareResult(out.toString(), stats, inputBytes, seconds);
+            log.accept(String.format("prepared %s: %.1f MB in %.1f s (%.2f MB/s)", out, inputBytes / 1e6, seconds,
+                    r.megabytesPerSecond()));
+            return r;
+        } catch (IOException | RuntimeException | Error e) {
+            try {
+                fs.delete(tmp, true);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    /** A task's IOException (bad input, unreadable file) reaches the driver wrapped by Spark; surface its message. */
+    private static IOException taskFailure(org.apache.spark.SparkException e) {
+        for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+            if (c instanceof IOException io) return new IOException(io.getMessage(), e);
+        }
+        return new IOException("preparation job failed: " + e.getMessage(), e);
+    }
+
+    private static Map<String, Object> build(JavaSparkContext sc, PrepareOptions o, FileSystem fs, Path tmp,
+                                             Consumer<String> log) throws IOException {
+        Configuration conf = sc.hadoopConfiguration();
+        int partitions = o.partitions() > 0 ? o.partitions() : sc.defaultParallelism();
+        fs.mkdirs(tmp);
+        Broadcast<byte[]> hconf = sc.broadcast(HadoopConf.toBytes(conf));
+
+        List<DocumentInput.InputFile> files = DocumentInput.expand(o.inputs(), conf);
+        long inputBytes = files.stream().mapToLong(DocumentInput.InputFile::bytes).sum();
+        log.accept(String.format("reading %d input files (%.1f MB)", files.size(), inputBytes / 1e6));
+
+        JavaRDD<String> cleaned = DocumentInput.read(sc, files, partitions).map(TextCleaner::clean)
+                .persist(StorageLevel.MEMORY_AND_DISK_SER());
+        long inputDocs = cleaned.count();
+        JavaPairRDD<String, Doc> unique = cleaned.filter(t -> !t.isEmpty()).map(Doc::of)
+                .mapToPair(d -> new Tuple2<>(d.key(), d))
+                .reduceByKey((a, b) -> a, partitions) // equal keys mean equal text: either copy will do
+                .persist(StorageLevel.MEMORY_AND_DISK_SER());
+        long nonEmpty = cleaned.filter(t -> !t.isEmpty()).count();
+        long uniqueDocs = unique.count();
+        cleaned.unpersist(false);
+        log.accept(String.format("%d documents: %d empty after cleanup, %d exact duplicates", inputDocs,
+                inputDocs - nonEmpty, nonEmpty - uniqueDocs));
+
+        long[] frequent = frequentLines(unique, o.lineDupThreshold(), partitions);
+        log.accept(String.format("%d distinct lines occur more than %d times", frequent.length, o.lineDupThreshold()));
+        Broadcast<long[]> frequentB = sc.broadcast(frequent);
+        QualityFilter quality = o.quality();
+        JavaRDD<Judged> judged = unique.values().map(d -> judge(d, frequentB.value(), quality))
+                .persist(StorageLevel.MEMORY_AND_DISK_SER());
+        Counts counts = judged.map(Judged::counts).fold(new Counts(), Counts::plus);
+        unique.unpersist(false);
+
+        double cut = valCut(judged, o.valFraction(), counts.kept);
+        JavaRDD<Judged> kept = judged.filter(Judged::kept);
+        JavaRDD<Judged> train = kept.filter(j -> !(j.doc().draw() < cut));
+        JavaRDD<Judged> val = kept.filter(j -> j.doc().draw() < cut);
+        if (counts.kept == 0) {
+            throw new IOException("no documents left after deduplication and filters (" + inputDocs + " read, "
+                    + counts.tooShort + " too short, " + counts.tooSymbolic + " too symbolic)");
+        }
+
+        Tokenizer tokenizer = tokenizer(o, train, conf, log);
+        int vocab = tokenizer.vocabSize();
+        int width = TokenWidth.forVocabulary(vocab).bytes();
+        Broadcast<byte[]> model = sc.broadcast(tokenizer.toModelBytes());
+        int eos = tokenizer.eosId();
+        if (eos < 0) throw new IOException("tokenizer " + tokenizer.sourceName() + " has no EOS piece");
+
+        Map<String, Manifest.Split> splits = new LinkedHashMap<>();
+        for (var e : List.of(Map.entry("train", train), Map.entry("val", val))) {
+            String split = e.getKey();
+            JavaPairRDD<String, int[]> tokens = e.getValue()
+                    .mapPartitionsToPair(it -> tokenize(it, model.value(), eos))
+                    .sortByKey(true, partitions);
+            String partsDir = new Path(tmp, "_parts/" + split).toString();
+            List<ShardAssembly.Part> parts = new ArrayList<>(tokens
+                    .mapPartitionsWithIndex((i, it) -> ShardAssembly.writePart(i, it, partsDir, hconf.value(), width), true)
+                    .collect());
+            parts.sort(Comparator.comparingInt(ShardAssembly.Part::index));
+            List<ShardAssembly.ShardPlan> plans = ShardAssembly.plan(split, parts, o.shardTokens(), width);
+            String dir = tmp.toString();
+            List<ShardInfo> shards = plans.isEmpty() ? List.of() : sc.parallelize(plans, plans.size())
+                    .map(p -> ShardAssembly.writeShard(p, dir, hconf.value(), vocab, Manifest.DEFAULT_BLOCK_BYTES))
+                    .collect();
+            long total = parts.stream().mapToLong(ShardAssembly.Part::tokens).sum();
+            long docs = parts.stream().mapToLong(ShardAssembly.Part::documents).sum();
+            splits.put(split, new Manifest.Split(total, docs, shards));
+            log.accept(String.format("%s: %d documents, %d tokens, %d shards", split, docs, total, shards.size()));
+        }
+        judged.unpersist(false);
+        fs.delete(new Path(tmp, "_parts"), true);
+
+        Map<String, Object> stats = new LinkedHashMap<>();
+        stats.put("normalization", NORMALIZATION);
+        stats.put("tokenizer", o.vocabSize() > 0 ? "trained (BPE, vocab " + o.vocabSize() + ")" : "given");
+        stats.put("val_fraction", o.valFraction());
+        stats.put("shard_tokens", o.shardTokens());
+        stats.put("line_dup_threshold", o.lineDupThreshold());
+        stats.put("min_chars", quality.minChars());
+        stats.put("max_symbol_ratio", quality.maxSymbolRatio());
+        stats.put("input_files", files.size());
+        stats.put("input_bytes", inputBytes);
+        stats.put("input_documents", inputDocs);
+        stats.put("documents_empty_after_cleanup", inputDocs - nonEmpty);
+        stats.put("documents_duplicate", nonEmpty - uniqueDocs);
+        stats.put("frequent_lines_distinct", frequent.length);
+        stats.putAll(counts.toMap());
+        stats.put("train_documents", splits.get("train").documents());
+        stats.put("train_tokens", splits.get("train").tokens());
+        stats.put("val_documents", splits.get("val").documents());
+        stats.put("val_tokens", splits.get("val").tokens());
+
+        Manifest.TokenizerFile tok = DatasetWriter.writeTokenizer(fs, tmp, tokenizer.toModelBytes());
+        Manifest manifest = new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, vocab, tokenizer.bosId(), eos, width,
+                tok, Manifest.DEFAULT_BLOCK_BYTES, splits, stats);
+        DatasetWriter.writeManifest(fs, tmp, manifest);
+        return stats;
+    }
+
+    /** Hashes of normalised lines occurring more than {@code threshold} times, sorted (empty when off). */
+    private static long[] frequentLines(JavaPairRDD<String, Doc> docs, int threshold, int partitions) {
+        if (threshold <= 0) return new long[0];
+        List<Long> hashes = docs.values()
+                .flatMapToPair(d -> {
+                    List<Tuple2<Long, Long>> out = new ArrayList<>();
+                    for (String line : d.text().split("\n")) {
+                        long h = LineHash.hash(line);
+                        if (h != 0) out.add(new Tuple2<>(h, 1L));
+                    }
+                    return out.iterator();
+                })
+                .reduceByKey(Long::sum, partitions)
+                .filter(t -> t._2() > threshold)
+                .keys()
+                .collect();
+        long[] a = hashes.stream().mapToLong(Long::longValue).toArray();
+        Arrays.sort(a);
+        return a;
+    }
+
+    private static Judged judge(Doc d, long[] frequent, QualityFilter quality) {
+        LineFilter.Result r = LineFilter.apply(d.text(), frequent);
+        if (r.text().isEmpty()) return new Judged(d.withText(""), QualityFilter.Verdict.TOO_SHORT, true, r.lines(), r.removed());
+        return new Judged(d.withText(r.text()), quality.judge(r.text()), false, r.lines(), r.removed());
+    }
+
+    /**
+     * Documents whose hash draw is below the returned cut go to validation. Normally the cut is the val fraction;
+     * if that selects nothing from a small corpus, the cut moves just past the smallest draw so that the validation
+     * split holds one document (still a function of the content alone).
+     */
+    private static double valCut(JavaRDD<Judged> judged, double fraction, long kept) {
+        if (fraction <= 0 || kept < 2) return 0;
+        long chosen = judged.filter(j -> j.kept() && j.doc().draw() < fraction).count();
+        if (chosen > 0) return fraction;
+        double min = judged.filter(Judged::kept).map(j -> j.doc().draw()).reduce(Math::min);
+        return Math.nextUp(min);
+    }
+
+    private static Tokenizer tokenizer(PrepareOptions o, JavaRDD<Judged> train, Configuration conf, Consumer<String> log)
+            throws IOException {
+        if (o.tokenizer() != null) return o.tokenizer();
+        if (o.tokenizerFile() != null) {
+            Path p = new Path(o.tokenizerFile());
+            byte[] bytes;
+            try (InputStream in = p.getFileSystem(conf).open(p)) {
+                bytes = in.readAllBytes();
+            } catch (java.io.FileNotFoundException e) {
+                throw new IOException("tokenizer file " + p + " does not exist", e);
+            }
+            return Tokenizer.fromBytes(bytes, p.toString());
+        }
+        log.accept("training a BPE tokenizer with " + o.vocabSize() + " pieces");
+        return BpeTrainer.train(train.map(j -> j.doc().text()), BpeTrainerOptions.llama(o.vocabSize()));
+    }
+
+    private static Iterator<Tuple2<String, int[]>> tokenize(Iterator<Judged> docs, byte[] model, int eos) {
+        Tokenizer t = Tokenizer.fromBytes(model, "tokenizer.model");
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return docs.hasNext();
+            }
+
+            @Override
+            public Tuple2<String, int[]> next() {
+                Doc d = docs.next().doc();
+                int[] ids = t.encode(d.text());
+                int[] withEos = Arrays.copyOf(ids, ids.length + 1);
+                withEos[ids.length] = eos;
+                return new Tuple2<>(d.key(), withEos);
+            }
+        };
+    }
+}

@@ -1,0 +1,95 @@
+package dev.jllama.data.prepare;
+
+import dev.jllama.data.tokenizer.Tokenizer;
+import java.util.List;
+
+/**
+ * What the preparation job reads, writes and how it filters. Exactly one tokenizer source is set: a model file
+ * (local or Hadoop URI), a {@link Tokenizer} instance, or a vocabulary size to train one in the same job.
+ *
+ * @param inputs           files, directories (read recursively) or globs; *.jsonl / *.json / *.ndjson (optionally
+ *                         .gz) are JSON lines with a "text" field, anything else is text with documents separated
+ *                         by blank lines
+ * @param output           dataset directory to create; must not exist
+ * @param valFraction      share of documents (chosen by document hash) that go to the validation split
+ * @param shardTokens      tokens per shard (the last shard of a split holds the rest)
+ * @param lineDupThreshold a normalised line occurring more than this many times in the corpus is removed
+ *                         everywhere (0 turns line deduplication off)
+ * @param partitions       Spark partitions for the shuffles and the minimum number of input splits (0: Spark's
+ *                         default parallelism); has no effect on the output bytes
+ */
+public record PrepareOptions(
+        List<String> inputs,
+        String output,
+        String tokenizerFile,
+        Tokenizer tokenizer,
+        int vocabSize,
+        double valFraction,
+        long shardTokens,
+        int lineDupThreshold,
+        QualityFilter quality,
+        int partitions) {
+
+    public static final double DEFAULT_VAL_FRACTION = 0.01;
+    public static final long DEFAULT_SHARD_TOKENS = 100_000_000L;
+    public static final int DEFAULT_LINE_DUP_THRESHOLD = 2;
+    public static final QualityFilter DEFAULT_QUALITY = new QualityFilter(100, 0.25);
+
+    public PrepareOptions {
+        inputs = List.copyOf(inputs);
+        if (inputs.isEmpty()) throw new IllegalArgumentException("at least one input path is needed");
+        if (output == null || output.isBlank()) throw new IllegalArgumentException("an output directory is needed");
+        int sources = (tokenizerFile != null ? 1 : 0) + (tokenizer != null ? 1 : 0) + (vocabSize > 0 ? 1 : 0);
+        if (sources != 1) {
+            throw new IllegalArgumentException("give exactly one of a tokenizer file, a tokenizer, or a vocabulary size to train (got "
+                    + sources + ")");
+        }
+        if (!(valFraction >= 0 && valFraction < 1)) throw new IllegalArgumentException("val fraction must be in [0, 1), got " + valFraction);
+        if (shardTokens < 2) throw new IllegalArgumentException("shard tokens must be at least 2, got " + shardTokens);
+        if (lineDupThreshold < 0) throw new IllegalArgumentException("line dup threshold must be >= 0, got " + lineDupThreshold);
+        if (partitions < 0) throw new IllegalArgumentException("partitions must be >= 0, got " + partitions);
+        if (quality == null) throw new IllegalArgumentException("quality filter settings are needed");
+    }
+
+    /** Defaults with a given tokenizer model file. */
+    public static PrepareOptions withTokenizerFile(List<String> inputs, String output, String tokenizerFile) {
+        return new PrepareOptions(inputs, output, tokenizerFile, null, 0, DEFAULT_VAL_FRACTION, DEFAULT_SHARD_TOKENS,
+                DEFAULT_LINE_DUP_THRESHOLD, DEFAULT_QUALITY, 0);
+    }
+
+    /** Defaults with a tokenizer instance. */
+    public static PrepareOptions withTokenizer(List<String> inputs, String output, Tokenizer tokenizer) {
+        return new PrepareOptions(inputs, output, null, tokenizer, 0, DEFAULT_VAL_FRACTION, DEFAULT_SHARD_TOKENS,
+                DEFAULT_LINE_DUP_THRESHOLD, DEFAULT_QUALITY, 0);
+    }
+
+    /** Defaults, training a tokenizer of {@code vocabSize} pieces in the job. */
+    public static PrepareOptions withTrainedTokenizer(List<String> inputs, String output, int vocabSize) {
+        return new PrepareOptions(inputs, output, null, null, vocabSize, DEFAULT_VAL_FRACTION, DEFAULT_SHARD_TOKENS,
+                DEFAULT_LINE_DUP_THRESHOLD, DEFAULT_QUALITY, 0);
+    }
+
+    public PrepareOptions valFraction(double f) {
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, f, shardTokens, lineDupThreshold, quality, partitions);
+    }
+
+    public PrepareOptions shardTokens(long n) {
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, n, lineDupThreshold, quality, partitions);
+    }
+
+    public PrepareOptions lineDupThreshold(int n) {
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens, n, quality, partitions);
+    }
+
+    public PrepareOptions quality(QualityFilter q) {
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens, lineDupThreshold, q, partitions);
+    }
+
+    public PrepareOptions partitions(int n) {
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens, lineDupThreshold, quality, n);
+    }
+
+    public PrepareOptions output(String dir) {
+        return new PrepareOptions(inputs, dir, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens, lineDupThreshold, quality, partitions);
+    }
+}

@@ -1,0 +1,115 @@
+package dev.jllama.data.prepare;
+
+import dev.jllama.data.shard.DatasetWriter;
+import dev.jllama.data.shard.ShardInfo;
+import dev.jllama.data.shard.ShardWriter;
+import dev.jllama.data.shard.TokenWidth;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import scala.Tuple2;
+
+/**
+ * Cuts a split's sorted token stream into shards of a fixed size, whatever the partitioning: every Spark partition
+ * first writes its tokens to a part file, the driver turns the part sizes into byte ranges per shard, and one task
+ * per shard copies its ranges behind a header. Shard boundaries depend only on the token stream.
+ */
+final class ShardAssembly {
+    private ShardAssembly() {}
+
+    record Part(int index, String file, long tokens, long documents) implements Serializable {}
+
+    record Piece(String file, long byteOffset, long byteLength) implements Serializable {}
+
+    record ShardPlan(String split, int index, long tokens, List<Piece> pieces) implements Serializable {}
+
+    /** Writes one partition's documents (already in key order) as raw little-endian tokens. */
+    static Iterator<Part> writePart(int index, Iterator<Tuple2<String, int[]>> docs, String dir, byte[] conf, int width)
+            throws IOException {
+        Path p = new Path(dir, String.format("part-%05d", index));
+        FileSystem fs = DatasetWriter.withoutSideChecksums(p.getFileSystem(HadoopConf.fromBytes(conf)));
+        long tokens = 0;
+        long documents = 0;
+        byte[] buf = new byte[1 << 16];
+        try (OutputStream out = new BufferedOutputStream(fs.create(p, true), 1 << 20)) {
+            while (docs.hasNext()) {
+                int[] t = docs.next()._2();
+                documents++;
+                tokens += t.length;
+                int pos = 0;
+                for (int v : t) {
+                    if (pos + 4 > buf.length) {
+                        out.write(buf, 0, pos);
+                        pos = 0;
+                    }
+                    buf[pos++] = (byte) v;
+                    buf[pos++] = (byte) (v >>> 8);
+                    if (width == 4) {
+                        buf[pos++] = (byte) (v >>> 16);
+                        buf[pos++] = (byte) (v >>> 24);
+                    }
+                }
+                out.write(buf, 0, pos);
+            }
+        }
+        return List.of(new Part(index, p.toString(), tokens, documents)).iterator();
+    }
+
+    /** Shard plans for parts given in partition order. */
+    static List<ShardPlan> plan(String split, List<Part> parts, long shardTokens, int width) {
+        List<ShardPlan> plans = new ArrayList<>();
+        List<Piece> pieces = new ArrayList<>();
+        long inShard = 0;
+        for (Part part : parts) {
+            long used = 0;
+            while (used < part.tokens()) {
+                long n = Math.min(part.tokens() - used, shardTokens - inShard);
+                pieces.add(new Piece(part.file(), used * width, n * width));
+                used += n;
+                inShard += n;
+                if (inShard == shardTokens) {
+                    plans.add(new ShardPlan(split, plans.size(), inShard, List.copyOf(pieces)));
+                    pieces.clear();
+                    inShard = 0;
+                }
+            }
+        }
+        if (inShard > 0) plans.add(new ShardPlan(split, plans.size(), inShard, List.copyOf(pieces)));
+        return plans;
+    }
+
+    /** Runs in a task: copies the plan's byte ranges into one shard file. */
+    static ShardInfo writeShard(ShardPlan plan, String dir, byte[] conf, int vocabSize, int blockBytes) throws IOException {
+        Configuration c = HadoopConf.fromBytes(conf);
+        String name = DatasetWriter.shardName(plan.split(), plan.index());
+        Path file = new Path(dir, name);
+        FileSystem fs = DatasetWriter.withoutSideChecksums(file.getFileSystem(c));
+        TokenWidth width = TokenWidth.forVocabulary(vocabSize);
+        byte[] buf = new byte[1 << 20];
+        try (OutputStream out = new BufferedOutputStream(fs.create(file, true), 1 << 20)) {
+            ShardWriter w = new ShardWriter(out, file.toString(), width, plan.tokens(), vocabSize, blockBytes);
+            for (Piece piece : plan.pieces()) {
+                Path part = new Path(piece.file());
+                try (FSDataInputStream in = part.getFileSystem(c).open(part)) {
+                    in.seek(piece.byteOffset());
+                    long left = piece.byteLength();
+                    while (left > 0) {
+                        int n = (int) Math.min(buf.length, left);
+                        in.readFully(buf, 0, n);
+                        w.writeRaw(buf, 0, n);
+                        left -= n;
+                    }
+                }
+            }
+            return w.finish(name);
+        }
+    }
+}

@@ -1,0 +1,207 @@
+package dev.jllama.data.prepare;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jllama.data.shard.Dataset;
+import dev.jllama.data.shard.Manifest;
+import dev.jllama.data.shard.WindowSource;
+import dev.jllama.data.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PrepareJobTest {
+    private static final Tokenizer TOK = Tokenizer.bundled();
+    private static final String BOILER = "Subscribe to our newsletter for more stories!";
+
+    @TempDir
+    Path tmp;
+
+    /** 12 distinct documents, one exact duplicate (different whitespace), boilerplate in 3 of them, 2 rejects. */
+    private List<String> writeCorpus() throws IOException {
+        Path in = tmp.resolve("in");
+        Files.createDirectories(in.resolve("nested"));
+        // Lines differ in words, not only digits: line dedup masks digits, as CCNet does.
+        String[] trees = {"alder", "birch", "cedar", "dogwood", "elm", "fir", "ginkgo", "hazel"};
+        String[] towns = {"Arden", "Bexley", "Corfe", "Dunmore"};
+        String[] sights = {"lighthouse", "market", "chapel", "harbour wall"};
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            text.append("The ").append(trees[i]).append(" document talks about the river that runs past the old mill.\n");
+            text.append("It has a second line, which mentions ").append(trees[(i + 3) % 8]).append(" leaves and a quiet evening.\n");
+            if (i % 3 == 0) text.append(BOILER).append('\n');
+            text.append("\r\n");
+        }
+        text.append("Too short.\n\n");
+        text.append("#### $$$$ %%%% ^^^^ &&&& **** (((( )))) @@@@ !!!! ~~~~ ++++ ==== |||| <<<< >>>>\n\n");
+        // The exact duplicate of the birch document after cleanup: extra spaces and a tab.
+        text.append("The  birch document talks about the river that runs past the old mill.\t\n")
+                .append("It has a second line, which mentions elm leaves and a quiet evening.\n\n\n\n");
+        Files.writeString(in.resolve("a.txt"), text.toString());
+        StringBuilder json = new StringBuilder();
+        for (int i = 0; i < 4; i++) {
+            json.append("{\"id\": ").append(i).append(", \"text\": \"JSON document ").append(towns[i])
+                    .append(" describes a small harbour town with boats.\\nIts second paragraph is about the ")
+                    .append(sights[i]).append(".\"}\n");
+        }
+        Files.writeString(in.resolve("nested/b.jsonl"), json.toString());
+        Files.writeString(in.resolve("nested/_SUCCESS"), "ignored");
+        return List.of(in.toString());
+    }
+
+    private PrepareOptions options(List<String> inputs, String out) {
+        return PrepareOptions.withTokenizer(inputs, out, TOK).quality(new QualityFilter(20, 0.25)).valFraction(0.2);
+    }
+
+    @Test
+    void cleansDedupsFiltersAndWritesReadableShards() throws IOException {
+        List<String> inputs = writeCorpus();
+        String out = tmp.resolve("ds").toString();
+        PrepareResult r = PrepareJob.run(SparkTestSession.get(), options(inputs, out).shardTokens(64), m -> {});
+        Map<String, Object> s = r.stats();
+        assertEquals(2, ((Number) s.get("input_files")).intValue());
+        assertEquals(15L, ((Number) s.get("input_documents")).longValue());
+        assertEquals(1L, ((Number) s.get("documents_duplicate")).longValue());
+        assertEquals(1L, ((Number) s.get("frequent_lines_distinct")).longValue());
+        assertEquals(3L, ((Number) s.get("lines_removed_as_repeats")).longValue());
+        assertEquals(1L, ((Number) s.get("documents_too_short")).longValue());
+        assertEquals(1L, ((Number) s.get("documents_too_symbolic")).longValue());
+        assertEquals(12L, ((Number) s.get("documents_kept")).longValue());
+        assertTrue(r.megabytesPerSecond() > 0);
+
+        Dataset d = Dataset.open(out, new Configuration());
+        Manifest m = d.manifest();
+        assertEquals(12L, m.split("train").documents() + m.split("val").documents());
+        assertTrue(m.split("val").documents() >= 1, "validation split is never empty when a fraction is asked for");
+        assertTrue(m.split("train").shards().size() > 1, "64-token shards: several of them");
+        assertFalse(Files.exists(tmp.resolve("ds/_parts")), "temporary part files are gone");
+        assertEquals(List.of(), siblingsStartingWith(".ds.tmp"));
+
+        // Decoding the whole token stream gives back the cleaned documents, in key order, each ended by EOS.
+        Tokenizer t = d.tokenizer();
+        List<String> docs = new ArrayList<>();
+        for (String split : List.of("train", "val")) docs.addAll(decodeDocuments(d, split, t));
+        assertEquals(12, docs.size());
+        TreeMap<String, String> byKey = new TreeMap<>();
+        for (String doc : docs) {
+            assertFalse(doc.contains(BOILER), "frequent line removed: " + doc);
+            assertFalse(doc.contains("\t") || doc.contains("  ") || doc.contains("\r"), "whitespace cleaned: " + doc);
+        }
+        assertTrue(docs.contains("The birch document talks about the river that runs past the old mill.\n"
+                + "It has a second line, which mentions elm leaves and a quiet evening."), docs.toString());
+        assertTrue(docs.contains("JSON document Corfe describes a small harbour town with boats.\n"
+                + "Its second paragraph is about the chapel."), docs.toString());
+    }
+
+    /** Reads every token of a split straight from its shards and cuts at EOS. */
+    private static List<String> decodeDocuments(Dataset d, String split, Tokenizer t) throws IOException {
+        List<Integer> all = new ArrayList<>();
+        Manifest m = d.manifest();
+        for (var shard : m.split(split).shards()) {
+            byte[] b = Files.readAllBytes(Path.of(d.dir().toUri()).resolve(shard.file()));
+            for (int i = 1024; i < b.length; i += 2) all.add((b[i] & 0xFF) | (b[i + 1] & 0xFF) << 8);
+        }
+        List<String> docs = new ArrayList<>();
+        List<Integer> cur = new ArrayList<>();
+        for (int id : all) {
+            if (id == m.eosId()) {
+                docs.add(t.decode(cur.stream().mapToInt(Integer::intValue).toArray()));
+                cur.clear();
+            } else {
+                cur.add(id);
+            }
+        }
+        assertTrue(cur.isEmpty(), "every document ends with EOS");
+        return docs;
+    }
+
+    @Test
+    void outputIsByteIdenticalWhateverThePartitioning() throws IOException {
+        List<String> inputs = writeCorpus();
+        String a = tmp.resolve("p1").toString();
+        String b = tmp.resolve("p5").toString();
+        PrepareJob.run(SparkTestSession.get(), options(inputs, a).shardTokens(50).partitions(1), m -> {});
+        PrepareJob.run(SparkTestSession.get(), options(inputs, b).shardTokens(50).partitions(5), m -> {});
+        List<Path> fa = files(Path.of(a));
+        List<Path> fb = files(Path.of(b));
+        assertEquals(fa.stream().map(Path::toString).toList(), fb.stream().map(Path::toString).toList());
+        for (Path f : fa) assertArrayEquals(Files.readAllBytes(Path.of(a).resolve(f)), Files.readAllBytes(Path.of(b).resolve(f)), f.toString());
+        assertTrue(fa.size() >= 4, "manifest, tokenizer and several shards: " + fa);
+    }
+
+    @Test
+    void windowsComeOutOfAPreparedDataset() throws IOException {
+        String out = tmp.resolve("w").toString();
+        PrepareJob.run(SparkTestSession.get(), options(writeCorpus(), out), m -> {});
+        Dataset d = Dataset.open(out, new Configuration());
+        try (WindowSource w = d.windows("train", 8, 0, 1, 3, null)) {
+            int[] buf = new int[4 * 9];
+            w.next(buf, 4);
+            for (int id : buf) assertTrue(id >= 0 && id < d.vocabSize());
+        }
+    }
+
+    @Test
+    void badInputFailsNamingFileAndOffsetAndLeavesNoDataset() throws IOException {
+        Path in = tmp.resolve("bad.jsonl");
+        Files.writeString(in, "{\"text\": \"a perfectly good document about nothing in particular\"}\n{\"body\": \"no text\"}\n");
+        Path out = tmp.resolve("never");
+        IOException e = assertThrows(IOException.class,
+                () -> PrepareJob.run(SparkTestSession.get(), options(List.of(in.toString()), out.toString()), m -> {}),
+                "bad JSONL must fail");
+        Throwable root = e;
+        String all = e.toString();
+        while (root.getCause() != null) {
+            root = root.getCause();
+            all += " | " + root;
+        }
+        assertTrue(all.contains("bad.jsonl") && all.contains("byte offset 66") && all.contains("'text'"), all);
+        assertFalse(Files.exists(out));
+        assertEquals(List.of(), siblingsStartingWith(".never.tmp"));
+    }
+
+    @Test
+    void existingOutputIsRefused() throws IOException {
+        Path out = tmp.resolve("exists");
+        Files.createDirectories(out);
+        IOException e = assertThrows(IOException.class,
+                () -> PrepareJob.run(SparkTestSession.get(), options(writeCorpus(), out.toString()), m -> {}));
+        assertTrue(e.getMessage().contains("already exists"), e.getMessage());
+    }
+
+    @Test
+    void trainsItsOwnTokenizerWhenAskedForAVocabularySize() throws IOException {
+        List<String> inputs = writeCorpus();
+        String out = tmp.resolve("trained").toString();
+        PrepareOptions o = PrepareOptions.withTrainedTokenizer(inputs, out, 300).quality(new QualityFilter(20, 0.25));
+        PrepareJob.run(SparkTestSession.get(), o, m -> {});
+        Dataset d = Dataset.open(out, new Configuration());
+        assertEquals(300, d.vocabSize());
+        assertEquals(300, d.tokenizer().vocabSize());
+        assertTrue(d.tokens("train") > 0);
+    }
+
+    private List<String> siblingsStartingWith(String prefix) throws IOException {
+        try (Stream<Path> s = Files.list(tmp)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(prefix)).toList();
+        }
+    }
+
+    private static List<Path> files(Path root) throws IOException {
+        try (Stream<Path> s = Files.walk(root)) {
+            return s.filter(Files::isRegularFile).map(root::relativize).sorted().toList();
+        }
+    }
+}
