@@ -85,3 +85,28 @@ with open(OUT, "w", encoding="utf-8") as out:
     for k, ids in enumerate(decode_cases):
         out.write(json.dumps({"case": f"decode_{k}", "decode_ids": ids, "text": sp.decode(ids)}, ensure_ascii=False) + "\n")
 print(f"wrote {len(cases)} encode and {len(decode_cases)} decode cases to {OUT}", file=sys.stderr)
+
+# A second, small model without byte fallback (runs of unknown characters merge into one <unk>), with
+# user-defined pieces (never merged; "x▁y" spans a word boundary, which turns off per-word splitting) and a
+# control piece, trained by SentencePiece itself.
+if os.path.exists(corpus):
+    import tempfile
+    small_prefix = os.path.join(ROOT, "../resources/dev/jllama/data/tokenizer/spm-bpe-userdef")
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as tmp:
+        tmp.write("\n".join(lines[:3000]) + "\n")
+    spm.SentencePieceTrainer.train(
+        input=tmp.name, model_prefix=small_prefix, model_type="bpe", vocab_size=600, byte_fallback=False,
+        character_coverage=0.999, split_digits=True, normalization_rule_name="identity",
+        user_defined_symbols=["<sep>", "[MASK]", "x\u2581y"], control_symbols=["<ctl>"], num_threads=1,
+        minloglevel=2)
+    os.unlink(tmp.name)
+    os.unlink(small_prefix + ".vocab")
+    small = spm.SentencePieceProcessor(model_file=small_prefix + ".model")
+    small_texts = list(texts.values()) + lines[3000:3100] + [
+        "a<sep>b [MASK] the<sep><sep>end", "x y and x▁y and xx▁yy", "<ctl> is literal text", "東京東京 🚀🚀 ok",
+        "Zürich ⁇ ünknown ǅ ǆ", "   ", "[MASK]"]
+    with open(os.path.join(ROOT, "../resources/dev/jllama/data/tokenizer/spm-bpe-userdef.expected.jsonl"), "w", encoding="utf-8") as out:
+        for text in small_texts:
+            ids = small.encode(text)
+            out.write(json.dumps({"text": text, "ids": ids, "decoded": small.decode(ids)}, ensure_ascii=False) + "\n")
+    print("wrote spm-bpe-userdef model and expectations", file=sys.stderr)
