@@ -28,6 +28,7 @@ public final class Tokenizer {
     private final int unkId, bosId, eosId, padId;
     private final Normalizer normalizer;
     private final BpeEncoder encoder;
+    private final ThreadLocal<Buffers> buffers = ThreadLocal.withInitial(Buffers::new);
 
     private Tokenizer(byte[] modelBytes, String source) {
         this.modelBytes = modelBytes.clone();
@@ -138,25 +139,53 @@ public final class Tokenizer {
 
     /** Ids of {@code text} without BOS/EOS, as SentencePiece's {@code encode(text)}. */
     public int[] encode(String text) {
-        int[] cps = new int[text.length()];
+        Buffers b = buffers.get();
+        int[] cps = b.codePoints(text.length());
         int n = Utf8.codePoints(text, cps);
-        return encodeCodePoints(cps, n);
+        return encodeCodePoints(cps, n, b);
     }
 
     /** Encodes UTF-8 bytes; each maximal invalid subsequence counts as one U+FFFD, as Python's decode(errors='replace'). */
     public int[] encodeUtf8(byte[] utf8, int off, int len) {
         java.util.Objects.checkFromIndexSize(off, len, utf8.length);
-        int[] cps = new int[len];
+        Buffers b = buffers.get();
+        int[] cps = b.codePoints(len);
         int n = Utf8.decode(utf8, off, len, cps);
-        return encodeCodePoints(cps, n);
+        return encodeCodePoints(cps, n, b);
     }
 
-    private int[] encodeCodePoints(int[] cps, int n) {
-        int[] normalized = new int[Normalizer.capacity(n)];
+    private int[] encodeCodePoints(int[] cps, int n, Buffers b) {
+        int[] normalized = b.normalized(Normalizer.capacity(n));
         int len = normalizer.normalize(cps, n, normalized);
+        b.out.size = 0;
+        encoder.encode(normalized, len, b.out);
+        int[] ids = b.out.toArray();
+        b.shrink();
+        return ids;
+    }
+
+    /** Per-thread scratch arrays, so that encoding a line allocates little more than its result. */
+    private static final class Buffers {
+        private static final int KEEP = 1 << 20;
+        int[] cps = new int[256], norm = new int[257];
         BpeEncoder.IntList out = new BpeEncoder.IntList();
-        encoder.encode(normalized, len, out);
-        return out.toArray();
+
+        int[] codePoints(int n) {
+            if (cps.length < n) cps = new int[n];
+            return cps;
+        }
+
+        int[] normalized(int n) {
+            if (norm.length < n) norm = new int[n];
+            return norm;
+        }
+
+        /** Drops buffers grown by one huge input so that idle threads do not pin them. */
+        void shrink() {
+            if (cps.length > KEEP) cps = new int[256];
+            if (norm.length > KEEP) norm = new int[257];
+            if (out.data.length > KEEP) out = new BpeEncoder.IntList();
+        }
     }
 
     /**
