@@ -7,6 +7,9 @@ Output: data/src/test/resources/dev/jllama/data/tokenizer/spm-bpe-4096.fixtures.
       SentencePiece gives for bytes.decode('utf-8', errors='replace') (invalid UTF-8 -> one U+FFFD per maximal
       invalid subsequence, the policy Tokenizer.encodeUtf8 follows);
   {"case": name, "decode_ids": [...], "text": ...}   decode cases.
+Also trains two small models with SentencePiece (spm-bpe-userdef.model: no byte fallback, user-defined and
+control pieces; spm-bpe-nfkc.model: nmt_nfkc normalization) and writes their *.expected.jsonl
+({"text", "ids", "decoded"}).
 """
 import json
 import os
@@ -110,3 +113,24 @@ if os.path.exists(corpus):
             ids = small.encode(text)
             out.write(json.dumps({"text": text, "ids": ids, "decoded": small.decode(ids)}, ensure_ascii=False) + "\n")
     print("wrote spm-bpe-userdef model and expectations", file=sys.stderr)
+
+    # A model with SentencePiece's default normalization (nmt_nfkc: a precompiled charsmap), byte fallback on.
+    nfkc_prefix = os.path.join(ROOT, "../resources/dev/jllama/data/tokenizer/spm-bpe-nfkc")
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as tmp:
+        tmp.write("\n".join(lines[:2000]) + "\n")
+    spm.SentencePieceTrainer.train(
+        input=tmp.name, model_prefix=nfkc_prefix, model_type="bpe", vocab_size=700, byte_fallback=True,
+        character_coverage=1.0, normalization_rule_name="nmt_nfkc", user_defined_symbols=["<sep>"],
+        num_threads=1, minloglevel=2)
+    os.unlink(tmp.name)
+    os.unlink(nfkc_prefix + ".vocab")
+    nfkc = spm.SentencePieceProcessor(model_file=nfkc_prefix + ".model")
+    nfkc_texts = list(texts.values()) + lines[2000:2100] + [
+        "ｆｕｌｌ　ｗｉｄｔｈ ＡＢＣ １２３", "ﬁne ﬂour ① ② ㈱ ㌔ ½ x²", "tab\there\u00a0nbsp\u2003em\u3000ideo",
+        "zero\u200bwidth\u200djoin\ufeffbom", "Å vs A\u030a, é vs e\u0301", "a<sep>b ｓｅｐ<sep>",
+        "\u3000\u3000leading ideographic", "trailing\u3000\u3000", "ＫＡＴＡＫＡＮＡ ｶﾀｶﾅ ﾊﾟ"]
+    with open(os.path.join(ROOT, "../resources/dev/jllama/data/tokenizer/spm-bpe-nfkc.expected.jsonl"), "w", encoding="utf-8") as out:
+        for text in nfkc_texts:
+            ids = nfkc.encode(text)
+            out.write(json.dumps({"text": text, "ids": ids, "decoded": nfkc.decode(ids)}, ensure_ascii=False) + "\n")
+    print("wrote spm-bpe-nfkc model and expectations", file=sys.stderr)

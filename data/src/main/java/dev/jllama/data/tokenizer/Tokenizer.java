@@ -10,10 +10,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A SentencePiece BPE tokenizer that encodes and decodes exactly as SentencePiece 0.1.97 does for BPE models
- * with identity normalization (LLaMA's settings): ▁ whitespace marker, dummy prefix, removal of extra spaces,
- * byte fallback to {@code <0xNN>} pieces, {@code <unk>}, control and user-defined pieces. Immutable and safe to
- * share between threads.
+ * A SentencePiece BPE tokenizer that encodes and decodes exactly as SentencePiece 0.1.97 does for BPE models:
+ * ▁ whitespace marker, dummy prefix, removal of extra spaces, identity or precompiled-charsmap normalization
+ * (e.g. nmt_nfkc), byte fallback to {@code <0xNN>} pieces, {@code <unk>}, control, user-defined and unused
+ * pieces. Immutable and safe to share between threads.
  */
 public final class Tokenizer {
     private static final String BUNDLED = "spm-bpe-4096.model";
@@ -36,10 +36,6 @@ public final class Tokenizer {
         this.spec = ModelProtoCodec.parse(modelBytes, source);
         if (spec.modelType() != ModelSpec.MODEL_TYPE_BPE) {
             throw new IllegalArgumentException(source + ": model_type " + spec.modelType() + " is not supported (only BPE = 2)");
-        }
-        if (spec.precompiledCharsmap().length > 0) {
-            throw new IllegalArgumentException(source + ": normalizer '" + spec.normalizerName()
-                    + "' uses a precompiled charsmap; only identity normalization (as LLaMA's tokenizer) is supported");
         }
         if (spec.treatWhitespaceAsSuffix()) {
             throw new IllegalArgumentException(source + ": treat_whitespace_as_suffix=true is not supported");
@@ -81,7 +77,11 @@ public final class Tokenizer {
         bosId = idOfType(all, spec.bosPiece(), PieceType.CONTROL);
         eosId = idOfType(all, spec.eosPiece(), PieceType.CONTROL);
         padId = idOfType(all, spec.padPiece(), PieceType.CONTROL);
-        normalizer = new Normalizer(spec.addDummyPrefix(), spec.removeExtraWhitespaces(), spec.escapeWhitespaces());
+        List<String> userDefined = new java.util.ArrayList<>();
+        for (Piece p : list) if (p.type() == PieceType.USER_DEFINED) userDefined.add(p.piece());
+        CharsMap charsMap = spec.precompiledCharsmap().length > 0 ? new CharsMap(spec.precompiledCharsmap(), source) : null;
+        normalizer = new Normalizer(spec.addDummyPrefix(), spec.removeExtraWhitespaces(), spec.escapeWhitespaces(),
+                charsMap, userDefined);
         encoder = new BpeEncoder(list, unkId, spec.byteFallback(), reserved);
     }
 
@@ -155,10 +155,9 @@ public final class Tokenizer {
     }
 
     private int[] encodeCodePoints(int[] cps, int n, Buffers b) {
-        int[] normalized = b.normalized(Normalizer.capacity(n));
-        int len = normalizer.normalize(cps, n, normalized);
+        normalizer.normalize(cps, n, b.norm);
         b.out.size = 0;
-        encoder.encode(normalized, len, b.out);
+        encoder.encode(b.norm.data, b.norm.size, b.out);
         int[] ids = b.out.toArray();
         b.shrink();
         return ids;
@@ -167,7 +166,8 @@ public final class Tokenizer {
     /** Per-thread scratch arrays, so that encoding a line allocates little more than its result. */
     private static final class Buffers {
         private static final int KEEP = 1 << 20;
-        int[] cps = new int[256], norm = new int[257];
+        int[] cps = new int[256];
+        Normalizer.CodePoints norm = new Normalizer.CodePoints();
         BpeEncoder.IntList out = new BpeEncoder.IntList();
 
         int[] codePoints(int n) {
@@ -175,15 +175,10 @@ public final class Tokenizer {
             return cps;
         }
 
-        int[] normalized(int n) {
-            if (norm.length < n) norm = new int[n];
-            return norm;
-        }
-
         /** Drops buffers grown by one huge input so that idle threads do not pin them. */
         void shrink() {
             if (cps.length > KEEP) cps = new int[256];
-            if (norm.length > KEEP) norm = new int[257];
+            if (norm.data.length > KEEP) norm = new Normalizer.CodePoints();
             if (out.data.length > KEEP) out = new BpeEncoder.IntList();
         }
     }

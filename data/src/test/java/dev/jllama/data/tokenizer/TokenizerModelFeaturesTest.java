@@ -47,6 +47,25 @@ class TokenizerModelFeaturesTest {
         assertEquals(PieceType.CONTROL, tok.type(indexOf(tok, "<ctl>")));
     }
 
+    /** SentencePiece's default nmt_nfkc normalization (a precompiled charsmap) with a user-defined piece. */
+    @Test
+    void charsmapNormalizationMatchesSentencePiece() throws IOException {
+        Tokenizer tok;
+        try (InputStream in = getClass().getResourceAsStream("spm-bpe-nfkc.model")) {
+            tok = Tokenizer.fromBytes(in.readAllBytes(), "spm-bpe-nfkc.model");
+        }
+        assertEquals("nmt_nfkc", tok.spec().normalizerName());
+        List<JsonNode> cases = TokenizerFixturesTest.lines("spm-bpe-nfkc.expected.jsonl");
+        assertTrue(cases.size() > 100);
+        for (JsonNode c : cases) {
+            String text = c.get("text").asText();
+            int[] ids = tok.encode(text);
+            assertArrayEquals(TokenizerFixturesTest.ints(c.get("ids")), ids, () -> "ids of " + text);
+            assertEquals(c.get("decoded").asText(), tok.decode(ids), () -> "decode of " + text);
+        }
+        assertArrayEquals(tok.encode("ABC 123"), tok.encode("ＡＢＣ　１２３"));
+    }
+
     @Test
     void bundledModelAccessors() {
         Tokenizer tok = Tokenizer.bundled();
