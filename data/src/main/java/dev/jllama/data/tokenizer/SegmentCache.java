@@ -8,7 +8,7 @@ import java.util.Arrays;
  * frequent pieces come back at once).
  */
 final class SegmentCache {
-    private static final int CAPACITY = 1 << 16;
+    private static final int CAPACITY = 1 << 18;
     private final int[][] keys = new int[CAPACITY][];
     private final int[][] values = new int[CAPACITY][];
     private final int[] hashes = new int[CAPACITY];
