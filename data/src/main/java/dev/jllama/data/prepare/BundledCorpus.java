@@ -39,10 +39,13 @@ public final class BundledCorpus {
             if (opens(dataset)) return dataset;
             Files.createDirectories(cacheDir);
             if (Files.exists(dataset)) deleteTree(dataset); // a cache entry without a valid manifest is junk
-            Path input = cacheDir.toAbsolutePath().resolve(".nlp-corpus-4.4.0.train.txt.gz");
-            try (InputStream in = BundledCorpus.class.getResourceAsStream(RESOURCE)) {
-                if (in == null) throw new IOException("resource " + RESOURCE + " is missing from the class path");
-                Files.copy(in, input, StandardCopyOption.REPLACE_EXISTING);
+            // Unpacked, because a gzip file cannot be split between Spark tasks.
+            Path input = cacheDir.toAbsolutePath().resolve("nlp-corpus-4.4.0.train.txt");
+            try (InputStream res = BundledCorpus.class.getResourceAsStream(RESOURCE)) {
+                if (res == null) throw new IOException("resource " + RESOURCE + " is missing from the class path");
+                try (InputStream in = new java.util.zip.GZIPInputStream(res)) {
+                    Files.copy(in, input, StandardCopyOption.REPLACE_EXISTING);
+                }
             }
             PrepareOptions options = PrepareOptions
                     .withTokenizer(List.of(input.toUri().toString()), dataset.toUri().toString(), Tokenizer.bundled())

@@ -58,6 +58,9 @@ final class DocumentInput {
                         LocatedFileStatus f = it.next();
                         if (!hidden(m.getPath(), f.getPath())) files.add(file(f));
                     }
+                } else if (m.getPath().getName().startsWith(".") || m.getPath().getName().startsWith("_")) {
+                    throw new IOException("input " + m.getPath() + ": Hadoop input formats skip files whose names start"
+                            + " with '.' or '_'; rename it");
                 } else {
                     files.add(file(m));
                 }

@@ -72,9 +72,9 @@ public final class PrepareJob {
             }
             Dataset.open(out.toString(), conf); // the published dataset must open
             double seconds = (System.nanoTime() - t0) / 1e9;
-            long inputBytes = ((Number) stats.get("input_bytes")).longValue();
-            PrepareResult r = new PrepareResult(out.toString(), stats, inputBytes, seconds);
-            log.accept(String.format("prepared %s: %.1f MB in %.1f s (%.2f MB/s)", out, inputBytes / 1e6, seconds,
+            long textBytes = ((Number) stats.get("input_text_bytes")).longValue();
+            PrepareResult r = new PrepareResult(out.toString(), stats, textBytes, seconds);
+            log.accept(String.format("prepared %s: %.1f MB of text in %.1f s (%.2f MB/s)", out, textBytes / 1e6, seconds,
                     r.megabytesPerSecond()));
             return r;
         } catch (IOException | RuntimeException | Error e) {
@@ -106,8 +106,14 @@ public final class PrepareJob {
         long inputBytes = files.stream().mapToLong(DocumentInput.InputFile::bytes).sum();
         log.accept(String.format("reading %d input files (%.1f MB)", files.size(), inputBytes / 1e6));
 
-        JavaRDD<String> cleaned = DocumentInput.read(sc, files, partitions).map(TextCleaner::clean)
+        long t0 = System.nanoTime();
+        Consumer<String> timed = msg -> log.accept(String.format("[%6.1f s] %s", (System.nanoTime() - t0) / 1e9, msg));
+        // Each document's UTF-8 size as read (after decompression, for throughput) and its cleaned text.
+        JavaRDD<Tuple2<Long, String>> read = DocumentInput.read(sc, files, partitions)
+                .map(r -> new Tuple2<>((long) r.getBytes(java.nio.charset.StandardCharsets.UTF_8).length, TextCleaner.clean(r)))
                 .persist(StorageLevel.MEMORY_AND_DISK_SER());
+        long textBytes = read.map(Tuple2::_1).fold(0L, Long::sum);
+        JavaRDD<String> cleaned = read.map(Tuple2::_2);
         long inputDocs = cleaned.count();
         JavaPairRDD<String, Doc> unique = cleaned.filter(t -> !t.isEmpty()).map(Doc::of)
                 .mapToPair(d -> new Tuple2<>(d.key(), d))
@@ -115,12 +121,12 @@ public final class PrepareJob {
                 .persist(StorageLevel.MEMORY_AND_DISK_SER());
         long nonEmpty = cleaned.filter(t -> !t.isEmpty()).count();
         long uniqueDocs = unique.count();
-        cleaned.unpersist(false);
-        log.accept(String.format("%d documents: %d empty after cleanup, %d exact duplicates", inputDocs,
+        read.unpersist(false);
+        timed.accept(String.format("%d documents: %d empty after cleanup, %d exact duplicates", inputDocs,
                 inputDocs - nonEmpty, nonEmpty - uniqueDocs));
 
         long[] frequent = frequentLines(unique, o.lineDupThreshold(), partitions);
-        log.accept(String.format("%d distinct lines occur more than %d times", frequent.length, o.lineDupThreshold()));
+        timed.accept(String.format("%d distinct lines occur more than %d times", frequent.length, o.lineDupThreshold()));
         Broadcast<long[]> frequentB = sc.broadcast(frequent);
         QualityFilter quality = o.quality();
         JavaRDD<Judged> judged = unique.values().map(d -> judge(d, frequentB.value(), quality))
@@ -137,7 +143,9 @@ public final class PrepareJob {
                     + counts.tooShort + " too short, " + counts.tooSymbolic + " too symbolic)");
         }
 
-        Tokenizer tokenizer = tokenizer(o, train, conf, log);
+        timed.accept(String.format("%d documents kept, %d too short, %d too symbolic", counts.kept, counts.tooShort,
+                counts.tooSymbolic));
+        Tokenizer tokenizer = tokenizer(o, train, conf, timed);
         int vocab = tokenizer.vocabSize();
         int width = TokenWidth.forVocabulary(vocab).bytes();
         Broadcast<byte[]> model = sc.broadcast(tokenizer.toModelBytes());
@@ -163,7 +171,7 @@ public final class PrepareJob {
             long total = parts.stream().mapToLong(ShardAssembly.Part::tokens).sum();
             long docs = parts.stream().mapToLong(ShardAssembly.Part::documents).sum();
             splits.put(split, new Manifest.Split(total, docs, shards));
-            log.accept(String.format("%s: %d documents, %d tokens, %d shards", split, docs, total, shards.size()));
+            timed.accept(String.format("%s: %d documents, %d tokens, %d shards", split, docs, total, shards.size()));
         }
         judged.unpersist(false);
         fs.delete(new Path(tmp, "_parts"), true);
@@ -178,6 +186,7 @@ public final class PrepareJob {
         stats.put("max_symbol_ratio", quality.maxSymbolRatio());
         stats.put("input_files", files.size());
         stats.put("input_bytes", inputBytes);
+        stats.put("input_text_bytes", textBytes);
         stats.put("input_documents", inputDocs);
         stats.put("documents_empty_after_cleanup", inputDocs - nonEmpty);
         stats.put("documents_duplicate", nonEmpty - uniqueDocs);
