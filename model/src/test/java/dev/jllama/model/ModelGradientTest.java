@@ -118,6 +118,38 @@ class ModelGradientTest {
     }
 
     /**
+     * The LM head and loss run over chunks of 256 rows: one micro-batch of 3 x 100 rows (two chunks, the second
+     * partial) must give the loss and gradients of three single-row micro-batches of 100 rows (one chunk each).
+     */
+    @Test
+    void chunkedLmHeadMatchesSeparateMicroBatches() {
+        LlamaConfig config = new LlamaConfig(16, 1, 4, 2, 37, 43, 1e-5f, 10000f, 100, false);
+        int batch = 3, seq = 100;
+        SplittableRandom random = new SplittableRandom(41);
+        int[] windows = new int[batch * (seq + 1)];
+        for (int i = 0; i < windows.length; i++) windows[i] = random.nextInt(config.vocabSize());
+        try (Backend backend = new CpuBackend(2); LlamaModel model = new LlamaModel(config, backend)) {
+            randomize(model, 42);
+            model.zeroGradients();
+            double whole = model.forwardBackward(windows, batch, seq, 1f);
+            List<float[]> expected = new ArrayList<>();
+            for (Parameters.Param p : model.parameters().all()) expected.add(read(backend, p.grad()));
+            model.zeroGradients();
+            double parts = 0;
+            for (int b = 0; b < batch; b++) {
+                int[] one = java.util.Arrays.copyOfRange(windows, b * (seq + 1), (b + 1) * (seq + 1));
+                parts += model.forwardBackward(one, 1, seq, 1f);
+            }
+            assertEquals(whole, parts, 1e-6 * Math.abs(whole), "summed loss");
+            List<Parameters.Param> all = model.parameters().all();
+            for (int i = 0; i < all.size(); i++) {
+                double error = GradCheck.relativeError(read(backend, all.get(i).grad()), expected.get(i));
+                assertEquals(0, error, 1e-5, all.get(i).name() + ": chunked vs per-sequence gradient");
+            }
+        }
+    }
+
+    /**
      * The CPU backend promises results independent of the thread count. Disabled because it fails when run on a
      * cold JVM: CpuAttention.dot and CpuBackend.sumOfSquares reduce with {@code reduceLanes(ADD)}, whose
      * summation order differs between the interpreter/C1 and C2-compiled code, so the first calls of a JVM give
