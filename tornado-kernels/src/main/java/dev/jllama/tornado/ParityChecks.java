@@ -1,0 +1,330 @@
+package dev.jllama.tornado;
+
+import dev.jllama.model.Initializer;
+import dev.jllama.model.LlamaConfig;
+import dev.jllama.model.LlamaModel;
+import dev.jllama.model.Parameters;
+import dev.jllama.model.backend.AdamWStep;
+import dev.jllama.model.backend.Backend;
+import dev.jllama.model.backend.IntTensor;
+import dev.jllama.model.backend.Tensor;
+import dev.jllama.model.optim.AdamW;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+
+/**
+ * Every kernel of a backend against the CPU backend on the same random inputs, with odd sizes, plus one full
+ * training step of a model preset. Shared by the JUnit tests and {@link ParityCheck} (which runs them where
+ * there is no Maven, e.g. on a GPU machine). Errors are norm-wise relative: {@code |a - b| / |b|}.
+ */
+public final class ParityChecks {
+
+    /** One compared output. */
+    public record Result(String name, double error, double tolerance) {
+        public boolean ok() {
+            return error <= tolerance;
+        }
+
+        @Override
+        public String toString() {
+            return String.format("%-44s rel.err %.3e (tolerance %.0e) %s", name, error, tolerance, ok() ? "ok" : "FAIL");
+        }
+    }
+
+    private final Backend test;
+    private final Backend ref;
+    private final SplittableRandom random = new SplittableRandom(42);
+    private final List<Result> results = new ArrayList<>();
+
+    public ParityChecks(Backend test, Backend ref) {
+        this.test = test;
+        this.ref = ref;
+    }
+
+    public List<Result> results() {
+        return results;
+    }
+
+    /** The same tensor on both backends. */
+    private final class Pair {
+        final Tensor t, r;
+        final int size;
+
+        Pair(String name, int size) {
+            this.size = size;
+            t = test.allocate(name, size);
+            r = ref.allocate(name, size);
+        }
+
+        Pair fill(double std) {
+            float[] v = new float[size];
+            for (int i = 0; i < size; i++) v[i] = (float) (random.nextGaussian() * std);
+            test.write(t, 0, v, 0, size);
+            ref.write(r, 0, v, 0, size);
+            return this;
+        }
+
+        Pair fillPositive() {
+            float[] v = new float[size];
+            for (int i = 0; i < size; i++) v[i] = (float) (0.5 + random.nextDouble());
+            test.write(t, 0, v, 0, size);
+            ref.write(r, 0, v, 0, size);
+            return this;
+        }
+
+        void compare(String name, double tolerance) {
+            float[] a = new float[size], b = new float[size];
+            test.read(t, 0, a, 0, size);
+            ref.read(r, 0, b, 0, size);
+            results.add(new Result(name, relative(a, b), tolerance));
+        }
+
+        void free() {
+            test.free(t);
+            ref.free(r);
+        }
+    }
+
+    private record IntPair(IntTensor t, IntTensor r) {}
+
+    private IntPair ints(String name, int[] values) {
+        IntTensor t = test.allocateInts(name, values.length), r = ref.allocateInts(name, values.length);
+        test.writeInts(t, values, values.length);
+        ref.writeInts(r, values, values.length);
+        return new IntPair(t, r);
+    }
+
+    public static double relative(float[] a, float[] b) {
+        double diff = 0, norm = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = (double) a[i] - b[i];
+            if (Double.isNaN(d)) return Double.POSITIVE_INFINITY;
+            diff += d * d;
+            norm += (double) b[i] * b[i];
+        }
+        return norm == 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
+    }
+
+    private void both(Consumer<Backend> op, Pair... unused) {
+        op.accept(test);
+        op.accept(ref);
+    }
+
+    // ---- kernels ----
+
+    public void memory() {
+        Pair a = new Pair("a", 20_011).fill(1);
+        a.compare("write/read 20011 (two stages)", 0);
+        float[] part = new float[37];
+        for (int i = 0; i < part.length; i++) part[i] = i - 5.5f;
+        test.write(a.t, 1001, part, 3, 30);
+        ref.write(a.r, 1001, part, 3, 30);
+        float[] x = new float[30], y = new float[30];
+        test.read(a.t, 999, x, 0, 30);
+        ref.read(a.r, 999, y, 0, 30);
+        results.add(new Result("write/read with offsets", relative(x, y), 0));
+        Pair b = new Pair("b", 777).fill(1);
+        test.copy(b.t, 5, a.t, 300, 700);
+        ref.copy(b.r, 5, a.r, 300, 700);
+        b.compare("copy with offsets", 0);
+        test.add(b.t, a.t, 701);
+        ref.add(b.r, a.r, 701);
+        b.compare("add", 1e-6);
+        test.scale(b.t, -0.37f);
+        ref.scale(b.r, -0.37f);
+        b.compare("scale", 1e-6);
+        double s1 = test.sum(a.t, 19_999), s2 = ref.sum(a.r, 19_999);
+        results.add(new Result("sum 19999", Math.abs(s1 - s2) / Math.max(1, Math.abs(s2)), 1e-4));
+        double q1 = test.sumOfSquares(a.t), q2 = ref.sumOfSquares(a.r);
+        results.add(new Result("sumOfSquares 20011", Math.abs(q1 - q2) / q2, 1e-5));
+        test.zero(b.t);
+        ref.zero(b.r);
+        b.compare("zero", 0);
+        a.free();
+        b.free();
+    }
+
+    public void matmul(int rows, int in, int out) {
+        String shape = " " + rows + "x" + in + "->" + out;
+        Pair x = new Pair("x", rows * in).fill(1), w = new Pair("w", out * in).fill(0.1);
+        Pair y = new Pair("y", rows * out).fill(1), dy = new Pair("dy", rows * out).fill(1);
+        Pair dx = new Pair("dx", rows * in).fill(1), dw = new Pair("dw", out * in).fill(1);
+        both(b -> b.matmul(b == test ? y.t : y.r, b == test ? x.t : x.r, b == test ? w.t : w.r, rows, in, out));
+        y.compare("matmul" + shape, 1e-5);
+        both(b -> b.matmulBackwardInput(b == test ? dx.t : dx.r, b == test ? dy.t : dy.r, b == test ? w.t : w.r,
+                rows, in, out, false));
+        dx.compare("matmulBackwardInput" + shape, 1e-5);
+        both(b -> b.matmulBackwardInput(b == test ? dx.t : dx.r, b == test ? dy.t : dy.r, b == test ? w.t : w.r,
+                rows, in, out, true));
+        dx.compare("matmulBackwardInput accumulate" + shape, 1e-5);
+        both(b -> b.matmulBackwardWeight(b == test ? dw.t : dw.r, b == test ? dy.t : dy.r, b == test ? x.t : x.r,
+                rows, in, out));
+        dw.compare("matmulBackwardWeight" + shape, 1e-5);
+        for (Pair p : List.of(x, w, y, dy, dx, dw)) p.free();
+    }
+
+    public void rmsnorm(int rows, int dim) {
+        String shape = " " + rows + "x" + dim;
+        Pair x = new Pair("x", rows * dim).fill(1), g = new Pair("g", dim).fillPositive();
+        Pair out = new Pair("out", rows * dim), rstd = new Pair("rstd", rows);
+        Pair dy = new Pair("dy", rows * dim).fill(1), dx = new Pair("dx", rows * dim).fill(1);
+        Pair dg = new Pair("dg", dim).fill(1);
+        both(b -> b.rmsnorm(b == test ? out.t : out.r, b == test ? rstd.t : rstd.r, b == test ? x.t : x.r,
+                b == test ? g.t : g.r, rows, dim, 1e-5f));
+        out.compare("rmsnorm" + shape, 1e-5);
+        rstd.compare("rmsnorm rstd" + shape, 1e-5);
+        both(b -> b.rmsnormBackward(b == test ? dx.t : dx.r, b == test ? dg.t : dg.r, b == test ? dy.t : dy.r,
+                b == test ? x.t : x.r, b == test ? g.t : g.r, b == test ? rstd.t : rstd.r, rows, dim));
+        dx.compare("rmsnormBackward dx (accumulates)" + shape, 1e-5);
+        dg.compare("rmsnormBackward dgain (accumulates)" + shape, 1e-5);
+        for (Pair p : List.of(x, g, out, rstd, dy, dx, dg)) p.free();
+    }
+
+    public void rope(int batch, int seqLen, int heads, int headDim) {
+        int rows = batch * seqLen;
+        Pair x = new Pair("x", rows * heads * headDim).fill(1);
+        Pair table = new Pair("table", seqLen * headDim).fill(1);
+        both(b -> b.rope(b == test ? x.t : x.r, b == test ? table.t : table.r, rows, seqLen, heads, headDim, false));
+        x.compare("rope " + rows + "x" + heads + "x" + headDim, 1e-6);
+        both(b -> b.rope(b == test ? x.t : x.r, b == test ? table.t : table.r, rows, seqLen, heads, headDim, true));
+        x.compare("rope inverse", 1e-6);
+        x.free();
+        table.free();
+    }
+
+    public void swiglu(int n) {
+        Pair gate = new Pair("gate", n).fill(2), up = new Pair("up", n).fill(1), out = new Pair("out", n);
+        Pair dy = new Pair("dy", n).fill(1), dg = new Pair("dg", n), du = new Pair("du", n);
+        both(b -> b.swiglu(b == test ? out.t : out.r, b == test ? gate.t : gate.r, b == test ? up.t : up.r, n));
+        out.compare("swiglu " + n, 1e-5);
+        both(b -> b.swigluBackward(b == test ? dg.t : dg.r, b == test ? du.t : du.r, b == test ? dy.t : dy.r,
+                b == test ? gate.t : gate.r, b == test ? up.t : up.r, n));
+        dg.compare("swigluBackward dgate " + n, 1e-5);
+        du.compare("swigluBackward dup " + n, 1e-5);
+        for (Pair p : List.of(gate, up, out, dy, dg, du)) p.free();
+    }
+
+    public void embedding(int vocab, int dim, int rows) {
+        int[] ids = new int[rows];
+        for (int i = 0; i < rows; i++) ids[i] = random.nextInt(Math.max(1, vocab / 3));
+        IntPair tokens = ints("tokens", ids);
+        Pair table = new Pair("table", vocab * dim).fill(1), out = new Pair("out", rows * dim);
+        Pair dy = new Pair("dy", rows * dim).fill(1), dt = new Pair("dtable", vocab * dim).fill(1);
+        both(b -> b.embedding(b == test ? out.t : out.r, b == test ? table.t : table.r,
+                b == test ? tokens.t() : tokens.r(), rows, dim));
+        out.compare("embedding " + rows + "x" + dim, 0);
+        both(b -> b.embeddingBackward(b == test ? dt.t : dt.r, b == test ? dy.t : dy.r,
+                b == test ? tokens.t() : tokens.r(), rows, dim));
+        dt.compare("embeddingBackward (repeated ids)", 1e-6);
+        for (Pair p : List.of(table, out, dy, dt)) p.free();
+    }
+
+    public void crossEntropy(int rows, int vocab) {
+        int[] ys = new int[rows + 2];
+        for (int i = 0; i < ys.length; i++) ys[i] = random.nextInt(vocab);
+        ys[3] = -1;
+        IntPair targets = ints("targets", ys);
+        Pair logits = new Pair("logits", rows * vocab).fill(3), losses = new Pair("losses", rows + 3);
+        both(b -> b.crossEntropy(b == test ? losses.t : losses.r, 3, b == test ? logits.t : logits.r,
+                b == test ? targets.t() : targets.r(), 2, rows, vocab, 0.25f));
+        losses.compare("crossEntropy loss " + rows + "x" + vocab, 1e-5);
+        logits.compare("crossEntropy gradient (ignored row)", 1e-5);
+        logits.free();
+        losses.free();
+    }
+
+    public void attention(int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        String shape = String.format(" b%d T%d h%d/%d d%d", batch, seqLen, heads, kvHeads, headDim);
+        int rows = batch * seqLen;
+        Pair q = new Pair("q", rows * heads * headDim).fill(1), k = new Pair("k", rows * kvHeads * headDim).fill(1);
+        Pair v = new Pair("v", rows * kvHeads * headDim).fill(1), out = new Pair("out", rows * heads * headDim);
+        Pair lse = new Pair("lse", batch * heads * seqLen), dout = new Pair("dout", rows * heads * headDim).fill(1);
+        Pair dq = new Pair("dq", rows * heads * headDim).fill(1), dk = new Pair("dk", rows * kvHeads * headDim).fill(1);
+        Pair dv = new Pair("dv", rows * kvHeads * headDim).fill(1);
+        both(b -> b.attention(b == test ? out.t : out.r, b == test ? lse.t : lse.r, b == test ? q.t : q.r,
+                b == test ? k.t : k.r, b == test ? v.t : v.r, batch, seqLen, heads, kvHeads, headDim));
+        out.compare("attention out" + shape, 1e-5);
+        lse.compare("attention lse" + shape, 1e-5);
+        both(b -> b.attentionBackward(b == test ? dq.t : dq.r, b == test ? dk.t : dk.r, b == test ? dv.t : dv.r,
+                b == test ? dout.t : dout.r, b == test ? out.t : out.r, b == test ? lse.t : lse.r,
+                b == test ? q.t : q.r, b == test ? k.t : k.r, b == test ? v.t : v.r,
+                batch, seqLen, heads, kvHeads, headDim));
+        dq.compare("attentionBackward dq" + shape, 1e-5);
+        dk.compare("attentionBackward dk" + shape, 1e-5);
+        dv.compare("attentionBackward dv" + shape, 1e-5);
+        for (Pair p : List.of(q, k, v, out, lse, dout, dq, dk, dv)) p.free();
+    }
+
+    public void adamw(int n) {
+        Pair p = new Pair("p", n).fill(0.02), g = new Pair("g", n).fill(0.1);
+        Pair m = new Pair("m", n).fill(0.01), v = new Pair("v", n).fillPositive();
+        AdamWStep step = new AdamWStep(3e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 7, 0.8f);
+        both(b -> b.adamw(b == test ? p.t : p.r, b == test ? g.t : g.r, b == test ? m.t : m.r, b == test ? v.t : v.r, step));
+        p.compare("adamw param " + n, 1e-6);
+        m.compare("adamw m", 1e-6);
+        v.compare("adamw v", 1e-6);
+        for (Pair x : List.of(p, g, m, v)) x.free();
+    }
+
+    /** Every kernel at odd sizes (and the sizes that cross the kernels' tile and group boundaries). */
+    public List<Result> kernels() {
+        memory();
+        matmul(37, 70, 45);
+        matmul(130, 64, 200);
+        matmul(1, 3, 1);
+        rmsnorm(13, 77);
+        rmsnorm(5, 300);
+        rope(2, 9, 3, 10);
+        swiglu(1001);
+        embedding(50, 33, 40);
+        crossEntropy(7, 1003);
+        attention(2, 45, 4, 2, 16);
+        attention(1, 70, 3, 3, 48);
+        attention(1, 1, 2, 1, 8);
+        adamw(999);
+        return results;
+    }
+
+    // ---- a whole training step ----
+
+    /**
+     * One forward/backward of {@code config} on the same batch and initial weights, then one clipped AdamW step;
+     * compares the loss, every gradient and every parameter after the update.
+     */
+    public List<Result> trainingStep(LlamaConfig config, int batch, int seqLen, double tolerance) {
+        int[] windows = new int[batch * (seqLen + 1)];
+        for (int i = 0; i < windows.length; i++) windows[i] = random.nextInt(config.vocabSize());
+        try (LlamaModel mt = new LlamaModel(config, test); LlamaModel mr = new LlamaModel(config, ref);
+             AdamW ot = new AdamW(test, mt.parameters(), AdamW.Hyper.LLAMA);
+             AdamW or = new AdamW(ref, mr.parameters(), AdamW.Hyper.LLAMA)) {
+            Initializer.initialize(mt, 7);
+            Initializer.initialize(mr, 7);
+            float scale = 1f / (batch * seqLen);
+            double lt = mt.forwardBackward(windows, batch, seqLen, scale);
+            double lr = mr.forwardBackward(windows, batch, seqLen, scale);
+            results.add(new Result("step loss (" + String.format("%.6f", lr) + ")", Math.abs(lt - lr) / Math.abs(lr), tolerance));
+            List<Parameters.Param> pt = mt.parameters().all(), pr = mr.parameters().all();
+            for (int i = 0; i < pt.size(); i++) {
+                results.add(new Result("grad " + pt.get(i).name(), relative(read(test, pt.get(i).grad()),
+                        read(ref, pr.get(i).grad())), tolerance));
+            }
+            double nt = ot.gradientNorm(), nr = or.gradientNorm();
+            results.add(new Result("gradient norm", Math.abs(nt - nr) / nr, tolerance));
+            ot.update(3e-3, 1, ot.clipScale(nt));
+            or.update(3e-3, 1, or.clipScale(nr));
+            for (int i = 0; i < pt.size(); i++) {
+                results.add(new Result("param after AdamW " + pt.get(i).name(), relative(read(test, pt.get(i).value()),
+                        read(ref, pr.get(i).value())), tolerance));
+            }
+        }
+        return results;
+    }
+
+    private static float[] read(Backend backend, Tensor t) {
+        float[] out = new float[t.size()];
+        backend.read(t, 0, out, 0, out.length);
+        return out;
+    }
+}
