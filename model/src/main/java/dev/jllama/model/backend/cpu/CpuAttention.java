@@ -1,7 +1,6 @@
 package dev.jllama.model.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -119,8 +118,18 @@ final class CpuAttention {
         for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
             sum = FloatVector.fromArray(SPECIES, a, aAt + i).fma(FloatVector.fromArray(SPECIES, b, bAt + i), sum);
         }
-        float result = sum.reduceLanes(VectorOperators.ADD);
+        float result = sumLanes(sum);
         for (; i < n; i++) result += a[aAt + i] * b[bAt + i];
+        return result;
+    }
+
+    /**
+     * Sum of the lanes in a fixed order. {@code reduceLanes(ADD)} may add in a different order in interpreted and
+     * JIT-compiled code, which would make results depend on warm-up; this keeps every run bit-identical.
+     */
+    static float sumLanes(FloatVector v) {
+        float result = 0f;
+        for (int lane = 0; lane < SPECIES.length(); lane++) result += v.lane(lane);
         return result;
     }
 

@@ -194,12 +194,12 @@ public final class CpuBackend implements Backend {
             int i = c * CHUNK, end = chunkEnd(c, n);
             for (int bound = i + SPECIES.loopBound(end - i); i < bound; i += LANES) {
                 FloatVector a = FloatVector.fromArray(SPECIES, g, i);
-                FloatVector sigmoid = ONE.div(a.neg().lanewise(VectorOperators.EXP).add(1f));
+                FloatVector sigmoid = ONE.div(VectorMath.exp(a.neg()).add(1f));
                 a.mul(sigmoid).mul(FloatVector.fromArray(SPECIES, u, i)).intoArray(o, i);
             }
             for (; i < end; i++) {
                 float a = g[i];
-                o[i] = a / (1f + (float) Math.exp(-a)) * u[i];
+                o[i] = a / (1f + VectorMath.exp(-a)) * u[i];
             }
         });
     }
@@ -212,7 +212,7 @@ public final class CpuBackend implements Backend {
             for (int bound = i + SPECIES.loopBound(end - i); i < bound; i += LANES) {
                 FloatVector a = FloatVector.fromArray(SPECIES, g, i);
                 FloatVector y = FloatVector.fromArray(SPECIES, dy, i);
-                FloatVector sigmoid = ONE.div(a.neg().lanewise(VectorOperators.EXP).add(1f));
+                FloatVector sigmoid = ONE.div(VectorMath.exp(a.neg()).add(1f));
                 y.mul(a.mul(sigmoid)).intoArray(du, i);
                 // d silu(a)/da = sigmoid * (1 + a * (1 - sigmoid))
                 FloatVector dsilu = sigmoid.mul(a.mul(sigmoid.neg().add(1f)).add(1f));
@@ -220,7 +220,7 @@ public final class CpuBackend implements Backend {
             }
             for (; i < end; i++) {
                 float a = g[i];
-                float sigmoid = 1f / (1f + (float) Math.exp(-a));
+                float sigmoid = 1f / (1f + VectorMath.exp(-a));
                 du[i] = dy[i] * a * sigmoid;
                 dg[i] = dy[i] * u[i] * sigmoid * (1f + a * (1f - sigmoid));
             }
@@ -309,13 +309,13 @@ public final class CpuBackend implements Backend {
         FloatVector sum = FloatVector.zero(SPECIES);
         FloatVector s = FloatVector.broadcast(SPECIES, shift);
         for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
-            FloatVector e = FloatVector.fromArray(SPECIES, a, at + i).sub(s).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(SPECIES, a, at + i).sub(s));
             e.intoArray(a, at + i);
             sum = sum.add(e);
         }
-        float total = sum.reduceLanes(VectorOperators.ADD);
+        float total = CpuAttention.sumLanes(sum);
         for (; i < n; i++) {
-            float e = (float) Math.exp(a[at + i] - shift);
+            float e = VectorMath.exp(a[at + i] - shift);
             a[at + i] = e;
             total += e;
         }
@@ -389,7 +389,7 @@ public final class CpuBackend implements Backend {
                 FloatVector x = FloatVector.fromArray(SPECIES, d, i);
                 acc = x.fma(x, acc);
             }
-            double s = acc.reduceLanes(VectorOperators.ADD);
+            double s = CpuAttention.sumLanes(acc);
             for (; i < end; i++) s += (double) d[i] * d[i];
             partial[c] = s;
         });
