@@ -6,12 +6,16 @@ import java.util.List;
 
 /**
  * The parity tests as a plain program, for machines without Maven (the GPU machine):
- * {@code java <tornado flags> -cp ... dev.jllama.tornado.ParityCheck [deviceIndex]}. Exit status 1 on any failure.
+ * {@code java <tornado flags> -cp ... dev.jllama.tornado.ParityCheck [deviceIndex | --devices]}. Exit status 1 on any failure.
  */
 public final class ParityCheck {
     private ParityCheck() {}
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("--devices")) {
+            System.out.print(TornadoDevices.describe());
+            return;
+        }
         int device = args.length > 0 ? Integer.parseInt(args[0]) : -1;
         int failures = 0;
         try (TornadoBackend tornado = new TornadoBackend(device, TornadoBackend.configuredMemoryBytes());
