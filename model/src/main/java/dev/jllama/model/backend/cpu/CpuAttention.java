@@ -4,21 +4,33 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Memory-efficient causal attention on the CPU: each query row walks the keys in blocks with an online softmax,
- * keeping only a block of scores; backward recomputes the probabilities from the saved log-sum-exp. Tasks are
- * (sequence, kv-head) pairs, which own disjoint rows of every output, so no two tasks write the same element.
+ * Memory-efficient causal attention on the CPU. Each query row walks the keys in blocks of {@value #KEY_BLOCK}
+ * with an online softmax, keeping one block of scores; backward recomputes the probabilities from the saved
+ * log-sum-exp. Keys and values of a head are first transposed to {@code [headDim, seqLen]} so that a block of
+ * scores is a sequence of broadcast-multiply-adds across keys, with no horizontal reductions.
+ *
+ * <p>Tasks are (sequence, kv-head) pairs, which own disjoint rows of every output, so no two tasks write the same
+ * element and results do not depend on the thread count.
  */
 final class CpuAttention {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
-    private static final int KEY_BLOCK = 64;
+    private static final int LANES = SPECIES.length();
+    static final int KEY_BLOCK = 64;
 
     private static final class Scratch {
-        float[] scores = new float[KEY_BLOCK];
+        final float[] scores = new float[KEY_BLOCK];
+        final float[] probs = new float[KEY_BLOCK];
         float[] acc = new float[0];
+        float[] keysT = new float[0];
+        float[] valuesT = new float[0];
 
-        float[] acc(int n) {
-            if (acc.length < n) acc = new float[n];
-            return acc;
+        void ensure(int headDim, int seqLen) {
+            if (acc.length < headDim) acc = new float[headDim];
+            int padded = headDim * roundUp(seqLen);
+            if (keysT.length < padded) {
+                keysT = new float[padded];
+                valuesT = new float[padded];
+            }
         }
     }
 
@@ -30,18 +42,55 @@ final class CpuAttention {
         this.parallel = parallel;
     }
 
+    private static int roundUp(int seqLen) {
+        return (seqLen + KEY_BLOCK - 1) / KEY_BLOCK * KEY_BLOCK;
+    }
+
+    /** {@code dst[d * stride + s] = src[(b*seqLen + s) * rowStride + offset + d]}, zero-padded to whole key blocks. */
+    private static void transpose(float[] src, int b, int seqLen, int rowStride, int offset, int headDim, float[] dst) {
+        int stride = roundUp(seqLen);
+        for (int s = 0; s < stride; s++) {
+            int at = (b * seqLen + s) * rowStride + offset;
+            for (int d = 0; d < headDim; d++) dst[d * stride + s] = s < seqLen ? src[at + d] : 0f;
+        }
+    }
+
+    /** scores[j] = sum_d row[rowAt + d] * colsT[d * stride + s0 + j] for a whole key block. */
+    private static void blockDots(float[] row, int rowAt, float[] colsT, int stride, int s0, int headDim, float[] scores) {
+        FloatVector a0 = FloatVector.zero(SPECIES), a1 = FloatVector.zero(SPECIES);
+        FloatVector a2 = FloatVector.zero(SPECIES), a3 = FloatVector.zero(SPECIES);
+        for (int d = 0; d < headDim; d++) {
+            FloatVector q = FloatVector.broadcast(SPECIES, row[rowAt + d]);
+            int at = d * stride + s0;
+            a0 = FloatVector.fromArray(SPECIES, colsT, at).fma(q, a0);
+            a1 = FloatVector.fromArray(SPECIES, colsT, at + LANES).fma(q, a1);
+            if (LANES * 2 < KEY_BLOCK) {
+                a2 = FloatVector.fromArray(SPECIES, colsT, at + 2 * LANES).fma(q, a2);
+                a3 = FloatVector.fromArray(SPECIES, colsT, at + 3 * LANES).fma(q, a3);
+            }
+        }
+        a0.intoArray(scores, 0);
+        a1.intoArray(scores, LANES);
+        if (LANES * 2 < KEY_BLOCK) {
+            a2.intoArray(scores, 2 * LANES);
+            a3.intoArray(scores, 3 * LANES);
+        }
+    }
+
     void forward(float[] out, float[] lse, float[] q, float[] k, float[] v,
                  int batch, int seqLen, int heads, int kvHeads, int headDim) {
         int group = heads / kvHeads;
         int qStride = heads * headDim;
         int kvStride = kvHeads * headDim;
+        int stride = roundUp(seqLen);
         float scale = (float) (1.0 / Math.sqrt(headDim));
         parallel.forEach(batch * kvHeads, task -> {
             int b = task / kvHeads;
             int kvh = task % kvHeads;
             Scratch scratch = SCRATCH.get();
-            float[] scores = scratch.scores;
-            float[] acc = scratch.acc(headDim);
+            scratch.ensure(headDim, seqLen);
+            float[] scores = scratch.scores, acc = scratch.acc, keysT = scratch.keysT;
+            transpose(k, b, seqLen, kvStride, kvh * headDim, headDim, keysT);
             for (int h = kvh * group; h < (kvh + 1) * group; h++) {
                 for (int t = 0; t < seqLen; t++) {
                     int qAt = (b * seqLen + t) * qStride + h * headDim;
@@ -49,22 +98,21 @@ final class CpuAttention {
                     float denom = 0f;
                     java.util.Arrays.fill(acc, 0, headDim, 0f);
                     for (int s0 = 0; s0 <= t; s0 += KEY_BLOCK) {
-                        int s1 = Math.min(t + 1, s0 + KEY_BLOCK);
+                        int valid = Math.min(t + 1 - s0, KEY_BLOCK);
+                        blockDots(q, qAt, keysT, stride, s0, headDim, scores);
                         float blockMax = Float.NEGATIVE_INFINITY;
-                        for (int s = s0; s < s1; s++) {
-                            int kAt = (b * seqLen + s) * kvStride + kvh * headDim;
-                            float score = dot(q, qAt, k, kAt, headDim) * scale;
-                            scores[s - s0] = score;
-                            blockMax = Math.max(blockMax, score);
+                        for (int j = 0; j < valid; j++) {
+                            scores[j] *= scale;
+                            blockMax = Math.max(blockMax, scores[j]);
                         }
                         float newMax = Math.max(max, blockMax);
-                        float rescale = (float) Math.exp(max - newMax);
+                        float rescale = VectorMath.exp(max - newMax);
                         denom *= rescale;
-                        scaleInPlace(acc, headDim, rescale);
-                        for (int s = s0; s < s1; s++) {
-                            float p = (float) Math.exp(scores[s - s0] - newMax);
+                        for (int d = 0; d < headDim; d++) acc[d] *= rescale;
+                        for (int j = 0; j < valid; j++) {
+                            float p = VectorMath.exp(scores[j] - newMax);
                             denom += p;
-                            axpy(p, v, (b * seqLen + s) * kvStride + kvh * headDim, acc, 0, headDim);
+                            axpy(p, v, (b * seqLen + s0 + j) * kvStride + kvh * headDim, acc, 0, headDim);
                         }
                         max = newMax;
                     }
@@ -83,10 +131,16 @@ final class CpuAttention {
         int group = heads / kvHeads;
         int qStride = heads * headDim;
         int kvStride = kvHeads * headDim;
+        int stride = roundUp(seqLen);
         float scale = (float) (1.0 / Math.sqrt(headDim));
         parallel.forEach(batch * kvHeads, task -> {
             int b = task / kvHeads;
             int kvh = task % kvHeads;
+            Scratch scratch = SCRATCH.get();
+            scratch.ensure(headDim, seqLen);
+            float[] probs = scratch.probs, dProbs = scratch.scores, keysT = scratch.keysT, valuesT = scratch.valuesT;
+            transpose(k, b, seqLen, kvStride, kvh * headDim, headDim, keysT);
+            transpose(v, b, seqLen, kvStride, kvh * headDim, headDim, valuesT);
             for (int s = 0; s < seqLen; s++) {
                 int kAt = (b * seqLen + s) * kvStride + kvh * headDim;
                 java.util.Arrays.fill(dk, kAt, kAt + headDim, 0f);
@@ -99,13 +153,18 @@ final class CpuAttention {
                     // D = dout . out equals sum_s p_s (dout . v_s), the softmax-Jacobian correction.
                     float correction = dot(dout, qAt, out, qAt, headDim);
                     java.util.Arrays.fill(dq, qAt, qAt + headDim, 0f);
-                    for (int s = 0; s <= t; s++) {
-                        int kAt = (b * seqLen + s) * kvStride + kvh * headDim;
-                        float p = (float) Math.exp(dot(q, qAt, k, kAt, headDim) * scale - rowLse);
-                        axpy(p, dout, qAt, dv, kAt, headDim);
-                        float dScore = p * (dot(dout, qAt, v, kAt, headDim) - correction) * scale;
-                        axpy(dScore, k, kAt, dq, qAt, headDim);
-                        axpy(dScore, q, qAt, dk, kAt, headDim);
+                    for (int s0 = 0; s0 <= t; s0 += KEY_BLOCK) {
+                        int valid = Math.min(t + 1 - s0, KEY_BLOCK);
+                        blockDots(q, qAt, keysT, stride, s0, headDim, probs);
+                        blockDots(dout, qAt, valuesT, stride, s0, headDim, dProbs);
+                        for (int j = 0; j < valid; j++) {
+                            int kAt = (b * seqLen + s0 + j) * kvStride + kvh * headDim;
+                            float p = VectorMath.exp(probs[j] * scale - rowLse);
+                            float dScore = p * (dProbs[j] - correction) * scale;
+                            axpy(p, dout, qAt, dv, kAt, headDim);
+                            axpy(dScore, k, kAt, dq, qAt, headDim);
+                            axpy(dScore, q, qAt, dk, kAt, headDim);
+                        }
                     }
                 }
             }
@@ -115,7 +174,7 @@ final class CpuAttention {
     static float dot(float[] a, int aAt, float[] b, int bAt, int n) {
         int i = 0;
         FloatVector sum = FloatVector.zero(SPECIES);
-        for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
+        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
             sum = FloatVector.fromArray(SPECIES, a, aAt + i).fma(FloatVector.fromArray(SPECIES, b, bAt + i), sum);
         }
         float result = sumLanes(sum);
@@ -129,7 +188,7 @@ final class CpuAttention {
      */
     static float sumLanes(FloatVector v) {
         float result = 0f;
-        for (int lane = 0; lane < SPECIES.length(); lane++) result += v.lane(lane);
+        for (int lane = 0; lane < LANES; lane++) result += v.lane(lane);
         return result;
     }
 
@@ -137,14 +196,10 @@ final class CpuAttention {
     static void axpy(float alpha, float[] x, int xAt, float[] y, int yAt, int n) {
         int i = 0;
         FloatVector a = FloatVector.broadcast(SPECIES, alpha);
-        for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
+        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
             FloatVector.fromArray(SPECIES, x, xAt + i).fma(a, FloatVector.fromArray(SPECIES, y, yAt + i))
                     .intoArray(y, yAt + i);
         }
-        for (; i < n; i++) y[yAt + i] += alpha * x[xAt + i];
-    }
-
-    private static void scaleInPlace(float[] x, int n, float factor) {
-        for (int i = 0; i < n; i++) x[i] *= factor;
+        for (; i < n; i++) y[yAt + i] = Math.fma(alpha, x[xAt + i], y[yAt + i]);
     }
 }
