@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the one file the GPU machine needs, target-gpu/carry.tar.gz (ignored by git): a jlinked JRE 25, the
 # TornadoVM SDK (the PTX-enabled one when present, it has the OpenCL driver too), the ocl-icd OpenCL loader,
-# and a thin jar set without Spark or Hadoop (model, tornado-kernels, jackson, log4j-api).
+# and a thin jar set without Spark or Hadoop (model, tornado-kernels, jackson, log4j-api). The JRE is linked
+# uncompressed: gzip packs it smaller than jlink's own zip compression does.
 # Usage: source /opt/tornado/env.sh && tornado-kernels/gpu/pack.sh   (TORNADO_CARRY_SDK=DIR picks another SDK)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -26,7 +27,7 @@ rm "$STAGE/model.classpath"
 
 echo "pack: jlink JRE from $JDK" >&2
 "$JDK/bin/jlink" --add-modules java.base,java.desktop,java.logging,java.management,java.naming,java.sql,java.xml,jdk.unsupported,jdk.incubator.vector,jdk.internal.vm.ci,jdk.management,jdk.crypto.ec,jdk.zipfs \
-  --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$STAGE/jre" 2>/dev/null
+  --strip-debug --no-man-pages --no-header-files --output "$STAGE/jre" 2>/dev/null
 
 echo "pack: SDK $SDK" >&2
 mkdir -p "$STAGE/sdk/share/java"

@@ -45,7 +45,7 @@ sed -e "s#\${TORNADOVM_HOME}#$SDK#g" -e "s#^--module-path .*#--module-path $WORK
     -e 's/tornado\.drivers\.opencl,tornado\.drivers\.ptx/tornado.drivers.ptx/g' \
     -e 's/--add-modules \(.*\)tornado\.drivers\.opencl$/--add-modules \1tornado.drivers.ptx/' \
     "$SDK/tornado-argfile.template" > "$WORK/ptx.argfile"
-FLAGS=(-Xmx16g --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+IgnoreUnrecognizedVMOptions)
+FLAGS=(-Xmx16g -Dtornado.device.memory=30GB --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+IgnoreUnrecognizedVMOptions)
 
 if [[ -n "${GPU_SMALL:-}" ]]; then
   export JLLAMA_TORNADO_MEMORY_MIB=512

@@ -75,10 +75,23 @@ public final class ParityChecks {
         }
 
         void compare(String name, double tolerance) {
+            compare(name, tolerance, 0);
+        }
+
+        /** Like {@link #compare(String, double)}, but the error is relative to at least {@code normFloor}. */
+        void compare(String name, double tolerance, double normFloor) {
             float[] a = new float[size], b = new float[size];
             test.read(t, 0, a, 0, size);
             ref.read(r, 0, b, 0, size);
-            results.add(new Result(name, relative(a, b), tolerance));
+            results.add(new Result(name, relative(a, b, normFloor), tolerance));
+        }
+
+        double referenceNorm() {
+            float[] b = new float[size];
+            ref.read(r, 0, b, 0, size);
+            double norm = 0;
+            for (float x : b) norm += (double) x * x;
+            return Math.sqrt(norm);
         }
 
         void free() {
@@ -97,6 +110,11 @@ public final class ParityChecks {
     }
 
     public static double relative(float[] a, float[] b) {
+        return relative(a, b, 0);
+    }
+
+    /** {@code |a - b| / max(|b|, normFloor)}. */
+    public static double relative(float[] a, float[] b, double normFloor) {
         double diff = 0, norm = 0;
         for (int i = 0; i < a.length; i++) {
             double d = (double) a[i] - b[i];
@@ -104,7 +122,8 @@ public final class ParityChecks {
             diff += d * d;
             norm += (double) b[i] * b[i];
         }
-        return norm == 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
+        double denominator = Math.max(Math.sqrt(norm), normFloor);
+        return denominator == 0 ? Math.sqrt(diff) : Math.sqrt(diff) / denominator;
     }
 
     private void both(Consumer<Backend> op, Pair... unused) {
@@ -251,8 +270,11 @@ public final class ParityChecks {
                 b == test ? dout.t : dout.r, b == test ? out.t : out.r, b == test ? lse.t : lse.r,
                 b == test ? q.t : q.r, b == test ? k.t : k.r, b == test ? v.t : v.r,
                 batch, seqLen, heads, kvHeads, headDim));
-        dq.compare("attentionBackward dq" + shape, 1e-5);
-        dk.compare("attentionBackward dk" + shape, 1e-5);
+        // With one key (T = 1) the exact dq and dk are 0 (the key's probability is 1 whatever the score), so both
+        // sides return rounding noise; measure them against the scale of dv, the same sums without the softmax.
+        double gradientScale = dv.referenceNorm();
+        dq.compare("attentionBackward dq" + shape, 1e-5, gradientScale);
+        dk.compare("attentionBackward dk" + shape, 1e-5, gradientScale);
         dv.compare("attentionBackward dv" + shape, 1e-5);
         for (Pair p : List.of(q, k, v, out, lse, dout, dq, dk, dv)) p.free();
     }
