@@ -36,7 +36,7 @@ public final class BenchCommand implements Command {
                   --what step      training tokens/s (forward, backward, AdamW) of each --model (default tiny,15M)
                                    at --batch sequences per step (default 16), random tokens
                   --what tokenize  tokenizer encoding MB/s on the bundled corpus (--tokenizer FILE, --input FILE)
-                  --steps N        timed repetitions after one warm-up (default 5)""";
+                  --steps N        timed repetitions after warm-up (default 10 for matmul, 5 for step)""";
     }
 
     @Override
@@ -56,7 +56,7 @@ public final class BenchCommand implements Command {
         String modelName = args.string("model", "15M");
         int batch = args.integer("batch", 8);
         int seqArg = args.integer("seq-len", -1);
-        int reps = args.integer("steps", 5);
+        int reps = args.integer("steps", 10);
         String backendName = args.string("backend", "auto");
         int device = args.integer("device", -1);
         int threads = args.integer("threads", 0);
@@ -88,7 +88,7 @@ public final class BenchCommand implements Command {
                         case "backward-input" -> () -> backend.matmulBackwardInput(dx, y, w, m, shape.in(), shape.out(), false);
                         default -> () -> backend.matmulBackwardWeight(dw, y, x, m, shape.in(), shape.out());
                     };
-                    op.run();
+                    for (int i = 0; i < 3; i++) op.run(); // warm-up: JIT compilation, first touch
                     backend.sum(y, 1); // waits for queued work on asynchronous backends
                     long start = System.nanoTime();
                     for (int i = 0; i < reps; i++) op.run();

@@ -18,6 +18,7 @@ final class Gemm {
     static final int NR = 2 * LANES;
     private static final int KC = 256;
     private static final int MC = 96;
+    private static final int MC_WIDE = 264;
     private static final int NC = 512;
 
     /** One view of a matrix: element (i, j) is {@code data[offset + i * rowStride + j * colStride]}. */
@@ -29,7 +30,7 @@ final class Gemm {
 
     /** Per-thread packing buffers, allocated once per worker thread. */
     private static final class Scratch {
-        final float[] packedA = new float[MC * KC];
+        final float[] packedA = new float[MC_WIDE * KC];
         final float[] packedB = new float[KC * NC];
         final float[] edge = new float[MR * NR];
     }
@@ -47,11 +48,17 @@ final class Gemm {
      * @param accumulate add to C instead of overwriting it
      */
     void multiply(int m, int n, int k, View a, View b, float[] c, int cOffset, int ldc, boolean accumulate) {
-        int mc = MC;
         int tilesN = (n + NC - 1) / NC;
-        // Smaller row blocks when there would be too few tasks to keep every thread busy.
-        while (mc > MR && ((m + mc - 1) / mc) * tilesN < 4 * parallel.threads()) {
-            mc = Math.max(MR, (mc / 2) / MR * MR);
+        int mc;
+        if (tilesN >= 2 * parallel.threads()) {
+            // Wide outputs (the LM head): one row block spans all rows where it fits, so each B panel is packed once.
+            mc = Math.min(MC_WIDE, (m + MR - 1) / MR * MR);
+        } else {
+            mc = MC;
+            // Smaller row blocks when there would be too few tasks to keep every thread busy.
+            while (mc > MR && ((m + mc - 1) / mc) * tilesN < 4 * parallel.threads()) {
+                mc = Math.max(MR, (mc / 2) / MR * MR);
+            }
         }
         final int rowBlock = mc;
         int tilesM = (m + rowBlock - 1) / rowBlock;
@@ -96,6 +103,15 @@ final class Gemm {
         for (int p = 0; p < mb; p += MR) {
             int base = (p / MR) * MR * kb;
             int rows = Math.min(MR, mb - p);
+            if (a.rowStride() == 1) {
+                // A stored column-major (a transposed operand): the MR values of one step are contiguous.
+                for (int kk = 0; kk < kb; kk++) {
+                    int src = a.offset() + (m0 + p) + (k0 + kk) * a.colStride();
+                    int dst = base + kk * MR;
+                    for (int r = 0; r < MR; r++) packed[dst + r] = r < rows ? data[src + r] : 0f;
+                }
+                continue;
+            }
             for (int r = 0; r < MR; r++) {
                 if (r >= rows) {
                     for (int kk = 0; kk < kb; kk++) packed[base + kk * MR + r] = 0f;
