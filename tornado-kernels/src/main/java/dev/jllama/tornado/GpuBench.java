@@ -5,6 +5,7 @@ import dev.jllama.model.LlamaConfig;
 import dev.jllama.model.LlamaModel;
 import dev.jllama.model.backend.Backend;
 import dev.jllama.model.backend.Backends;
+import dev.jllama.model.backend.KernelProfiler;
 import dev.jllama.model.backend.Tensor;
 import dev.jllama.model.optim.AdamW;
 import dev.jllama.model.train.BatchSource;
@@ -13,13 +14,15 @@ import dev.jllama.model.train.TrainOptions;
 import dev.jllama.model.train.Trainer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
  * The measurements of {@code llama bench --what matmul} and {@code --what step} without Spark on the class path,
  * for the GPU machine: {@code GpuBench --backend tornado|cpu [--matmul PRESET:BATCH:SEQ,...]
- * [--step PRESET:BATCH:SEQ,...] [--steps N] [--device N]}. Prints one result line per measurement, prefixed
- * {@code RESULT}.
+ * [--step PRESET:BATCH:SEQ,...] [--steps N] [--device N] [--profile true]}. Prints one result line per
+ * measurement, prefixed {@code RESULT}; with {@code --profile} also each kernel's calls and wall time per step
+ * (exact here: every call of this backend is synchronous), prefixed {@code PROFILE}.
  */
 public final class GpuBench {
     private GpuBench() {}
@@ -40,6 +43,7 @@ public final class GpuBench {
     public static void main(String[] argv) throws Exception {
         String backendName = "tornado", matmul = null, step = null;
         int steps = 5, device = -1;
+        boolean profile = false;
         for (int i = 0; i < argv.length; i += 2) {
             String value = i + 1 < argv.length ? argv[i + 1] : null;
             if (value == null) throw new IllegalArgumentException("option " + argv[i] + " needs a value");
@@ -49,13 +53,14 @@ public final class GpuBench {
                 case "--step" -> step = value;
                 case "--steps" -> steps = Integer.parseInt(value);
                 case "--device" -> device = Integer.parseInt(value);
+                case "--profile" -> profile = Boolean.parseBoolean(value);
                 default -> throw new IllegalArgumentException("unknown option " + argv[i]);
             }
         }
         try (Backend backend = Backends.create(backendName, device, 0)) {
             System.out.println("backend " + backend.name() + ": " + backend.device());
             for (Run run : Run.parse(matmul)) matmul(backend, run, steps);
-            for (Run run : Run.parse(step)) step(backend, run, steps);
+            for (Run run : Run.parse(step)) step(backend, run, steps, profile);
         }
     }
 
@@ -106,7 +111,9 @@ public final class GpuBench {
     }
 
     /** Training tokens/s (forward, backward, clipped AdamW) as {@code llama bench --what step}. */
-    static void step(Backend backend, Run run, int reps) throws Exception {
+    static void step(Backend device, Run run, int reps, boolean profile) throws Exception {
+        KernelProfiler profiler = profile ? new KernelProfiler(device) : null;
+        Backend backend = profile ? profiler.backend() : device;
         LlamaConfig config = LlamaConfig.PRESETS.get(run.preset());
         int seqLen = Math.min(run.seqLen(), config.maxSeqLen());
         TrainOptions options = new TrainOptions(reps + 1, seqLen, run.batch(), 1, 1e-4, 1, 0.1, 0, 1, 1, 1);
@@ -130,6 +137,7 @@ public final class GpuBench {
             long warm = System.nanoTime();
             trainer.step(0, source);
             System.out.printf("  %s warm-up step (compilation included): %.1f s%n", run.preset(), (System.nanoTime() - warm) / 1e9);
+            if (profile) profiler.reset();
             double seconds = 0, loss = 0;
             for (int s = 1; s <= reps; s++) {
                 StepStats stats = trainer.step(s, source);
@@ -140,6 +148,23 @@ public final class GpuBench {
             System.out.printf("RESULT step %s %s %,d params batch %d x %d: %,.0f tokens/s, %.4f s/step, loss %.4f, activations %.0f MiB%n",
                     backend.name(), run.preset(), model.parameters().count(), run.batch(), seqLen, tokensPerS,
                     seconds / reps, loss, model.activations(run.batch(), seqLen).bytes() / 1048576.0);
+            if (profile) printProfile(profiler, run, reps, seconds);
         }
+    }
+
+    /** Calls and wall time per step of each backend method, most expensive first, and what is left for the host. */
+    private static void printProfile(KernelProfiler profiler, Run run, int reps, double seconds) {
+        double calls = 0, inKernels = 0;
+        List<Map.Entry<String, double[]>> rows = new ArrayList<>(profiler.totals().entrySet());
+        rows.sort((a, b) -> Double.compare(b.getValue()[0], a.getValue()[0]));
+        for (Map.Entry<String, double[]> e : rows) {
+            double s = e.getValue()[0], n = e.getValue()[1];
+            calls += n;
+            inKernels += s;
+            System.out.printf("PROFILE %s %-22s %6.0f calls/step %8.2f ms/step %8.1f us/call%n",
+                    run.preset(), e.getKey(), n / reps, s / reps * 1e3, s / n * 1e6);
+        }
+        System.out.printf("PROFILE %s total %.0f calls/step, %.2f ms/step in backend calls, %.2f ms/step elsewhere%n",
+                run.preset(), calls / reps, inKernels / reps * 1e3, (seconds - inKernels) / reps * 1e3);
     }
 }
