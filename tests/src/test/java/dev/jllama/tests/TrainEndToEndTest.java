@@ -76,8 +76,9 @@ class TrainEndToEndTest {
         double initial = Math.log(4096); // uniform prediction over the bundled tokenizer's vocabulary
         double valLoss = result.get("val_loss").asDouble();
         double finalLoss = result.get("final_loss").asDouble();
-        // Unigram entropy of this corpus under the 4096-piece tokenizer is about 6.4 nats; a 0.36M-parameter model
-        // after 300 steps of 2048 tokens (0.6M tokens) reaches well below it on held-out text.
+        // The unigram entropy of the training split under the bundled 4096-piece tokenizer is 6.68 nats. `tiny`
+        // (0.36M parameters) after 300 steps of 2048 tokens reached 5.55 on the validation split (2026-11), so
+        // 0.3 nats below the unigram entropy leaves room for noise while still demanding use of context.
         assertTrue(finalLoss < initial - 2.0, "training loss " + finalLoss + " barely moved from " + initial);
         assertTrue(valLoss < unigram - 0.3, "validation loss " + valLoss + " is not below the unigram entropy "
                 + unigram + " by 0.3 nats");
