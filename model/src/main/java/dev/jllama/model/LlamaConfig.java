@@ -99,7 +99,7 @@ public record LlamaConfig(int dim, int layers, int heads, int kvHeads, int vocab
         presets.put("13B", of(5120, 40, 40, 40, 32000, 2048, 256));
         presets.put("33B", of(6656, 60, 52, 52, 32000, 2048, 256));
         presets.put("65B", of(8192, 80, 64, 64, 32000, 2048, 256));
-        return Map.copyOf(presets);
+        return java.util.Collections.unmodifiableMap(presets);
     }
 
     /**
