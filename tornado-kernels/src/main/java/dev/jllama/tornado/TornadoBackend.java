@@ -9,8 +9,10 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
 import uk.ac.manchester.tornado.api.KernelContext;
@@ -51,6 +53,10 @@ public final class TornadoBackend implements Backend {
         COLUMN_SUM_ADD, EMBEDDING, EMBEDDING_BACKWARD, CROSS_ENTROPY, ADAMW, GEMM, ATTENTION, ATTENTION_D,
         ATTENTION_DQ, ATTENTION_DKDV, WRITE_SMALL, WRITE_LARGE, READ_SMALL, READ_LARGE, WRITE_INTS, REDUCE
     }
+
+    /** The kernels that read {@code fargs}; the others get it once, as an unused parameter. */
+    private static final Set<Op> FLOAT_ARG_OPS = EnumSet.of(Op.SCALE, Op.RMSNORM, Op.CROSS_ENTROPY, Op.ADAMW,
+            Op.ATTENTION, Op.ATTENTION_DQ, Op.ATTENTION_DKDV);
 
     private final TornadoDevice device;
     private final FloatArray mem;
@@ -119,22 +125,31 @@ public final class TornadoBackend implements Backend {
         } else {
             g.consumeFromDevice(mem, imem);
             switch (op) {
-                case WRITE_SMALL -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, fargs, smallStage)
+                case WRITE_SMALL -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, smallStage)
+                        .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", Kernels::writeFloats, c, mem, imem, args, fargs, smallStage);
-                case WRITE_LARGE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, fargs, largeStage)
+                case WRITE_LARGE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, largeStage)
+                        .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", Kernels::writeFloats, c, mem, imem, args, fargs, largeStage);
-                case WRITE_INTS -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, fargs, intStage)
+                case WRITE_INTS -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, intStage)
+                        .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", Kernels::writeInts, c, mem, imem, args, fargs, intStage);
-                case READ_SMALL -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, fargs)
+                case READ_SMALL -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args)
+                        .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", Kernels::readFloats, c, mem, imem, args, fargs, smallStage)
                         .transferToHost(DataTransferMode.EVERY_EXECUTION, smallStage);
-                case READ_LARGE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, fargs)
+                case READ_LARGE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args)
+                        .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", Kernels::readFloats, c, mem, imem, args, fargs, largeStage)
                         .transferToHost(DataTransferMode.EVERY_EXECUTION, largeStage);
-                case REDUCE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, fargs)
+                case REDUCE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args)
+                        .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", Kernels::reduce, c, mem, imem, args, fargs, partials)
                         .transferToHost(DataTransferMode.EVERY_EXECUTION, partials);
-                default -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, fargs)
+                // Only the kernels that read float arguments re-send them: one host-to-device copy less per call.
+                default -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args)
+                        .transferToDevice(FLOAT_ARG_OPS.contains(op) ? DataTransferMode.EVERY_EXECUTION
+                                : DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", switch (op) {
                             case ZERO -> Kernels::zero;
                             case COPY -> Kernels::copy;
@@ -189,7 +204,9 @@ public final class TornadoBackend implements Backend {
 
     private void execute(Op op) {
         if (closed) throw new IllegalStateException("TornadoVM backend is closed");
-        plan.withGraph(op.ordinal()).withGridScheduler(scheduler).execute();
+        // withGraph re-applies the plan's grid scheduler (registered by the first execution in the constructor)
+        // to the selected graph, so the per-call withGridScheduler and its registration checks are not needed.
+        plan.withGraph(op.ordinal()).execute();
     }
 
     private static int at(Tensor t) {
