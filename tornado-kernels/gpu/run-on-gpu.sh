@@ -69,7 +69,7 @@ run() {  # run NAME TIMEOUT ARGFILE MAIN ARGS...
 run devices-opencl 60 "$WORK/opencl.argfile" dev.jllama.tornado.ParityCheck --devices; cat "$OUT/devices-opencl.log"
 run parity-opencl 150 "$WORK/opencl.argfile" dev.jllama.tornado.ParityCheck
 run bench-tornado-opencl 200 "$WORK/opencl.argfile" dev.jllama.tornado.GpuBench --backend tornado \
-  --matmul "$MATMUL" --step "$STEP_GPU" --steps "$STEPS"
+  --matmul "$MATMUL" --step "$STEP_GPU" --steps "$STEPS" --profile true
 run bench-cpu 100 "$WORK/opencl.argfile" dev.jllama.tornado.GpuBench --backend cpu \
   --matmul "$MATMUL" --step "$STEP_CPU" --steps "$CPU_STEPS"
 # PTX backend, if the SDK has it and time is left (budget: ~6 minutes for the whole script).
@@ -78,7 +78,7 @@ if ls "$SDK"/share/java/tornado/tornado-drivers-ptx-*.jar >/dev/null 2>&1 && (( 
   run bench-tornado-ptx 60 "$WORK/ptx.argfile" dev.jllama.tornado.GpuBench --backend tornado \
     --step "${STEP_GPU%%,*}" --steps "$STEPS"
 fi
-grep -h RESULT "$OUT"/bench-*.log > "$OUT/summary.txt" 2>/dev/null
+grep -h -E "RESULT|PROFILE" "$OUT"/bench-*.log > "$OUT/summary.txt" 2>/dev/null
 grep -h "PARITY" "$OUT"/parity-*.log >> "$OUT/summary.txt" 2>/dev/null
 log "done; summary:"
 cat "$OUT/summary.txt"
