@@ -28,11 +28,11 @@ PRESETS = {
     "tiny": dict(dim=64, layers=2, heads=4, kv_heads=2, vocab_size=4096, hidden_dim=hidden_dim(64, 32),
                  max_seq_len=128, tied_embeddings=True),
     "15M": dict(dim=288, layers=6, heads=6, kv_heads=6, vocab_size=32000, hidden_dim=hidden_dim(288, 32),
-                max_seq_len=256, tied_embeddings=False),
+                max_seq_len=256, tied_embeddings=True),
     "42M": dict(dim=512, layers=8, heads=8, kv_heads=8, vocab_size=32000, hidden_dim=hidden_dim(512, 32),
-                max_seq_len=1024, tied_embeddings=False),
+                max_seq_len=1024, tied_embeddings=True),
     "110M": dict(dim=768, layers=12, heads=12, kv_heads=12, vocab_size=32000, hidden_dim=hidden_dim(768, 32),
-                 max_seq_len=1024, tied_embeddings=False),
+                 max_seq_len=1024, tied_embeddings=True),
 }
 
 

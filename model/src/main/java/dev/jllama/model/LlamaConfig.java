@@ -67,6 +67,10 @@ public record LlamaConfig(int dim, int layers, int heads, int kvHeads, int vocab
                 tiedEmbeddings);
     }
 
+    public LlamaConfig withTiedEmbeddings(boolean tied) {
+        return new LlamaConfig(dim, layers, heads, kvHeads, vocabSize, hiddenDim, normEps, ropeTheta, maxSeqLen, tied);
+    }
+
     public LlamaConfig withMaxSeqLen(int seq) {
         return new LlamaConfig(dim, layers, heads, kvHeads, vocabSize, hiddenDim, normEps, ropeTheta, seq,
                 tiedEmbeddings);
@@ -92,9 +96,10 @@ public record LlamaConfig(int dim, int layers, int heads, int kvHeads, int vocab
         // tiny: GQA and tied embeddings on purpose, so the smallest tests exercise both; vocabulary of the
         // bundled tokenizer; about 0.36M parameters.
         presets.put("tiny", new LlamaConfig(64, 2, 4, 2, 4096, llamaHiddenDim(64, 32), 1e-5f, 10000f, 128, true));
-        presets.put("15M", of(288, 6, 6, 6, 32000, 256, 32));
-        presets.put("42M", of(512, 8, 8, 8, 32000, 1024, 32));
-        presets.put("110M", of(768, 12, 12, 12, 32000, 1024, 32));
+        // 15M/42M/110M: the llama2.c "stories" shapes, whose names count the shared embedding/LM-head matrix once.
+        presets.put("15M", of(288, 6, 6, 6, 32000, 256, 32).withTiedEmbeddings(true));
+        presets.put("42M", of(512, 8, 8, 8, 32000, 1024, 32).withTiedEmbeddings(true));
+        presets.put("110M", of(768, 12, 12, 12, 32000, 1024, 32).withTiedEmbeddings(true));
         presets.put("7B", of(4096, 32, 32, 32, 32000, 2048, 256));
         presets.put("13B", of(5120, 40, 40, 40, 32000, 2048, 256));
         presets.put("33B", of(6656, 60, 52, 52, 32000, 2048, 256));
