@@ -100,7 +100,8 @@ final class MatmulKernel {
         store(mem, cOff, ldc, m0 + 48, n0 + 48, M, N, acc, c33);
     }
 
-    private static void store(FloatArray mem, int cOff, int ldc, int m, int n, int M, int N, int acc, float v) {
+    /** Writes (or adds, when {@code acc != 0}) one element of C if it lies inside M x N. */
+    static void store(FloatArray mem, int cOff, int ldc, int m, int n, int M, int N, int acc, float v) {
         if (m < M && n < N) {
             int at = cOff + m * ldc + n;
             if (acc != 0) v += mem.get(at);

@@ -28,20 +28,25 @@ public final class ParityCheck {
                 if (!r.ok()) failures++;
             }
             System.out.printf("kernels: %d checks, %d failed, %.1f s%n", kernels.size(), failures, (System.nanoTime() - t0) / 1e9);
-            t0 = System.nanoTime();
-            List<ParityChecks.Result> step = new ParityChecks(tornado, cpu)
-                    .trainingStep(LlamaConfig.PRESETS.get("tiny"), 2, 32, 1e-4);
-            int stepFailures = 0;
-            for (ParityChecks.Result r : step) {
-                if (!r.ok()) {
-                    stepFailures++;
-                    System.out.println("  " + r);
+            TornadoBackend.Gemm configured = tornado.gemm();
+            for (TornadoBackend.Gemm kernel : TornadoBackend.Gemm.values()) {
+                tornado.gemm(kernel);
+                t0 = System.nanoTime();
+                List<ParityChecks.Result> step = new ParityChecks(tornado, cpu)
+                        .trainingStep(LlamaConfig.PRESETS.get("tiny"), 2, 32, 1e-4);
+                int stepFailures = 0;
+                for (ParityChecks.Result r : step) {
+                    if (!r.ok()) {
+                        stepFailures++;
+                        System.out.println("  " + r);
+                    }
                 }
+                double worst = step.stream().mapToDouble(ParityChecks.Result::error).max().orElse(0);
+                System.out.printf("tiny training step [gemm %d]: %d checks, %d failed, worst rel.err %.3e, %.1f s%n",
+                        kernel.tile(), step.size(), stepFailures, worst, (System.nanoTime() - t0) / 1e9);
+                failures += stepFailures;
             }
-            double worst = step.stream().mapToDouble(ParityChecks.Result::error).max().orElse(0);
-            System.out.printf("tiny training step: %d checks, %d failed, worst rel.err %.3e, %.1f s%n",
-                    step.size(), stepFailures, worst, (System.nanoTime() - t0) / 1e9);
-            failures += stepFailures;
+            tornado.gemm(configured);
         }
         System.out.println(failures == 0 ? "PARITY OK" : "PARITY FAILED: " + failures);
         System.exit(failures == 0 ? 0 : 1);

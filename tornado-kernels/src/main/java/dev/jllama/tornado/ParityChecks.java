@@ -165,8 +165,38 @@ public final class ParityChecks {
         b.free();
     }
 
+    /**
+     * The three matmul forms at sizes that cross the 64 and 128 tiles and the 16-deep K slices (and M = 1), each
+     * with every GEMM kernel of a TornadoVM backend.
+     */
+    public void matmuls() {
+        matmul(37, 70, 45);
+        matmul(130, 64, 200);
+        matmul(1, 3, 1);
+        matmul(257, 144, 300);
+        matmul(1, 300, 260);
+        matmul(129, 129, 129);
+    }
+
+    /** The three matmul forms; on a TornadoVM backend once per GEMM kernel. */
     public void matmul(int rows, int in, int out) {
-        String shape = " " + rows + "x" + in + "->" + out;
+        if (test instanceof TornadoBackend tornado) {
+            TornadoBackend.Gemm configured = tornado.gemm();
+            try {
+                for (TornadoBackend.Gemm kernel : TornadoBackend.Gemm.values()) {
+                    tornado.gemm(kernel);
+                    matmul(rows, in, out, " [gemm " + kernel.tile() + "]");
+                }
+            } finally {
+                tornado.gemm(configured);
+            }
+        } else {
+            matmul(rows, in, out, "");
+        }
+    }
+
+    private void matmul(int rows, int in, int out, String kernel) {
+        String shape = " " + rows + "x" + in + "->" + out + kernel;
         Pair x = new Pair("x", rows * in).fill(1), w = new Pair("w", out * in).fill(0.1);
         Pair y = new Pair("y", rows * out).fill(1), dy = new Pair("dy", rows * out).fill(1);
         Pair dx = new Pair("dx", rows * in).fill(1), dw = new Pair("dw", out * in).fill(1);
@@ -293,9 +323,7 @@ public final class ParityChecks {
     /** Every kernel at odd sizes (and the sizes that cross the kernels' tile and group boundaries). */
     public List<Result> kernels() {
         memory();
-        matmul(37, 70, 45);
-        matmul(130, 64, 200);
-        matmul(1, 3, 1);
+        matmuls();
         rmsnorm(13, 77);
         rmsnorm(5, 300);
         rope(2, 9, 3, 10);

@@ -50,7 +50,7 @@ public final class TornadoBackend implements Backend {
     /** The task graphs, in plan order. */
     private enum Op {
         INIT, ZERO, COPY, ADD, SCALE, SWIGLU, SWIGLU_BACKWARD, ROPE, RMSNORM, RMSNORM_BACKWARD_INPUT, GAIN_PARTIAL,
-        COLUMN_SUM_ADD, EMBEDDING, EMBEDDING_BACKWARD, CROSS_ENTROPY, ADAMW, GEMM, ATTENTION, ATTENTION_D,
+        COLUMN_SUM_ADD, EMBEDDING, EMBEDDING_BACKWARD, CROSS_ENTROPY, ADAMW, GEMM, GEMM128, ATTENTION, ATTENTION_D,
         ATTENTION_DQ, ATTENTION_DKDV, WRITE_SMALL, WRITE_LARGE, READ_SMALL, READ_LARGE, WRITE_INTS, REDUCE
     }
 
@@ -72,9 +72,42 @@ public final class TornadoBackend implements Backend {
     private final Map<Op, WorkerGrid> grids = new EnumMap<>(Op.class);
     private final GridScheduler scheduler = new GridScheduler();
     private final TornadoExecutionPlan plan;
+    private Gemm gemm = configuredGemm();
     private TornadoTensor scratch;
     private TornadoIntTensor tokenGroups;
     private boolean closed;
+
+    /** The GEMM kernels: {@link MatmulKernel} (64x64 tiles, 4x4 per thread) and {@link MatmulKernel128}. */
+    public enum Gemm {
+        TILE64(Op.GEMM, MatmulKernel.TILE, MatmulKernel.THREADS),
+        TILE128(Op.GEMM128, MatmulKernel128.TILE, MatmulKernel128.THREADS);
+
+        private final Op op;
+        private final int tile, threads;
+
+        Gemm(Op op, int tile, int threads) {
+            this.op = op;
+            this.tile = tile;
+            this.threads = threads;
+        }
+
+        public int tile() {
+            return tile;
+        }
+
+        /** {@code "64"} or {@code "128"}, as in {@code -Djllama.tornado.gemm}. */
+        public static Gemm parse(String value) {
+            for (Gemm g : values()) if (String.valueOf(g.tile).equals(value.trim())) return g;
+            throw new IllegalArgumentException("jllama.tornado.gemm / JLLAMA_TORNADO_GEMM must be 64 or 128, got '"
+                    + value + "'");
+        }
+    }
+
+    /** GEMM kernel from {@code -Djllama.tornado.gemm} or {@code JLLAMA_TORNADO_GEMM} (64 or 128), default 64. */
+    static Gemm configuredGemm() {
+        String value = System.getProperty("jllama.tornado.gemm", System.getenv("JLLAMA_TORNADO_GEMM"));
+        return value == null || value.isBlank() ? Gemm.TILE64 : Gemm.parse(value);
+    }
 
     /** Arena size from {@code -Djllama.tornado.memoryMiB} or {@code JLLAMA_TORNADO_MEMORY_MIB}, default 1 GiB. */
     static long configuredMemoryBytes() {
@@ -167,6 +200,7 @@ public final class TornadoBackend implements Backend {
                             case CROSS_ENTROPY -> Kernels::crossEntropy;
                             case ADAMW -> Kernels::adamw;
                             case GEMM -> MatmulKernel::gemm;
+                            case GEMM128 -> MatmulKernel128::gemm;
                             case ATTENTION -> AttentionKernels::forward;
                             case ATTENTION_D -> AttentionKernels::rowDot;
                             case ATTENTION_DQ -> AttentionKernels::backwardQuery;
@@ -176,7 +210,7 @@ public final class TornadoBackend implements Backend {
             }
         }
         g.persistOnDevice(mem, imem);
-        WorkerGrid grid = op == Op.GEMM ? new WorkerGrid2D(1, 1) : new WorkerGrid1D(1);
+        WorkerGrid grid = op == Op.GEMM || op == Op.GEMM128 ? new WorkerGrid2D(1, 1) : new WorkerGrid1D(1);
         grids.put(op, grid);
         scheduler.addWorkerGrid(name + ".t", grid);
         return g;
@@ -243,7 +277,7 @@ public final class TornadoBackend implements Backend {
     @Override
     public String device() {
         return device.getPhysicalDevice().getDeviceName() + " (TornadoVM " + device.getTornadoVMBackend()
-                + ", arena " + (floats.capacity() >> 18) + " MiB)";
+                + ", arena " + (floats.capacity() >> 18) + " MiB, gemm " + gemm.tile + ")";
     }
 
     // ---- memory ----
@@ -333,11 +367,21 @@ public final class TornadoBackend implements Backend {
                       int aRs, int aCs, int bRs, int bCs, int ldc, boolean accumulate) {
         if (m == 0 || n == 0) return;
         args(at(c), at(a), at(b), m, n, k, aRs, aCs, bRs, bCs, ldc, accumulate ? 1 : 0);
-        WorkerGrid grid = grids.get(Op.GEMM);
-        int tile = MatmulKernel.TILE, threads = MatmulKernel.THREADS;
+        WorkerGrid grid = grids.get(gemm.op);
+        int tile = gemm.tile, threads = gemm.threads;
         grid.setGlobalWork((long) (n + tile - 1) / tile * threads, (long) (m + tile - 1) / tile * threads, 1);
         grid.setLocalWork(threads, threads, 1);
-        execute(Op.GEMM);
+        execute(gemm.op);
+    }
+
+    /** The GEMM kernel the matmuls use. */
+    public Gemm gemm() {
+        return gemm;
+    }
+
+    /** Switches the matmuls to another GEMM kernel (the parity checks compare every one). */
+    public void gemm(Gemm kernel) {
+        this.gemm = kernel;
     }
 
     @Override

@@ -48,11 +48,7 @@ class TornadoKernelParityTest {
 
     @Test
     void matmulForms() {
-        check(p -> {
-            p.matmul(37, 70, 45);
-            p.matmul(130, 64, 200);
-            p.matmul(1, 3, 1);
-        });
+        check(ParityChecks::matmuls);
     }
 
     @Test

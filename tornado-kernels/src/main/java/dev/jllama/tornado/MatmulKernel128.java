@@ -1,0 +1,229 @@
+package dev.jllama.tornado;
+
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+
+/**
+ * The same strided GEMM as {@link MatmulKernel} ({@code C[m,n] (+)= sum_k A(m,k) B(k,n)}, all three matmul forms
+ * through strides) with four times the work per thread: a 16x16 work-group computes a 128x128 tile of C, each
+ * thread an 8x8 register block (rows {@code ty + 16i}, columns {@code tx + 16j}), walking K in slices of 16.
+ * Per slice a thread reads 16 local values for 64 multiply-adds (the 64 kernel: 8 for 16), and each tile element
+ * fetched from global memory is used 128 times instead of 64.
+ *
+ * <p>The inner loop carries no form or bounds logic: which operand axis is contiguous (and so how threads map
+ * onto a slice for coalesced reads) is decided once, as a per-thread start, a per-load step and a per-slice step.
+ * Only slices that cross M, N or K take the checked loads. The next slice's global loads are issued before the
+ * current slice's multiply-adds (software pipelining through registers), so their latency hides behind compute.
+ * Local rows are padded by 2 floats so the transposing stores of the k-contiguous layouts are conflict-free.
+ */
+final class MatmulKernel128 {
+    static final int TILE = 128;
+    static final int SLICE = 16;
+    static final int THREADS = 16;
+    /** Row pitch in local memory: 2 floats of padding spread a slice's 16 k-rows over all 32 banks. */
+    private static final int LDS = TILE + 2;
+
+    private MatmulKernel128() {}
+
+    /** {@code a}: c, a, b, M, N, K, aRs, aCs, bRs, bCs, ldc, accumulate. Grid: (ceil(N/128)*16, ceil(M/128)*16), local 16x16. */
+    static void gemm(KernelContext ctx, FloatArray mem, IntArray imem, IntArray a, FloatArray f) {
+        float[] as = ctx.allocateFloatLocalArray(SLICE * LDS);
+        float[] bs = ctx.allocateFloatLocalArray(SLICE * LDS);
+        int tx = ctx.localIdx, ty = ctx.localIdy;
+        int lid = ty * THREADS + tx;
+        int mBase = ctx.groupIdy * TILE, nBase = ctx.groupIdx * TILE;
+        int cOff = a.get(0), aOff = a.get(1), bOff = a.get(2);
+        int M = a.get(3), N = a.get(4), K = a.get(5);
+        int aRs = a.get(6), aCs = a.get(7), bRs = a.get(8), bCs = a.get(9), ldc = a.get(10);
+        int acc = a.get(11);
+        int rowsA = M - mBase, colsB = N - nBase;
+        boolean fullTile = rowsA >= TILE && colsB >= TILE;
+
+        // Each thread stages 8 elements of A's 128x16 slice and 8 of B's 16x128 slice. Along a contiguous k
+        // axis 16 threads read one row's 16 values; along a contiguous m (n) axis 128 threads read one k-row.
+        int mA, kA, dmA, dkA;
+        if (aCs == 1) {
+            mA = lid / SLICE; kA = lid % SLICE; dmA = 256 / SLICE; dkA = 0;
+        } else {
+            mA = lid % TILE; kA = lid / TILE; dmA = 0; dkA = 256 / TILE;
+        }
+        int nB, kB, dnB, dkB;
+        if (bCs == 1) {
+            nB = lid % TILE; kB = lid / TILE; dnB = 0; dkB = 256 / TILE;
+        } else {
+            nB = lid / SLICE; kB = lid % SLICE; dnB = 256 / SLICE; dkB = 0;
+        }
+        int aG = aOff + (mBase + mA) * aRs + kA * aCs, aStepP = dmA * aRs + dkA * aCs, aStepK = SLICE * aCs;
+        int bG = bOff + kB * bRs + (nBase + nB) * bCs, bStepP = dkB * bRs + dnB * bCs, bStepK = SLICE * bRs;
+        int aL = kA * LDS + mA, aLStep = dkA * LDS + dmA;
+        int bL = kB * LDS + nB, bLStep = dkB * LDS + dnB;
+
+        float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f, c04 = 0f, c05 = 0f, c06 = 0f, c07 = 0f;
+        float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f, c14 = 0f, c15 = 0f, c16 = 0f, c17 = 0f;
+        float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f, c24 = 0f, c25 = 0f, c26 = 0f, c27 = 0f;
+        float c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f, c34 = 0f, c35 = 0f, c36 = 0f, c37 = 0f;
+        float c40 = 0f, c41 = 0f, c42 = 0f, c43 = 0f, c44 = 0f, c45 = 0f, c46 = 0f, c47 = 0f;
+        float c50 = 0f, c51 = 0f, c52 = 0f, c53 = 0f, c54 = 0f, c55 = 0f, c56 = 0f, c57 = 0f;
+        float c60 = 0f, c61 = 0f, c62 = 0f, c63 = 0f, c64 = 0f, c65 = 0f, c66 = 0f, c67 = 0f;
+        float c70 = 0f, c71 = 0f, c72 = 0f, c73 = 0f, c74 = 0f, c75 = 0f, c76 = 0f, c77 = 0f;
+        float pa0 = 0f, pa1 = 0f, pa2 = 0f, pa3 = 0f, pa4 = 0f, pa5 = 0f, pa6 = 0f, pa7 = 0f;
+        float pb0 = 0f, pb1 = 0f, pb2 = 0f, pb3 = 0f, pb4 = 0f, pb5 = 0f, pb6 = 0f, pb7 = 0f;
+        // Iteration k0 loads slice k0+16 into registers, multiplies slice k0 out of local memory, then stages the
+        // loaded slice; the first iteration (k0 = -16) only loads, the last only multiplies.
+        for (int k0 = -SLICE; k0 < K; k0 += SLICE) {
+            int kLeft = K - (k0 + SLICE);
+            if (fullTile && kLeft >= SLICE) {
+                pa0 = mem.get(aG + 0 * aStepP);
+                pa1 = mem.get(aG + 1 * aStepP);
+                pa2 = mem.get(aG + 2 * aStepP);
+                pa3 = mem.get(aG + 3 * aStepP);
+                pa4 = mem.get(aG + 4 * aStepP);
+                pa5 = mem.get(aG + 5 * aStepP);
+                pa6 = mem.get(aG + 6 * aStepP);
+                pa7 = mem.get(aG + 7 * aStepP);
+                pb0 = mem.get(bG + 0 * bStepP);
+                pb1 = mem.get(bG + 1 * bStepP);
+                pb2 = mem.get(bG + 2 * bStepP);
+                pb3 = mem.get(bG + 3 * bStepP);
+                pb4 = mem.get(bG + 4 * bStepP);
+                pb5 = mem.get(bG + 5 * bStepP);
+                pb6 = mem.get(bG + 6 * bStepP);
+                pb7 = mem.get(bG + 7 * bStepP);
+            } else if (kLeft > 0) {
+                pa0 = mA + 0 * dmA < rowsA && kA + 0 * dkA < kLeft ? mem.get(aG + 0 * aStepP) : 0f;
+                pa1 = mA + 1 * dmA < rowsA && kA + 1 * dkA < kLeft ? mem.get(aG + 1 * aStepP) : 0f;
+                pa2 = mA + 2 * dmA < rowsA && kA + 2 * dkA < kLeft ? mem.get(aG + 2 * aStepP) : 0f;
+                pa3 = mA + 3 * dmA < rowsA && kA + 3 * dkA < kLeft ? mem.get(aG + 3 * aStepP) : 0f;
+                pa4 = mA + 4 * dmA < rowsA && kA + 4 * dkA < kLeft ? mem.get(aG + 4 * aStepP) : 0f;
+                pa5 = mA + 5 * dmA < rowsA && kA + 5 * dkA < kLeft ? mem.get(aG + 5 * aStepP) : 0f;
+                pa6 = mA + 6 * dmA < rowsA && kA + 6 * dkA < kLeft ? mem.get(aG + 6 * aStepP) : 0f;
+                pa7 = mA + 7 * dmA < rowsA && kA + 7 * dkA < kLeft ? mem.get(aG + 7 * aStepP) : 0f;
+                pb0 = nB + 0 * dnB < colsB && kB + 0 * dkB < kLeft ? mem.get(bG + 0 * bStepP) : 0f;
+                pb1 = nB + 1 * dnB < colsB && kB + 1 * dkB < kLeft ? mem.get(bG + 1 * bStepP) : 0f;
+                pb2 = nB + 2 * dnB < colsB && kB + 2 * dkB < kLeft ? mem.get(bG + 2 * bStepP) : 0f;
+                pb3 = nB + 3 * dnB < colsB && kB + 3 * dkB < kLeft ? mem.get(bG + 3 * bStepP) : 0f;
+                pb4 = nB + 4 * dnB < colsB && kB + 4 * dkB < kLeft ? mem.get(bG + 4 * bStepP) : 0f;
+                pb5 = nB + 5 * dnB < colsB && kB + 5 * dkB < kLeft ? mem.get(bG + 5 * bStepP) : 0f;
+                pb6 = nB + 6 * dnB < colsB && kB + 6 * dkB < kLeft ? mem.get(bG + 6 * bStepP) : 0f;
+                pb7 = nB + 7 * dnB < colsB && kB + 7 * dkB < kLeft ? mem.get(bG + 7 * bStepP) : 0f;
+            }
+            aG += aStepK;
+            bG += bStepK;
+            if (k0 >= 0) {
+                for (int kk = 0; kk < SLICE; kk++) {
+                    int ka = kk * LDS + ty, kb = kk * LDS + tx;
+                    float a0 = as[ka + 0];
+                    float a1 = as[ka + 16];
+                    float a2 = as[ka + 32];
+                    float a3 = as[ka + 48];
+                    float a4 = as[ka + 64];
+                    float a5 = as[ka + 80];
+                    float a6 = as[ka + 96];
+                    float a7 = as[ka + 112];
+                    float b0 = bs[kb + 0];
+                    float b1 = bs[kb + 16];
+                    float b2 = bs[kb + 32];
+                    float b3 = bs[kb + 48];
+                    float b4 = bs[kb + 64];
+                    float b5 = bs[kb + 80];
+                    float b6 = bs[kb + 96];
+                    float b7 = bs[kb + 112];
+                    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3; c04 += a0 * b4; c05 += a0 * b5; c06 += a0 * b6; c07 += a0 * b7;
+                    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3; c14 += a1 * b4; c15 += a1 * b5; c16 += a1 * b6; c17 += a1 * b7;
+                    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3; c24 += a2 * b4; c25 += a2 * b5; c26 += a2 * b6; c27 += a2 * b7;
+                    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3; c34 += a3 * b4; c35 += a3 * b5; c36 += a3 * b6; c37 += a3 * b7;
+                    c40 += a4 * b0; c41 += a4 * b1; c42 += a4 * b2; c43 += a4 * b3; c44 += a4 * b4; c45 += a4 * b5; c46 += a4 * b6; c47 += a4 * b7;
+                    c50 += a5 * b0; c51 += a5 * b1; c52 += a5 * b2; c53 += a5 * b3; c54 += a5 * b4; c55 += a5 * b5; c56 += a5 * b6; c57 += a5 * b7;
+                    c60 += a6 * b0; c61 += a6 * b1; c62 += a6 * b2; c63 += a6 * b3; c64 += a6 * b4; c65 += a6 * b5; c66 += a6 * b6; c67 += a6 * b7;
+                    c70 += a7 * b0; c71 += a7 * b1; c72 += a7 * b2; c73 += a7 * b3; c74 += a7 * b4; c75 += a7 * b5; c76 += a7 * b6; c77 += a7 * b7;
+                }
+            }
+            ctx.localBarrier();
+            if (kLeft > 0) {
+                as[aL + 0 * aLStep] = pa0;
+                as[aL + 1 * aLStep] = pa1;
+                as[aL + 2 * aLStep] = pa2;
+                as[aL + 3 * aLStep] = pa3;
+                as[aL + 4 * aLStep] = pa4;
+                as[aL + 5 * aLStep] = pa5;
+                as[aL + 6 * aLStep] = pa6;
+                as[aL + 7 * aLStep] = pa7;
+                bs[bL + 0 * bLStep] = pb0;
+                bs[bL + 1 * bLStep] = pb1;
+                bs[bL + 2 * bLStep] = pb2;
+                bs[bL + 3 * bLStep] = pb3;
+                bs[bL + 4 * bLStep] = pb4;
+                bs[bL + 5 * bLStep] = pb5;
+                bs[bL + 6 * bLStep] = pb6;
+                bs[bL + 7 * bLStep] = pb7;
+            }
+            ctx.localBarrier();
+        }
+        int m0 = mBase + ty, n0 = nBase + tx;
+        MatmulKernel.store(mem, cOff, ldc, m0 + 0, n0 + 0, M, N, acc, c00);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 0, n0 + 16, M, N, acc, c01);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 0, n0 + 32, M, N, acc, c02);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 0, n0 + 48, M, N, acc, c03);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 0, n0 + 64, M, N, acc, c04);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 0, n0 + 80, M, N, acc, c05);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 0, n0 + 96, M, N, acc, c06);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 0, n0 + 112, M, N, acc, c07);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 0, M, N, acc, c10);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 16, M, N, acc, c11);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 32, M, N, acc, c12);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 48, M, N, acc, c13);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 64, M, N, acc, c14);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 80, M, N, acc, c15);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 96, M, N, acc, c16);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 112, M, N, acc, c17);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 0, M, N, acc, c20);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 16, M, N, acc, c21);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 32, M, N, acc, c22);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 48, M, N, acc, c23);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 64, M, N, acc, c24);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 80, M, N, acc, c25);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 96, M, N, acc, c26);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 112, M, N, acc, c27);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 0, M, N, acc, c30);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 16, M, N, acc, c31);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 32, M, N, acc, c32);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 48, M, N, acc, c33);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 64, M, N, acc, c34);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 80, M, N, acc, c35);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 96, M, N, acc, c36);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 112, M, N, acc, c37);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 0, M, N, acc, c40);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 16, M, N, acc, c41);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 32, M, N, acc, c42);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 48, M, N, acc, c43);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 64, M, N, acc, c44);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 80, M, N, acc, c45);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 96, M, N, acc, c46);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 112, M, N, acc, c47);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 0, M, N, acc, c50);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 16, M, N, acc, c51);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 32, M, N, acc, c52);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 48, M, N, acc, c53);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 64, M, N, acc, c54);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 80, M, N, acc, c55);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 96, M, N, acc, c56);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 112, M, N, acc, c57);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 0, M, N, acc, c60);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 16, M, N, acc, c61);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 32, M, N, acc, c62);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 48, M, N, acc, c63);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 64, M, N, acc, c64);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 80, M, N, acc, c65);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 96, M, N, acc, c66);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 112, M, N, acc, c67);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 0, M, N, acc, c70);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 16, M, N, acc, c71);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 32, M, N, acc, c72);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 48, M, N, acc, c73);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 64, M, N, acc, c74);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 80, M, N, acc, c75);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 96, M, N, acc, c76);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 112, M, N, acc, c77);
+    }
+}
