@@ -3,7 +3,8 @@
 # but no Java and no network. Needs only target-gpu/carry.tar.gz (made by tornado-kernels/gpu/pack.sh).
 # From the repository root:  tornado-kernels/gpu/run-on-gpu.sh      (logs go to $OUT, default target-gpu/out)
 # GPU_SMALL=1 shrinks every size (for a rehearsal on PoCL); OCL_ICD_VENDORS, if set, is kept (e.g. PoCL's).
-# Budget: about 5 minutes on an H100; every stage has its own timeout so later stages still run.
+# Both GEMM kernels are measured: the default (64x64 tiles) and -Djllama.tornado.gemm=128 (stage *-gemm128).
+# Budget: about 4 minutes on an H100/H200; every stage has its own timeout so later stages still run.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CARRY="${CARRY:-$ROOT/target-gpu/carry.tar.gz}"
@@ -70,16 +71,18 @@ run devices-opencl 60 "$WORK/opencl.argfile" dev.jllama.tornado.ParityCheck --de
 run parity-opencl 150 "$WORK/opencl.argfile" dev.jllama.tornado.ParityCheck
 run bench-tornado-opencl 200 "$WORK/opencl.argfile" dev.jllama.tornado.GpuBench --backend tornado \
   --matmul "$MATMUL" --step "$STEP_GPU" --steps "$STEPS" --profile true
+run bench-tornado-opencl-gemm128 150 "$WORK/opencl.argfile" dev.jllama.tornado.GpuBench --backend tornado --gemm 128 \
+  --matmul "$MATMUL" --step "${STEP_GPU%%,*}" --steps "$STEPS" --profile true
 run bench-cpu 100 "$WORK/opencl.argfile" dev.jllama.tornado.GpuBench --backend cpu \
   --matmul "$MATMUL" --step "$STEP_CPU" --steps "$CPU_STEPS"
-# PTX backend, if the SDK has it and time is left (budget: ~6 minutes for the whole script).
-if ls "$SDK"/share/java/tornado/tornado-drivers-ptx-*.jar >/dev/null 2>&1 && (( $(date +%s) - START < 270 )); then
+# PTX backend, if the SDK has it and time is left (budget: ~4 minutes for the whole script).
+if ls "$SDK"/share/java/tornado/tornado-drivers-ptx-*.jar >/dev/null 2>&1 && (( $(date +%s) - START < 150 )); then
   run devices-ptx 40 "$WORK/ptx.argfile" dev.jllama.tornado.ParityCheck --devices; cat "$OUT/devices-ptx.log"
   run bench-tornado-ptx 60 "$WORK/ptx.argfile" dev.jllama.tornado.GpuBench --backend tornado \
     --step "${STEP_GPU%%,*}" --steps "$STEPS"
 fi
 grep -h -E "RESULT|PROFILE" "$OUT"/bench-*.log > "$OUT/summary.txt" 2>/dev/null
-grep -h "PARITY" "$OUT"/parity-*.log >> "$OUT/summary.txt" 2>/dev/null
+grep -h -E "PARITY|checks" "$OUT"/parity-*.log >> "$OUT/summary.txt" 2>/dev/null
 log "done; summary:"
 cat "$OUT/summary.txt"
 rm -rf "$WORK"

@@ -20,8 +20,9 @@ import java.util.SplittableRandom;
 /**
  * The measurements of {@code llama bench --what matmul} and {@code --what step} without Spark on the class path,
  * for the GPU machine: {@code GpuBench --backend tornado|cpu [--matmul PRESET:BATCH:SEQ,...]
- * [--step PRESET:BATCH:SEQ,...] [--steps N] [--device N] [--profile true]}. Prints one result line per
- * measurement, prefixed {@code RESULT}; with {@code --profile} also each kernel's calls and wall time per step
+ * [--step PRESET:BATCH:SEQ,...] [--steps N] [--device N] [--profile true] [--gemm 64|128]}. Prints one result line
+ * per measurement, prefixed {@code RESULT} (the backend named {@code tornado-gemm128} when {@code --gemm} picks
+ * TornadoVM's GEMM kernel); with {@code --profile} also each kernel's calls and wall time per step
  * (exact here: every call of this backend is synchronous), prefixed {@code PROFILE}.
  */
 public final class GpuBench {
@@ -41,7 +42,7 @@ public final class GpuBench {
     }
 
     public static void main(String[] argv) throws Exception {
-        String backendName = "tornado", matmul = null, step = null;
+        String backendName = "tornado", matmul = null, step = null, gemm = null;
         int steps = 5, device = -1;
         boolean profile = false;
         for (int i = 0; i < argv.length; i += 2) {
@@ -54,13 +55,17 @@ public final class GpuBench {
                 case "--steps" -> steps = Integer.parseInt(value);
                 case "--device" -> device = Integer.parseInt(value);
                 case "--profile" -> profile = Boolean.parseBoolean(value);
+                case "--gemm" -> gemm = value;
                 default -> throw new IllegalArgumentException("unknown option " + argv[i]);
             }
         }
+        // Read by TornadoBackend when it starts (the same as -Djllama.tornado.gemm on the command line).
+        if (gemm != null) System.setProperty("jllama.tornado.gemm", gemm);
         try (Backend backend = Backends.create(backendName, device, 0)) {
-            System.out.println("backend " + backend.name() + ": " + backend.device());
-            for (Run run : Run.parse(matmul)) matmul(backend, run, steps);
-            for (Run run : Run.parse(step)) step(backend, run, steps, profile);
+            String label = backend.name() + (gemm != null ? "-gemm" + gemm : "");
+            System.out.println("backend " + label + ": " + backend.device());
+            for (Run run : Run.parse(matmul)) matmul(backend, label, run, steps);
+            for (Run run : Run.parse(step)) step(backend, label, run, steps, profile);
         }
     }
 
@@ -74,7 +79,7 @@ public final class GpuBench {
     }
 
     /** GFLOP/s of the three matmul forms at the model's linear-layer shapes, as {@code llama bench --what matmul}. */
-    static void matmul(Backend backend, Run run, int reps) {
+    static void matmul(Backend backend, String label, Run run, int reps) {
         LlamaConfig c = LlamaConfig.PRESETS.get(run.preset());
         int rows = run.batch() * run.seqLen();
         int[][] shapes = {{c.dim(), c.dim()}, {c.dim(), c.kvDim()}, {c.dim(), c.hiddenDim()}, {c.hiddenDim(), c.dim()},
@@ -103,15 +108,15 @@ public final class GpuBench {
                 totalFlops += flops * reps;
                 totalSeconds += seconds;
                 System.out.printf("RESULT matmul %s %s %-22s %-15s [%d x %d] x [%d x %d]^T %9.1f GFLOP/s%n",
-                        backend.name(), run.preset(), names[s], form, m, in, out, in, flops * reps / seconds / 1e9);
+                        label, run.preset(), names[s], form, m, in, out, in, flops * reps / seconds / 1e9);
             }
             for (Tensor t : List.of(x, w, y, dx, dw)) backend.free(t);
         }
-        System.out.printf("RESULT matmul %s %s overall %.1f GFLOP/s%n", backend.name(), run.preset(), totalFlops / totalSeconds / 1e9);
+        System.out.printf("RESULT matmul %s %s overall %.1f GFLOP/s%n", label, run.preset(), totalFlops / totalSeconds / 1e9);
     }
 
     /** Training tokens/s (forward, backward, clipped AdamW) as {@code llama bench --what step}. */
-    static void step(Backend device, Run run, int reps, boolean profile) throws Exception {
+    static void step(Backend device, String label, Run run, int reps, boolean profile) throws Exception {
         KernelProfiler profiler = profile ? new KernelProfiler(device) : null;
         Backend backend = profile ? profiler.backend() : device;
         LlamaConfig config = LlamaConfig.PRESETS.get(run.preset());
@@ -146,14 +151,14 @@ public final class GpuBench {
             }
             double tokensPerS = options.tokensPerStep() * reps / seconds;
             System.out.printf("RESULT step %s %s %,d params batch %d x %d: %,.0f tokens/s, %.4f s/step, loss %.4f, activations %.0f MiB%n",
-                    backend.name(), run.preset(), model.parameters().count(), run.batch(), seqLen, tokensPerS,
+                    label, run.preset(), model.parameters().count(), run.batch(), seqLen, tokensPerS,
                     seconds / reps, loss, model.activations(run.batch(), seqLen).bytes() / 1048576.0);
-            if (profile) printProfile(profiler, run, reps, seconds);
+            if (profile) printProfile(profiler, label, run, reps, seconds);
         }
     }
 
     /** Calls and wall time per step of each backend method, most expensive first, and what is left for the host. */
-    private static void printProfile(KernelProfiler profiler, Run run, int reps, double seconds) {
+    private static void printProfile(KernelProfiler profiler, String label, Run run, int reps, double seconds) {
         double calls = 0, inKernels = 0;
         List<Map.Entry<String, double[]>> rows = new ArrayList<>(profiler.totals().entrySet());
         rows.sort((a, b) -> Double.compare(b.getValue()[0], a.getValue()[0]));
@@ -161,10 +166,10 @@ public final class GpuBench {
             double s = e.getValue()[0], n = e.getValue()[1];
             calls += n;
             inKernels += s;
-            System.out.printf("PROFILE %s %-22s %6.0f calls/step %8.2f ms/step %8.1f us/call%n",
-                    run.preset(), e.getKey(), n / reps, s / reps * 1e3, s / n * 1e6);
+            System.out.printf("PROFILE %s %s %-22s %6.0f calls/step %8.2f ms/step %8.1f us/call%n",
+                    label, run.preset(), e.getKey(), n / reps, s / reps * 1e3, s / n * 1e6);
         }
-        System.out.printf("PROFILE %s total %.0f calls/step, %.2f ms/step in backend calls, %.2f ms/step elsewhere%n",
-                run.preset(), calls / reps, inKernels / reps * 1e3, (seconds - inKernels) / reps * 1e3);
+        System.out.printf("PROFILE %s %s total %.0f calls/step, %.2f ms/step in backend calls, %.2f ms/step elsewhere%n",
+                label, run.preset(), calls / reps, inKernels / reps * 1e3, (seconds - inKernels) / reps * 1e3);
     }
 }

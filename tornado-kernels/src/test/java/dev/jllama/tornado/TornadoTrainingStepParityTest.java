@@ -7,13 +7,23 @@ import dev.jllama.model.backend.cpu.CpuBackend;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** A full training step of the `tiny` preset on TornadoVM equals the CPU backend's within 1e-4 (norm-wise). */
+/** A full training step of the `tiny` preset on TornadoVM, with each GEMM kernel, equals the CPU backend's within 1e-4 (norm-wise). */
 class TornadoTrainingStepParityTest {
 
     @Test
     void tinyPresetStepMatchesCpu() {
+        tinyStep(TornadoBackend.Gemm.TILE64);
+    }
+
+    @Test
+    void tinyPresetStepMatchesCpuWithTheGemm128Kernel() {
+        tinyStep(TornadoBackend.Gemm.TILE128);
+    }
+
+    private static void tinyStep(TornadoBackend.Gemm kernel) {
         try (TornadoBackend tornado = new TornadoBackend(-1, TornadoBackend.configuredMemoryBytes());
              CpuBackend cpu = new CpuBackend(2)) {
+            tornado.gemm(kernel);
             List<ParityChecks.Result> results = new ParityChecks(tornado, cpu)
                     .trainingStep(LlamaConfig.PRESETS.get("tiny"), 2, 40, 1e-4);
             StringBuilder report = new StringBuilder();
@@ -25,7 +35,7 @@ class TornadoTrainingStepParityTest {
                 worst = Math.max(worst, r.error());
             }
             System.out.print(report);
-            System.out.printf("worst relative error %.3e over %d outputs%n", worst, results.size());
+            System.out.printf("gemm %d: worst relative error %.3e over %d outputs%n", kernel.tile(), worst, results.size());
             assertTrue(results.size() > 20, "loss, every gradient and every parameter are compared");
             assertTrue(ok, report.toString());
         }
