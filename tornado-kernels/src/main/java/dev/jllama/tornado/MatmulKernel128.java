@@ -74,16 +74,16 @@ final class MatmulKernel128 {
         for (int k0 = -SLICE; k0 < K; k0 += SLICE) {
             int kLeft = K - (k0 + SLICE);
             if (fullTile && kLeft >= SLICE) {
-                pa0 = mem.get(aG + 0 * aStepP);
-                pa1 = mem.get(aG + 1 * aStepP);
+                pa0 = mem.get(aG);
+                pa1 = mem.get(aG + aStepP);
                 pa2 = mem.get(aG + 2 * aStepP);
                 pa3 = mem.get(aG + 3 * aStepP);
                 pa4 = mem.get(aG + 4 * aStepP);
                 pa5 = mem.get(aG + 5 * aStepP);
                 pa6 = mem.get(aG + 6 * aStepP);
                 pa7 = mem.get(aG + 7 * aStepP);
-                pb0 = mem.get(bG + 0 * bStepP);
-                pb1 = mem.get(bG + 1 * bStepP);
+                pb0 = mem.get(bG);
+                pb1 = mem.get(bG + bStepP);
                 pb2 = mem.get(bG + 2 * bStepP);
                 pb3 = mem.get(bG + 3 * bStepP);
                 pb4 = mem.get(bG + 4 * bStepP);
@@ -91,16 +91,16 @@ final class MatmulKernel128 {
                 pb6 = mem.get(bG + 6 * bStepP);
                 pb7 = mem.get(bG + 7 * bStepP);
             } else if (kLeft > 0) {
-                pa0 = mA + 0 * dmA < rowsA && kA + 0 * dkA < kLeft ? mem.get(aG + 0 * aStepP) : 0f;
-                pa1 = mA + 1 * dmA < rowsA && kA + 1 * dkA < kLeft ? mem.get(aG + 1 * aStepP) : 0f;
+                pa0 = mA < rowsA && kA < kLeft ? mem.get(aG) : 0f;
+                pa1 = mA + dmA < rowsA && kA + dkA < kLeft ? mem.get(aG + aStepP) : 0f;
                 pa2 = mA + 2 * dmA < rowsA && kA + 2 * dkA < kLeft ? mem.get(aG + 2 * aStepP) : 0f;
                 pa3 = mA + 3 * dmA < rowsA && kA + 3 * dkA < kLeft ? mem.get(aG + 3 * aStepP) : 0f;
                 pa4 = mA + 4 * dmA < rowsA && kA + 4 * dkA < kLeft ? mem.get(aG + 4 * aStepP) : 0f;
                 pa5 = mA + 5 * dmA < rowsA && kA + 5 * dkA < kLeft ? mem.get(aG + 5 * aStepP) : 0f;
                 pa6 = mA + 6 * dmA < rowsA && kA + 6 * dkA < kLeft ? mem.get(aG + 6 * aStepP) : 0f;
                 pa7 = mA + 7 * dmA < rowsA && kA + 7 * dkA < kLeft ? mem.get(aG + 7 * aStepP) : 0f;
-                pb0 = nB + 0 * dnB < colsB && kB + 0 * dkB < kLeft ? mem.get(bG + 0 * bStepP) : 0f;
-                pb1 = nB + 1 * dnB < colsB && kB + 1 * dkB < kLeft ? mem.get(bG + 1 * bStepP) : 0f;
+                pb0 = nB < colsB && kB < kLeft ? mem.get(bG) : 0f;
+                pb1 = nB + dnB < colsB && kB + dkB < kLeft ? mem.get(bG + bStepP) : 0f;
                 pb2 = nB + 2 * dnB < colsB && kB + 2 * dkB < kLeft ? mem.get(bG + 2 * bStepP) : 0f;
                 pb3 = nB + 3 * dnB < colsB && kB + 3 * dkB < kLeft ? mem.get(bG + 3 * bStepP) : 0f;
                 pb4 = nB + 4 * dnB < colsB && kB + 4 * dkB < kLeft ? mem.get(bG + 4 * bStepP) : 0f;
@@ -113,7 +113,7 @@ final class MatmulKernel128 {
             if (k0 >= 0) {
                 for (int kk = 0; kk < SLICE; kk++) {
                     int ka = kk * LDS + ty, kb = kk * LDS + tx;
-                    float a0 = as[ka + 0];
+                    float a0 = as[ka];
                     float a1 = as[ka + 16];
                     float a2 = as[ka + 32];
                     float a3 = as[ka + 48];
@@ -121,7 +121,7 @@ final class MatmulKernel128 {
                     float a5 = as[ka + 80];
                     float a6 = as[ka + 96];
                     float a7 = as[ka + 112];
-                    float b0 = bs[kb + 0];
+                    float b0 = bs[kb];
                     float b1 = bs[kb + 16];
                     float b2 = bs[kb + 32];
                     float b3 = bs[kb + 48];
@@ -141,16 +141,16 @@ final class MatmulKernel128 {
             }
             ctx.localBarrier();
             if (kLeft > 0) {
-                as[aL + 0 * aLStep] = pa0;
-                as[aL + 1 * aLStep] = pa1;
+                as[aL] = pa0;
+                as[aL + aLStep] = pa1;
                 as[aL + 2 * aLStep] = pa2;
                 as[aL + 3 * aLStep] = pa3;
                 as[aL + 4 * aLStep] = pa4;
                 as[aL + 5 * aLStep] = pa5;
                 as[aL + 6 * aLStep] = pa6;
                 as[aL + 7 * aLStep] = pa7;
-                bs[bL + 0 * bLStep] = pb0;
-                bs[bL + 1 * bLStep] = pb1;
+                bs[bL] = pb0;
+                bs[bL + bLStep] = pb1;
                 bs[bL + 2 * bLStep] = pb2;
                 bs[bL + 3 * bLStep] = pb3;
                 bs[bL + 4 * bLStep] = pb4;
@@ -161,15 +161,15 @@ final class MatmulKernel128 {
             ctx.localBarrier();
         }
         int m0 = mBase + ty, n0 = nBase + tx;
-        MatmulKernel.store(mem, cOff, ldc, m0 + 0, n0 + 0, M, N, acc, c00);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 0, n0 + 16, M, N, acc, c01);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 0, n0 + 32, M, N, acc, c02);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 0, n0 + 48, M, N, acc, c03);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 0, n0 + 64, M, N, acc, c04);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 0, n0 + 80, M, N, acc, c05);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 0, n0 + 96, M, N, acc, c06);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 0, n0 + 112, M, N, acc, c07);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 0, M, N, acc, c10);
+        MatmulKernel.store(mem, cOff, ldc, m0, n0, M, N, acc, c00);
+        MatmulKernel.store(mem, cOff, ldc, m0, n0 + 16, M, N, acc, c01);
+        MatmulKernel.store(mem, cOff, ldc, m0, n0 + 32, M, N, acc, c02);
+        MatmulKernel.store(mem, cOff, ldc, m0, n0 + 48, M, N, acc, c03);
+        MatmulKernel.store(mem, cOff, ldc, m0, n0 + 64, M, N, acc, c04);
+        MatmulKernel.store(mem, cOff, ldc, m0, n0 + 80, M, N, acc, c05);
+        MatmulKernel.store(mem, cOff, ldc, m0, n0 + 96, M, N, acc, c06);
+        MatmulKernel.store(mem, cOff, ldc, m0, n0 + 112, M, N, acc, c07);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0, M, N, acc, c10);
         MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 16, M, N, acc, c11);
         MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 32, M, N, acc, c12);
         MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 48, M, N, acc, c13);
@@ -177,7 +177,7 @@ final class MatmulKernel128 {
         MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 80, M, N, acc, c15);
         MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 96, M, N, acc, c16);
         MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 112, M, N, acc, c17);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 0, M, N, acc, c20);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0, M, N, acc, c20);
         MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 16, M, N, acc, c21);
         MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 32, M, N, acc, c22);
         MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 48, M, N, acc, c23);
@@ -185,7 +185,7 @@ final class MatmulKernel128 {
         MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 80, M, N, acc, c25);
         MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 96, M, N, acc, c26);
         MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 112, M, N, acc, c27);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 0, M, N, acc, c30);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0, M, N, acc, c30);
         MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 16, M, N, acc, c31);
         MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 32, M, N, acc, c32);
         MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 48, M, N, acc, c33);
@@ -193,7 +193,7 @@ final class MatmulKernel128 {
         MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 80, M, N, acc, c35);
         MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 96, M, N, acc, c36);
         MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 112, M, N, acc, c37);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 0, M, N, acc, c40);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0, M, N, acc, c40);
         MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 16, M, N, acc, c41);
         MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 32, M, N, acc, c42);
         MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 48, M, N, acc, c43);
@@ -201,7 +201,7 @@ final class MatmulKernel128 {
         MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 80, M, N, acc, c45);
         MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 96, M, N, acc, c46);
         MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 112, M, N, acc, c47);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 0, M, N, acc, c50);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0, M, N, acc, c50);
         MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 16, M, N, acc, c51);
         MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 32, M, N, acc, c52);
         MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 48, M, N, acc, c53);
@@ -209,7 +209,7 @@ final class MatmulKernel128 {
         MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 80, M, N, acc, c55);
         MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 96, M, N, acc, c56);
         MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 112, M, N, acc, c57);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 0, M, N, acc, c60);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0, M, N, acc, c60);
         MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 16, M, N, acc, c61);
         MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 32, M, N, acc, c62);
         MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 48, M, N, acc, c63);
@@ -217,7 +217,7 @@ final class MatmulKernel128 {
         MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 80, M, N, acc, c65);
         MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 96, M, N, acc, c66);
         MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 112, M, N, acc, c67);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 0, M, N, acc, c70);
+        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0, M, N, acc, c70);
         MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 16, M, N, acc, c71);
         MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 32, M, N, acc, c72);
         MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 48, M, N, acc, c73);
