@@ -14,9 +14,6 @@ import java.util.List;
  * {@code rows x vocab} logits never exist at once.
  */
 public final class Activations {
-    /** Rows of the LM head and loss computed at once. */
-    static final int LOGIT_CHUNK_ROWS = 256;
-
     final int batch;
     final int seqLen;
     final int rows;
@@ -46,7 +43,7 @@ public final class Activations {
         this.batch = batch;
         this.seqLen = seqLen;
         this.rows = Math.multiplyExact(batch, seqLen);
-        this.logitRows = Math.min(rows, LOGIT_CHUNK_ROWS);
+        this.logitRows = Math.min(rows, Math.max(1, backend.logitChunkRows()));
         int d = c.dim(), kv = c.kvDim(), f = c.hiddenDim(), layers = c.layers();
         hostInputs = new int[rows];
         hostTargets = new int[rows];

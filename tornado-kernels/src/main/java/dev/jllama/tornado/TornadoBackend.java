@@ -72,6 +72,7 @@ public final class TornadoBackend implements Backend {
     private final Map<Op, WorkerGrid> grids = new EnumMap<>(Op.class);
     private final GridScheduler scheduler = new GridScheduler();
     private final TornadoExecutionPlan plan;
+    private static final int LOGIT_CHUNK_ROWS = 8192;
     private Gemm gemm = configuredGemm();
     private TornadoTensor scratch;
     private TornadoIntTensor tokenGroups;
@@ -106,7 +107,7 @@ public final class TornadoBackend implements Backend {
     /** GEMM kernel from {@code -Djllama.tornado.gemm} or {@code JLLAMA_TORNADO_GEMM} (64 or 128), default 64. */
     static Gemm configuredGemm() {
         String value = System.getProperty("jllama.tornado.gemm", System.getenv("JLLAMA_TORNADO_GEMM"));
-        return value == null || value.isBlank() ? Gemm.TILE64 : Gemm.parse(value);
+        return value == null || value.isBlank() ? Gemm.TILE128 : Gemm.parse(value);
     }
 
     /** Arena size from {@code -Djllama.tornado.memoryMiB} or {@code JLLAMA_TORNADO_MEMORY_MIB}, default 1 GiB. */
@@ -272,6 +273,15 @@ public final class TornadoBackend implements Backend {
     @Override
     public String name() {
         return "tornado";
+    }
+
+    /**
+     * The whole micro-batch at once, up to 8192 rows: the LM head's backward-input product reduces over the
+     * vocabulary, so only many rows give the GPU enough work-groups (256 rows used 6 of 132 SMs on an H200).
+     */
+    @Override
+    public int logitChunkRows() {
+        return LOGIT_CHUNK_ROWS;
     }
 
     @Override

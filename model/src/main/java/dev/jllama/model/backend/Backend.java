@@ -22,6 +22,14 @@ public interface Backend extends AutoCloseable {
     /** What executes the kernels, e.g. "CPU, 2 threads, AVX-512" or the GPU's name. */
     String device();
 
+    /**
+     * Rows of the LM head and loss computed at once (the model never holds more than this many rows of
+     * {@code vocab} logits). Small keeps a CPU's working set in cache; large keeps a GPU's cores busy.
+     */
+    default int logitChunkRows() {
+        return 256;
+    }
+
     // ---- memory ----
 
     /** A zero-filled float buffer of {@code size} elements. */
