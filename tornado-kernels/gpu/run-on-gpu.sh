@@ -3,7 +3,8 @@
 # but no Java and no network. Needs only target-gpu/carry.tar.gz (made by tornado-kernels/gpu/pack.sh).
 # From the repository root:  tornado-kernels/gpu/run-on-gpu.sh      (logs go to $OUT, default target-gpu/out)
 # GPU_SMALL=1 shrinks every size (for a rehearsal on PoCL); OCL_ICD_VENDORS, if set, is kept (e.g. PoCL's).
-# Both GEMM kernels are measured: the default (128x128 tiles) and -Djllama.tornado.gemm=64 (stage *-gemm64).
+# Both GEMM kernels are measured: the default (128x128 tiles) and -Djllama.tornado.gemm=64 (stage *-gemm64);
+# and the default without split-K (-Djllama.tornado.splitK=false, stage *-splitK-off), for the weight gradients.
 # Budget: about 4 minutes on an H100/H200; every stage has its own timeout so later stages still run.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -72,6 +73,8 @@ run parity-opencl 150 "$WORK/opencl.argfile" dev.jllama.tornado.ParityCheck
 run bench-tornado-opencl 200 "$WORK/opencl.argfile" dev.jllama.tornado.GpuBench --backend tornado \
   --matmul "$MATMUL" --step "$STEP_GPU" --steps "$STEPS" --profile true
 run bench-tornado-opencl-gemm64 150 "$WORK/opencl.argfile" dev.jllama.tornado.GpuBench --backend tornado --gemm 64 \
+  --matmul "$MATMUL" --step "${STEP_GPU%%,*}" --steps "$STEPS" --profile true
+run bench-tornado-opencl-splitK-off 150 "$WORK/opencl.argfile" dev.jllama.tornado.GpuBench --backend tornado --splitK false \
   --matmul "$MATMUL" --step "${STEP_GPU%%,*}" --steps "$STEPS" --profile true
 run bench-cpu 100 "$WORK/opencl.argfile" dev.jllama.tornado.GpuBench --backend cpu \
   --matmul "$MATMUL" --step "$STEP_CPU" --steps "$CPU_STEPS"

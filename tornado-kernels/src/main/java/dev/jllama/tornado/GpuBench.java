@@ -20,9 +20,9 @@ import java.util.SplittableRandom;
 /**
  * The measurements of {@code llama bench --what matmul} and {@code --what step} without Spark on the class path,
  * for the GPU machine: {@code GpuBench --backend tornado|cpu [--matmul PRESET:BATCH:SEQ,...]
- * [--step PRESET:BATCH:SEQ,...] [--steps N] [--device N] [--profile true] [--gemm 64|128]}. Prints one result line
+ * [--step PRESET:BATCH:SEQ,...] [--steps N] [--device N] [--profile true] [--gemm 64|128] [--splitK true|false]}. Prints one result line
  * per measurement, prefixed {@code RESULT} (the backend named {@code tornado-gemm128} when {@code --gemm} picks
- * TornadoVM's GEMM kernel); with {@code --profile} also each kernel's calls and wall time per step
+ * TornadoVM's GEMM kernel, with {@code -splitK-off} when {@code --splitK false}); with {@code --profile} also each kernel's calls and wall time per step
  * (exact here: every call of this backend is synchronous), prefixed {@code PROFILE}.
  */
 public final class GpuBench {
@@ -42,7 +42,7 @@ public final class GpuBench {
     }
 
     public static void main(String[] argv) throws Exception {
-        String backendName = "tornado", matmul = null, step = null, gemm = null;
+        String backendName = "tornado", matmul = null, step = null, gemm = null, splitK = null;
         int steps = 5, device = -1;
         boolean profile = false;
         for (int i = 0; i < argv.length; i += 2) {
@@ -56,13 +56,16 @@ public final class GpuBench {
                 case "--device" -> device = Integer.parseInt(value);
                 case "--profile" -> profile = Boolean.parseBoolean(value);
                 case "--gemm" -> gemm = value;
+                case "--splitK" -> splitK = value;
                 default -> throw new IllegalArgumentException("unknown option " + argv[i]);
             }
         }
         // Read by TornadoBackend when it starts (the same as -Djllama.tornado.gemm on the command line).
         if (gemm != null) System.setProperty("jllama.tornado.gemm", gemm);
+        if (splitK != null) System.setProperty("jllama.tornado.splitK", splitK);
         try (Backend backend = Backends.create(backendName, device, 0)) {
-            String label = backend.name() + (gemm != null ? "-gemm" + gemm : "");
+            String label = backend.name() + (gemm != null ? "-gemm" + gemm : "")
+                    + ("false".equalsIgnoreCase(splitK) ? "-splitK-off" : "");
             System.out.println("backend " + label + ": " + backend.device());
             for (Run run : Run.parse(matmul)) matmul(backend, label, run, steps);
             for (Run run : Run.parse(step)) step(backend, label, run, steps, profile);

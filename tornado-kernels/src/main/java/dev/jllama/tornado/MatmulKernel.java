@@ -19,7 +19,10 @@ final class MatmulKernel {
 
     private MatmulKernel() {}
 
-    /** {@code a}: c, a, b, M, N, K, aRs, aCs, bRs, bCs, ldc, accumulate. Grid: (ceil(N/64)*16, ceil(M/64)*16), local 16x16. */
+    /**
+     * {@code a}: c, a, b, M, N, K, aRs, aCs, bRs, bCs, ldc, accumulate, kSlice, cSlice. Grid: (ceil(N/64)*16,
+     * ceil(M/64)*16, S), local 16x16x1; work-group z covers one K slice, as in {@link MatmulKernel128#gemm}.
+     */
     static void gemm(KernelContext ctx, FloatArray mem, IntArray imem, IntArray a, FloatArray f) {
         float[] as = ctx.allocateFloatLocalArray(SLICE * TILE);
         float[] bs = ctx.allocateFloatLocalArray(SLICE * TILE);
@@ -28,10 +31,13 @@ final class MatmulKernel {
         int n0 = ctx.groupIdx * TILE + tx;
         int m0 = ctx.groupIdy * TILE + ty;
         int mBase = ctx.groupIdy * TILE, nBase = ctx.groupIdx * TILE;
-        int cOff = a.get(0), aOff = a.get(1), bOff = a.get(2);
-        int M = a.get(3), N = a.get(4), K = a.get(5);
+        int M = a.get(3), N = a.get(4);
         int aRs = a.get(6), aCs = a.get(7), bRs = a.get(8), bCs = a.get(9), ldc = a.get(10);
         int acc = a.get(11);
+        int kSlice = a.get(12), z = ctx.groupIdz;
+        int kBegin = z * kSlice, kRest = a.get(5) - kBegin;
+        int K = kRest < kSlice ? kRest : kSlice;
+        int cOff = a.get(0) + z * a.get(13), aOff = a.get(1) + kBegin * aCs, bOff = a.get(2) + kBegin * bRs;
         float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f;
         float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
         float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f;

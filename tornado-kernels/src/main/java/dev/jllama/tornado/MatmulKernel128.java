@@ -26,17 +26,24 @@ final class MatmulKernel128 {
 
     private MatmulKernel128() {}
 
-    /** {@code a}: c, a, b, M, N, K, aRs, aCs, bRs, bCs, ldc, accumulate. Grid: (ceil(N/128)*16, ceil(M/128)*16), local 16x16. */
+    /**
+     * {@code a}: c, a, b, M, N, K, aRs, aCs, bRs, bCs, ldc, accumulate, kSlice, cSlice. Grid: (ceil(N/128)*16,
+     * ceil(M/128)*16, S), local 16x16x1. Work-group z multiplies k in [z*kSlice, min(K, (z+1)*kSlice)) into C at
+     * {@code c + z*cSlice} (split-K, see {@link SplitK}); unsplit: S = 1, kSlice = K.
+     */
     static void gemm(KernelContext ctx, FloatArray mem, IntArray imem, IntArray a, FloatArray f) {
         float[] as = ctx.allocateFloatLocalArray(SLICE * LDS);
         float[] bs = ctx.allocateFloatLocalArray(SLICE * LDS);
         int tx = ctx.localIdx, ty = ctx.localIdy;
         int lid = ty * THREADS + tx;
         int mBase = ctx.groupIdy * TILE, nBase = ctx.groupIdx * TILE;
-        int cOff = a.get(0), aOff = a.get(1), bOff = a.get(2);
-        int M = a.get(3), N = a.get(4), K = a.get(5);
+        int M = a.get(3), N = a.get(4);
         int aRs = a.get(6), aCs = a.get(7), bRs = a.get(8), bCs = a.get(9), ldc = a.get(10);
         int acc = a.get(11);
+        int kSlice = a.get(12), z = ctx.groupIdz;
+        int kBegin = z * kSlice, kRest = a.get(5) - kBegin;
+        int K = kRest < kSlice ? kRest : kSlice;
+        int cOff = a.get(0) + z * a.get(13), aOff = a.get(1) + kBegin * aCs, bOff = a.get(2) + kBegin * bRs;
         int rowsA = M - mBase, colsB = N - nBase;
         boolean fullTile = rowsA >= TILE && colsB >= TILE;
 

@@ -167,7 +167,9 @@ public final class ParityChecks {
 
     /**
      * The three matmul forms at sizes that cross the 64 and 128 tiles and the 16-deep K slices (and M = 1), each
-     * with every GEMM kernel of a TornadoVM backend.
+     * with every GEMM kernel of a TornadoVM backend; then shapes whose tile grid is small and K long, which a
+     * TornadoVM backend splits along K (the 15M model's weight gradients: 288x288 and 288x768 over 8192 rows, and
+     * odd sizes that end K, M and N mid-slice and mid-tile), checked split and unsplit.
      */
     public void matmuls() {
         matmul(37, 70, 45);
@@ -176,23 +178,51 @@ public final class ParityChecks {
         matmul(257, 144, 300);
         matmul(1, 300, 260);
         matmul(129, 129, 129);
+        matmul(8192, 288, 288);
+        matmul(2048, 768, 288);
+        matmul(37, 3001, 130);
+        matmul(37, 130, 3001);
+        matmul(3001, 130, 37);
+        matmul(1, 1100, 3);
     }
 
-    /** The three matmul forms; on a TornadoVM backend once per GEMM kernel. */
+    /**
+     * The three matmul forms; on a TornadoVM backend once per GEMM kernel, and for shapes it splits along K once
+     * more with split-K off.
+     */
     public void matmul(int rows, int in, int out) {
         if (test instanceof TornadoBackend tornado) {
             TornadoBackend.Gemm configured = tornado.gemm();
+            boolean configuredSplit = tornado.splitK();
             try {
                 for (TornadoBackend.Gemm kernel : TornadoBackend.Gemm.values()) {
                     tornado.gemm(kernel);
+                    tornado.splitK(true);
                     matmul(rows, in, out, " [gemm " + kernel.tile() + "]");
+                    if (splits(tornado, rows, in, out)) {
+                        tornado.splitK(false);
+                        matmul(rows, in, out, " [gemm " + kernel.tile() + ", split-K off]");
+                    }
                 }
             } finally {
                 tornado.gemm(configured);
+                tornado.splitK(configuredSplit);
             }
         } else {
             matmul(rows, in, out, "");
         }
+    }
+
+    /** Whether any of the three forms (M, N, K below) is split along K. */
+    private static boolean splits(TornadoBackend tornado, int rows, int in, int out) {
+        return tornado.splitKSlices(rows, out, in) > 1 || tornado.splitKSlices(rows, in, out) > 1
+                || tornado.splitKSlices(out, in, rows) > 1;
+    }
+
+    /** {@code " split-K xS"} when the TornadoVM backend splits {@code C[m,n] = A[m,k] B[k,n]} into S slices. */
+    private String split(int m, int n, int k) {
+        int slices = test instanceof TornadoBackend tornado ? tornado.splitKSlices(m, n, k) : 1;
+        return slices > 1 ? " split-K x" + slices : "";
     }
 
     private void matmul(int rows, int in, int out, String kernel) {
@@ -201,16 +231,16 @@ public final class ParityChecks {
         Pair y = new Pair("y", rows * out).fill(1), dy = new Pair("dy", rows * out).fill(1);
         Pair dx = new Pair("dx", rows * in).fill(1), dw = new Pair("dw", out * in).fill(1);
         both(b -> b.matmul(b == test ? y.t : y.r, b == test ? x.t : x.r, b == test ? w.t : w.r, rows, in, out));
-        y.compare("matmul" + shape, 1e-5);
+        y.compare("matmul" + shape + split(rows, out, in), 1e-5);
         both(b -> b.matmulBackwardInput(b == test ? dx.t : dx.r, b == test ? dy.t : dy.r, b == test ? w.t : w.r,
                 rows, in, out, false));
-        dx.compare("matmulBackwardInput" + shape, 1e-5);
+        dx.compare("matmulBackwardInput" + shape + split(rows, in, out), 1e-5);
         both(b -> b.matmulBackwardInput(b == test ? dx.t : dx.r, b == test ? dy.t : dy.r, b == test ? w.t : w.r,
                 rows, in, out, true));
-        dx.compare("matmulBackwardInput accumulate" + shape, 1e-5);
+        dx.compare("matmulBackwardInput accumulate" + shape + split(rows, in, out), 1e-5);
         both(b -> b.matmulBackwardWeight(b == test ? dw.t : dw.r, b == test ? dy.t : dy.r, b == test ? x.t : x.r,
                 rows, in, out));
-        dw.compare("matmulBackwardWeight" + shape, 1e-5);
+        dw.compare("matmulBackwardWeight (accumulates)" + shape + split(out, in, rows), 1e-5);
         for (Pair p : List.of(x, w, y, dy, dx, dw)) p.free();
     }
 

@@ -20,7 +20,7 @@ import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.WorkerGrid;
 import uk.ac.manchester.tornado.api.WorkerGrid1D;
-import uk.ac.manchester.tornado.api.WorkerGrid2D;
+import uk.ac.manchester.tornado.api.WorkerGrid3D;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
@@ -50,7 +50,7 @@ public final class TornadoBackend implements Backend {
     /** The task graphs, in plan order. */
     private enum Op {
         INIT, ZERO, COPY, ADD, SCALE, SWIGLU, SWIGLU_BACKWARD, ROPE, RMSNORM, RMSNORM_BACKWARD_INPUT, GAIN_PARTIAL,
-        COLUMN_SUM_ADD, EMBEDDING, EMBEDDING_BACKWARD, CROSS_ENTROPY, ADAMW, GEMM, GEMM128, ATTENTION, ATTENTION_D,
+        COLUMN_SUM_ADD, EMBEDDING, EMBEDDING_BACKWARD, CROSS_ENTROPY, ADAMW, GEMM, GEMM128, GEMM_REDUCE, ATTENTION, ATTENTION_D,
         ATTENTION_DQ, ATTENTION_DKDV, WRITE_SMALL, WRITE_LARGE, READ_SMALL, READ_LARGE, WRITE_INTS, REDUCE
     }
 
@@ -74,7 +74,12 @@ public final class TornadoBackend implements Backend {
     private final TornadoExecutionPlan plan;
     private static final int LOGIT_CHUNK_ROWS = 8192;
     private Gemm gemm = configuredGemm();
+    private boolean splitK = configuredSplitK();
     private TornadoTensor scratch;
+    /** The split-K partial products (S*M*N floats), grown to the largest split GEMM and kept. */
+    private TornadoTensor splitKPartials;
+    /** The smallest partials size the arena refused (no retry at that size or above). */
+    private long splitKRefused = Long.MAX_VALUE;
     private TornadoIntTensor tokenGroups;
     private boolean closed;
 
@@ -108,6 +113,18 @@ public final class TornadoBackend implements Backend {
     static Gemm configuredGemm() {
         String value = System.getProperty("jllama.tornado.gemm", System.getenv("JLLAMA_TORNADO_GEMM"));
         return value == null || value.isBlank() ? Gemm.TILE128 : Gemm.parse(value);
+    }
+
+    /** Split-K for GEMMs with few tiles, from {@code -Djllama.tornado.splitK} or {@code JLLAMA_TORNADO_SPLITK}: default true. */
+    static boolean configuredSplitK() {
+        String value = System.getProperty("jllama.tornado.splitK", System.getenv("JLLAMA_TORNADO_SPLITK"));
+        if (value == null || value.isBlank()) return true;
+        return switch (value.trim().toLowerCase()) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("jllama.tornado.splitK / JLLAMA_TORNADO_SPLITK must be true or"
+                    + " false, got '" + value + "'");
+        };
     }
 
     /** Arena size from {@code -Djllama.tornado.memoryMiB} or {@code JLLAMA_TORNADO_MEMORY_MIB}, default 1 GiB. */
@@ -202,6 +219,7 @@ public final class TornadoBackend implements Backend {
                             case ADAMW -> Kernels::adamw;
                             case GEMM -> MatmulKernel::gemm;
                             case GEMM128 -> MatmulKernel128::gemm;
+                            case GEMM_REDUCE -> SplitK::reduce;
                             case ATTENTION -> AttentionKernels::forward;
                             case ATTENTION_D -> AttentionKernels::rowDot;
                             case ATTENTION_DQ -> AttentionKernels::backwardQuery;
@@ -211,7 +229,8 @@ public final class TornadoBackend implements Backend {
             }
         }
         g.persistOnDevice(mem, imem);
-        WorkerGrid grid = op == Op.GEMM || op == Op.GEMM128 ? new WorkerGrid2D(1, 1) : new WorkerGrid1D(1);
+        // The GEMMs' third dimension counts K slices (split-K); 1 when the tile grid alone fills the device.
+        WorkerGrid grid = op == Op.GEMM || op == Op.GEMM128 ? new WorkerGrid3D(1, 1, 1) : new WorkerGrid1D(1);
         grids.put(op, grid);
         scheduler.addWorkerGrid(name + ".t", grid);
         return g;
@@ -287,7 +306,7 @@ public final class TornadoBackend implements Backend {
     @Override
     public String device() {
         return device.getPhysicalDevice().getDeviceName() + " (TornadoVM " + device.getTornadoVMBackend()
-                + ", arena " + (floats.capacity() >> 18) + " MiB, gemm " + gemm.tile + ")";
+                + ", arena " + (floats.capacity() >> 18) + " MiB, gemm " + gemm.tile + ", split-K " + (splitK ? "on" : "off") + ")";
     }
 
     // ---- memory ----
@@ -376,12 +395,66 @@ public final class TornadoBackend implements Backend {
     private void gemm(Tensor c, Tensor a, Tensor b, int m, int n, int k,
                       int aRs, int aCs, int bRs, int bCs, int ldc, boolean accumulate) {
         if (m == 0 || n == 0) return;
-        args(at(c), at(a), at(b), m, n, k, aRs, aCs, bRs, bCs, ldc, accumulate ? 1 : 0);
+        SplitK.Plan split = splitPlan(m, n, k);
+        TornadoTensor partials = split.slices() > 1 ? splitKPartials(split.slices() * m * n) : null;
+        if (partials == null) {
+            args(at(c), at(a), at(b), m, n, k, aRs, aCs, bRs, bCs, ldc, accumulate ? 1 : 0, k, 0);
+            launchGemm(m, n, 1);
+            return;
+        }
+        // Slice z writes its own M x N block of the partials (overwriting); the reduction adds them into C.
+        args(partials.offset(), at(a), at(b), m, n, k, aRs, aCs, bRs, bCs, n, 0, split.kSlice(), m * n);
+        launchGemm(m, n, split.slices());
+        args(at(c), partials.offset(), m, n, ldc, split.slices(), accumulate ? 1 : 0);
+        launch(Op.GEMM_REDUCE, (long) m * n, LOCAL);
+    }
+
+    private void launchGemm(int m, int n, int slices) {
         WorkerGrid grid = grids.get(gemm.op);
         int tile = gemm.tile, threads = gemm.threads;
-        grid.setGlobalWork((long) (n + tile - 1) / tile * threads, (long) (m + tile - 1) / tile * threads, 1);
+        grid.setGlobalWork((long) (n + tile - 1) / tile * threads, (long) (m + tile - 1) / tile * threads, slices);
         grid.setLocalWork(threads, threads, 1);
         execute(gemm.op);
+    }
+
+    private SplitK.Plan splitPlan(int m, int n, int k) {
+        return splitK ? SplitK.plan(m, n, k, gemm.tile) : new SplitK.Plan(1, k);
+    }
+
+    /**
+     * The partials buffer, grown to {@code size}; null (the GEMM then runs unsplit) when the arena has no room,
+     * since split-K only buys speed and must not end a run that fits without it.
+     */
+    private TornadoTensor splitKPartials(int size) {
+        if (splitKPartials != null && splitKPartials.size() >= size) return splitKPartials;
+        if (size >= splitKRefused) return null;
+        if (splitKPartials != null) {
+            free(splitKPartials);
+            splitKPartials = null;
+        }
+        try {
+            splitKPartials = (TornadoTensor) allocate("tornado.splitk_partials", size);
+        } catch (IllegalStateException full) {
+            splitKRefused = size;
+            System.err.println("TornadoVM backend: no room for " + size + " split-K partials, running that GEMM"
+                    + " unsplit: " + full.getMessage());
+        }
+        return splitKPartials;
+    }
+
+    /** K slices the matmuls would use for {@code C[m,n] = A[m,k] B[k,n]} now (1: unsplit); the parity checks report it. */
+    public int splitKSlices(int m, int n, int k) {
+        return splitPlan(m, n, k).slices();
+    }
+
+    /** Whether GEMMs with few tiles are split along K. */
+    public boolean splitK() {
+        return splitK;
+    }
+
+    /** Turns split-K on or off (the parity checks compare both). */
+    public void splitK(boolean on) {
+        this.splitK = on;
     }
 
     /** The GEMM kernel the matmuls use. */
