@@ -38,6 +38,8 @@ final class Gemm {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private final Parallel parallel;
+    /** B block shared by all row-block tasks of one multiply (a backend runs one kernel at a time). */
+    private final float[] sharedB = new float[KC * NC];
 
     Gemm(Parallel parallel) {
         this.parallel = parallel;
@@ -49,52 +51,85 @@ final class Gemm {
      */
     void multiply(int m, int n, int k, View a, View b, float[] c, int cOffset, int ldc, boolean accumulate) {
         int tilesN = (n + NC - 1) / NC;
-        int mc;
-        if (tilesN >= 2 * parallel.threads()) {
-            // Wide outputs (the LM head): one row block spans all rows where it fits, so each B panel is packed once.
-            mc = Math.min(MC_WIDE, (m + MR - 1) / MR * MR);
+        if (tilesN >= 2 * parallel.threads() && m <= MC_WIDE) {
+            multiplyWide(m, n, k, a, b, c, cOffset, ldc, accumulate, tilesN);
         } else {
-            mc = MC;
-            // Smaller row blocks when there would be too few tasks to keep every thread busy.
-            while (mc > MR && ((m + mc - 1) / mc) * tilesN < 4 * parallel.threads()) {
-                mc = Math.max(MR, (mc / 2) / MR * MR);
-            }
+            multiplySharedB(m, n, k, a, b, c, cOffset, ldc, accumulate);
         }
-        final int rowBlock = mc;
-        int tilesM = (m + rowBlock - 1) / rowBlock;
-        parallel.forEach(tilesM * tilesN, tile -> {
-            int m0 = (tile / tilesN) * rowBlock;
-            int n0 = (tile % tilesN) * NC;
-            int mb = Math.min(rowBlock, m - m0);
+    }
+
+    /**
+     * Few rows, many columns (the LM head): tasks own column blocks and cover all rows, so every panel of B is
+     * packed exactly once and only the small A is packed again per task.
+     */
+    private void multiplyWide(int m, int n, int k, View a, View b, float[] c, int cOffset, int ldc, boolean accumulate,
+                              int tilesN) {
+        parallel.forEach(tilesN, tile -> {
+            int n0 = tile * NC;
             int nb = Math.min(NC, n - n0);
             Scratch scratch = SCRATCH.get();
             for (int k0 = 0; k0 < k; k0 += KC) {
                 int kb = Math.min(KC, k - k0);
-                packA(a, m0, mb, k0, kb, scratch.packedA);
-                packB(b, k0, kb, n0, nb, scratch.packedB);
+                packA(a, 0, m, k0, kb, scratch.packedA);
+                packB(b, k0, kb, n0, nb, scratch.packedB, 0, nb);
+                block(m, nb, kb, scratch.packedA, scratch.packedB, c, cOffset + n0, ldc, accumulate || k0 > 0, scratch);
+            }
+        });
+    }
+
+    /**
+     * The general case: each (column block, depth block) of B is packed once, in parallel, into a buffer shared by
+     * all row blocks; then tasks own row blocks and pack only their rows of A.
+     */
+    private void multiplySharedB(int m, int n, int k, View a, View b, float[] c, int cOffset, int ldc,
+                                 boolean accumulate) {
+        // Few rows: one row block per thread, as tall as possible (each B panel then serves more rows).
+        int threads = parallel.threads();
+        int perThread = ((m + threads - 1) / threads + MR - 1) / MR * MR;
+        final int rowBlock = Math.min(MC, perThread);
+        int tilesM = (m + rowBlock - 1) / rowBlock;
+        for (int n0 = 0; n0 < n; n0 += NC) {
+            int nb = Math.min(NC, n - n0);
+            int panels = (nb + NR - 1) / NR;
+            for (int k0 = 0; k0 < k; k0 += KC) {
+                int kb = Math.min(KC, k - k0);
+                int col0 = n0, depth0 = k0;
+                parallel.forEach(panels, q -> packB(b, depth0, kb, col0, nb, sharedB, q * NR, Math.min(nb, q * NR + NR)));
                 boolean add = accumulate || k0 > 0;
-                for (int j = 0; j < nb; j += NR) {
-                    for (int i = 0; i < mb; i += MR) {
-                        int rows = Math.min(MR, mb - i);
-                        int cols = Math.min(NR, nb - j);
-                        int aPanel = (i / MR) * MR * kb;
-                        int bPanel = (j / NR) * NR * kb;
-                        int cAt = cOffset + (m0 + i) * ldc + n0 + j;
-                        if (rows == MR && cols == NR) {
-                            kernel(kb, scratch.packedA, aPanel, scratch.packedB, bPanel, c, cAt, ldc, add);
-                        } else {
-                            kernel(kb, scratch.packedA, aPanel, scratch.packedB, bPanel, scratch.edge, 0, NR, false);
-                            for (int r = 0; r < rows; r++) {
-                                for (int q = 0; q < cols; q++) {
-                                    float value = scratch.edge[r * NR + q];
-                                    c[cAt + r * ldc + q] = add ? c[cAt + r * ldc + q] + value : value;
-                                }
-                            }
+                parallel.forEach(tilesM, tile -> {
+                    int m0 = tile * rowBlock;
+                    int mb = Math.min(rowBlock, m - m0);
+                    Scratch scratch = SCRATCH.get();
+                    packA(a, m0, mb, depth0, kb, scratch.packedA);
+                    block(mb, nb, kb, scratch.packedA, sharedB, c, cOffset + m0 * ldc + col0, ldc, add, scratch);
+                });
+            }
+        }
+    }
+
+    /** Runs the micro-kernel over one packed {@code mb x nb} block of C at {@code cAt}. */
+    private static void block(int mb, int nb, int kb, float[] packedA, float[] packedB, float[] c, int cAt, int ldc,
+                              boolean add, Scratch scratch) {
+        for (int j = 0; j < nb; j += NR) {
+            for (int i = 0; i < mb; i += MR) {
+                int rows = Math.min(MR, mb - i);
+                int cols = Math.min(NR, nb - j);
+                int aPanel = (i / MR) * MR * kb;
+                int bPanel = (j / NR) * NR * kb;
+                int at = cAt + i * ldc + j;
+                if (rows == MR && cols == NR) {
+                    kernel(kb, packedA, aPanel, packedB, bPanel, c, at, ldc, add);
+                } else {
+                    kernel(kb, packedA, aPanel, packedB, bPanel, scratch.edge, 0, NR, false);
+                    for (int r = 0; r < rows; r++) {
+                        for (int q = 0; q < cols; q++) {
+                            float value = scratch.edge[r * NR + q];
+                            c[at + r * ldc + q] = add ? c[at + r * ldc + q] + value : value;
                         }
                     }
                 }
             }
-        });
+        }
     }
 
     /** Packs A[m0.., k0..] into row panels of MR: panel p, step k holds MR consecutive values (zero-padded). */
@@ -124,10 +159,13 @@ final class Gemm {
         }
     }
 
-    /** Packs B[k0.., n0..] into column panels of NR: panel q, step k holds NR consecutive values (zero-padded). */
-    private static void packB(View b, int k0, int kb, int n0, int nb, float[] packed) {
+    /**
+     * Packs columns {@code [from, to)} of the block B[k0.., n0..] (width {@code nb}) into column panels of NR:
+     * panel q, step k holds NR consecutive values (zero-padded). {@code from} is a multiple of NR.
+     */
+    private static void packB(View b, int k0, int kb, int n0, int nb, float[] packed, int from, int to) {
         float[] data = b.data();
-        for (int q = 0; q < nb; q += NR) {
+        for (int q = from; q < to; q += NR) {
             int base = (q / NR) * NR * kb;
             int cols = Math.min(NR, nb - q);
             if (b.colStride() == 1 && cols == NR) {
