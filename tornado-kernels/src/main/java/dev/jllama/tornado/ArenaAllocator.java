@@ -26,10 +26,12 @@ final class ArenaAllocator {
     int allocate(String name, int size) {
         long need = Math.max(ALIGN, (size + ALIGN - 1L) / ALIGN * ALIGN);
         for (Map.Entry<Long, Long> range : free.entrySet()) {
-            if (range.getValue() >= need) {
+            long length = range.getValue();
+            if (length >= need) {
+                // Read before remove: TreeMap may reuse a removed entry's node for its successor's key and value.
                 long start = range.getKey();
                 free.remove(start);
-                if (range.getValue() > need) free.put(start + need, range.getValue() - need);
+                if (length > need) free.put(start + need, length - need);
                 used += need;
                 return Math.toIntExact(start);
             }
@@ -42,6 +44,11 @@ final class ArenaAllocator {
     void free(int offset, int size) {
         long start = offset;
         long length = Math.max(ALIGN, (size + ALIGN - 1L) / ALIGN * ALIGN);
+        Map.Entry<Long, Long> overlap = free.floorEntry(start + length - 1);
+        if (overlap != null && overlap.getKey() + overlap.getValue() > start) {
+            throw new IllegalStateException("TornadoVM backend: " + what + " range [" + start + ", " + (start + length)
+                    + ") is freed twice (it overlaps the free range at " + overlap.getKey() + ")");
+        }
         used -= length;
         Map.Entry<Long, Long> before = free.floorEntry(start);
         if (before != null && before.getKey() + before.getValue() == start) {
