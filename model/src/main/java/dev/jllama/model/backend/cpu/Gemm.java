@@ -16,7 +16,8 @@ final class Gemm {
     private static final int LANES = SPECIES.length();
     static final int MR = 6;
     static final int NR = 2 * LANES;
-    private static final int KC = 256;
+    /** Deepest K block; K is split into equal blocks no deeper than this (288 stays one block, not 256 + 32). */
+    private static final int KC = 384;
     private static final int MC = 96;
     private static final int MC_WIDE = 264;
     private static final int NC = 512;
@@ -68,8 +69,9 @@ final class Gemm {
             int n0 = tile * NC;
             int nb = Math.min(NC, n - n0);
             Scratch scratch = SCRATCH.get();
-            for (int k0 = 0; k0 < k; k0 += KC) {
-                int kb = Math.min(KC, k - k0);
+            int kc = depthBlock(k);
+            for (int k0 = 0; k0 < k; k0 += kc) {
+                int kb = Math.min(kc, k - k0);
                 packA(a, 0, m, k0, kb, scratch.packedA);
                 packB(b, k0, kb, n0, nb, scratch.packedB, 0, nb);
                 block(m, nb, kb, scratch.packedA, scratch.packedB, c, cOffset + n0, ldc, accumulate || k0 > 0, scratch);
@@ -83,16 +85,17 @@ final class Gemm {
      */
     private void multiplySharedB(int m, int n, int k, View a, View b, float[] c, int cOffset, int ldc,
                                  boolean accumulate) {
-        // Few rows: one row block per thread, as tall as possible (each B panel then serves more rows).
+        // Row blocks of at most MC rows, their count a multiple of the thread count so every thread gets as many.
         int threads = parallel.threads();
-        int perThread = ((m + threads - 1) / threads + MR - 1) / MR * MR;
-        final int rowBlock = Math.min(MC, perThread);
+        int tiles = threads * ((m + threads * MC - 1) / (threads * MC));
+        final int rowBlock = ((m + tiles - 1) / tiles + MR - 1) / MR * MR;
         int tilesM = (m + rowBlock - 1) / rowBlock;
         for (int n0 = 0; n0 < n; n0 += NC) {
             int nb = Math.min(NC, n - n0);
             int panels = (nb + NR - 1) / NR;
-            for (int k0 = 0; k0 < k; k0 += KC) {
-                int kb = Math.min(KC, k - k0);
+            int kc = depthBlock(k);
+            for (int k0 = 0; k0 < k; k0 += kc) {
+                int kb = Math.min(kc, k - k0);
                 int col0 = n0, depth0 = k0;
                 parallel.forEach(panels, q -> packB(b, depth0, kb, col0, nb, sharedB, q * NR, Math.min(nb, q * NR + NR)));
                 boolean add = accumulate || k0 > 0;
@@ -105,6 +108,12 @@ final class Gemm {
                 });
             }
         }
+    }
+
+    /** Equal K blocks of at most {@link #KC}, rounded up to a multiple of 8. */
+    private static int depthBlock(int k) {
+        int blocks = (k + KC - 1) / KC;
+        return Math.min(KC, ((k + blocks - 1) / blocks + 7) / 8 * 8);
     }
 
     /** Runs the micro-kernel over one packed {@code mb x nb} block of C at {@code cAt}. */
