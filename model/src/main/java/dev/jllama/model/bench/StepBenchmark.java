@@ -1,0 +1,49 @@
+package dev.jllama.model.bench;
+
+import dev.jllama.model.Initializer;
+import dev.jllama.model.LlamaConfig;
+import dev.jllama.model.LlamaModel;
+import dev.jllama.model.backend.Backend;
+import dev.jllama.model.backend.KernelProfiler;
+import dev.jllama.model.optim.AdamW;
+import dev.jllama.model.train.StepStats;
+import dev.jllama.model.train.TrainOptions;
+import dev.jllama.model.train.Trainer;
+import java.util.Map;
+
+/** Training throughput: forward, backward and clipped AdamW steps of a model on random tokens. */
+public final class StepBenchmark {
+    private StepBenchmark() {}
+
+    /**
+     * @param profile kernel name to {seconds, calls} over the timed steps, or null when not profiled
+     */
+    public record Result(long parameters, int batch, int seqLen, double tokensPerS, double secondsPerStep,
+                         double warmupSeconds, long activationBytes, double loss, Map<String, double[]> profile) {}
+
+    /** One untimed warm-up step (JIT, kernel compilation, first touch), then {@code reps} timed steps. */
+    public static Result run(Backend backend, LlamaConfig config, int batch, int seqLen, int reps, boolean profile)
+            throws Exception {
+        KernelProfiler profiler = profile ? new KernelProfiler(backend) : null;
+        Backend used = profile ? profiler.backend() : backend;
+        TrainOptions options = new TrainOptions(reps + 1, seqLen, batch, 1, 1e-4, 1, 0.1, 0, 1, 1, 1);
+        try (LlamaModel model = new LlamaModel(config, used);
+             AdamW optimizer = new AdamW(used, model.parameters(), AdamW.Hyper.LLAMA)) {
+            Initializer.initialize(model, 1);
+            Trainer trainer = new Trainer(model, optimizer, options);
+            RandomTokens source = new RandomTokens(config.vocabSize(), seqLen, 7);
+            double warmup = trainer.step(0, source).seconds();
+            if (profile) profiler.reset();
+            double seconds = 0;
+            double loss = 0;
+            for (int s = 1; s <= reps; s++) {
+                StepStats stats = trainer.step(s, source);
+                seconds += stats.seconds();
+                loss = stats.loss();
+            }
+            return new Result(model.parameters().count(), batch, seqLen, options.tokensPerStep() * reps / seconds,
+                    seconds / reps, warmup, model.activations(batch, seqLen).bytes(), loss,
+                    profile ? profiler.totals() : null);
+        }
+    }
+}
