@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
 # Builds the one file the GPU machine needs, target-gpu/carry.tar.gz (ignored by git): a jlinked JRE 25, the
-# TornadoVM SDK (the PTX-enabled one when present, it has the OpenCL driver too), the ocl-icd OpenCL loader,
+# TornadoVM SDK (TORNADOVM_HOME, or TORNADO_CARRY_SDK), the ocl-icd OpenCL loader,
 # and a thin jar set without Spark or Hadoop (model, tornado-kernels, jackson, log4j-api). The JRE is linked
 # uncompressed: gzip packs it smaller than jlink's own zip compression does.
-# Usage: source /opt/tornado/env.sh && tornado-kernels/gpu/pack.sh   (TORNADO_CARRY_SDK=DIR picks another SDK)
+# Usage: TORNADOVM_HOME=SDK JAVA_HOME=JDK25 tornado-kernels/gpu/pack.sh   (TORNADO_CARRY_SDK=DIR carries another
+# SDK, e.g. one built with both the OpenCL and the PTX driver, which the GPU script then also measures)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-: "${TORNADOVM_HOME:?source /opt/tornado/env.sh first}"
+: "${TORNADOVM_HOME:?set TORNADOVM_HOME to a TornadoVM SDK}"
 JDK="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 SDK="${TORNADO_CARRY_SDK:-}"
-if [[ -z "$SDK" ]]; then
-  if [[ -d /opt/tornado/sdk-ptx/share/java/tornado ]]; then SDK=/opt/tornado/sdk-ptx; else SDK="$TORNADOVM_HOME"; fi
-fi
+[[ -z "$SDK" ]] && SDK="$TORNADOVM_HOME"
 SDK="$(readlink -f "$SDK")"
 DEST="$ROOT/target-gpu"
 STAGE="$DEST/stage"
