@@ -112,7 +112,7 @@ final class CpuAttention {
                         for (int j = 0; j < valid; j++) {
                             float p = VectorMath.exp(scores[j] - newMax);
                             denom += p;
-                            axpy(p, v, (b * seqLen + s0 + j) * kvStride + kvh * headDim, acc, 0, headDim);
+                            VectorMath.axpy(p, v, (b * seqLen + s0 + j) * kvStride + kvh * headDim, acc, 0, headDim);
                         }
                         max = newMax;
                     }
@@ -151,7 +151,7 @@ final class CpuAttention {
                     int qAt = (b * seqLen + t) * qStride + h * headDim;
                     float rowLse = lse[(b * heads + h) * seqLen + t];
                     // D = dout . out equals sum_s p_s (dout . v_s), the softmax-Jacobian correction.
-                    float correction = dot(dout, qAt, out, qAt, headDim);
+                    float correction = VectorMath.dot(dout, qAt, out, qAt, headDim);
                     java.util.Arrays.fill(dq, qAt, qAt + headDim, 0f);
                     for (int s0 = 0; s0 <= t; s0 += KEY_BLOCK) {
                         int valid = Math.min(t + 1 - s0, KEY_BLOCK);
@@ -161,45 +161,13 @@ final class CpuAttention {
                             int kAt = (b * seqLen + s0 + j) * kvStride + kvh * headDim;
                             float p = VectorMath.exp(probs[j] * scale - rowLse);
                             float dScore = p * (dProbs[j] - correction) * scale;
-                            axpy(p, dout, qAt, dv, kAt, headDim);
-                            axpy(dScore, k, kAt, dq, qAt, headDim);
-                            axpy(dScore, q, qAt, dk, kAt, headDim);
+                            VectorMath.axpy(p, dout, qAt, dv, kAt, headDim);
+                            VectorMath.axpy(dScore, k, kAt, dq, qAt, headDim);
+                            VectorMath.axpy(dScore, q, qAt, dk, kAt, headDim);
                         }
                     }
                 }
             }
         });
-    }
-
-    static float dot(float[] a, int aAt, float[] b, int bAt, int n) {
-        int i = 0;
-        FloatVector sum = FloatVector.zero(SPECIES);
-        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
-            sum = FloatVector.fromArray(SPECIES, a, aAt + i).fma(FloatVector.fromArray(SPECIES, b, bAt + i), sum);
-        }
-        float result = sumLanes(sum);
-        for (; i < n; i++) result += a[aAt + i] * b[bAt + i];
-        return result;
-    }
-
-    /**
-     * Sum of the lanes in a fixed order. {@code reduceLanes(ADD)} may add in a different order in interpreted and
-     * JIT-compiled code, which would make results depend on warm-up; this keeps every run bit-identical.
-     */
-    static float sumLanes(FloatVector v) {
-        float result = 0f;
-        for (int lane = 0; lane < LANES; lane++) result += v.lane(lane);
-        return result;
-    }
-
-    /** y += alpha * x. */
-    static void axpy(float alpha, float[] x, int xAt, float[] y, int yAt, int n) {
-        int i = 0;
-        FloatVector a = FloatVector.broadcast(SPECIES, alpha);
-        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
-            FloatVector.fromArray(SPECIES, x, xAt + i).fma(a, FloatVector.fromArray(SPECIES, y, yAt + i))
-                    .intoArray(y, yAt + i);
-        }
-        for (; i < n; i++) y[yAt + i] = Math.fma(alpha, x[xAt + i], y[yAt + i]);
     }
 }

@@ -120,7 +120,7 @@ public final class CpuBackend implements Backend {
         parallel.forEach(rowBlocks(rows), block -> {
             for (int row = block * 64, end = Math.min(rows, row + 64); row < end; row++) {
                 int at = row * dim;
-                float inv = (float) (1.0 / Math.sqrt(CpuAttention.dot(xs, at, xs, at, dim) / dim + eps));
+                float inv = (float) (1.0 / Math.sqrt(VectorMath.dot(xs, at, xs, at, dim) / dim + eps));
                 r[row] = inv;
                 int i = 0;
                 FloatVector s = FloatVector.broadcast(SPECIES, inv);
@@ -313,7 +313,7 @@ public final class CpuBackend implements Backend {
             e.intoArray(a, at + i);
             sum = sum.add(e);
         }
-        float total = CpuAttention.sumLanes(sum);
+        float total = VectorMath.sumLanes(sum);
         for (; i < n; i++) {
             float e = VectorMath.exp(a[at + i] - shift);
             a[at + i] = e;
@@ -389,7 +389,7 @@ public final class CpuBackend implements Backend {
                 FloatVector x = FloatVector.fromArray(SPECIES, d, i);
                 acc = x.fma(x, acc);
             }
-            double s = CpuAttention.sumLanes(acc);
+            double s = VectorMath.sumLanes(acc);
             for (; i < end; i++) s += (double) d[i] * d[i];
             partial[c] = s;
         });

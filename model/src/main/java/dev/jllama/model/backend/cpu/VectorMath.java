@@ -6,6 +6,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
+ * The CPU backend's vector arithmetic whose bits never depend on JIT warm-up: dot products, lane sums, axpy, and
  * exp(x) from plain IEEE lane operations (multiply, fused multiply-add, conversions, shifts). The Vector API's
  * {@code lanewise(EXP)} may be computed by different routines in interpreted and JIT-compiled code, so its bits
  * depend on warm-up; this one gives identical bits in every mode, in vector lanes and in the scalar tail alike.
@@ -56,5 +57,37 @@ final class VectorMath {
         p = Math.fma(p, r, 1f);
         p = Math.fma(p, r, 1f);
         return p * Float.intBitsToFloat(((int) n + 127) << 23);
+    }
+
+    static float dot(float[] a, int aAt, float[] b, int bAt, int n) {
+        int i = 0;
+        FloatVector sum = FloatVector.zero(SPECIES);
+        for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
+            sum = FloatVector.fromArray(SPECIES, a, aAt + i).fma(FloatVector.fromArray(SPECIES, b, bAt + i), sum);
+        }
+        float result = sumLanes(sum);
+        for (; i < n; i++) result += a[aAt + i] * b[bAt + i];
+        return result;
+    }
+
+    /**
+     * Sum of the lanes in a fixed order. {@code reduceLanes(ADD)} may add in a different order in interpreted and
+     * JIT-compiled code, which would make results depend on warm-up; this keeps every run bit-identical.
+     */
+    static float sumLanes(FloatVector v) {
+        float result = 0f;
+        for (int lane = 0; lane < SPECIES.length(); lane++) result += v.lane(lane);
+        return result;
+    }
+
+    /** y += alpha * x. */
+    static void axpy(float alpha, float[] x, int xAt, float[] y, int yAt, int n) {
+        int i = 0;
+        FloatVector a = FloatVector.broadcast(SPECIES, alpha);
+        for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
+            FloatVector.fromArray(SPECIES, x, xAt + i).fma(a, FloatVector.fromArray(SPECIES, y, yAt + i))
+                    .intoArray(y, yAt + i);
+        }
+        for (; i < n; i++) y[yAt + i] = Math.fma(alpha, x[xAt + i], y[yAt + i]);
     }
 }
