@@ -71,11 +71,6 @@ public record LlamaConfig(int dim, int layers, int heads, int kvHeads, int vocab
         return new LlamaConfig(dim, layers, heads, kvHeads, vocabSize, hiddenDim, normEps, ropeTheta, maxSeqLen, tied);
     }
 
-    public LlamaConfig withMaxSeqLen(int seq) {
-        return new LlamaConfig(dim, layers, heads, kvHeads, vocabSize, hiddenDim, normEps, ropeTheta, seq,
-                tiedEmbeddings);
-    }
-
     /** Parameters of one transformer block. */
     public long blockParameters() {
         long attention = (long) dim * dim * 2 + 2L * dim * kvDim();

@@ -66,11 +66,6 @@ public final class Parameters {
         return blocks.get(layer);
     }
 
-    public Param byName(String name) {
-        for (Param p : all) if (p.name().equals(name)) return p;
-        throw new IllegalArgumentException("no parameter named '" + name + "'");
-    }
-
     public long count() {
         long n = 0;
         for (Param p : all) n += p.size();

@@ -82,6 +82,7 @@ public final class TrainCommand implements Command {
         int logEvery = args.integer("log-every", 10);
         int evalBatches = args.integer("eval-batches", 8);
         args.checkAllUsed();
+        if (logEvery <= 0) throw new UsageException("--log-every must be positive, got " + logEvery);
 
         Configuration conf = new Configuration();
         if (data == null) {
@@ -104,7 +105,7 @@ public final class TrainCommand implements Command {
         double lr = lrArg > 0 ? lrArg : LlamaConfig.recommendedPeakLr(modelName);
         int warmup = warmupArg >= 0 ? warmupArg : Math.min(2000, Math.max(1, steps / 10));
         TrainOptions options = new TrainOptions(steps, seqLen, microBatch, accumulation, lr, warmup, 0.1,
-                checkpointEvery, keep, seed, logEvery);
+                checkpointEvery, keep, seed);
 
         CheckpointStore store = new CheckpointStore(outDir + "/checkpoints", conf);
         byte[] tokenizer = dataset.tokenizer().toModelBytes();

@@ -83,7 +83,7 @@ class HdfsCheckpointTest {
     void checkpointRoundTripsThroughHdfsAndKeepsTheNewest() throws IOException {
         String root = fs.getUri() + "/runs/hdfs-test/checkpoints";
         Configuration conf = fs.getConf();
-        TrainOptions options = new TrainOptions(5, 16, 2, 1, 1e-2, 1, 0.1, 2, 2, 7, 1);
+        TrainOptions options = new TrainOptions(5, 16, 2, 1, 1e-2, 1, 0.1, 2, 2, 7);
         List<float[]> weights;
         List<float[]> moments;
         try (Backend backend = new CpuBackend(2);

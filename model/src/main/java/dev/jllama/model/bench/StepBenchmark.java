@@ -26,7 +26,7 @@ public final class StepBenchmark {
             throws Exception {
         KernelProfiler profiler = profile ? new KernelProfiler(backend) : null;
         Backend used = profile ? profiler.backend() : backend;
-        TrainOptions options = new TrainOptions(reps + 1, seqLen, batch, 1, 1e-4, 1, 0.1, 0, 1, 1, 1);
+        TrainOptions options = new TrainOptions(reps + 1, seqLen, batch, 1, 1e-4, 1, 0.1, 0, 1, 1);
         try (LlamaModel model = new LlamaModel(config, used);
              AdamW optimizer = new AdamW(used, model.parameters(), AdamW.Hyper.LLAMA)) {
             Initializer.initialize(model, 1);

@@ -33,10 +33,6 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
-    public Hyper hyper() {
-        return hyper;
-    }
-
     public List<Tensor> firstMoments() {
         return firstMoments;
     }

@@ -16,10 +16,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param checkpointEvery steps between checkpoints (0: only at the end)
  * @param keepCheckpoints newest checkpoints kept
  * @param seed            initialisation and data-order seed
- * @param logEvery        steps between progress lines
  */
 public record TrainOptions(int steps, int seqLen, int microBatch, int accumulation, double peakLr, int warmupSteps,
-                           double minLrRatio, int checkpointEvery, int keepCheckpoints, long seed, int logEvery) {
+                           double minLrRatio, int checkpointEvery, int keepCheckpoints, long seed) {
 
     public TrainOptions {
         positive("steps", steps);
@@ -30,7 +29,6 @@ public record TrainOptions(int steps, int seqLen, int microBatch, int accumulati
         if (warmupSteps < 0) throw new IllegalArgumentException("--warmup must be >= 0, got " + warmupSteps);
         if (checkpointEvery < 0) throw new IllegalArgumentException("--checkpoint-every must be >= 0, got " + checkpointEvery);
         positive("keep", keepCheckpoints);
-        positive("log-every", logEvery);
     }
 
     private static void positive(String name, int value) {

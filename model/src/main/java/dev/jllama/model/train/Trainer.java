@@ -29,10 +29,6 @@ public final class Trainer {
         this.windows = new int[options.microBatch() * (options.seqLen() + 1)];
     }
 
-    public LrSchedule schedule() {
-        return schedule;
-    }
-
     /** One optimizer step (0-based {@code step}) on the next batch of {@code source}. */
     public StepStats step(int step, BatchSource source) throws IOException {
         long start = System.nanoTime();

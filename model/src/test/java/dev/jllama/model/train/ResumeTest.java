@@ -59,7 +59,7 @@ class ResumeTest {
     }
 
     private static TrainOptions options(int steps, int checkpointEvery) {
-        return new TrainOptions(steps, SEQ, MICRO, 2, 1e-2, 2, 0.1, checkpointEvery, 2, 42, 1);
+        return new TrainOptions(steps, SEQ, MICRO, 2, 1e-2, 2, 0.1, checkpointEvery, 2, 42);
     }
 
     private static List<float[]> weights(LlamaModel model) {
