@@ -149,37 +149,43 @@ public final class CheckpointStore {
         for (int i = 0; i < all.size() - keep; i++) fs.delete(all.get(i), true);
     }
 
+    /** A checkpoint directory on its file system. */
+    private record Location(FileSystem fs, Path dir) {
+        static Location of(String dir, Configuration conf) throws IOException {
+            URI uri = toUri(dir);
+            return new Location(FileSystem.get(uri, conf), new Path(uri));
+        }
+
+        Path file(String name) {
+            return new Path(dir, name);
+        }
+
+        Map<String, SafeTensors.Entry> tensors(Path file) throws IOException {
+            try (InputStream in = new BufferedInputStream(fs.open(file), 1 << 20)) {
+                return SafeTensors.read(in, file.toString());
+            }
+        }
+    }
+
     /** Reads the state of a checkpoint directory (any Hadoop URI), checking that it is complete. */
     public static TrainingState readState(String dir, Configuration conf) throws IOException {
-        URI uri = toUri(dir);
-        FileSystem fs = FileSystem.get(uri, conf);
-        Path path = new Path(uri);
-        if (!fs.exists(new Path(path, COMPLETE_MARKER))) {
-            throw new IOException(path + " is not a complete checkpoint (no " + COMPLETE_MARKER + " marker)");
+        Location at = Location.of(dir, conf);
+        if (!at.fs().exists(at.file(COMPLETE_MARKER))) {
+            throw new IOException(at.dir() + " is not a complete checkpoint (no " + COMPLETE_MARKER + " marker)");
         }
-        Path state = new Path(path, STATE_FILE);
-        try (InputStream in = fs.open(state)) {
+        Path state = at.file(STATE_FILE);
+        try (InputStream in = at.fs().open(state)) {
             return TrainingState.fromJson(new ObjectMapper().readTree(in), state.toString());
         }
     }
 
     /** Loads weights, and moments when {@code optimizer} is given, from a checkpoint directory into the backend. */
     public static void load(String dir, Configuration conf, LlamaModel model, AdamW optimizer) throws IOException {
-        URI uri = toUri(dir);
-        FileSystem fs = FileSystem.get(uri, conf);
-        Path path = new Path(uri);
-        Path modelFile = new Path(path, MODEL_FILE);
-        Map<String, SafeTensors.Entry> weights;
-        try (InputStream in = new BufferedInputStream(fs.open(modelFile), 1 << 20)) {
-            weights = SafeTensors.read(in, modelFile.toString());
-        }
-        Map<String, SafeTensors.Entry> moments = null;
-        Path optimizerFile = new Path(path, OPTIMIZER_FILE);
-        if (optimizer != null) {
-            try (InputStream in = new BufferedInputStream(fs.open(optimizerFile), 1 << 20)) {
-                moments = SafeTensors.read(in, optimizerFile.toString());
-            }
-        }
+        Location at = Location.of(dir, conf);
+        Path modelFile = at.file(MODEL_FILE);
+        Map<String, SafeTensors.Entry> weights = at.tensors(modelFile);
+        Path optimizerFile = at.file(OPTIMIZER_FILE);
+        Map<String, SafeTensors.Entry> moments = optimizer != null ? at.tensors(optimizerFile) : null;
         Backend backend = model.backend();
         List<Parameters.Param> params = model.parameters().all();
         for (int i = 0; i < params.size(); i++) {
@@ -205,11 +211,10 @@ public final class CheckpointStore {
 
     /** The tokenizer saved with a checkpoint, if any. */
     public static Optional<byte[]> readTokenizer(String dir, Configuration conf) throws IOException {
-        URI uri = toUri(dir);
-        FileSystem fs = FileSystem.get(uri, conf);
-        Path file = new Path(new Path(uri), TOKENIZER_FILE);
-        if (!fs.exists(file)) return Optional.empty();
-        try (InputStream in = fs.open(file)) {
+        Location at = Location.of(dir, conf);
+        Path file = at.file(TOKENIZER_FILE);
+        if (!at.fs().exists(file)) return Optional.empty();
+        try (InputStream in = at.fs().open(file)) {
             return Optional.of(in.readAllBytes());
         }
     }
