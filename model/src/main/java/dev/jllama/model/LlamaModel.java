@@ -70,12 +70,30 @@ public final class LlamaModel implements AutoCloseable {
      * @return the summed loss over the micro-batch's tokens
      */
     public double forwardBackward(int[] windows, int batch, int seqLen, float gradScale) {
+        return forwardBackward(windows, batch, seqLen, gradScale, GradientListener.NONE);
+    }
+
+    /**
+     * As {@link #forwardBackward(int[], int, int, float)}, telling {@code listener} each group of
+     * {@link Parameters#backwardGroups()} as soon as the backward pass has finished its gradients, so that a
+     * data-parallel rank can put them on the wire while the earlier layers' backward still runs.
+     */
+    public double forwardBackward(int[] windows, int batch, int seqLen, float gradScale, GradientListener listener) {
         Activations a = activations(batch, seqLen);
         upload(a, windows, batch, seqLen);
         forward(a);
         double loss = lmHeadAndLoss(a, gradScale, true);
-        backward(a);
+        backward(a, listener);
         return loss;
+    }
+
+    /** Told when a group of parameter gradients is final for this micro-batch. */
+    @FunctionalInterface
+    public interface GradientListener {
+        GradientListener NONE = group -> {};
+
+        /** @param group index into {@link Parameters#backwardGroups()} */
+        void ready(int group);
     }
 
     /** Forward only: the summed loss over the micro-batch's tokens. */
@@ -163,16 +181,19 @@ public final class LlamaModel implements AutoCloseable {
 
     // ---------------------------------------------------------------- backward
 
-    void backward(Activations a) {
+    void backward(Activations a, GradientListener listener) {
         int n = a.rows, d = config.dim();
         backend.zero(a.dResidual);
         backend.rmsnormBackward(a.dResidual, params.finalNorm.grad(), a.dNorm, a.residual[config.layers()],
                 params.finalNorm.value(), a.finalRstd, n, d);
+        listener.ready(0);
         for (int l = config.layers() - 1; l >= 0; l--) {
             feedForwardBackward(a, l);
             attentionBackward(a, l);
+            listener.ready(config.layers() - l);
         }
         backend.embeddingBackward(params.tokenEmbedding.grad(), a.dResidual, a.inputs, n, d);
+        listener.ready(config.layers() + 1);
     }
 
     /** On entry dResidual = dL/d residual[l+1]; on exit dL/d afterAttention[l]. */

@@ -62,6 +62,22 @@ public final class Parameters {
         return Collections.unmodifiableList(all);
     }
 
+    /**
+     * The parameters grouped in the order the backward pass finishes their gradients: the final norm (with the
+     * LM head when it is not tied), then each block from the last layer to the first, then the token embedding
+     * (which, when tied, is also the LM head). The groups partition {@link #all()}.
+     */
+    public List<List<Param>> backwardGroups() {
+        List<List<Param>> groups = new ArrayList<>();
+        groups.add(output == tokenEmbedding ? List.of(finalNorm) : List.of(finalNorm, output));
+        for (int l = blocks.size() - 1; l >= 0; l--) {
+            Block b = blocks.get(l);
+            groups.add(List.of(b.attentionNorm(), b.wq(), b.wk(), b.wv(), b.wo(), b.ffnNorm(), b.w1(), b.w2(), b.w3()));
+        }
+        groups.add(List.of(tokenEmbedding));
+        return groups;
+    }
+
     public Block block(int layer) {
         return blocks.get(layer);
     }

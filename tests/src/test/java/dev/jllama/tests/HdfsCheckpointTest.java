@@ -15,6 +15,7 @@ import dev.jllama.model.checkpoint.TrainingState;
 import dev.jllama.model.optim.AdamW;
 import dev.jllama.model.train.BatchSource;
 import dev.jllama.model.train.TrainOptions;
+import dev.jllama.model.train.LocalSync;
 import dev.jllama.model.train.Trainer;
 import java.io.File;
 import java.io.IOException;
@@ -91,7 +92,7 @@ class HdfsCheckpointTest {
              AdamW optimizer = new AdamW(backend, model.parameters(), AdamW.Hyper.LLAMA)) {
             Initializer.initialize(model, 7);
             CheckpointStore store = new CheckpointStore(root, conf);
-            new Trainer(model, optimizer, options).run(0, 0, randomTokens(), store, new byte[] {9, 8, 7}, s -> {});
+            new Trainer(model, new LocalSync(optimizer), options).run(0, 0, randomTokens(), store, new byte[] {9, 8, 7}, s -> {});
             weights = read(backend, model.parameters().all());
             moments = read(backend, optimizer.secondMoments());
         }

@@ -132,6 +132,25 @@ public interface Backend extends AutoCloseable {
     /** One decoupled-weight-decay Adam update of {@code param} from {@code grad}, updating the moments. */
     void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
 
+    /**
+     * AdamW on elements {@code [offset, offset + length)} of {@code param} and {@code grad}, whose moments are at
+     * {@code [momentOffset, momentOffset + length)} of {@code m} and {@code v}: one rank's share of a parameter
+     * when the optimizer state is sharded across ranks (ZeRO-1). This default goes through host memory with
+     * {@link AdamWStep#apply}; a backend overrides it to stay on its device.
+     */
+    default void adamw(Tensor param, Tensor grad, int offset, Tensor m, Tensor v, int momentOffset, int length,
+                       AdamWStep step) {
+        float[] p = new float[length], g = new float[length], m1 = new float[length], m2 = new float[length];
+        read(param, offset, p, 0, length);
+        read(grad, offset, g, 0, length);
+        read(m, momentOffset, m1, 0, length);
+        read(v, momentOffset, m2, 0, length);
+        step.apply(p, g, 0, m1, m2, 0, length);
+        write(param, offset, p, 0, length);
+        write(m, momentOffset, m1, 0, length);
+        write(v, momentOffset, m2, 0, length);
+    }
+
     @Override
     void close();
 }

@@ -8,6 +8,7 @@ import dev.jllama.model.backend.KernelProfiler;
 import dev.jllama.model.optim.AdamW;
 import dev.jllama.model.train.StepStats;
 import dev.jllama.model.train.TrainOptions;
+import dev.jllama.model.train.LocalSync;
 import dev.jllama.model.train.Trainer;
 import java.util.Map;
 
@@ -30,7 +31,7 @@ public final class StepBenchmark {
         try (LlamaModel model = new LlamaModel(config, used);
              AdamW optimizer = new AdamW(used, model.parameters(), AdamW.Hyper.LLAMA)) {
             Initializer.initialize(model, 1);
-            Trainer trainer = new Trainer(model, optimizer, options);
+            Trainer trainer = new Trainer(model, new LocalSync(optimizer), options);
             RandomTokens source = new RandomTokens(config.vocabSize(), seqLen, 7);
             double warmup = trainer.step(0, source).seconds();
             if (profile) profiler.reset();

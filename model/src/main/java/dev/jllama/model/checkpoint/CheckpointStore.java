@@ -63,7 +63,7 @@ public final class CheckpointStore {
     }
 
     /** Writes a complete checkpoint for {@code state.step()} and prunes to the newest {@code keep}. */
-    public String save(TrainingState state, LlamaModel model, AdamW optimizer, byte[] tokenizer, int keep)
+    public String save(TrainingState state, LlamaModel model, OptimizerState optimizer, byte[] tokenizer, int keep)
             throws IOException {
         String name = String.format("%s%08d", PREFIX, state.step());
         Path finalDir = new Path(root, name);
@@ -77,10 +77,8 @@ public final class CheckpointStore {
             for (int i = 0; i < params.size(); i++) {
                 Parameters.Param p = params.get(i);
                 weights.add(new SafeTensors.Entry(p.name(), p.shape(), download(backend, p.value())));
-                moments.add(new SafeTensors.Entry("m." + p.name(), p.shape(),
-                        download(backend, optimizer.firstMoments().get(i))));
-                moments.add(new SafeTensors.Entry("v." + p.name(), p.shape(),
-                        download(backend, optimizer.secondMoments().get(i))));
+                moments.add(new SafeTensors.Entry("m." + p.name(), p.shape(), optimizer.firstMoments().get(i)));
+                moments.add(new SafeTensors.Entry("v." + p.name(), p.shape(), optimizer.secondMoments().get(i)));
             }
             try (OutputStream out = create(new Path(tmp, MODEL_FILE))) {
                 SafeTensors.write(out, weights, Map.of("format", "pt", "step", Integer.toString(state.step())));
@@ -181,32 +179,42 @@ public final class CheckpointStore {
 
     /** Loads weights, and moments when {@code optimizer} is given, from a checkpoint directory into the backend. */
     public static void load(String dir, Configuration conf, LlamaModel model, AdamW optimizer) throws IOException {
+        loadWeights(dir, conf, model);
+        if (optimizer != null) optimizer.upload(readMoments(dir, conf, model.parameters()));
+    }
+
+    /** Loads the weights of a checkpoint directory into the model's backend. */
+    public static void loadWeights(String dir, Configuration conf, LlamaModel model) throws IOException {
         Location at = Location.of(dir, conf);
         Path modelFile = at.file(MODEL_FILE);
         Map<String, SafeTensors.Entry> weights = at.tensors(modelFile);
-        Path optimizerFile = at.file(OPTIMIZER_FILE);
-        Map<String, SafeTensors.Entry> moments = optimizer != null ? at.tensors(optimizerFile) : null;
-        Backend backend = model.backend();
-        List<Parameters.Param> params = model.parameters().all();
-        for (int i = 0; i < params.size(); i++) {
-            Parameters.Param p = params.get(i);
-            upload(backend, p.value(), weights, p.name(), p.size(), modelFile);
-            if (optimizer != null) {
-                upload(backend, optimizer.firstMoments().get(i), moments, "m." + p.name(), p.size(), optimizerFile);
-                upload(backend, optimizer.secondMoments().get(i), moments, "v." + p.name(), p.size(), optimizerFile);
-            }
+        for (Parameters.Param p : model.parameters().all()) {
+            model.backend().write(p.value(), 0, tensor(weights, p.name(), p.size(), modelFile), 0, p.size());
         }
     }
 
-    private static void upload(Backend backend, Tensor t, Map<String, SafeTensors.Entry> entries, String name,
-                               int size, Path file) throws IOException {
+    /** The AdamW moments of a checkpoint directory, in host memory, in {@code params}' order. */
+    public static OptimizerState readMoments(String dir, Configuration conf, Parameters params) throws IOException {
+        Location at = Location.of(dir, conf);
+        Path optimizerFile = at.file(OPTIMIZER_FILE);
+        Map<String, SafeTensors.Entry> moments = at.tensors(optimizerFile);
+        List<float[]> first = new ArrayList<>(), second = new ArrayList<>();
+        for (Parameters.Param p : params.all()) {
+            first.add(tensor(moments, "m." + p.name(), p.size(), optimizerFile));
+            second.add(tensor(moments, "v." + p.name(), p.size(), optimizerFile));
+        }
+        return new OptimizerState(first, second);
+    }
+
+    private static float[] tensor(Map<String, SafeTensors.Entry> entries, String name, int size, Path file)
+            throws IOException {
         SafeTensors.Entry entry = entries.get(name);
         if (entry == null) throw new IOException(file + ": missing tensor '" + name + "'");
         if (entry.data().length != size) {
             throw new IOException(file + ": tensor '" + name + "' has " + entry.data().length
                     + " values, the model needs " + size);
         }
-        backend.write(t, 0, entry.data(), 0, size);
+        return entry.data();
     }
 
     /** The tokenizer saved with a checkpoint, if any. */

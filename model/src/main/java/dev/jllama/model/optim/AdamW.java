@@ -4,6 +4,7 @@ import dev.jllama.model.Parameters;
 import dev.jllama.model.backend.AdamWStep;
 import dev.jllama.model.backend.Backend;
 import dev.jllama.model.backend.Tensor;
+import dev.jllama.model.checkpoint.OptimizerState;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -15,6 +16,17 @@ public final class AdamW implements AutoCloseable {
 
     public record Hyper(float beta1, float beta2, float eps, float weightDecay, float clipNorm) {
         public static final Hyper LLAMA = new Hyper(0.9f, 0.95f, 1e-8f, 0.1f, 1.0f);
+
+        /** Factor that brings the global norm down to the clip threshold (1 when already below). */
+        public float clipScale(double gradNorm) {
+            if (clipNorm <= 0 || gradNorm <= clipNorm) return 1f;
+            return (float) (clipNorm / (gradNorm + 1e-6));
+        }
+
+        /** The step's scalars for a tensor with ({@code decay}) or without weight decay. */
+        public AdamWStep step(double lr, int step, float gradScale, boolean decay) {
+            return new AdamWStep((float) lr, beta1, beta2, eps, decay ? weightDecay : 0f, step, gradScale);
+        }
     }
 
     private final Backend backend;
@@ -41,6 +53,35 @@ public final class AdamW implements AutoCloseable {
         return secondMoments;
     }
 
+    public Hyper hyper() {
+        return hyper;
+    }
+
+    /** The moments copied to host memory, for a checkpoint. */
+    public OptimizerState download() {
+        List<float[]> m = new ArrayList<>(), v = new ArrayList<>();
+        for (int i = 0; i < firstMoments.size(); i++) {
+            m.add(download(firstMoments.get(i)));
+            v.add(download(secondMoments.get(i)));
+        }
+        return new OptimizerState(m, v);
+    }
+
+    private float[] download(Tensor t) {
+        float[] host = new float[t.size()];
+        backend.read(t, 0, host, 0, host.length);
+        return host;
+    }
+
+    /** Replaces the moments with {@code state}'s (same parameters, same order). */
+    public void upload(OptimizerState state) {
+        for (int i = 0; i < firstMoments.size(); i++) {
+            Tensor m = firstMoments.get(i), v = secondMoments.get(i);
+            backend.write(m, 0, state.firstMoments().get(i), 0, m.size());
+            backend.write(v, 0, state.secondMoments().get(i), 0, v.size());
+        }
+    }
+
     /** Global L2 norm of all gradients. */
     public double gradientNorm() {
         double squares = 0;
@@ -50,8 +91,7 @@ public final class AdamW implements AutoCloseable {
 
     /** Factor that brings the global norm down to the clip threshold (1 when already below). */
     public float clipScale(double gradNorm) {
-        if (hyper.clipNorm() <= 0 || gradNorm <= hyper.clipNorm()) return 1f;
-        return (float) (hyper.clipNorm() / (gradNorm + 1e-6));
+        return hyper.clipScale(gradNorm);
     }
 
     /**
@@ -60,12 +100,11 @@ public final class AdamW implements AutoCloseable {
      * @param step 1-based step number (bias correction)
      */
     public void update(double lr, int step, float gradScale) {
-        AdamWStep base = new AdamWStep((float) lr, hyper.beta1(), hyper.beta2(), hyper.eps(), 0f, step, gradScale);
         List<Parameters.Param> all = params.all();
         for (int i = 0; i < all.size(); i++) {
             Parameters.Param p = all.get(i);
             backend.adamw(p.value(), p.grad(), firstMoments.get(i), secondMoments.get(i),
-                    base.withWeightDecay(p.decay() ? hyper.weightDecay() : 0f));
+                    hyper.step(lr, step, gradScale, p.decay()));
         }
     }
 

@@ -3,53 +3,63 @@ package dev.jllama.model.train;
 import dev.jllama.model.LlamaModel;
 import dev.jllama.model.checkpoint.CheckpointStore;
 import dev.jllama.model.checkpoint.TrainingState;
-import dev.jllama.model.optim.AdamW;
+import dev.jllama.model.checkpoint.OptimizerState;
 import dev.jllama.model.optim.LrSchedule;
 import java.io.IOException;
-import java.util.List;
+import java.util.Collections;
 import java.util.function.Consumer;
 
 /**
- * The training loop of one rank: micro-batches with gradient accumulation, global-norm clipping, AdamW on the
- * LLaMA schedule, periodic checkpoints. On the CPU backend a run resumed from a checkpoint continues bit for bit
- * as the uninterrupted run would.
+ * The training loop of one rank: micro-batches with gradient accumulation, the gradient reduction across ranks
+ * ({@link StepSync}), global-norm clipping, AdamW on the LLaMA schedule, periodic checkpoints. On the CPU backend
+ * a run resumed from a checkpoint continues bit for bit as the uninterrupted run would.
  */
 public final class Trainer {
     private final LlamaModel model;
-    private final AdamW optimizer;
+    private final StepSync sync;
     private final TrainOptions options;
     private final LrSchedule schedule;
     private final int[] windows;
 
-    public Trainer(LlamaModel model, AdamW optimizer, TrainOptions options) {
+    public Trainer(LlamaModel model, StepSync sync, TrainOptions options) {
         this.model = model;
-        this.optimizer = optimizer;
+        this.sync = sync;
         this.options = options;
         this.schedule = new LrSchedule(options.peakLr(), options.warmupSteps(), options.steps(), options.minLrRatio());
         this.windows = new int[options.microBatch() * (options.seqLen() + 1)];
     }
 
+    /** Tokens of one optimizer step over all ranks. */
+    public long globalTokensPerStep() {
+        return options.tokensPerStep() * sync.worldSize();
+    }
+
     /** One optimizer step (0-based {@code step}) on the next batch of {@code source}. */
     public StepStats step(int step, BatchSource source) throws IOException {
         long start = System.nanoTime();
+        long tokens = globalTokensPerStep();
         model.zeroGradients();
-        float gradScale = (float) (1.0 / options.tokensPerStep());
+        float gradScale = (float) (1.0 / tokens);
         double lossSum = 0;
         for (int micro = 0; micro < options.accumulation(); micro++) {
             source.next(windows, options.microBatch());
-            lossSum += model.forwardBackward(windows, options.microBatch(), options.seqLen(), gradScale);
+            boolean last = micro == options.accumulation() - 1;
+            lossSum += model.forwardBackward(windows, options.microBatch(), options.seqLen(), gradScale,
+                    last ? sync.gradientListener() : LlamaModel.GradientListener.NONE);
         }
-        double gradNorm = optimizer.gradientNorm();
+        sync.reduceGradients();
+        double loss = sync.sumOverRanks(lossSum) / tokens;
+        double gradNorm = sync.gradientNorm();
         double lr = schedule.at(step);
-        optimizer.update(lr, step + 1, optimizer.clipScale(gradNorm));
+        sync.update(lr, step + 1, sync.clipScale(gradNorm));
+        sync.afterStep(step + 1);
         double seconds = (System.nanoTime() - start) / 1e9;
-        return new StepStats(step + 1, lossSum / options.tokensPerStep(), lr, gradNorm,
-                options.tokensPerStep() / seconds, seconds);
+        return new StepStats(step + 1, loss, lr, gradNorm, tokens / seconds, seconds);
     }
 
     /**
      * Trains from {@code startStep} to {@code options.steps()}, checkpointing every {@code checkpointEvery} steps
-     * and at the end when {@code store} is given.
+     * and at the end when {@code store} is given (rank 0 writes; every rank takes part in gathering the state).
      *
      * @return the stats of the last step, or null when there was nothing left to do
      */
@@ -59,7 +69,7 @@ public final class Trainer {
         long tokens = tokensSeen;
         for (int step = startStep; step < options.steps(); step++) {
             last = step(step, source);
-            tokens += options.tokensPerStep();
+            tokens += globalTokensPerStep();
             if (!Double.isFinite(last.loss())) {
                 throw new IllegalStateException("loss became " + last.loss() + " at step " + last.step()
                         + " (learning rate " + last.lr() + "); lower --lr or raise --warmup");
@@ -68,9 +78,13 @@ public final class Trainer {
             boolean end = last.step() == options.steps();
             boolean due = options.checkpointEvery() > 0 && last.step() % options.checkpointEvery() == 0;
             if (store != null && (end || due)) {
-                TrainingState state = new TrainingState(model.config(), last.step(), options.seed(), tokens,
-                        last.loss(), List.of(source.position()), options.toJson());
-                store.save(state, model, optimizer, tokenizer, options.keepCheckpoints());
+                OptimizerState moments = sync.checkpointState();
+                if (sync.rank() == 0) {
+                    // Every rank is at the same place of the one global data stream.
+                    TrainingState state = new TrainingState(model.config(), last.step(), options.seed(), tokens,
+                            last.loss(), Collections.nCopies(sync.worldSize(), source.position()), options.toJson());
+                    store.save(state, model, moments, tokenizer, options.keepCheckpoints());
+                }
             }
         }
         return last;

@@ -81,7 +81,7 @@ class ResumeTest {
              LlamaModel model = new LlamaModel(CONFIG, backend);
              AdamW optimizer = new AdamW(backend, model.parameters(), AdamW.Hyper.LLAMA)) {
             Initializer.initialize(model, 42);
-            StepStats last = new Trainer(model, optimizer, options(8, 0)).run(0, 0, new CountingSource(null), null,
+            StepStats last = new Trainer(model, new LocalSync(optimizer), options(8, 0)).run(0, 0, new CountingSource(null), null,
                     null, s -> {});
             uninterrupted = weights(model);
             uninterruptedLoss = last.loss();
@@ -93,11 +93,11 @@ class ResumeTest {
              AdamW optimizer = new AdamW(backend, model.parameters(), AdamW.Hyper.LLAMA)) {
             Initializer.initialize(model, 42);
             // Interrupted after step 5 of 8: the last checkpoint holds step 5.
-            Trainer trainer = new Trainer(model, optimizer, options(8, 5));
+            Trainer trainer = new Trainer(model, new LocalSync(optimizer), options(8, 5));
             CountingSource source = new CountingSource(null);
             for (int step = 0; step < 5; step++) trainer.step(step, source);
             store.save(new TrainingState(CONFIG, 5, 42, 5 * options(8, 5).tokensPerStep(), 0,
-                    List.of(source.position()), options(8, 5).toJson()), model, optimizer, null, 2);
+                    List.of(source.position()), options(8, 5).toJson()), model, optimizer.download(), null, 2);
         }
 
         List<float[]> resumed;
@@ -111,7 +111,7 @@ class ResumeTest {
             assertEquals(5, state.step());
             assertEquals(CONFIG, state.config());
             CheckpointStore.load(latest, conf, model, optimizer);
-            StepStats last = new Trainer(model, optimizer, options(8, 0)).run(state.step(), state.tokensSeen(),
+            StepStats last = new Trainer(model, new LocalSync(optimizer), options(8, 0)).run(state.step(), state.tokensSeen(),
                     new CountingSource(state.dataPositions().get(0)), null, null, s -> {});
             resumed = weights(model);
             resumedLoss = last.loss();
@@ -128,7 +128,7 @@ class ResumeTest {
              LlamaModel model = new LlamaModel(CONFIG, backend);
              AdamW optimizer = new AdamW(backend, model.parameters(), AdamW.Hyper.LLAMA)) {
             Initializer.initialize(model, 1);
-            StepStats last = new Trainer(model, optimizer, options(7, 2)).run(0, 0, new CountingSource(null), store,
+            StepStats last = new Trainer(model, new LocalSync(optimizer), options(7, 2)).run(0, 0, new CountingSource(null), store,
                     new byte[] {1, 2, 3}, s -> {});
             assertEquals(7, last.step());
         }

@@ -400,20 +400,16 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
+        adamw(param, grad, 0, m, v, 0, param.size(), step);
+    }
+
+    @Override
+    public void adamw(Tensor param, Tensor grad, int offset, Tensor m, Tensor v, int momentOffset, int length,
+                      AdamWStep step) {
         float[] p = f(param), g = f(grad), m1 = f(m), m2 = f(v);
-        float lr = step.lr(), b1 = step.beta1(), b2 = step.beta2(), eps = step.eps();
-        float decay = 1f - step.lr() * step.weightDecay();
-        float bc1 = step.biasCorrection1(), bc2Sqrt = (float) Math.sqrt(step.biasCorrection2());
-        float gs = step.gradScale();
-        parallel.forEach(chunks(p.length), c -> {
-            for (int i = c * CHUNK, end = chunkEnd(c, p.length); i < end; i++) {
-                float gi = g[i] * gs;
-                float mi = b1 * m1[i] + (1f - b1) * gi;
-                float vi = b2 * m2[i] + (1f - b2) * gi * gi;
-                m1[i] = mi;
-                m2[i] = vi;
-                p[i] = p[i] * decay - lr * (mi / bc1) / ((float) Math.sqrt(vi) / bc2Sqrt + eps);
-            }
+        parallel.forEach(chunks(length), c -> {
+            int start = c * CHUNK;
+            step.apply(p, g, offset + start, m1, m2, momentOffset + start, chunkEnd(c, length) - start);
         });
     }
 
