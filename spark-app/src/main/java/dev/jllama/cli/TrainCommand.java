@@ -1,29 +1,25 @@
 package dev.jllama.cli;
 
+import dev.jllama.data.mixture.TrainingData;
 import dev.jllama.data.prepare.BundledCorpus;
-import dev.jllama.data.shard.Dataset;
-import dev.jllama.data.shard.WindowSource;
-import dev.jllama.model.Initializer;
+import dev.jllama.driver.TrainDriver;
 import dev.jllama.model.LlamaConfig;
-import dev.jllama.model.LlamaModel;
-import dev.jllama.model.backend.Backend;
-import dev.jllama.model.backend.Backends;
-import dev.jllama.model.checkpoint.CheckpointStore;
-import dev.jllama.model.checkpoint.TrainingState;
-import dev.jllama.model.optim.AdamW;
-import dev.jllama.model.train.BatchSource;
-import dev.jllama.model.train.StepStats;
 import dev.jllama.model.train.TrainOptions;
-import dev.jllama.model.train.Trainer;
+import dev.jllama.rank.RankResult;
+import dev.jllama.rank.TrainPlan;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Optional;
+import java.util.function.IntFunction;
 import org.apache.hadoop.conf.Configuration;
 
-/** {@code llama train}: pretrains a LLaMA model on a prepared token dataset (single process for now). */
+/**
+ * {@code llama train}: pretrains a LLaMA model on a prepared token dataset or a mixture, data-parallel over Spark
+ * barrier tasks — one rank per executor on a cluster, {@code --ranks} on local Spark (one by default).
+ */
 public final class TrainCommand implements Command {
 
     @Override
@@ -34,29 +30,40 @@ public final class TrainCommand implements Command {
     @Override
     public String usage() {
         return """
-                llama train [--data DIR] [--out DIR] [--model PRESET|FILE] [--steps N] [--batch-tokens N]
+                llama train [--data SPEC] [--out DIR] [--model PRESET|FILE] [--steps N] [--batch-tokens N]
                             [--micro-batch N] [--seq-len N] [--lr X] [--warmup N] [--checkpoint-every N] [--keep N]
                             [--resume] [--backend auto|cpu|tornado] [--device N] [--threads N] [--seed S]
-                            [--log-every N] [--eval-batches N] [--json]
-                  --data DIR            prepared dataset (manifest.json; any Hadoop URI); default: the bundled corpus,
-                                        prepared on first use under runs/data/bundled
+                            [--master URL] [--ranks N] [--zero 1] [--conf k=v ...] [--collective-timeout S]
+                            [--check-every N] [--log-every N] [--eval-batches N] [--json]
+                  --data SPEC           a prepared dataset (manifest.json; any Hadoop URI), or a mixture
+                                        name=DIR:weight,name=DIR:weight,... or @FILE.json; default: the bundled
+                                        corpus, prepared on first use under runs/data/bundled
                   --out DIR             run directory; checkpoints go to DIR/checkpoints (default runs/train)
                   --model PRESET|FILE   tiny, 15M, 42M, 110M, 7B, 13B, 33B, 65B or a JSON config (default tiny);
                                         the vocabulary size follows the dataset's tokenizer
                   --steps N             optimizer steps (default 300)
-                  --micro-batch N       sequences per forward/backward (default 16)
-                  --batch-tokens N      tokens per optimizer step; a multiple of micro-batch x seq-len, the
-                                        quotient being the gradient-accumulation steps (default: one micro-batch)
+                  --micro-batch N       sequences per forward/backward on each rank (default 16)
+                  --batch-tokens N      tokens per optimizer step over all ranks; a multiple of ranks x micro-batch
+                                        x seq-len, the quotient being the gradient-accumulation steps (default: one
+                                        micro-batch per rank)
                   --seq-len N           context length (default: the model's, at most 256)
                   --lr X                peak learning rate (default: the preset's; 3e-4 for 7B as in the paper)
                   --warmup N            linear warm-up steps (default 2000, capped at a tenth of --steps)
                   --checkpoint-every N  steps between checkpoints (default 100; 0 = only at the end)
                   --keep N              newest checkpoints to keep (default 3)
-                  --resume              continue from the newest complete checkpoint in DIR/checkpoints
+                  --resume              continue from the newest complete checkpoint in DIR/checkpoints (with any
+                                        number of ranks)
                   --backend NAME        auto (TornadoVM when a device exists, else CPU), cpu or tornado
-                  --device N            device index for a GPU backend (default: its first)
-                  --threads N           CPU threads (default: one per core)
+                  --device N            device index for a GPU backend when Spark assigns no GPU (default: first)
+                  --threads N           CPU threads per rank (default: the task's cores)
                   --seed S              initialisation and data-order seed (default 1234)
+                  --master URL          Spark master (default: spark-submit's, else local Spark in this JVM)
+                  --ranks N             data-parallel ranks (default: one per executor; 1 on local Spark)
+                  --zero 1              shard AdamW's moments across ranks (ZeRO stage 1)
+                  --conf k=v            a Spark setting (repeatable)
+                  --collective-timeout S  seconds a rank waits for a silent peer before failing (default 180)
+                  --check-every N       steps between cross-rank parameter checksums (default 100; 0 = never)
+                  --log-every N         steps between progress lines (default 10)
                   --eval-batches N      validation micro-batches evaluated at the end (default 8)
                   --json                print the result as one JSON object on the last line""";
     }
@@ -79,136 +86,80 @@ public final class TrainCommand implements Command {
         int device = args.integer("device", -1);
         int threads = args.integer("threads", 0);
         long seed = args.longValue("seed", 1234);
+        String master = args.string("master", null);
+        int ranksArg = args.integer("ranks", 0);
+        int zero = args.integer("zero", 0);
+        int timeout = args.integer("collective-timeout", 180);
+        int checkEvery = args.integer("check-every", 100);
         int logEvery = args.integer("log-every", 10);
         int evalBatches = args.integer("eval-batches", 8);
+        var conf = args.list("conf");
         args.checkAllUsed();
         if (logEvery <= 0) throw new UsageException("--log-every must be positive, got " + logEvery);
+        if (ranksArg < 0) throw new UsageException("--ranks must be positive, got " + ranksArg);
+        if (zero != 0 && zero != 1) throw new UsageException("--zero takes 1 (ZeRO stage 1), got " + zero);
+        if (timeout <= 0) throw new UsageException("--collective-timeout must be positive, got " + timeout);
+        if (checkEvery < 0) throw new UsageException("--check-every must be >= 0, got " + checkEvery);
 
-        Configuration conf = new Configuration();
+        Configuration hadoop = new Configuration();
         if (data == null) {
             out.println("no --data given: using the bundled sample corpus");
             data = BundledCorpus.prepare(Path.of("runs", "data", "bundled")).toString();
         }
-        Dataset dataset = Dataset.open(data, conf);
+        TrainingData dataset = TrainingData.open(data, hadoop);
         LlamaConfig config = LlamaConfig.resolve(modelName).withVocabSize(dataset.vocabSize());
         int seqLen = seqLenArg > 0 ? seqLenArg : Math.min(config.maxSeqLen(), 256);
         if (seqLen > config.maxSeqLen()) {
             throw new UsageException("--seq-len " + seqLen + " exceeds the model's max_seq_len " + config.maxSeqLen());
         }
-        long microTokens = (long) microBatch * seqLen;
-        if (batchTokens < 0) batchTokens = microTokens;
-        if (batchTokens % microTokens != 0) {
-            throw new UsageException("--batch-tokens " + batchTokens + " is not a multiple of micro-batch x seq-len = "
-                    + microTokens);
-        }
-        int accumulation = (int) (batchTokens / microTokens);
         double lr = lrArg > 0 ? lrArg : LlamaConfig.recommendedPeakLr(modelName);
         int warmup = warmupArg >= 0 ? warmupArg : Math.min(2000, Math.max(1, steps / 10));
-        TrainOptions options = new TrainOptions(steps, seqLen, microBatch, accumulation, lr, warmup, 0.1,
-                checkpointEvery, keep, seed);
+        String checkpoints = qualify(outDir + "/checkpoints", hadoop);
+        String dataSpec = dataset.qualifiedSpec();
+        long globalBatch = batchTokens;
+        // The world's size is known once the cluster is up: --batch-tokens is split over the ranks then.
+        IntFunction<TrainPlan> planForRanks = ranks -> {
+            long microTokens = (long) ranks * microBatch * seqLen;
+            long tokens = globalBatch < 0 ? microTokens : globalBatch;
+            if (tokens % microTokens != 0) {
+                throw new UsageException("--batch-tokens " + tokens + " is not a multiple of ranks x micro-batch x "
+                        + "seq-len = " + ranks + " x " + microBatch + " x " + seqLen + " = " + microTokens);
+            }
+            TrainOptions options = new TrainOptions(steps, seqLen, microBatch, (int) (tokens / microTokens), lr,
+                    warmup, 0.1, checkpointEvery, keep, seed);
+            return new TrainPlan(dataSpec, checkpoints, config.toJson().toString(), options.toJson().toString(),
+                    backendName, device, threads, resume, zero == 1, null, null, Duration.ofSeconds(timeout),
+                    checkEvery, logEvery, evalBatches, null);
+        };
+        planForRanks.apply(Math.max(1, ranksArg)); // bad options fail before a cluster starts
+        TrainDriver.Outcome outcome = TrainDriver.run(planForRanks, new TrainDriver.Cluster(master, ranksArg, threads,
+                conf), out);
+        RankResult first = outcome.ranks().get(0);
 
-        CheckpointStore store = new CheckpointStore(outDir + "/checkpoints", conf);
-        byte[] tokenizer = dataset.tokenizer().toModelBytes();
-        try (Backend backend = Backends.create(backendName, device, threads);
-             LlamaModel model = new LlamaModel(config, backend);
-             AdamW optimizer = new AdamW(backend, model.parameters(), AdamW.Hyper.LLAMA)) {
-            Initializer.initialize(model, seed);
-            int startStep = 0;
-            long tokensSeen = 0;
-            String position = null;
-            if (resume) {
-                Optional<org.apache.hadoop.fs.Path> latest = store.latest();
-                if (latest.isPresent()) {
-                    TrainingState state = CheckpointStore.readState(latest.get().toString(), conf);
-                    if (!state.config().equals(config)) {
-                        throw new IllegalArgumentException("checkpoint " + latest.get() + " is for model "
-                                + state.config().toJson() + ", not " + config.toJson());
-                    }
-                    if (state.seed() != seed) {
-                        throw new IllegalArgumentException("checkpoint " + latest.get() + " was trained with --seed "
-                                + state.seed() + ", not " + seed);
-                    }
-                    CheckpointStore.load(latest.get().toString(), conf, model, optimizer);
-                    startStep = state.step();
-                    tokensSeen = state.tokensSeen();
-                    position = state.dataPositions().get(0);
-                    out.println("resuming from " + latest.get() + " at step " + startStep);
-                } else {
-                    out.println("--resume: no checkpoint in " + store.root() + ", starting from scratch");
-                }
-            }
-            out.printf("model %s: %,d parameters (dim %d, layers %d, heads %d/%d kv, vocab %d); backend %s (%s)%n",
-                    modelName, model.parameters().count(), config.dim(), config.layers(), config.heads(),
-                    config.kvHeads(), config.vocabSize(), backend.name(), backend.device());
-            out.printf("data %s: %,d training tokens; %d x %d tokens per micro-batch, %d micro-batches per step; "
-                            + "activations %.1f MiB%n", dataset.dir(), dataset.tokens("train"), microBatch, seqLen,
-                    accumulation, model.activations(microBatch, seqLen).bytes() / 1048576.0);
-
-            Trainer trainer = new Trainer(model, optimizer, options);
-            final int firstStep = startStep;
-            double[] tokenSeconds = new double[2];
-            StepStats last;
-            try (WindowSource windows = dataset.windows("train", seqLen, 0, 1, seed, position)) {
-                BatchSource source = new WindowBatchSource(windows);
-                last = trainer.run(startStep, tokensSeen, source, store, tokenizer, stats -> {
-                    if (stats.step() > firstStep + 1) { // the first step includes JIT warm-up
-                        tokenSeconds[0] += options.tokensPerStep();
-                        tokenSeconds[1] += stats.seconds();
-                    }
-                    if (stats.step() % logEvery == 0 || stats.step() == steps || stats.step() == firstStep + 1) {
-                        out.printf("step %5d/%d | loss %.4f | lr %.3e | grad norm %.3f | %,.0f tokens/s%n",
-                                stats.step(), steps, stats.loss(), stats.lr(), stats.gradNorm(), stats.tokensPerS());
-                    }
-                });
-            }
-            Map<String, Object> result = new LinkedHashMap<>();
-            if (last == null) {
-                out.println("nothing to do: the checkpoint is already at step " + startStep + " of " + steps);
-                result.put("final_loss", null);
-            } else {
-                result.put("final_loss", last.loss());
-            }
-            double valLoss = validationLoss(dataset, model, seqLen, microBatch, evalBatches, seed);
-            if (!Double.isNaN(valLoss)) out.printf("validation loss %.4f%n", valLoss);
-            result.put("val_loss", Double.isNaN(valLoss) ? null : valLoss);
-            result.put("steps", steps);
-            result.put("start_step", startStep);
-            result.put("tokens_per_s", tokenSeconds[1] > 0 ? tokenSeconds[0] / tokenSeconds[1]
-                    : last == null ? null : last.tokensPerS());
-            result.put("tokens_per_step", options.tokensPerStep());
-            result.put("parameters", model.parameters().count());
-            result.put("activation_bytes", model.activations(microBatch, seqLen).bytes());
-            result.put("backend", backend.name());
-            result.put("checkpoint", store.latest().map(Object::toString).orElse(null));
-            return result;
-        }
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("final_loss", first.finalLoss());
+        result.put("val_loss", first.valLoss());
+        result.put("steps", steps);
+        result.put("start_step", first.startStep());
+        result.put("tokens_per_s", first.tokensPerS());
+        result.put("tokens_per_step", outcome.plan().trainOptions().tokensPerStep() * outcome.ranks().size());
+        result.put("ranks", outcome.ranks().size());
+        result.put("master", outcome.master());
+        result.put("zero", zero);
+        result.put("parameters", first.parameters());
+        result.put("activation_bytes", first.activationBytes());
+        result.put("moment_bytes_per_rank", first.momentBytes());
+        result.put("backend", first.backend());
+        result.put("hosts", outcome.ranks().stream().map(RankResult::host).toList());
+        result.put("gpus", outcome.ranks().stream().map(RankResult::gpus).toList());
+        if (!first.data().isEmpty()) result.put("data", first.data());
+        result.put("checkpoint", first.checkpoint());
+        return result;
     }
 
-    /** Mean loss over the first {@code batches} micro-batches of the validation split, or NaN if it is too small. */
-    private static double validationLoss(Dataset dataset, LlamaModel model, int seqLen, int microBatch, int batches,
-                                         long seed) throws IOException {
-        if (batches <= 0 || dataset.tokens("val") < (long) microBatch * (seqLen + 1)) return Double.NaN;
-        int[] windows = new int[microBatch * (seqLen + 1)];
-        double sum = 0;
-        try (WindowSource source = dataset.windows("val", seqLen, 0, 1, seed, null)) {
-            for (int i = 0; i < batches; i++) {
-                source.next(windows, microBatch);
-                sum += model.loss(windows, microBatch, seqLen);
-            }
-        }
-        return sum / ((double) batches * microBatch * seqLen);
-    }
-
-    /** Adapts the data module's reader to the training loop. */
-    private record WindowBatchSource(WindowSource windows) implements BatchSource {
-        @Override
-        public void next(int[] dst, int count) throws IOException {
-            windows.next(dst, count);
-        }
-
-        @Override
-        public String position() {
-            return windows.position();
-        }
+    /** A path as a full URI of its file system, so that executors in other working directories find it. */
+    static String qualify(String path, Configuration conf) throws IOException {
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+        return p.getFileSystem(conf).makeQualified(p).toString();
     }
 }

@@ -1,5 +1,6 @@
 package dev.jllama.model.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -53,5 +54,17 @@ public record TrainOptions(int steps, int seqLen, int microBatch, int accumulati
         node.put("keep_checkpoints", keepCheckpoints);
         node.put("seed", seed);
         return node;
+    }
+
+    /** The options {@link #toJson()} wrote. */
+    public static TrainOptions fromJson(JsonNode node) {
+        for (String field : new String[] {"steps", "seq_len", "micro_batch", "accumulation", "peak_lr", "warmup_steps",
+                "min_lr_ratio", "checkpoint_every", "keep_checkpoints", "seed"}) {
+            if (!node.has(field)) throw new IllegalArgumentException("training options lack field '" + field + "'");
+        }
+        return new TrainOptions(node.get("steps").asInt(), node.get("seq_len").asInt(), node.get("micro_batch").asInt(),
+                node.get("accumulation").asInt(), node.get("peak_lr").asDouble(), node.get("warmup_steps").asInt(),
+                node.get("min_lr_ratio").asDouble(), node.get("checkpoint_every").asInt(),
+                node.get("keep_checkpoints").asInt(), node.get("seed").asLong());
     }
 }

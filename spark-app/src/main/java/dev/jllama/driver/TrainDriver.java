@@ -1,0 +1,138 @@
+package dev.jllama.driver;
+
+import dev.jllama.rank.RankResult;
+import dev.jllama.rank.RankTask;
+import dev.jllama.rank.TrainPlan;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.function.IntFunction;
+import java.util.stream.IntStream;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.util.SerializableConfiguration;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
+
+/**
+ * The driver of a training run: sizes the world (one rank per executor, or {@code --ranks}), waits until every
+ * executor has registered, and runs exactly one barrier stage with one task per rank for the whole run, printing
+ * rank 0's progress as it arrives. With no master it runs the same stage on local Spark in this JVM.
+ */
+public final class TrainDriver {
+    /** How long to wait for executors to register before giving up. */
+    static final String EXECUTOR_WAIT = "spark.jllama.executorWaitSeconds";
+    private static final String VECTOR_MODULE = "--add-modules=jdk.incubator.vector";
+
+    /**
+     * @param master  {@code --master}, or null for spark-submit's or, failing that, local Spark
+     * @param ranks   {@code --ranks}, or 0 for one per executor (one in local mode)
+     * @param threads {@code --threads}, or 0 for the cores of the task
+     * @param extra   {@code --conf k=v} settings
+     */
+    public record Cluster(String master, int ranks, int threads, List<String> extra) {}
+
+    /** The ranks' results, by rank, where the run went and the plan it ran. */
+    public record Outcome(String master, TrainPlan plan, List<RankResult> ranks) {}
+
+    private TrainDriver() {}
+
+    /** @param planForRanks the plan for a world of the given size (the batch is split over the ranks) */
+    public static Outcome run(IntFunction<TrainPlan> planForRanks, Cluster cluster, PrintStream out) throws IOException {
+        SparkConf conf = sparkConf(cluster);
+        boolean local = isLocal(conf.get("spark.master"));
+        int ranks = local ? Math.max(1, cluster.ranks()) : cluster.ranks();
+        if (local) localSlots(conf, ranks, cluster.threads());
+        try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+            if (!local) ranks = awaitExecutors(sc, ranks, conf.getInt(EXECUTOR_WAIT, 300), out);
+            byte[] secret = new byte[32];
+            new SecureRandom().nextBytes(secret);
+            String driverHost = conf.get("spark.driver.host", "127.0.0.1");
+            try (ProgressServer progress = new ProgressServer(driverHost, secret, out)) {
+                TrainPlan plan = planForRanks.apply(ranks);
+                TrainPlan job = plan.forJob(secret, progress.address(), new SerializableConfiguration(sc.hadoopConfiguration()));
+                out.printf("training on %s: %d rank%s, one barrier stage%n", sc.master(), ranks, ranks == 1 ? "" : "s");
+                ClassTag<RankResult> tag = ClassTag$.MODULE$.apply(RankResult.class);
+                Object collected = sc.parallelize(IntStream.range(0, ranks).boxed().toList(), ranks).rdd()
+                        .barrier().mapPartitions(new RankTask(job), false, tag).collect();
+                List<RankResult> results = new ArrayList<>(Arrays.asList((RankResult[]) collected));
+                results.sort(Comparator.comparingInt(RankResult::rank));
+                return new Outcome(sc.master(), plan, results);
+            }
+        }
+    }
+
+    private static SparkConf sparkConf(Cluster cluster) {
+        SparkConf conf = new SparkConf().setAppName("jllama-train");
+        for (String kv : cluster.extra()) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) throw new IllegalArgumentException("--conf expects key=value, got '" + kv + "'");
+            conf.set(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+        if (cluster.master() != null) conf.setMaster(cluster.master());
+        if (!conf.contains("spark.master")) conf.setMaster("local");
+        if (isLocal(conf.get("spark.master"))) conf.setIfMissing("spark.ui.enabled", "false");
+        // A barrier stage needs all its tasks at once: start only when every requested executor is there.
+        conf.setIfMissing("spark.scheduler.minRegisteredResourcesRatio", "1.0");
+        conf.setIfMissing("spark.scheduler.maxRegisteredResourcesWaitingTime", "120s");
+        // The CPU backend runs on the Vector API, which executors must enable too.
+        String executorOptions = conf.get("spark.executor.extraJavaOptions", "");
+        if (!executorOptions.contains("jdk.incubator.vector")) {
+            conf.set("spark.executor.extraJavaOptions", (VECTOR_MODULE + " " + executorOptions).strip());
+        }
+        if (conf.get("spark.master").startsWith("local-cluster")) {
+            // Executors of a local cluster start from this machine's files: give them this JVM's class path.
+            conf.setIfMissing("spark.executor.extraClassPath", System.getProperty("java.class.path"));
+        }
+        if (conf.contains("spark.executor.cores") && !conf.contains("spark.task.cpus")) {
+            conf.set("spark.task.cpus", conf.get("spark.executor.cores")); // one rank per executor
+        }
+        if (conf.contains("spark.executor.resource.gpu.amount") && !conf.contains("spark.task.resource.gpu.amount")) {
+            conf.set("spark.task.resource.gpu.amount", "1");
+        }
+        return conf;
+    }
+
+    /** True for Spark in this JVM ({@code local}, {@code local[N]}), not for {@code local-cluster}. */
+    static boolean isLocal(String master) {
+        return master.equals("local") || master.startsWith("local[");
+    }
+
+    /** Local Spark: one task slot of {@code threads} cores per rank. */
+    private static void localSlots(SparkConf conf, int ranks, int threads) {
+        int perRank = threads > 0 ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / ranks);
+        conf.setMaster("local[" + ranks * perRank + "]");
+        conf.set("spark.task.cpus", Integer.toString(perRank));
+    }
+
+    /** Waits until {@code ranks} executors (or, with 0, all requested ones) have registered; returns the rank count. */
+    private static int awaitExecutors(JavaSparkContext sc, int ranks, int waitSeconds, PrintStream out) {
+        int wanted = ranks > 0 ? ranks : sc.getConf().getInt("spark.executor.instances", 0);
+        long deadline = System.nanoTime() + waitSeconds * 1_000_000_000L;
+        int registered = executors(sc);
+        if (wanted > 0 && registered < wanted) out.printf("waiting for %d executors (%d registered)%n", wanted, registered);
+        while (wanted > 0 ? registered < wanted : registered == 0) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("only " + registered + " of " + Math.max(wanted, 1)
+                        + " executors registered within " + waitSeconds + " s (" + EXECUTOR_WAIT + ")");
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for executors");
+            }
+            registered = executors(sc);
+        }
+        return wanted > 0 ? wanted : registered;
+    }
+
+    /** Registered executors, the driver not counted. */
+    private static int executors(JavaSparkContext sc) {
+        return sc.sc().statusTracker().getExecutorInfos().length - 1;
+    }
+}

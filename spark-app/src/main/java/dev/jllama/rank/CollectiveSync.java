@@ -1,0 +1,233 @@
+package dev.jllama.rank;
+
+import dev.jllama.collective.Collective;
+import dev.jllama.model.LlamaModel;
+import dev.jllama.model.ParameterLayout;
+import dev.jllama.model.Parameters;
+import dev.jllama.model.backend.Backend;
+import dev.jllama.model.checkpoint.OptimizerState;
+import dev.jllama.model.optim.AdamW;
+import dev.jllama.model.optim.ShardedAdamW;
+import dev.jllama.model.train.StepSync;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.zip.CRC32C;
+
+/**
+ * Data-parallel step over the collective. Gradients leave the backend bucket by bucket (one bucket per group of
+ * {@link Parameters#backwardGroups()}) while the backward pass goes on, and are summed over the ring in the
+ * background. Replicated: every rank all-reduces and runs AdamW on the whole model. ZeRO-1: every rank
+ * reduce-scatters, owns 1/N of each bucket, runs AdamW on that share only (moments for it alone), and the updated
+ * parameters are all-gathered. Both give the same bits: the sums come from the same ring reduction, the norm is
+ * summed in one fixed order, and the update is the same per element.
+ */
+final class CollectiveSync implements StepSync {
+    private final Collective collective;
+    private final LlamaModel model;
+    private final Backend backend;
+    private final ParameterLayout layout;
+    private final AdamW replicated;
+    private final ShardedAdamW sharded;
+    private final AdamW.Hyper hyper;
+    private final int checkEvery;
+    private final float[] gradients;
+    private final float[] parameters; // ZeRO-1: where the updated shares meet
+    private final List<CompletableFuture<Void>> inFlight = new ArrayList<>();
+
+    private CollectiveSync(Collective collective, LlamaModel model, ParameterLayout layout, AdamW replicated,
+                           ShardedAdamW sharded, AdamW.Hyper hyper, int checkEvery) {
+        this.collective = collective;
+        this.model = model;
+        this.backend = model.backend();
+        this.layout = layout;
+        this.replicated = replicated;
+        this.sharded = sharded;
+        this.hyper = hyper;
+        this.checkEvery = checkEvery;
+        this.gradients = new float[layout.size()];
+        this.parameters = sharded == null ? null : new float[layout.size()];
+    }
+
+    static CollectiveSync replicated(Collective collective, LlamaModel model, AdamW optimizer, int checkEvery) {
+        return new CollectiveSync(collective, model, new ParameterLayout(model.parameters()), optimizer, null,
+                optimizer.hyper(), checkEvery);
+    }
+
+    static CollectiveSync sharded(Collective collective, LlamaModel model, ShardedAdamW optimizer, AdamW.Hyper hyper,
+                                  int checkEvery) {
+        return new CollectiveSync(collective, model, new ParameterLayout(model.parameters()), null, optimizer, hyper,
+                checkEvery);
+    }
+
+    /** The ranges of the flat layout that {@code rank} owns under ZeRO-1: its share of every bucket. */
+    static List<int[]> ownedRanges(ParameterLayout layout, int worldSize, int rank) {
+        List<int[]> owned = new ArrayList<>();
+        for (ParameterLayout.Bucket b : layout.buckets()) {
+            Collective.Range r = Collective.range(b.length(), worldSize, rank);
+            if (r.length() > 0) owned.add(new int[] {b.start() + r.start(), b.start() + r.end()});
+        }
+        return owned;
+    }
+
+    @Override
+    public int rank() {
+        return collective.rank();
+    }
+
+    @Override
+    public int worldSize() {
+        return collective.worldSize();
+    }
+
+    @Override
+    public LlamaModel.GradientListener gradientListener() {
+        return group -> {
+            ParameterLayout.Bucket bucket = layout.buckets().get(group);
+            for (Parameters.Param p : bucket.params()) backend.read(p.grad(), 0, gradients, layout.offset(p), p.size());
+            inFlight.add(sharded == null
+                    ? collective.allReduceAsync(gradients, bucket.start(), bucket.length())
+                    : collective.reduceScatterAsync(gradients, bucket.start(), bucket.length()));
+        };
+    }
+
+    @Override
+    public void reduceGradients() throws IOException {
+        awaitAll();
+        if (sharded == null) {
+            for (Parameters.Param p : layout.params()) backend.write(p.grad(), 0, gradients, layout.offset(p), p.size());
+        } else {
+            for (ShardedAdamW.Segment s : sharded.segments()) {
+                backend.write(s.param().grad(), s.offset(), gradients, layout.offset(s.param()) + s.offset(), s.length());
+            }
+        }
+    }
+
+    private void awaitAll() throws IOException {
+        try {
+            for (CompletableFuture<Void> f : inFlight) f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof IOException io) throw io;
+            throw e;
+        } finally {
+            inFlight.clear();
+        }
+    }
+
+    @Override
+    public double sumOverRanks(double local) throws IOException {
+        return collective.allReduceDoubles(new double[] {local})[0];
+    }
+
+    /**
+     * Sum of squares per owner share, then over owners in rank order: the same arithmetic whether this rank holds
+     * all reduced gradients (replicated) or only its share (ZeRO-1).
+     */
+    @Override
+    public double gradientNorm() throws IOException {
+        int n = worldSize();
+        double[] perOwner = new double[n];
+        for (int owner = 0; owner < n; owner++) {
+            if (sharded != null && owner != rank()) continue;
+            for (ParameterLayout.Bucket b : layout.buckets()) {
+                Collective.Range r = Collective.range(b.length(), n, owner);
+                double s = 0;
+                for (int i = b.start() + r.start(); i < b.start() + r.end(); i++) s += (double) gradients[i] * gradients[i];
+                perOwner[owner] += s;
+            }
+        }
+        if (sharded != null) perOwner = collective.allReduceDoubles(perOwner); // one non-zero term per slot: exact
+        double squares = 0;
+        for (double s : perOwner) squares += s;
+        return Math.sqrt(squares);
+    }
+
+    @Override
+    public void update(double lr, int step, float clipScale) throws IOException {
+        if (sharded == null) {
+            replicated.update(lr, step, clipScale);
+            return;
+        }
+        sharded.update(lr, step, clipScale);
+        for (ShardedAdamW.Segment s : sharded.segments()) {
+            backend.read(s.param().value(), s.offset(), parameters, layout.offset(s.param()) + s.offset(), s.length());
+        }
+        allGatherBuckets(parameters);
+        for (Parameters.Param p : layout.params()) backend.write(p.value(), 0, parameters, layout.offset(p), p.size());
+    }
+
+    private void allGatherBuckets(float[] flat) throws IOException {
+        for (ParameterLayout.Bucket b : layout.buckets()) {
+            inFlight.add(collective.allGatherAsync(flat, b.start(), b.length()));
+        }
+        awaitAll();
+    }
+
+    @Override
+    public float clipScale(double gradNorm) {
+        return hyper.clipScale(gradNorm);
+    }
+
+    @Override
+    public OptimizerState checkpointState() throws IOException {
+        if (sharded == null) return rank() == 0 ? replicated.download() : null;
+        float[][] owned = sharded.downloadMoments();
+        float[] first = new float[layout.size()], second = new float[layout.size()];
+        for (ShardedAdamW.Segment s : sharded.segments()) {
+            int at = layout.offset(s.param()) + s.offset();
+            System.arraycopy(owned[0], s.momentOffset(), first, at, s.length());
+            System.arraycopy(owned[1], s.momentOffset(), second, at, s.length());
+        }
+        allGatherBuckets(first);
+        allGatherBuckets(second);
+        List<float[]> m = new ArrayList<>(), v = new ArrayList<>();
+        for (Parameters.Param p : layout.params()) {
+            int at = layout.offset(p);
+            m.add(Arrays.copyOfRange(first, at, at + p.size()));
+            v.add(Arrays.copyOfRange(second, at, at + p.size()));
+        }
+        return new OptimizerState(m, v);
+    }
+
+    /** Every {@code checkEvery} steps: stop when any rank's parameters differ from rank 0's. */
+    @Override
+    public void afterStep(int step) throws IOException {
+        if (checkEvery <= 0 || step % checkEvery != 0) return;
+        long mine = parameterChecksum();
+        byte[][] all = collective.allGatherBytes(ByteBuffer.allocate(8).putLong(mine).array());
+        for (int r = 1; r < all.length; r++) {
+            long theirs = ByteBuffer.wrap(all[r]).getLong();
+            long first = ByteBuffer.wrap(all[0]).getLong();
+            if (theirs != first) {
+                throw new IllegalStateException(String.format("ranks diverged at step %d: the parameters of rank %d "
+                        + "have checksum %016x, rank 0's %016x; stopping instead of training apart", step, r, theirs, first));
+            }
+        }
+    }
+
+    private long parameterChecksum() {
+        CRC32C crc = new CRC32C();
+        for (Parameters.Param p : layout.params()) {
+            float[] host = new float[p.size()];
+            backend.read(p.value(), 0, host, 0, host.length);
+            ByteBuffer bytes = ByteBuffer.allocate(host.length * 4);
+            bytes.asFloatBuffer().put(host);
+            crc.update(bytes);
+        }
+        return crc.getValue();
+    }
+
+    /** Bytes per rank of parameters, gradients, AdamW moments and host reduction buffers, for the memory report. */
+    String memoryReport() {
+        long params = 4L * layout.size();
+        long moments = sharded == null ? 2 * params : 8L * sharded.ownedElements();
+        return String.format("rank %d memory: parameters %.1f MiB, gradients %.1f MiB, AdamW moments %.1f MiB%s, "
+                        + "host buffers %.1f MiB", rank(), params / 1048576.0, params / 1048576.0, moments / 1048576.0,
+                sharded == null ? "" : String.format(" (ZeRO-1: 1/%d of %.1f MiB)", worldSize(), 2 * params / 1048576.0),
+                (sharded == null ? params : 2 * params) / 1048576.0);
+    }
+}

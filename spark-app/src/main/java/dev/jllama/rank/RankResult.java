@@ -1,0 +1,20 @@
+package dev.jllama.rank;
+
+import java.io.Serializable;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What one rank reports when its training ends.
+ *
+ * @param gpus        the GPU addresses Spark gave the task (empty without GPU scheduling)
+ * @param finalLoss   mean loss of the last step over all ranks (null when there was nothing to do)
+ * @param tokensPerS  training tokens per second over all ranks, first step (warm-up) excluded
+ * @param valLoss     rank 0: mean validation loss (null when not evaluated)
+ * @param data        rank 0: per-dataset proportions realised by the whole world (empty for one dataset)
+ * @param checkpoint  rank 0: the newest complete checkpoint
+ */
+public record RankResult(int rank, String host, List<String> gpus, String backend, String device, int startStep, int steps,
+                         Double finalLoss, Double tokensPerS, Double valLoss, long parameters, long activationBytes,
+                         long momentBytes, Map<String, Map<String, Object>> data, String checkpoint)
+        implements Serializable {}

@@ -1,0 +1,226 @@
+package dev.jllama.rank;
+
+import dev.jllama.collective.Collective;
+import dev.jllama.collective.CollectiveOptions;
+import dev.jllama.collective.PeerListener;
+import dev.jllama.data.mixture.TrainingData;
+import dev.jllama.data.shard.RankSlice;
+import dev.jllama.data.shard.WindowSource;
+import dev.jllama.model.Initializer;
+import dev.jllama.model.LlamaConfig;
+import dev.jllama.model.LlamaModel;
+import dev.jllama.model.ParameterLayout;
+import dev.jllama.model.backend.Backend;
+import dev.jllama.model.backend.Backends;
+import dev.jllama.model.checkpoint.CheckpointStore;
+import dev.jllama.model.checkpoint.OptimizerState;
+import dev.jllama.model.checkpoint.TrainingState;
+import dev.jllama.model.optim.AdamW;
+import dev.jllama.model.optim.ShardedAdamW;
+import dev.jllama.model.train.BatchSource;
+import dev.jllama.model.train.LocalSync;
+import dev.jllama.model.train.StepStats;
+import dev.jllama.model.train.StepSync;
+import dev.jllama.model.train.TrainOptions;
+import dev.jllama.model.train.Trainer;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * The life of one rank, the same in every barrier task: meet the peers, build the backend on this task's GPU (or
+ * its CPU cores), initialise or resume, train on this rank's slice of the global data stream, and report.
+ */
+public final class RankTraining {
+    private RankTraining() {}
+
+    public static RankResult run(TrainPlan plan, RankEnvironment env) throws Exception {
+        int rank = env.rank(), world = env.worldSize();
+        Configuration conf = plan.hadoop().value();
+        LlamaConfig config = plan.modelConfig();
+        TrainOptions options = plan.trainOptions();
+        int device = env.gpus().isEmpty() ? plan.device() : Integer.parseInt(env.gpus().get(0));
+        int threads = plan.threads() > 0 ? plan.threads() : env.cpus();
+
+        try (ProgressSender progress = new ProgressSender(rank == 0 ? plan.progress() : null, plan.secret());
+             Collective collective = world == 1 ? null : meetPeers(plan, env, progress);
+             Backend backend = Backends.create(plan.backend(), device, threads);
+             LlamaModel model = new LlamaModel(config, backend)) {
+            Initializer.initialize(model, options.seed());
+            boolean sharded = plan.zero() && world > 1;
+            ParameterLayout layout = new ParameterLayout(model.parameters());
+            try (AdamW replicated = sharded ? null : new AdamW(backend, model.parameters(), AdamW.Hyper.LLAMA);
+                 ShardedAdamW zero = sharded ? new ShardedAdamW(backend, layout,
+                         CollectiveSync.ownedRanges(layout, world, rank), AdamW.Hyper.LLAMA) : null) {
+                StepSync sync = world == 1 ? new LocalSync(replicated)
+                        : sharded ? CollectiveSync.sharded(collective, model, zero, AdamW.Hyper.LLAMA, plan.checkEvery())
+                        : CollectiveSync.replicated(collective, model, replicated, plan.checkEvery());
+                CheckpointStore store = new CheckpointStore(plan.checkpoints(), conf);
+                // A retried stage (a rank was lost) continues from the newest complete checkpoint.
+                boolean resuming = plan.resume() || env.attempt() > 0;
+                Resume resume = resuming ? resume(store, conf, config, options, model, replicated, zero, world)
+                        : Resume.FRESH;
+                if (rank == 0 && resume.message() != null) progress.line(resume.message());
+
+                TrainingData data = TrainingData.open(plan.data(), conf);
+                if (rank == 0) {
+                    progress.line(String.format("model: %,d parameters (dim %d, layers %d, heads %d/%d kv, vocab %d); "
+                                    + "%d rank%s; rank 0 on %s, backend %s (%s)", model.parameters().count(),
+                            config.dim(), config.layers(), config.heads(), config.kvHeads(), config.vocabSize(), world,
+                            world == 1 ? "" : "s", env.host(), backend.name(), backend.device()));
+                    progress.line(String.format("data %s: %,d training tokens; per rank %d x %d tokens per micro-batch, "
+                                    + "%d micro-batches per step; %,d tokens per step in all; activations %.1f MiB",
+                            data.describe(), data.tokens("train"), options.microBatch(), options.seqLen(),
+                            options.accumulation(), options.tokensPerStep() * world,
+                            model.activations(options.microBatch(), options.seqLen()).bytes() / 1048576.0));
+                    if (sync instanceof CollectiveSync c) progress.line(c.memoryReport());
+                }
+
+                Trainer trainer = new Trainer(model, sync, options);
+                Throughput throughput = new Throughput(resume.step(), trainer.globalTokensPerStep());
+                StepStats last;
+                RankSlice slice = new RankSlice(rank, world, options.microBatch() * options.accumulation());
+                Map<String, Map<String, Object>> proportions;
+                try (WindowSource windows = data.windows("train", options.seqLen(), options.seed(), slice,
+                        resume.position())) {
+                    last = trainer.run(resume.step(), resume.tokensSeen(), new WindowBatchSource(windows), store,
+                            data.tokenizerBytes(), stats -> {
+                                throughput.add(stats);
+                                if (rank == 0 && (stats.step() % plan.logEvery() == 0 || stats.step() == options.steps()
+                                        || stats.step() == resume.step() + 1)) {
+                                    progress.line(String.format("step %5d/%d | loss %.4f | lr %.3e | grad norm %.3f | "
+                                                    + "%,.0f tokens/s", stats.step(), options.steps(), stats.loss(),
+                                            stats.lr(), stats.gradNorm(), stats.tokensPerS()));
+                                }
+                            });
+                    proportions = windows.report();
+                }
+                if (last == null && rank == 0) {
+                    progress.line("nothing to do: the checkpoint is already at step " + resume.step() + " of "
+                            + options.steps());
+                }
+                Double valLoss = null;
+                if (rank == 0) {
+                    double v = validationLoss(data, model, options, plan.evalBatches());
+                    if (!Double.isNaN(v)) {
+                        progress.line(String.format("validation loss %.4f", v));
+                        valLoss = v;
+                    }
+                }
+                long momentBytes = sharded ? 8L * zero.ownedElements() : 8L * model.parameters().count();
+                return new RankResult(rank, env.host(), List.copyOf(env.gpus()), backend.name(), backend.device(), resume.step(),
+                        options.steps(), last == null ? null : last.loss(), throughput.tokensPerSecond(last), valLoss,
+                        model.parameters().count(), model.activations(options.microBatch(), options.seqLen()).bytes(),
+                        momentBytes, proportions,
+                        rank == 0 ? store.latest().map(Path::toString).orElse(null) : null);
+            }
+        }
+    }
+
+    private static Collective meetPeers(TrainPlan plan, RankEnvironment env, ProgressSender progress)
+            throws IOException {
+        PeerListener listener = PeerListener.open(env.host());
+        try {
+            List<String> addresses = env.allGather(listener.address());
+            if (env.rank() == 0) progress.line("ring: " + String.join(" -> ", addresses));
+            CollectiveOptions options = new CollectiveOptions(plan.collectiveTimeout(),
+                    CollectiveOptions.defaults().chunkBytes());
+            return Collective.connect(listener, env.rank(), addresses, plan.secret(), options);
+        } catch (IOException | RuntimeException e) {
+            listener.close();
+            throw e;
+        }
+    }
+
+    /** Where training starts: fresh, or the newest complete checkpoint. */
+    private record Resume(int step, long tokensSeen, String position, String message) {
+        static final Resume FRESH = new Resume(0, 0, null, null);
+    }
+
+    private static Resume resume(CheckpointStore store, Configuration conf, LlamaConfig config, TrainOptions options,
+                                 LlamaModel model, AdamW replicated, ShardedAdamW zero, int world) throws IOException {
+        Optional<Path> latest = store.latest();
+        if (latest.isEmpty()) {
+            return new Resume(0, 0, null, "--resume: no checkpoint in " + store.root() + ", starting from scratch");
+        }
+        String dir = latest.get().toString();
+        TrainingState state = CheckpointStore.readState(dir, conf);
+        if (!state.config().equals(config)) {
+            throw new IllegalArgumentException("checkpoint " + dir + " is for model " + state.config().toJson()
+                    + ", not " + config.toJson());
+        }
+        if (state.seed() != options.seed()) {
+            throw new IllegalArgumentException("checkpoint " + dir + " was trained with --seed " + state.seed()
+                    + ", not " + options.seed());
+        }
+        CheckpointStore.loadWeights(dir, conf, model);
+        OptimizerState moments = CheckpointStore.readMoments(dir, conf, model.parameters());
+        if (zero != null) zero.uploadMoments(moments.firstMoments(), moments.secondMoments());
+        else replicated.upload(moments);
+        int savedRanks = state.dataPositions().size();
+        String message = "resuming from " + dir + " at step " + state.step();
+        if (savedRanks != world) {
+            message += String.format("; it was written by %d rank%s, this run has %d: optimizer state re-sharded, "
+                            + "data continues after the %,d tokens seen", savedRanks, savedRanks == 1 ? "" : "s", world,
+                    state.tokensSeen());
+        }
+        return new Resume(state.step(), state.tokensSeen(), state.dataPositions().get(0), message);
+    }
+
+    /** Mean loss over the first {@code batches} micro-batches of the validation split, or NaN if it is too small. */
+    private static double validationLoss(TrainingData data, LlamaModel model, TrainOptions options, int batches)
+            throws IOException {
+        int microBatch = options.microBatch(), seqLen = options.seqLen();
+        if (batches <= 0 || data.tokens("val") < (long) microBatch * (seqLen + 1)) return Double.NaN;
+        int[] windows = new int[microBatch * (seqLen + 1)];
+        double sum = 0;
+        try (WindowSource source = data.windows("val", seqLen, options.seed(), new RankSlice(0, 1, microBatch), null)) {
+            for (int i = 0; i < batches; i++) {
+                source.next(windows, microBatch);
+                sum += model.loss(windows, microBatch, seqLen);
+            }
+        }
+        return sum / ((double) batches * microBatch * seqLen);
+    }
+
+    /** Tokens per second over the run, leaving out the first step (JIT warm-up, first loads). */
+    private static final class Throughput {
+        private final int firstStep;
+        private final long tokensPerStep;
+        private long tokens;
+        private double seconds;
+
+        Throughput(int firstStep, long tokensPerStep) {
+            this.firstStep = firstStep;
+            this.tokensPerStep = tokensPerStep;
+        }
+
+        void add(StepStats stats) {
+            if (stats.step() > firstStep + 1) {
+                tokens += tokensPerStep;
+                seconds += stats.seconds();
+            }
+        }
+
+        Double tokensPerSecond(StepStats last) {
+            if (seconds > 0) return tokens / seconds;
+            return last == null ? null : last.tokensPerS();
+        }
+    }
+
+    /** Adapts the data module's reader to the training loop. */
+    private record WindowBatchSource(WindowSource windows) implements BatchSource {
+        @Override
+        public void next(int[] dst, int count) throws IOException {
+            windows.next(dst, count);
+        }
+
+        @Override
+        public String position() {
+            return windows.position();
+        }
+    }
+}
