@@ -5,6 +5,7 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.util.Objects;
 import java.util.zip.CRC32C;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -61,6 +62,17 @@ public final class Dataset {
 
     /** The dataset's tokenizer.model, checked against the manifest's checksum. */
     public Tokenizer tokenizer() throws IOException {
+        Path p = new Path(dir, manifest.tokenizer().file());
+        Tokenizer t = Tokenizer.fromBytes(tokenizerBytes(), p.toString());
+        if (t.vocabSize() != manifest.vocabSize()) {
+            throw new IOException("tokenizer " + p + " has " + t.vocabSize() + " pieces, the manifest says vocab_size "
+                    + manifest.vocabSize());
+        }
+        return t;
+    }
+
+    /** The bytes of tokenizer.model as stored (for checkpoints), checked against the manifest's size and checksum. */
+    public byte[] tokenizerBytes() throws IOException {
         Manifest.TokenizerFile ref = manifest.tokenizer();
         Path p = new Path(dir, ref.file());
         byte[] bytes = readAll(p.getFileSystem(conf), p);
@@ -70,19 +82,42 @@ public final class Dataset {
             throw new IOException("tokenizer " + p + " does not match the manifest (" + bytes.length + " bytes, CRC32C "
                     + Crc32cBlocks.hex(crc.getValue()) + "; manifest: " + ref.bytes() + " bytes, " + ref.crc32c() + ")");
         }
-        Tokenizer t = Tokenizer.fromBytes(bytes, p.toString());
-        if (t.vocabSize() != manifest.vocabSize()) {
-            throw new IOException("tokenizer " + p + " has " + t.vocabSize() + " pieces, the manifest says vocab_size "
-                    + manifest.vocabSize());
-        }
-        return t;
+        return bytes;
     }
 
-    /** Windows of split for rank `rank` of `worldSize`; resumes exactly from `position` (null = start), shuffled by seed. */
-    public WindowSource windows(String split, int seqLen, int rank, int worldSize, long seed, String position)
-            throws IOException {
-        manifest.split(split);
-        return new ShardWindowSource(dir, conf, manifest, split, fingerprint(split), seqLen, rank, worldSize, seed, position);
+    /**
+     * The windows of {@code split} that rank {@code slice.rank()} reads from the split's global stream (see
+     * {@link WindowOrder} and {@link RankSlice}), shuffled by {@code seed}; continues at the global index saved in
+     * {@code position} (null = the start), whatever the slice it was saved with.
+     */
+    public WindowSource windows(String split, int seqLen, long seed, RankSlice slice, String position) throws IOException {
+        Objects.requireNonNull(slice, "slice");
+        String fingerprint = fingerprint(split);
+        long start = 0;
+        if (position != null) {
+            WindowPosition saved = WindowPosition.parse(position);
+            saved.checkMatches(fingerprint, split, seqLen, seed);
+            start = saved.windows();
+        }
+        return new RankWindowSource(stream(split, seqLen, seed), slice, fingerprint, split, seed, start);
+    }
+
+    /**
+     * The global window stream of {@code split} for windows of seqLen+1 tokens shuffled by {@code seed}, readable by
+     * global index; a split without a single window is an error.
+     */
+    public WindowStream stream(String split, int seqLen, long seed) throws IOException {
+        if (seqLen <= 0) throw new IllegalArgumentException("seqLen must be positive, got " + seqLen);
+        Manifest.Split s = manifest.split(split);
+        long[] shardTokens = s.shards().stream().mapToLong(ShardInfo::tokens).toArray();
+        int perBlock = WindowOrder.windowsPerBlock(manifest.blockBytes(), seqLen, manifest.tokenWidth());
+        WindowOrder order = new WindowOrder(shardTokens, seqLen, perBlock, seed);
+        if (order.windowsPerEpoch() == 0) {
+            throw new IOException("split '" + split + "' of dataset " + dir + " (" + s.tokens() + " tokens in "
+                    + s.shards().size() + " shards) has no window of " + (seqLen + 1) + " tokens");
+        }
+        BlockLoader loader = new BlockLoader(dir, dir.getFileSystem(conf), manifest, s.shards());
+        return new WindowStream(order, loader, "jllama-window-prefetch-" + dir.getName() + "-" + split);
     }
 
     /** Identifies a split's content: CRC32C over its shards' checksums and sizes. */

@@ -108,7 +108,7 @@ public record Manifest(
                 if (sh.file() == null || sh.file().isEmpty() || sh.file().contains("/")) {
                     throw new IOException(where + "field '" + f + ".file' must be a plain file name, got '" + sh.file() + "'");
                 }
-                if (sh.tokens() < 0 || sh.tokens() > ShardHeader.maxTokens(TokenWidth.ofBytes(tokenWidth))) {
+                if (sh.tokens() < 0 || sh.tokens() > ShardHeader.MAX_TOKENS) {
                     throw new IOException(where + "field '" + f + ".tokens' out of range: " + sh.tokens());
                 }
                 long expected = ShardHeader.BYTES + sh.tokens() * tokenWidth;

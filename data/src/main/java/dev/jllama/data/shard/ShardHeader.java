@@ -35,10 +35,8 @@ public record ShardHeader(int version, TokenWidth width, int tokens) {
         return new ShardHeader(width == TokenWidth.UINT16 ? VERSION_UINT16 : VERSION_UINT32, width, tokens);
     }
 
-    /** Largest token count whose shard still fits one Java array (the reader holds a whole shard). */
-    public static int maxTokens(TokenWidth width) {
-        return (Integer.MAX_VALUE - 16 - BYTES) / width.bytes();
-    }
+    /** Largest token count of a shard: word 2 is an int32 (readers hold blocks of a shard, never all of it). */
+    public static final int MAX_TOKENS = Integer.MAX_VALUE;
 
     /** Byte length of a shard holding {@code tokens} tokens. */
     public long fileBytes() {

@@ -20,9 +20,9 @@ public final class ShardWriter {
 
     public ShardWriter(OutputStream out, String file, TokenWidth width, long tokens, int vocabSize, int blockBytes)
             throws IOException {
-        if (tokens > ShardHeader.maxTokens(width)) {
+        if (tokens > ShardHeader.MAX_TOKENS) {
             throw new IllegalArgumentException("shard " + file + ": " + tokens + " tokens exceed the per-shard limit "
-                    + ShardHeader.maxTokens(width) + " for " + width);
+                    + ShardHeader.MAX_TOKENS + " (the header's int32 token count)");
         }
         this.out = out;
         this.file = file;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jllama.data.shard.Dataset;
 import dev.jllama.data.shard.Manifest;
+import dev.jllama.data.shard.RankSlice;
 import dev.jllama.data.shard.WindowSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,7 +40,7 @@ class BundledCorpusTest {
         assertTrue(m.split("train").shards().size() >= 2, "1M-token shards");
 
         // Windows decode to English text from the corpus.
-        try (WindowSource w = d.windows("train", 64, 0, 2, 0, null)) {
+        try (WindowSource w = d.windows("train", 64, 0, new RankSlice(0, 2, 1), null)) {
             int[] buf = new int[65];
             w.next(buf, 1);
             String text = d.tokenizer().decode(buf);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jllama.data.shard.Dataset;
+import dev.jllama.data.shard.RankSlice;
 import dev.jllama.data.shard.WindowSource;
 import dev.jllama.data.tokenizer.Tokenizer;
 import java.io.File;
@@ -72,12 +73,12 @@ class HdfsPrepareTest {
         assertTrue(d.manifest().split("train").shards().size() >= 2);
         String position;
         int[] expected = new int[20 * 17];
-        try (WindowSource w = d.windows("train", 16, 0, 2, 9, null)) {
+        try (WindowSource w = d.windows("train", 16, 9, new RankSlice(0, 2, 5), null)) {
             w.next(new int[5 * 17], 5);
             position = w.position();
             w.next(expected, 20);
         }
-        try (WindowSource w = d.windows("train", 16, 0, 2, 9, position)) {
+        try (WindowSource w = d.windows("train", 16, 9, new RankSlice(0, 2, 5), position)) {
             int[] again = new int[20 * 17];
             w.next(again, 20);
             org.junit.jupiter.api.Assertions.assertArrayEquals(expected, again);
@@ -93,8 +94,8 @@ class HdfsPrepareTest {
         try (OutputStream o2 = fs.create(shard, true)) {
             o2.write(bytes);
         }
-        // Every shard is read by every rank, so any small reading order reaches shard 0 within one epoch.
-        try (WindowSource w = d.windows("train", 16, 0, 1, 9, null)) {
+        // A single rank reads every window, so 1000 windows (more than an epoch) reach shard 0.
+        try (WindowSource w = d.windows("train", 16, 9, new RankSlice(0, 1, 1), null)) {
             IOException e = assertThrows(IOException.class, () -> {
                 for (int i = 0; i < 1000; i++) w.next(new int[17], 1);
             });
@@ -104,7 +105,7 @@ class HdfsPrepareTest {
         try (OutputStream o3 = fs.create(shard, true)) {
             o3.write(bytes, 0, 1100);
         }
-        try (WindowSource w = d.windows("train", 16, 0, 1, 9, null)) {
+        try (WindowSource w = d.windows("train", 16, 9, new RankSlice(0, 1, 1), null)) {
             IOException e = assertThrows(IOException.class, () -> {
                 for (int i = 0; i < 1000; i++) w.next(new int[17], 1);
             });

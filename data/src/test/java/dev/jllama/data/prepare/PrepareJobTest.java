@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jllama.data.shard.Dataset;
 import dev.jllama.data.shard.Manifest;
+import dev.jllama.data.shard.RankSlice;
 import dev.jllama.data.shard.WindowSource;
 import dev.jllama.data.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -146,7 +147,7 @@ class PrepareJobTest {
         String out = tmp.resolve("w").toString();
         PrepareJob.run(SparkTestSession.get(), options(writeCorpus(), out), m -> {});
         Dataset d = Dataset.open(out, new Configuration());
-        try (WindowSource w = d.windows("train", 8, 0, 1, 3, null)) {
+        try (WindowSource w = d.windows("train", 8, 3, new RankSlice(0, 1, 4), null)) {
             int[] buf = new int[4 * 9];
             w.next(buf, 4);
             for (int id : buf) assertTrue(id >= 0 && id < d.vocabSize());

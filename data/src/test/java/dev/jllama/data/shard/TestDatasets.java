@@ -14,9 +14,12 @@ import org.apache.hadoop.fs.Path;
 final class TestDatasets {
     private TestDatasets() {}
 
-    /** Token i of shard s is (s * 1000 + i) % vocab: a window's first token names its shard and offset. */
+    /**
+     * Token i of shard s (counted over train, then val) is (s * 1,000,000 + i) % vocab: with a vocabulary above the
+     * largest such value, a window's first token names its shard and offset.
+     */
     static int token(int shard, long i, int vocab) {
-        return (int) ((shard * 1000L + i) % vocab);
+        return (int) ((shard * 1_000_000L + i) % vocab);
     }
 
     static Manifest write(String dir, Configuration conf, int vocab, int blockBytes, long[] trainShards, long[] valShards)
