@@ -86,8 +86,11 @@ final class Acceptor {
                 link.identifyPeer(predecessorName);
                 fromPredecessor.complete(link);
             }
-        } catch (IOException e) {
+        } catch (Handshake.RefusedException e) {
             LOG.warn("rank {} refused {}: {}", rank, remote, e.getMessage());
+            link.close();
+        } catch (IOException e) {
+            LOG.warn("{}; refused it", e.getMessage()); // names this rank and the remote address already
             link.close();
         }
     }

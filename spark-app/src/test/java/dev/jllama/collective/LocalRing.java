@@ -13,10 +13,12 @@ final class LocalRing implements AutoCloseable {
     static final byte[] SECRET = "a test secret of thirty-two byte".getBytes(StandardCharsets.US_ASCII);
 
     private final List<Collective> ranks;
+    private final List<String> addresses;
     private final ExecutorService threads;
 
-    private LocalRing(List<Collective> ranks, ExecutorService threads) {
+    private LocalRing(List<Collective> ranks, List<String> addresses, ExecutorService threads) {
         this.ranks = ranks;
+        this.addresses = addresses;
         this.threads = threads;
     }
 
@@ -32,15 +34,16 @@ final class LocalRing implements AutoCloseable {
         }
         List<Collective> ranks = new ArrayList<>();
         for (Future<Collective> f : connecting) ranks.add(f.get(30, TimeUnit.SECONDS));
-        return new LocalRing(ranks, threads);
+        return new LocalRing(ranks, addresses, threads);
     }
 
     Collective rank(int rank) {
         return ranks.get(rank);
     }
 
-    int worldSize() {
-        return ranks.size();
+    /** Where rank {@code rank}'s listener keeps accepting (and refusing) connections. */
+    String address(int rank) {
+        return addresses.get(rank);
     }
 
     interface RankBody<T> {
