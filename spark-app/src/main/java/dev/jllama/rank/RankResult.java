@@ -16,5 +16,5 @@ import java.util.Map;
  */
 public record RankResult(int rank, String host, List<String> gpus, String backend, String device, int startStep, int steps,
                          Double finalLoss, Double tokensPerS, Double valLoss, long parameters, long activationBytes,
-                         long momentBytes, Map<String, Map<String, Object>> data, String checkpoint)
+                         long momentBytes, Map<String, Object> data, String checkpoint)
         implements Serializable {}

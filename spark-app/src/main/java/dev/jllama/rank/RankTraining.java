@@ -83,7 +83,7 @@ public final class RankTraining {
                 Throughput throughput = new Throughput(resume.step(), trainer.globalTokensPerStep());
                 StepStats last;
                 RankSlice slice = new RankSlice(rank, world, options.microBatch() * options.accumulation());
-                Map<String, Map<String, Object>> proportions;
+                Map<String, Object> proportions;
                 try (WindowSource windows = data.windows("train", options.seqLen(), options.seed(), slice,
                         resume.position())) {
                     last = trainer.run(resume.step(), resume.tokensSeen(), new WindowBatchSource(windows), store,

@@ -36,6 +36,7 @@ class ClusterTrainingTest {
 
     @BeforeAll
     static void start() throws IOException {
+        Files.createDirectories(Path.of(System.getenv("SPARK_HOME"), "jars"));
         localData = BundledCorpus.prepare(work.resolve("bundled")).toString();
         Configuration conf = new Configuration();
         conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, new File("target/minidfs-cluster-training").getAbsolutePath());

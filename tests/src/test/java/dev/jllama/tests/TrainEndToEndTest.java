@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jllama.cli.Main;
 import dev.jllama.data.prepare.BundledCorpus;
 import dev.jllama.data.shard.Dataset;
+import dev.jllama.data.shard.RankSlice;
 import dev.jllama.data.shard.WindowSource;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -54,7 +55,7 @@ class TrainEndToEndTest {
         long windows = dataset.tokens("train") / (seq + 1);
         int[] buffer = new int[seq + 1];
         long total = 0;
-        try (WindowSource source = dataset.windows("train", seq, 0, 1, 1, null)) {
+        try (WindowSource source = dataset.windows("train", seq, 1, new RankSlice(0, 1, 1), null)) {
             for (long w = 0; w < windows; w++) {
                 source.next(buffer, 1);
                 for (int t : buffer) counts[t]++;

@@ -104,6 +104,19 @@ public final class TrainingData {
         return String.join(", ", parts);
     }
 
+    /**
+     * The spec again with every directory a full URI of its file system: what another process, with another
+     * working directory (a Spark executor), opens to get the same data.
+     */
+    public String qualifiedSpec() {
+        if (!mixture) return datasets.getFirst().dir().toString();
+        List<String> parts = new ArrayList<>();
+        for (int i = 0; i < components.size(); i++) {
+            parts.add(components.get(i).name() + "=" + datasets.get(i).dir() + ":" + components.get(i).weight());
+        }
+        return String.join(",", parts);
+    }
+
     /** The datasets with their weights as given; a single dataset is one component of weight 1. */
     public List<MixtureComponent> components() {
         return components;
