@@ -67,10 +67,6 @@ final class WindowOrder {
         return firstBlock[firstBlock.length - 1];
     }
 
-    int windowsIn(int shard) {
-        return shardWindows[shard];
-    }
-
     int shardOf(int block) {
         int lo = 0;
         int hi = shardWindows.length - 1;

@@ -42,11 +42,6 @@ public final class WindowStream implements Closeable {
         return order.seqLen();
     }
 
-    /** Windows in one epoch: every window of the split once. */
-    public long windowsPerEpoch() {
-        return order.windowsPerEpoch();
-    }
-
     /**
      * Copies window {@code g} of the global stream (seqLen+1 tokens) into dst[off ..).
      *
