@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.function.IntFunction;
 import java.util.stream.IntStream;
 import org.apache.spark.SparkConf;
+import org.apache.spark.SparkException;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.util.SerializableConfiguration;
 import scala.reflect.ClassTag;
@@ -57,13 +58,25 @@ public final class TrainDriver {
                 TrainPlan job = plan.forJob(secret, progress.address(), new SerializableConfiguration(sc.hadoopConfiguration()));
                 out.printf("training on %s: %d rank%s, one barrier stage%n", sc.master(), ranks, ranks == 1 ? "" : "s");
                 ClassTag<RankResult> tag = ClassTag$.MODULE$.apply(RankResult.class);
-                Object collected = sc.parallelize(IntStream.range(0, ranks).boxed().toList(), ranks).rdd()
-                        .barrier().mapPartitions(new RankTask(job), false, tag).collect();
+                Object collected;
+                try {
+                    collected = sc.parallelize(IntStream.range(0, ranks).boxed().toList(), ranks).rdd()
+                            .barrier().mapPartitions(new RankTask(job), false, tag).collect();
+                } catch (Exception e) { // Scala throws SparkException undeclared
+                    if (!(e instanceof SparkException)) throw e;
+                    throw new IllegalStateException("training stage failed: " + withoutStackTrace(e), e);
+                }
                 List<RankResult> results = new ArrayList<>(Arrays.asList((RankResult[]) collected));
                 results.sort(Comparator.comparingInt(RankResult::rank));
                 return new Outcome(sc.master(), plan, results);
             }
         }
+    }
+
+    /** Spark's message for a failed stage, which names the failed rank and its cause, up to the task's stack trace. */
+    private static String withoutStackTrace(Exception e) {
+        if (e.getMessage() == null) return e.toString();
+        return String.join(" ", e.getMessage().lines().takeWhile(line -> !line.startsWith("\tat ")).toList());
     }
 
     private static SparkConf sparkConf(Cluster cluster) {

@@ -15,19 +15,18 @@ public final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterato
 
     @Override
     public Iterator<RankResult> apply(Iterator<Integer> partition) {
+        BarrierEnvironment env = new BarrierEnvironment();
         try {
-            return package$.MODULE$.Iterator().single(RankTraining.run(plan, new BarrierEnvironment()));
-        } catch (RuntimeException e) {
-            throw e;
+            return package$.MODULE$.Iterator().single(RankTraining.run(plan, env));
         } catch (Exception e) {
-            throw new RankFailedException(e);
+            throw new RankFailedException(env, e);
         }
     }
 
-    /** A checked failure of a rank, carried through Spark's task failure to the driver. */
+    /** A failure of a rank, named by rank and host, carried through Spark's task failure to the driver. */
     static final class RankFailedException extends RuntimeException {
-        RankFailedException(Exception cause) {
-            super(cause.getMessage(), cause);
+        RankFailedException(RankEnvironment env, Exception cause) {
+            super("rank " + env.rank() + " of " + env.worldSize() + " on " + env.host() + ": " + cause, cause);
         }
     }
 }

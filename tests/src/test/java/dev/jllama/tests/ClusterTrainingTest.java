@@ -7,6 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.jllama.cli.Main;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import dev.jllama.data.prepare.BundledCorpus;
 import java.io.File;
 import java.io.IOException;
@@ -79,5 +85,54 @@ class ClusterTrainingTest {
         assertEquals("[[\"0\"],[\"0\"]]", result.get("gpus").toString(), "each task sees its executor's GPU");
         assertTrue(result.get("checkpoint").asText().startsWith(hdfsRoot), result.toString());
         assertSameTraining(reference, out);
+    }
+
+    /**
+     * A rank that stops answering (its executor JVM frozen with SIGSTOP) fails the stage within the collective
+     * timeout, with a message naming the silent peer, instead of hanging the job.
+     */
+    @Test
+    void silentRankFailsTheStageWithinTheTimeout() throws Exception {
+        String[] args = {"train", "--data", localData, "--out", work.resolve("stalled").toString(), "--model", "tiny",
+                "--steps", "100000", "--micro-batch", "8", "--seq-len", "64", "--backend", "cpu", "--ranks", "2",
+                "--checkpoint-every", "0", "--eval-batches", "0", "--collective-timeout", "5", "--log-every", "1",
+                "--master", "local-cluster[2,1,1024]", "--conf", "spark.stage.maxConsecutiveAttempts=1"};
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        CompletableFuture<Integer> training = CompletableFuture.supplyAsync(() -> Main.run(args,
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)));
+        ProcessHandle executor = null;
+        try {
+            long deadline = System.nanoTime() + 180_000_000_000L;
+            while (!out.toString(StandardCharsets.UTF_8).contains("step     3/")) {
+                assertTrue(System.nanoTime() < deadline && !training.isDone(), "training never started: " + out + err);
+                Thread.sleep(200);
+            }
+            executor = ProcessHandle.current().descendants().filter(ClusterTrainingTest::isExecutor).findFirst()
+                    .orElseThrow(() -> new AssertionError("no executor JVM among this JVM's child processes"));
+            signal("STOP", executor);
+            long stopped = System.nanoTime();
+            int status = training.get(120, TimeUnit.SECONDS);
+            String message = err.toString(StandardCharsets.UTF_8);
+            assertEquals(1, status, message);
+            assertTrue(message.contains("training stage failed") && message.contains("PeerTimeoutException")
+                    && message.matches("(?s).*rank \\d.*127\\.0\\.0\\.1:\\d+.*"), message);
+            assertTrue(System.nanoTime() - stopped < 60_000_000_000L, "the stage took more than a minute to fail");
+        } finally {
+            if (executor != null) signal("CONT", executor);
+        }
+    }
+
+    /** From /proc: ProcessHandle.Info gives no command line as long as an executor's class path. */
+    private static boolean isExecutor(ProcessHandle process) {
+        try {
+            return Files.readString(Path.of("/proc", Long.toString(process.pid()), "cmdline"), StandardCharsets.ISO_8859_1)
+                    .contains("CoarseGrainedExecutorBackend");
+        } catch (IOException e) {
+            return false; // it ended meanwhile
+        }
+    }
+
+    private static void signal(String name, ProcessHandle process) throws Exception {
+        new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start().waitFor();
     }
 }
