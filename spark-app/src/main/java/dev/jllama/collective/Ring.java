@@ -117,16 +117,16 @@ final class Ring implements AutoCloseable {
         }
         Header header = new Header(++operationsIssued, operation.ordinal(), length);
         received.reset();
-        Future<?> sent = sender.submit(() -> {
-            try {
-                writeHeader(header);
-                sending.run(header);
-                return null;
-            } catch (IOException | RuntimeException e) {
-                throw fail(e);
-            }
-        });
         try {
+            Future<?> sent = sender.submit(() -> {
+                try {
+                    writeHeader(header);
+                    sending.run(header);
+                    return null;
+                } catch (IOException | RuntimeException e) {
+                    throw fail(e);
+                }
+            });
             readHeader(header);
             receiving.run(header);
             sent.get();
