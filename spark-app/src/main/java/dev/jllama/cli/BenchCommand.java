@@ -1,5 +1,6 @@
 package dev.jllama.cli;
 
+import dev.jllama.collective.AllReduceBench;
 import dev.jllama.model.LlamaConfig;
 import dev.jllama.model.backend.Backend;
 import dev.jllama.model.backend.Backends;
@@ -11,7 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** {@code llama bench}: throughput of the kernels and of training steps on the chosen backend. */
+/** {@code llama bench}: throughput of the kernels and of training steps on the chosen backend, and of the collective. */
 public final class BenchCommand implements Command {
 
     @Override
@@ -22,14 +23,19 @@ public final class BenchCommand implements Command {
     @Override
     public String usage() {
         return """
-                llama bench [--what matmul|step|tokenize] [--model PRESET[,PRESET...]] [--batch N] [--seq-len N]
-                            [--steps N] [--profile] [--backend auto|cpu|tornado] [--device N] [--threads N] [--json]
+                llama bench [--what matmul|step|tokenize|allreduce] [--model PRESET[,PRESET...]] [--batch N]
+                            [--seq-len N] [--steps N] [--profile] [--backend auto|cpu|tornado] [--device N]
+                            [--threads N] [--ranks N] [--sizes MIB[,MIB...]] [--json]
                   --what matmul    GFLOP/s of the three matmul forms at the linear-layer shapes of --model (default 15M)
                                    for --batch sequences of its context (default 8)
                   --what step      training tokens/s (forward, backward, AdamW) of each --model (default tiny,15M)
                                    at --batch sequences per step (default 16), random tokens; --profile adds the
                                    time and calls per step of every kernel
                   --what tokenize  tokenizer encoding MB/s on the bundled corpus (--tokenizer FILE, --input FILE)
+                  --what allreduce ring all-reduce between --ranks processes on this machine (default 2, 2..4) over
+                                   loopback TCP for each of --sizes MiB (default 1,4,16,64,256): algorithm bandwidth
+                                   (bytes / time) and bus bandwidth (algbw x 2(N-1)/N), against a plain single-stream
+                                   TCP copy between two processes
                   --steps N        timed repetitions after warm-up (default 10 for matmul, 5 for step)""";
     }
 
@@ -40,7 +46,9 @@ public final class BenchCommand implements Command {
             case "matmul" -> matmul(args, out);
             case "step" -> step(args, out);
             case "tokenize" -> TokenizeBenchmark.run(args, out);
-            default -> throw new UsageException("--what must be matmul, step or tokenize, got '" + what + "'");
+            case "allreduce" -> allReduce(args, out);
+            default -> throw new UsageException("--what must be matmul, step, tokenize or allreduce, got '" + what
+                    + "'");
         };
     }
 
@@ -122,6 +130,51 @@ public final class BenchCommand implements Command {
             result.put("models", results);
             return result;
         }
+    }
+
+    private Map<String, Object> allReduce(Args args, PrintStream out) throws Exception {
+        int ranks = args.integer("ranks", 2);
+        List<Integer> sizes = mebibytes(args.string("sizes", "1,4,16,64,256"));
+        args.checkAllUsed();
+        if (ranks < 2 || ranks > 4) throw new UsageException("--ranks must be 2..4, got " + ranks);
+        out.printf("all-reduce between %d rank processes over loopback TCP (%d cores)%n", ranks,
+                Runtime.getRuntime().availableProcessors());
+        AllReduceBench.Result result = AllReduceBench.run(ranks, sizes);
+        out.printf("single-stream TCP copy: %.2f GB/s%n", result.tcpGbps());
+        out.printf("%8s %12s %12s %12s %10s%n", "MiB", "ms/op", "algbw GB/s", "busbw GB/s", "busbw/tcp");
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (AllReduceBench.SizeResult size : result.sizes()) {
+            double ratio = size.busbwGbps() / result.tcpGbps();
+            out.printf("%8d %12.2f %12.2f %12.2f %10.2f%n", size.mib(), size.secondsPerAllReduce() * 1e3,
+                    size.algbwGbps(), size.busbwGbps(), ratio);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("mib", size.mib());
+            row.put("algbw_gbps", size.algbwGbps());
+            row.put("busbw_gbps", size.busbwGbps());
+            row.put("busbw_over_tcp", ratio);
+            rows.add(row);
+        }
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("what", "allreduce");
+        json.put("ranks", ranks);
+        json.put("tcp_gbps", result.tcpGbps());
+        json.put("sizes", rows);
+        return json;
+    }
+
+    private static List<Integer> mebibytes(String csv) {
+        List<Integer> sizes = new ArrayList<>();
+        for (String size : csv.split(",")) {
+            int mib;
+            try {
+                mib = Integer.parseInt(size.trim());
+            } catch (NumberFormatException e) {
+                throw new UsageException("--sizes must be MiB counts separated by commas, got '" + csv + "'");
+            }
+            if (mib < 1 || mib > 1024) throw new UsageException("--sizes must be 1..1024 MiB each, got " + mib);
+            sizes.add(mib);
+        }
+        return sizes;
     }
 
     /** Calls and time per step of every kernel, most expensive first. */

@@ -9,7 +9,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectionKey;
-import java.nio.channels.NetworkChannel;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.UnresolvedAddressException;
@@ -21,13 +20,14 @@ import java.util.function.Supplier;
  * One TCP connection of the ring in non-blocking mode with its own selector, so that every read, write and
  * connect waits at most a bounded time and {@link #close()} from another thread ends any wait at once.
  * A link is used by one thread at a time.
+ *
+ * <p>Socket buffer sizes are left to the kernel on purpose: on Linux, setting SO_SNDBUF or SO_RCVBUF turns off
+ * autotuning and caps the buffer at net.core.[rw]mem_max (often 208 KiB), while autotuning grows it up to
+ * the maximum of net.ipv4.tcp_[rw]mem (4 and 6 MiB by default) for a busy bulk connection like this one.
  */
 final class Link implements AutoCloseable {
     /** Marks a wait that has no absolute deadline, only an idle limit. */
     static final long NO_DEADLINE = Long.MAX_VALUE;
-
-    /** Experiment knob while choosing the socket buffer size; 0 keeps the kernel's autotuning. */
-    private static final int SOCKET_BUFFER_BYTES = Integer.getInteger("jllama.collective.socketBuffer", 0);
 
     private final SocketChannel channel;
     private final Selector selector;
@@ -43,13 +43,6 @@ final class Link implements AutoCloseable {
         channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
         this.selector = Selector.open();
         this.key = channel.register(selector, 0);
-    }
-
-    /** Socket buffer sizes must be set before connecting or listening for the TCP window scale to cover them. */
-    static void configureBeforeConnecting(NetworkChannel channel) throws IOException {
-        if (SOCKET_BUFFER_BYTES <= 0) return;
-        channel.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER_BYTES);
-        if (channel instanceof SocketChannel) channel.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER_BYTES);
     }
 
     /** Wraps an accepted connection; {@code self} names this side in messages, e.g. {@code rank 2}. */
@@ -79,7 +72,6 @@ final class Link implements AutoCloseable {
             SocketChannel channel = SocketChannel.open();
             Link link = null;
             try {
-                configureBeforeConnecting(channel);
                 link = new Link(channel, self, peer);
                 if (!channel.connect(address.socketAddress())) link.finishConnect(deadlineNanos, timeoutNanos);
                 return link;

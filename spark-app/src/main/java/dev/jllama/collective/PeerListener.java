@@ -27,7 +27,6 @@ public final class PeerListener implements AutoCloseable {
         }
         ServerSocketChannel channel = ServerSocketChannel.open();
         try {
-            Link.configureBeforeConnecting(channel);
             channel.bind(new InetSocketAddress(host, 0), 64);
             int port = ((InetSocketAddress) channel.getLocalAddress()).getPort();
             return new PeerListener(channel, new PeerAddress(host.getHostAddress(), port));

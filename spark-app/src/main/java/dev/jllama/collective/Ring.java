@@ -66,7 +66,6 @@ final class Ring implements AutoCloseable {
     private final ByteBuffer receiveBuffer;
     private final MemorySegment sendStaging;
     private final MemorySegment receiveStaging;
-    private final float[] partialSums;
     private final ByteBuffer sendHeader = ByteBuffer.allocate(HEADER_BYTES);
     private final ByteBuffer receiveHeader = ByteBuffer.allocate(HEADER_BYTES);
     private final Progress received = new Progress();
@@ -86,7 +85,6 @@ final class Ring implements AutoCloseable {
         this.receiveBuffer = ByteBuffer.allocateDirect(options.chunkBytes());
         this.sendStaging = MemorySegment.ofBuffer(sendBuffer);
         this.receiveStaging = MemorySegment.ofBuffer(receiveBuffer);
-        this.partialSums = new float[chunkFloats];
         this.sender = Executors.newSingleThreadExecutor(
                 Thread.ofPlatform().daemon().name("jllama-collective-rank-" + rank + "-sender").factory());
     }
@@ -119,16 +117,16 @@ final class Ring implements AutoCloseable {
         }
         Header header = new Header(++operationsIssued, operation.ordinal(), length);
         received.reset();
-        Future<?> sent = sender.submit(() -> {
-            try {
-                writeHeader(header);
-                sending.run(header);
-                return null;
-            } catch (IOException | RuntimeException e) {
-                throw fail(e);
-            }
-        });
         try {
+            Future<?> sent = sender.submit(() -> {
+                try {
+                    writeHeader(header);
+                    sending.run(header);
+                    return null;
+                } catch (IOException | RuntimeException e) {
+                    throw fail(e);
+                }
+            });
             readHeader(header);
             receiving.run(header);
             sent.get();
@@ -177,15 +175,18 @@ final class Ring implements AutoCloseable {
                 fromPrevious.readFully(receiveBuffer, timeoutNanos, Link.NO_DEADLINE,
                         () -> header + " data, step " + stepNumber);
                 if (reduce) {
-                    MemorySegment.copy(receiveStaging, WIRE_FLOAT, 0, partialSums, 0, count);
-                    int base = offset + from;
-                    for (int i = 0; i < count; i++) data[base + i] += partialSums[i];
+                    addReceived(data, offset + from, count);
                 } else {
                     MemorySegment.copy(receiveStaging, WIRE_FLOAT, 0, data, offset + from, count);
                 }
                 received.advance();
             }
         }
+    }
+
+    /** Adds the received partial sums to {@code data}; reading them straight off the buffer saves a copy. */
+    private void addReceived(float[] data, int from, int count) {
+        for (int i = 0; i < count; i++) data[from + i] += receiveStaging.get(WIRE_FLOAT, (long) i * Float.BYTES);
     }
 
     private void sendItems(Header header, byte[][] items) throws IOException {

@@ -54,6 +54,26 @@ class BenchCommandTest {
     @Test
     void unknownBenchmarkIsAUsageError() {
         assertEquals(2, bench("bench", "--what", "nonsense"));
-        assertTrue(errors.toString(StandardCharsets.UTF_8).contains("--what must be matmul, step or tokenize"));
+        assertTrue(errors.toString(StandardCharsets.UTF_8).contains("--what must be matmul, step, tokenize or allreduce"));
+    }
+
+    @Test
+    void allReduceReportsBandwidthAgainstTheTcpReference() throws Exception {
+        assertEquals(0, bench("bench", "--what", "allreduce", "--ranks", "2", "--sizes", "1,2", "--json"),
+                errors.toString(StandardCharsets.UTF_8));
+        JsonNode result = lastLine();
+        assertTrue(result.get("tcp_gbps").asDouble() > 0);
+        assertEquals(2, result.get("sizes").size());
+        JsonNode first = result.get("sizes").get(0);
+        assertEquals(1, first.get("mib").asInt());
+        assertTrue(first.get("algbw_gbps").asDouble() > 0);
+        // With two ranks the bus factor 2(N-1)/N is 1.
+        assertEquals(first.get("algbw_gbps").asDouble(), first.get("busbw_gbps").asDouble(), 1e-9);
+    }
+
+    @Test
+    void allReduceNeedsTwoToFourRanks() {
+        assertEquals(2, bench("bench", "--what", "allreduce", "--ranks", "5"));
+        assertTrue(errors.toString(StandardCharsets.UTF_8).contains("--ranks must be 2..4"));
     }
 }

@@ -1,0 +1,239 @@
+package dev.jllama.collective;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Bandwidth of the ring all-reduce between rank processes on this machine (loopback TCP), next to a plain
+ * single-stream TCP copy between two processes as the reference. {@link #run} is the parent: it starts the child
+ * JVMs (this JVM's java and class path) and talks to them line by line over their standard input and output;
+ * {@link #main} is a child.
+ */
+public final class AllReduceBench {
+    /** One message size: {@code algbw} = bytes / time per all-reduce; {@code busbw} = algbw x 2(N-1)/N. */
+    public record SizeResult(int mib, int repetitions, double secondsPerAllReduce, double algbwGbps,
+                             double busbwGbps) {
+    }
+
+    public record Result(int ranks, double tcpGbps, List<SizeResult> sizes) {
+    }
+
+    private static final long MIB = 1 << 20;
+    /** The reference copies this much per round, best of {@link #TCP_ROUNDS}. */
+    private static final long TCP_BYTES = 1L << 30;
+    private static final int TCP_ROUNDS = 3;
+    private static final int TCP_BUFFER_BYTES = 4 << 20;
+    private static final int WARM_UP = 2;
+    private static final long CHILD_TIMEOUT_MINUTES = 10;
+
+    private AllReduceBench() {
+    }
+
+    /** Measures the reference copy, then each size in {@code sizesMib} with {@code ranks} rank processes. */
+    public static Result run(int ranks, List<Integer> sizesMib) throws IOException, InterruptedException {
+        double tcpGbps = singleStreamTcpGbps();
+        List<SizeResult> sizes = allReduce(ranks, sizesMib);
+        return new Result(ranks, tcpGbps, sizes);
+    }
+
+    private static double singleStreamTcpGbps() throws IOException, InterruptedException {
+        List<Child> children = new ArrayList<>();
+        try {
+            Child receiver = Child.start(256, "tcp-receiver", String.valueOf(TCP_BYTES), String.valueOf(TCP_ROUNDS));
+            children.add(receiver);
+            String address = receiver.expect("address");
+            Child sender = Child.start(256, "tcp-sender", address, String.valueOf(TCP_BYTES),
+                    String.valueOf(TCP_ROUNDS));
+            children.add(sender);
+            double best = Double.MAX_VALUE;
+            for (int round = 0; round < TCP_ROUNDS; round++) best = Math.min(best, Double.parseDouble(sender.expect("round")));
+            for (Child child : children) child.awaitExit();
+            return TCP_BYTES / best / 1e9;
+        } finally {
+            for (Child child : children) child.destroy();
+        }
+    }
+
+    private static List<SizeResult> allReduce(int ranks, List<Integer> sizesMib)
+            throws IOException, InterruptedException {
+        int largest = Collections.max(sizesMib);
+        String sizes = String.join(",", sizesMib.stream().map(String::valueOf).toList());
+        List<Child> children = new ArrayList<>();
+        try {
+            for (int rank = 0; rank < ranks; rank++) {
+                children.add(Child.start(largest + 256, "rank", String.valueOf(rank), String.valueOf(ranks), sizes));
+            }
+            List<String> addresses = new ArrayList<>();
+            for (Child child : children) addresses.add(child.expect("address"));
+            byte[] secret = new byte[32];
+            new SecureRandom().nextBytes(secret);
+            for (Child child : children) {
+                child.send("addresses " + String.join(",", addresses));
+                child.send("secret " + HexFormat.of().formatHex(secret));
+            }
+            List<SizeResult> results = new ArrayList<>();
+            for (int mib : sizesMib) {
+                String[] measured = children.get(0).expect("size").split(" ");
+                int repetitions = Integer.parseInt(measured[1]);
+                double seconds = Double.parseDouble(measured[2]) / repetitions;
+                double algbw = mib * MIB / seconds / 1e9;
+                results.add(new SizeResult(mib, repetitions, seconds, algbw, algbw * 2 * (ranks - 1) / ranks));
+            }
+            for (Child child : children) child.awaitExit();
+            return results;
+        } finally {
+            for (Child child : children) child.destroy();
+        }
+    }
+
+    /** A child JVM of this benchmark and its standard input and output. */
+    private record Child(Process process, BufferedReader output, PrintWriter input, String mode) {
+
+        static Child start(long heapMib, String... arguments) throws IOException {
+            List<String> command = new ArrayList<>(List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + heapMib + "m"));
+            String logConfiguration = System.getProperty("log4j2.configurationFile");
+            if (logConfiguration != null) command.add("-Dlog4j2.configurationFile=" + logConfiguration);
+            command.addAll(List.of("-cp", System.getProperty("java.class.path"), AllReduceBench.class.getName()));
+            command.addAll(List.of(arguments));
+            Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            return new Child(process,
+                    new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)),
+                    new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8),
+                    String.join(" ", List.of(arguments)));
+        }
+
+        /** The rest of the next line that starts with {@code key} (other output, e.g. logging, is skipped). */
+        String expect(String key) throws IOException {
+            for (String line = output.readLine(); line != null; line = output.readLine()) {
+                if (line.startsWith(key + " ")) return line.substring(key.length() + 1);
+            }
+            throw new IOException("benchmark child '" + mode + "' ended (exit status "
+                    + (process.isAlive() ? "unknown" : process.exitValue()) + ") before reporting '" + key
+                    + "'; its errors are above");
+        }
+
+        void send(String line) {
+            input.println(line);
+        }
+
+        void awaitExit() throws IOException, InterruptedException {
+            if (!process.waitFor(CHILD_TIMEOUT_MINUTES, TimeUnit.MINUTES) || process.exitValue() != 0) {
+                throw new IOException("benchmark child '" + mode + "' failed; its errors are above");
+            }
+        }
+
+        void destroy() {
+            process.destroyForcibly();
+        }
+    }
+
+    /** A child: {@code rank R N SIZES}, {@code tcp-receiver BYTES ROUNDS} or {@code tcp-sender ADDRESS BYTES ROUNDS}. */
+    public static void main(String[] args) throws Exception {
+        switch (args[0]) {
+            case "rank" -> rank(Integer.parseInt(args[1]), Integer.parseInt(args[2]), args[3]);
+            case "tcp-receiver" -> tcpReceiver(Long.parseLong(args[1]), Integer.parseInt(args[2]));
+            case "tcp-sender" -> tcpSender(PeerAddress.parse(args[1]), Long.parseLong(args[2]),
+                    Integer.parseInt(args[3]));
+            default -> throw new IllegalArgumentException("unknown benchmark child mode '" + args[0] + "'");
+        }
+        System.exit(0);
+    }
+
+    private static void rank(int rank, int ranks, String sizesCsv) throws IOException {
+        List<Integer> sizes = new ArrayList<>();
+        for (String size : sizesCsv.split(",")) sizes.add(Integer.parseInt(size));
+        BufferedReader parent = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        try (PeerListener listener = PeerListener.open("127.0.0.1")) {
+            System.out.println("address " + listener.address());
+            System.out.flush();
+            List<String> addresses = List.of(field(parent.readLine(), "addresses").split(","));
+            byte[] secret = HexFormat.of().parseHex(field(parent.readLine(), "secret"));
+            try (Collective collective = Collective.connect(listener, rank, addresses, secret,
+                    CollectiveOptions.defaults())) {
+                // One array of the largest size; smaller sizes use its prefix. The values do not affect the speed;
+                // zeros stay zeros however often they are summed.
+                float[] data = new float[Math.toIntExact(Collections.max(sizes) * MIB / Float.BYTES)];
+                for (int mib : sizes) {
+                    int length = Math.toIntExact(mib * MIB / Float.BYTES);
+                    int repetitions = Math.clamp(2048 / mib, 3, 50);
+                    for (int i = 0; i < WARM_UP; i++) collective.allReduce(data, 0, length);
+                    collective.allReduceDoubles(new double[1]); // start together
+                    long start = System.nanoTime();
+                    for (int i = 0; i < repetitions; i++) collective.allReduce(data, 0, length);
+                    double seconds = (System.nanoTime() - start) / 1e9;
+                    double slowest = slowest(collective, seconds);
+                    if (rank == 0) System.out.println("size " + mib + " " + repetitions + " " + slowest);
+                    System.out.flush();
+                }
+            }
+        }
+    }
+
+    private static double slowest(Collective collective, double seconds) throws IOException {
+        byte[][] all = collective.allGatherBytes(ByteBuffer.allocate(Double.BYTES).putDouble(seconds).array());
+        double slowest = 0;
+        for (byte[] theirs : all) slowest = Math.max(slowest, ByteBuffer.wrap(theirs).getDouble());
+        return slowest;
+    }
+
+    private static void tcpReceiver(long bytes, int rounds) throws IOException {
+        try (ServerSocketChannel server = ServerSocketChannel.open()) {
+            server.bind(new InetSocketAddress("127.0.0.1", 0));
+            InetSocketAddress bound = (InetSocketAddress) server.getLocalAddress();
+            System.out.println("address " + new PeerAddress(bound.getHostString(), bound.getPort()));
+            System.out.flush();
+            try (SocketChannel channel = server.accept()) {
+                ByteBuffer buffer = ByteBuffer.allocateDirect(TCP_BUFFER_BYTES);
+                for (int round = 0; round < rounds; round++) {
+                    for (long left = bytes; left > 0; ) {
+                        buffer.clear().limit((int) Math.min(buffer.capacity(), left));
+                        int read = channel.read(buffer);
+                        if (read < 0) throw new IOException("the sender closed the connection early");
+                        left -= read;
+                    }
+                    channel.write(ByteBuffer.wrap(new byte[] {1}));
+                }
+            }
+        }
+    }
+
+    private static void tcpSender(PeerAddress receiver, long bytes, int rounds) throws IOException {
+        try (SocketChannel channel = SocketChannel.open(receiver.socketAddress())) {
+            ByteBuffer buffer = ByteBuffer.allocateDirect(TCP_BUFFER_BYTES);
+            ByteBuffer ack = ByteBuffer.allocate(1);
+            for (int round = 0; round < rounds; round++) {
+                long start = System.nanoTime();
+                for (long left = bytes; left > 0; ) {
+                    buffer.clear().limit((int) Math.min(buffer.capacity(), left));
+                    while (buffer.hasRemaining()) left -= channel.write(buffer);
+                }
+                ack.clear();
+                if (channel.read(ack) < 0) throw new IOException("the receiver closed the connection early");
+                System.out.println("round " + (System.nanoTime() - start) / 1e9);
+                System.out.flush();
+            }
+        }
+    }
+
+    private static String field(String line, String name) {
+        if (line == null || !line.startsWith(name + " ")) {
+            throw new IllegalStateException("expected '" + name + " ...' from the parent, got " + line);
+        }
+        return line.substring(name.length() + 1);
+    }
+}
