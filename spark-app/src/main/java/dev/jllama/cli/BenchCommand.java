@@ -7,6 +7,7 @@ import dev.jllama.model.backend.Backends;
 import dev.jllama.model.bench.MatmulBenchmark;
 import dev.jllama.model.bench.StepBenchmark;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,9 +24,9 @@ public final class BenchCommand implements Command {
     @Override
     public String usage() {
         return """
-                llama bench [--what matmul|step|tokenize|allreduce] [--model PRESET[,PRESET...]] [--batch N]
+                llama bench [--what matmul|step|tokenize|allreduce|scaling] [--model PRESET[,PRESET...]] [--batch N]
                             [--seq-len N] [--steps N] [--profile] [--backend auto|cpu|tornado] [--device N]
-                            [--threads N] [--ranks N] [--sizes MIB[,MIB...]] [--json]
+                            [--threads N] [--ranks N] [--sizes MIB[,MIB...]] [--data SPEC] [--json]
                   --what matmul    GFLOP/s of the three matmul forms at the linear-layer shapes of --model (default 15M)
                                    for --batch sequences of its context (default 8)
                   --what step      training tokens/s (forward, backward, AdamW) of each --model (default tiny,15M)
@@ -36,7 +37,12 @@ public final class BenchCommand implements Command {
                                    loopback TCP for each of --sizes MiB (default 1,4,16,64,256): algorithm bandwidth
                                    (bytes / time) and bus bandwidth (algbw x 2(N-1)/N), against a plain single-stream
                                    TCP copy between two processes
-                  --steps N        timed repetitions after warm-up (default 10 for matmul, 5 for step)""";
+                  --what scaling   training step time of --model (default 15M) with --ranks ranks (default 2) of one
+                                   thread each, every rank an executor JVM of a local-cluster, against one rank of
+                                   one thread at the same per-rank batch (--batch sequences of --seq-len, default
+                                   4 x 256) on the bundled corpus (or --data); ratio = ranks_s / one_rank_s
+                  --steps N        timed repetitions after warm-up (default 10 for matmul, 5 for step, 6 for
+                                   scaling)""";
     }
 
     @Override
@@ -47,9 +53,48 @@ public final class BenchCommand implements Command {
             case "step" -> step(args, out);
             case "tokenize" -> TokenizeBenchmark.run(args, out);
             case "allreduce" -> allReduce(args, out);
-            default -> throw new UsageException("--what must be matmul, step, tokenize or allreduce, got '" + what
-                    + "'");
+            case "scaling" -> scaling(args, out);
+            default -> throw new UsageException("--what must be matmul, step, tokenize, allreduce or scaling, got '"
+                    + what + "'");
         };
+    }
+
+    /** Data-parallel overhead: the same per-rank step with one rank and with several, each in its own JVM. */
+    private Map<String, Object> scaling(Args args, PrintStream out) throws Exception {
+        String model = args.string("model", "15M");
+        int batch = args.integer("batch", 4);
+        int seqLen = args.integer("seq-len", 256);
+        int steps = args.integer("steps", 6);
+        int ranks = args.integer("ranks", 2);
+        String data = args.string("data", null);
+        args.checkAllUsed();
+        if (ranks < 2) throw new UsageException("--ranks must be at least 2, got " + ranks);
+        double one = stepSeconds(1, model, batch, seqLen, steps, data, out);
+        double many = stepSeconds(ranks, model, batch, seqLen, steps, data, out);
+        out.printf("step time, %s at %d x %d per rank: 1 rank %.3f s, %d ranks %.3f s (separate JVMs, 1 thread each):"
+                + " %.3fx%n", model, batch, seqLen, one, ranks, many, many / one);
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("model", model);
+        result.put("batch_per_rank", batch);
+        result.put("seq_len", seqLen);
+        result.put("ranks", ranks);
+        result.put("one_rank_s", one);
+        result.put("ranks_s", many);
+        result.put("ratio", many / one);
+        return result;
+    }
+
+    /** Mean step time after the first of a training run with {@code ranks} executor JVMs of one core each. */
+    private static double stepSeconds(int ranks, String model, int batch, int seqLen, int steps, String data,
+                                      PrintStream out) throws Exception {
+        List<String> argv = new ArrayList<>(List.of("--model", model, "--micro-batch", Integer.toString(batch),
+                "--seq-len", Integer.toString(seqLen), "--steps", Integer.toString(steps + 1), "--ranks",
+                Integer.toString(ranks), "--threads", "1", "--backend", "cpu", "--checkpoint-every", "0",
+                "--eval-batches", "0", "--log-every", "1", "--master", "local-cluster[" + ranks + ",1,2048]",
+                "--out", Path.of("runs", "bench-scaling", ranks + "-ranks").toString()));
+        if (data != null) argv.addAll(List.of("--data", data));
+        Map<String, Object> result = new TrainCommand().run(Args.parse(argv.toArray(String[]::new), 0), out);
+        return ((Number) result.get("tokens_per_step")).doubleValue() / ((Number) result.get("tokens_per_s")).doubleValue();
     }
 
     private Map<String, Object> matmul(Args args, PrintStream out) throws Exception {
