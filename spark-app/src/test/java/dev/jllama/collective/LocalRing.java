@@ -9,7 +9,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /** The ranks of a ring in one JVM over loopback TCP, each connected and driven from its own thread. */
-final class LocalRing implements AutoCloseable {
+public final class LocalRing implements AutoCloseable {
     static final byte[] SECRET = "a test secret of thirty-two byte".getBytes(StandardCharsets.US_ASCII);
 
     private final List<Collective> ranks;
@@ -22,7 +22,7 @@ final class LocalRing implements AutoCloseable {
         this.threads = threads;
     }
 
-    static LocalRing start(int worldSize, CollectiveOptions options) throws Exception {
+    public static LocalRing start(int worldSize, CollectiveOptions options) throws Exception {
         List<PeerListener> listeners = new ArrayList<>();
         for (int rank = 0; rank < worldSize; rank++) listeners.add(PeerListener.open("127.0.0.1"));
         List<String> addresses = listeners.stream().map(PeerListener::address).toList();
@@ -37,7 +37,7 @@ final class LocalRing implements AutoCloseable {
         return new LocalRing(ranks, addresses, threads);
     }
 
-    Collective rank(int rank) {
+    public Collective rank(int rank) {
         return ranks.get(rank);
     }
 
@@ -46,12 +46,12 @@ final class LocalRing implements AutoCloseable {
         return addresses.get(rank);
     }
 
-    interface RankBody<T> {
+    public interface RankBody<T> {
         T run(Collective collective) throws Exception;
     }
 
     /** Runs {@code body} on every rank at once and returns what each returned, index = rank. */
-    <T> List<T> onEveryRank(RankBody<T> body) throws Exception {
+    public <T> List<T> onEveryRank(RankBody<T> body) throws Exception {
         List<Future<T>> running = new ArrayList<>();
         for (Collective collective : ranks) running.add(threads.submit(() -> body.run(collective)));
         List<T> results = new ArrayList<>();
