@@ -12,7 +12,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** {@code llama bench}: throughput of the kernels and of training steps on the chosen backend, and of the collective. */
+/**
+ * {@code llama bench}: throughput of the kernels and of training steps on the chosen backend, and bandwidth of the
+ * collective.
+ */
 public final class BenchCommand implements Command {
 
     @Override
