@@ -13,7 +13,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** {@code llama bench}: throughput of the kernels and of training steps on the chosen backend, and of the collective. */
+/**
+ * {@code llama bench}: throughput of the kernels and of training steps on the chosen backend, and bandwidth of the
+ * collective.
+ */
 public final class BenchCommand implements Command {
 
     @Override
@@ -186,12 +189,13 @@ public final class BenchCommand implements Command {
                 Runtime.getRuntime().availableProcessors());
         AllReduceBench.Result result = AllReduceBench.run(ranks, sizes);
         out.printf("single-stream TCP copy: %.2f GB/s%n", result.tcpGbps());
-        out.printf("%8s %12s %12s %12s %10s%n", "MiB", "ms/op", "algbw GB/s", "busbw GB/s", "busbw/tcp");
+        out.printf("%8s %6s %12s %12s %12s %10s%n", "MiB", "reps", "ms/op (med)", "algbw GB/s", "busbw GB/s",
+                "busbw/tcp");
         List<Map<String, Object>> rows = new ArrayList<>();
         for (AllReduceBench.SizeResult size : result.sizes()) {
             double ratio = size.busbwGbps() / result.tcpGbps();
-            out.printf("%8d %12.2f %12.2f %12.2f %10.2f%n", size.mib(), size.secondsPerAllReduce() * 1e3,
-                    size.algbwGbps(), size.busbwGbps(), ratio);
+            out.printf("%8d %6d %12.2f %12.2f %12.2f %10.2f%n", size.mib(), size.repetitions(),
+                    size.secondsPerAllReduce() * 1e3, size.algbwGbps(), size.busbwGbps(), ratio);
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("mib", size.mib());
             row.put("algbw_gbps", size.algbwGbps());

@@ -17,7 +17,10 @@ import org.apache.logging.log4j.Logger;
  * closed and logged, so a stray or hostile client never delays or disturbs the ring.
  */
 final class Acceptor {
-    private static final Logger LOG = LogManager.getLogger(Acceptor.class);
+    /** Initialised on the first refusal: configuring logging can take a second, not to be spent inside connect(). */
+    private static final class Log {
+        static final Logger LOG = LogManager.getLogger(Acceptor.class);
+    }
 
     private final PeerListener listener;
     private final int rank;
@@ -56,7 +59,7 @@ final class Acceptor {
                 return; // the collective was closed
             } catch (IOException e) {
                 // E.g. out of file descriptors: keep serving, but do not spin.
-                LOG.warn("rank {}: accepting a connection failed: {}", rank, e.getMessage());
+                Log.LOG.warn("rank {}: accepting a connection failed: {}", rank, e.getMessage());
                 pause();
                 continue;
             }
@@ -69,7 +72,7 @@ final class Acceptor {
         try {
             link = Link.accepted(channel, "rank " + rank);
         } catch (IOException e) {
-            LOG.warn("rank {}: dropped an incoming connection: {}", rank, e.getMessage());
+            Log.LOG.warn("rank {}: dropped an incoming connection: {}", rank, e.getMessage());
             return;
         }
         String remote = link.peer();
@@ -87,11 +90,11 @@ final class Acceptor {
                 fromPredecessor.complete(link);
             }
         } catch (Handshake.RefusedException e) {
-            LOG.warn("rank {} refused {}: {}", rank, remote, e.getMessage());
             link.close();
+            Log.LOG.warn("rank {} refused {}: {}", rank, remote, e.getMessage());
         } catch (IOException e) {
-            LOG.warn("{}; refused it", e.getMessage()); // names this rank and the remote address already
             link.close();
+            Log.LOG.warn("{}; refused it", e.getMessage()); // names this rank and the remote address already
         }
     }
 

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
@@ -24,7 +25,10 @@ import java.util.concurrent.TimeUnit;
  * {@link #main} is a child.
  */
 public final class AllReduceBench {
-    /** One message size: {@code algbw} = bytes / time per all-reduce; {@code busbw} = algbw x 2(N-1)/N. */
+    /**
+     * One message size: {@code algbw} = bytes / time per all-reduce; {@code busbw} = algbw x 2(N-1)/N. The time is
+     * the median over the repetitions of the slowest rank's time, robust to a busy machine's hiccups.
+     */
     public record SizeResult(int mib, int repetitions, double secondsPerAllReduce, double algbwGbps,
                              double busbwGbps) {
     }
@@ -33,9 +37,9 @@ public final class AllReduceBench {
     }
 
     private static final long MIB = 1 << 20;
-    /** The reference copies this much per round, best of {@link #TCP_ROUNDS}. */
-    private static final long TCP_BYTES = 1L << 30;
-    private static final int TCP_ROUNDS = 3;
+    /** The reference copies this much per round; its speed is the median round's, like the all-reduce's. */
+    private static final long TCP_BYTES = 512 * MIB;
+    private static final int TCP_ROUNDS = 5;
     private static final int TCP_BUFFER_BYTES = 4 << 20;
     private static final int WARM_UP = 2;
     private static final long CHILD_TIMEOUT_MINUTES = 10;
@@ -59,10 +63,12 @@ public final class AllReduceBench {
             Child sender = Child.start(256, "tcp-sender", address, String.valueOf(TCP_BYTES),
                     String.valueOf(TCP_ROUNDS));
             children.add(sender);
-            double best = Double.MAX_VALUE;
-            for (int round = 0; round < TCP_ROUNDS; round++) best = Math.min(best, Double.parseDouble(sender.expect("round")));
+            double[] seconds = new double[TCP_ROUNDS];
+            for (int round = 0; round < TCP_ROUNDS; round++) {
+                seconds[round] = Double.parseDouble(sender.expect("round"));
+            }
             for (Child child : children) child.awaitExit();
-            return TCP_BYTES / best / 1e9;
+            return TCP_BYTES / median(seconds) / 1e9;
         } finally {
             for (Child child : children) child.destroy();
         }
@@ -89,7 +95,7 @@ public final class AllReduceBench {
             for (int mib : sizesMib) {
                 String[] measured = children.get(0).expect("size").split(" ");
                 int repetitions = Integer.parseInt(measured[1]);
-                double seconds = Double.parseDouble(measured[2]) / repetitions;
+                double seconds = Double.parseDouble(measured[2]);
                 double algbw = mib * MIB / seconds / 1e9;
                 results.add(new SizeResult(mib, repetitions, seconds, algbw, algbw * 2 * (ranks - 1) / ranks));
             }
@@ -142,7 +148,9 @@ public final class AllReduceBench {
         }
     }
 
-    /** A child: {@code rank R N SIZES}, {@code tcp-receiver BYTES ROUNDS} or {@code tcp-sender ADDRESS BYTES ROUNDS}. */
+    /**
+     * A child: {@code rank R N SIZES}, {@code tcp-receiver BYTES ROUNDS} or {@code tcp-sender ADDRESS BYTES ROUNDS}.
+     */
     public static void main(String[] args) throws Exception {
         switch (args[0]) {
             case "rank" -> rank(Integer.parseInt(args[1]), Integer.parseInt(args[2]), args[3]);
@@ -173,22 +181,38 @@ public final class AllReduceBench {
                     int repetitions = Math.clamp(2048 / mib, 3, 50);
                     for (int i = 0; i < WARM_UP; i++) collective.allReduce(data, 0, length);
                     collective.allReduceDoubles(new double[1]); // start together
-                    long start = System.nanoTime();
-                    for (int i = 0; i < repetitions; i++) collective.allReduce(data, 0, length);
-                    double seconds = (System.nanoTime() - start) / 1e9;
-                    double slowest = slowest(collective, seconds);
-                    if (rank == 0) System.out.println("size " + mib + " " + repetitions + " " + slowest);
+                    double[] seconds = new double[repetitions];
+                    for (int i = 0; i < repetitions; i++) {
+                        long start = System.nanoTime();
+                        collective.allReduce(data, 0, length);
+                        seconds[i] = (System.nanoTime() - start) / 1e9;
+                    }
+                    double median = median(slowestRank(collective, seconds));
+                    if (rank == 0) System.out.println("size " + mib + " " + repetitions + " " + median);
                     System.out.flush();
                 }
             }
         }
     }
 
-    private static double slowest(Collective collective, double seconds) throws IOException {
-        byte[][] all = collective.allGatherBytes(ByteBuffer.allocate(Double.BYTES).putDouble(seconds).array());
-        double slowest = 0;
-        for (byte[] theirs : all) slowest = Math.max(slowest, ByteBuffer.wrap(theirs).getDouble());
+    /** Per repetition, the time of the rank that took longest. */
+    private static double[] slowestRank(Collective collective, double[] seconds) throws IOException {
+        ByteBuffer mine = ByteBuffer.allocate(seconds.length * Double.BYTES);
+        mine.asDoubleBuffer().put(seconds);
+        double[] slowest = new double[seconds.length];
+        for (byte[] theirs : collective.allGatherBytes(mine.array())) {
+            for (int i = 0; i < slowest.length; i++) {
+                slowest[i] = Math.max(slowest[i], ByteBuffer.wrap(theirs).getDouble(i * Double.BYTES));
+            }
+        }
         return slowest;
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int middle = sorted.length / 2;
+        return sorted.length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 
     private static void tcpReceiver(long bytes, int rounds) throws IOException {

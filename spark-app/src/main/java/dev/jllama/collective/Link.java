@@ -3,9 +3,9 @@ package dev.jllama.collective;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.ConnectException;
-import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.nio.channels.CancelledKeyException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectionKey;
@@ -121,10 +121,6 @@ final class Link implements AutoCloseable {
         return self;
     }
 
-    InetSocketAddress remoteAddress() throws IOException {
-        return (InetSocketAddress) channel.getRemoteAddress();
-    }
-
     /**
      * Reads until {@code buffer} is full. Fails when the peer sends nothing for {@code idleNanos} or the whole read
      * passes {@code deadlineNanos} ({@link #NO_DEADLINE} for none).
@@ -174,8 +170,8 @@ final class Link implements AutoCloseable {
                     throw new InterruptedIOException(self + ": interrupted while waiting for " + waitingFor.get());
                 }
             }
-        } catch (ClosedChannelException | ClosedSelectorException e) {
-            throw closedWhile(waitingFor);
+        } catch (ClosedChannelException | ClosedSelectorException | CancelledKeyException e) {
+            throw closedWhile(waitingFor); // closed by another thread
         }
     }
 

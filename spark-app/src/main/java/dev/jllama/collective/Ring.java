@@ -278,10 +278,11 @@ final class Ring implements AutoCloseable {
         static Schedule of(Operation operation, int length, int rank, int worldSize, int chunkFloats) {
             int firstStep = operation == Operation.ALL_GATHER ? worldSize - 1 : 0;
             int endStep = operation == Operation.REDUCE_SCATTER ? worldSize - 1 : 2 * worldSize - 2;
-            Schedule schedule = new Schedule(length, firstStep, endStep, chunkFloats, new long[endStep - firstStep + 1]);
+            long[] receivedBefore = new long[endStep - firstStep + 1];
+            Schedule schedule = new Schedule(length, firstStep, endStep, chunkFloats, receivedBefore);
             for (int step = firstStep; step < endStep; step++) {
                 int receiving = Math.floorMod(rank - step - 2, worldSize);
-                schedule.receivedBeforeStep[step - firstStep + 1] = schedule.receivedBeforeStep[step - firstStep]
+                receivedBefore[step - firstStep + 1] = receivedBefore[step - firstStep]
                         + schedule.chunks(Collective.range(length, worldSize, receiving));
             }
             return schedule;

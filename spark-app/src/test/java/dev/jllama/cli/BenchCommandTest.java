@@ -54,7 +54,8 @@ class BenchCommandTest {
     @Test
     void unknownBenchmarkIsAUsageError() {
         assertEquals(2, bench("bench", "--what", "nonsense"));
-        assertTrue(errors.toString(StandardCharsets.UTF_8).contains("--what must be matmul, step, tokenize, allreduce or scaling"));
+        assertTrue(errors.toString(StandardCharsets.UTF_8)
+                .contains("--what must be matmul, step, tokenize, allreduce or scaling"));
     }
 
     @Test

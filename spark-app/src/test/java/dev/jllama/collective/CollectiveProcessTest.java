@@ -35,10 +35,13 @@ class CollectiveProcessTest {
                         .redirectError(logs.resolve("rank-" + rank + ".err").toFile())
                         .start();
                 ranks.add(process);
-                outputs.add(new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)));
+                outputs.add(new BufferedReader(
+                        new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)));
             }
             List<String> addresses = new ArrayList<>();
-            for (int rank = 0; rank < WORLD_SIZE; rank++) addresses.add(expect(outputs.get(rank), "address", logs, rank));
+            for (int rank = 0; rank < WORLD_SIZE; rank++) {
+                addresses.add(expect(outputs.get(rank), "address", logs, rank));
+            }
             byte[] secret = new byte[32];
             new SecureRandom().nextBytes(secret);
             for (Process process : ranks) {
@@ -47,7 +50,9 @@ class CollectiveProcessTest {
                 input.println("secret " + HexFormat.of().formatHex(secret));
             }
             List<String> checksums = new ArrayList<>();
-            for (int rank = 0; rank < WORLD_SIZE; rank++) checksums.add(expect(outputs.get(rank), "checksum", logs, rank));
+            for (int rank = 0; rank < WORLD_SIZE; rank++) {
+                checksums.add(expect(outputs.get(rank), "checksum", logs, rank));
+            }
             for (int rank = 0; rank < WORLD_SIZE; rank++) {
                 assertTrue(ranks.get(rank).waitFor(60, TimeUnit.SECONDS), "rank " + rank + " did not exit");
                 assertEquals(0, ranks.get(rank).exitValue(), errors(logs, rank));

@@ -15,7 +15,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** A peer that stops answering fails the operation within the timeout, naming the peer; nothing hangs. */
 class CollectiveTimeoutTest {
-    private static final Duration TIMEOUT = Duration.ofSeconds(2);
+    private static final Duration TIMEOUT = Duration.ofSeconds(3);
+    /** Room for thread scheduling on a busy machine after the timeout expires. */
+    private static final long SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(1500);
     private static final CollectiveOptions OPTIONS = CollectiveOptions.defaults().withTimeout(TIMEOUT);
 
     /** Small: the data fits the socket buffers and only the receive waits. Large: the send blocks as well. */
@@ -28,7 +30,7 @@ class CollectiveTimeoutTest {
             PeerTimeoutException e = assertThrows(PeerTimeoutException.class,
                     () -> ring.rank(0).allReduce(new float[length], 0, length));
             long elapsed = System.nanoTime() - start;
-            assertTrue(elapsed < TIMEOUT.toNanos() + TimeUnit.SECONDS.toNanos(1), elapsed / 1e9 + " s");
+            assertTrue(elapsed < TIMEOUT.toNanos() + SLACK_NANOS, elapsed / 1e9 + " s");
             assertTrue(e.getMessage().contains("rank 1 (" + ring.address(1) + ")"), e.getMessage());
             assertTrue(e.getMessage().contains("all-reduce #1"), e.getMessage());
         }
@@ -40,7 +42,7 @@ class CollectiveTimeoutTest {
             long start = System.nanoTime();
             PeerTimeoutException e = assertThrows(PeerTimeoutException.class, () -> Collective.connect(mine, 0,
                     List.of(mine.address(), idle.address()), LocalRing.SECRET, OPTIONS));
-            assertTrue(System.nanoTime() - start < TIMEOUT.toNanos() + TimeUnit.SECONDS.toNanos(1));
+            assertTrue(System.nanoTime() - start < TIMEOUT.toNanos() + SLACK_NANOS);
             assertTrue(e.getMessage().contains("rank 1 (" + idle.address() + ")"), e.getMessage());
         }
     }
@@ -54,7 +56,7 @@ class CollectiveTimeoutTest {
             PeerTimeoutException e = assertThrows(PeerTimeoutException.class, () -> Collective.connect(mine, 0,
                     List.of(mine.address(), gone.address()), LocalRing.SECRET, OPTIONS));
             long elapsed = System.nanoTime() - start;
-            assertTrue(elapsed >= TIMEOUT.toNanos() && elapsed < TIMEOUT.toNanos() + TimeUnit.SECONDS.toNanos(1),
+            assertTrue(elapsed >= TIMEOUT.toNanos() && elapsed < TIMEOUT.toNanos() + SLACK_NANOS,
                     elapsed / 1e9 + " s");
             assertTrue(e.getMessage().contains("could not connect to rank 1 (" + gone.address() + ")"),
                     e.getMessage());
