@@ -119,6 +119,17 @@ class DistributedEquivalenceTest {
         assertSameTraining(straight, changed);
     }
 
+    @Test
+    void trainsOnAWeightedMixtureAndReportsWhatItDrew() throws Exception {
+        String mixture = "web=" + data + ":0.75,books=" + data + ":0.25";
+        JsonNode result = train(run(mixture, work.resolve("mixture").toString(), 2, 8, 2));
+        JsonNode drawn = result.get("data");
+        long web = drawn.get("web").get("windows").asLong(), books = drawn.get("books").get("windows").asLong();
+        assertEquals(STEPS * 2 * 8, web + books, "every window of every step comes from one of the datasets: " + drawn);
+        assertTrue(web > books, "the 0.75 dataset is drawn more often: " + drawn);
+        assertEquals(0.75, drawn.get("web").get("weight").asDouble(), 1e-12);
+    }
+
     private static void assertBitIdentical(Map<String, SafeTensors.Entry> a, Map<String, SafeTensors.Entry> b) {
         assertEquals(a.keySet(), b.keySet());
         for (String name : a.keySet()) assertArrayEquals(a.get(name).data(), b.get(name).data(), 0f, name);
