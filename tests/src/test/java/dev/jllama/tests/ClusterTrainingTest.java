@@ -13,7 +13,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import dev.jllama.data.prepare.BundledCorpus;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,7 +42,7 @@ class ClusterTrainingTest {
     @BeforeAll
     static void start() throws IOException {
         Files.createDirectories(Path.of(System.getenv("SPARK_HOME"), "jars"));
-        localData = BundledCorpus.prepare(work.resolve("bundled")).toString();
+        localData = TrainRuns.bundledData();
         Configuration conf = new Configuration();
         conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, new File("target/minidfs-cluster-training").getAbsolutePath());
         hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).format(true).build();

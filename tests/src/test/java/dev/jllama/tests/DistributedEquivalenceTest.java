@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.jllama.data.prepare.BundledCorpus;
 import dev.jllama.model.checkpoint.SafeTensors;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,7 +35,7 @@ class DistributedEquivalenceTest {
 
     @BeforeAll
     static void prepareBundledCorpus() {
-        data = BundledCorpus.prepare(work.resolve("bundled")).toString();
+        data = TrainRuns.bundledData();
     }
 
     /** Common options: tiny, 5 steps, one thread per rank, a checkpoint (with its loss) after every step. */

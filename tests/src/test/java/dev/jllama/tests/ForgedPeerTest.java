@@ -10,7 +10,6 @@ import dev.jllama.cli.Main;
 import dev.jllama.collective.Collective;
 import dev.jllama.collective.CollectiveOptions;
 import dev.jllama.collective.PeerListener;
-import dev.jllama.data.prepare.BundledCorpus;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -40,7 +39,7 @@ class ForgedPeerTest {
 
     @BeforeAll
     static void prepareBundledCorpus() {
-        data = BundledCorpus.prepare(work.resolve("bundled")).toString();
+        data = TrainRuns.bundledData();
     }
 
     @Test

@@ -1,18 +1,13 @@
 package dev.jllama.tests;
 
+import static dev.jllama.tests.TrainRuns.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.jllama.cli.Main;
-import dev.jllama.data.prepare.BundledCorpus;
 import dev.jllama.data.shard.Dataset;
 import dev.jllama.data.shard.RankSlice;
 import dev.jllama.data.shard.WindowSource;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -30,18 +25,7 @@ class TrainEndToEndTest {
 
     @BeforeAll
     static void prepareBundledCorpus() throws Exception {
-        data = BundledCorpus.prepare(work.resolve("bundled")).toString();
-    }
-
-    private static JsonNode train(String... args) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        String stdout = out.toString(StandardCharsets.UTF_8);
-        assertEquals(0, status, "exit status; stderr: " + err.toString(StandardCharsets.UTF_8) + "\nstdout: " + stdout);
-        String[] lines = stdout.strip().split("\n");
-        return new ObjectMapper().readTree(lines[lines.length - 1]);
+        data = TrainRuns.bundledData();
     }
 
     /**

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jllama.cli.Main;
+import dev.jllama.data.prepare.BundledCorpus;
 import dev.jllama.model.checkpoint.CheckpointStore;
 import dev.jllama.model.checkpoint.SafeTensors;
 import java.io.ByteArrayOutputStream;
@@ -20,6 +21,14 @@ import org.apache.hadoop.fs.Path;
 /** Runs {@code llama train} through the command line and reads back what its checkpoints recorded. */
 final class TrainRuns {
     private TrainRuns() {}
+
+    /**
+     * The bundled corpus, prepared once for all test classes of a build (preparing it runs a Spark job; a
+     * prepared dataset is reused by name).
+     */
+    static synchronized String bundledData() {
+        return BundledCorpus.prepare(java.nio.file.Path.of("target", "bundled-corpus").toAbsolutePath()).toString();
+    }
 
     /** The command's JSON result line; fails the test on a non-zero exit. */
     static JsonNode train(String... args) throws Exception {

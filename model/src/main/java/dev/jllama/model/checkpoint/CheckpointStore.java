@@ -7,7 +7,6 @@ import dev.jllama.model.backend.Backend;
 import dev.jllama.model.backend.Tensor;
 import dev.jllama.model.optim.AdamW;
 import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
