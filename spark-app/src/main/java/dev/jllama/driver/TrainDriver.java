@@ -55,6 +55,10 @@ public final class TrainDriver {
             String driverHost = conf.get("spark.driver.host", "127.0.0.1");
             try (ProgressServer progress = new ProgressServer(driverHost, secret, out)) {
                 TrainPlan plan = planForRanks.apply(ranks);
+                if (!local && plan.backend().equals("auto") && !conf.contains("spark.task.resource.gpu.amount")) {
+                    // On a cluster, a GPU is what Spark assigns to a task: without GPU scheduling, ranks use their cores.
+                    plan = plan.withBackend("cpu");
+                }
                 TrainPlan job = plan.forJob(secret, progress.address(), new SerializableConfiguration(sc.hadoopConfiguration()));
                 out.printf("training on %s: %d rank%s, one barrier stage%n", sc.master(), ranks, ranks == 1 ? "" : "s");
                 ClassTag<RankResult> tag = ClassTag$.MODULE$.apply(RankResult.class);

@@ -40,6 +40,12 @@ public record TrainPlan(String data, String checkpoints, String config, String o
                 progressAddress, collectiveTimeout, checkEvery, logEvery, evalBatches, hadoopConf);
     }
 
+    /** This plan on another backend. */
+    public TrainPlan withBackend(String name) {
+        return new TrainPlan(data, checkpoints, config, options, name, device, threads, resume, zero, secret, progress,
+                collectiveTimeout, checkEvery, logEvery, evalBatches, hadoop);
+    }
+
     public LlamaConfig modelConfig() {
         return LlamaConfig.fromJson(parse(config));
     }
