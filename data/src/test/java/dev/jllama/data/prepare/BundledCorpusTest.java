@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jllama.data.SparkTestSession;
 import dev.jllama.data.shard.Dataset;
 import dev.jllama.data.shard.Manifest;
 import dev.jllama.data.shard.WindowSource;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jllama.data.SparkTestSession;
 import dev.jllama.data.shard.Dataset;
 import dev.jllama.data.shard.Manifest;
 import dev.jllama.data.shard.WindowSource;
