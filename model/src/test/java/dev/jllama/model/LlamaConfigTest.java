@@ -91,6 +91,29 @@ class LlamaConfigTest {
     }
 
     @Test
+    void everyFieldIsCheckedAtItsBoundary() {
+        LlamaConfig smallest = new LlamaConfig(2, 1, 1, 1, 1, 1, Float.MIN_VALUE, Float.MIN_VALUE, 1, false);
+        assertEquals(2, smallest.headDim());
+        String[] fields = {"dim", "layers", "heads", "kv_heads", "vocab_size", "hidden_dim", "norm_eps", "rope_theta",
+                "max_seq_len"};
+        for (String field : fields) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new LlamaConfig(
+                    field.equals("dim") ? 0 : 2, field.equals("layers") ? 0 : 1, field.equals("heads") ? 0 : 1,
+                    field.equals("kv_heads") ? 0 : 1, field.equals("vocab_size") ? 0 : 1, field.equals("hidden_dim") ? 0 : 1,
+                    field.equals("norm_eps") ? 0f : 1e-5f, field.equals("rope_theta") ? 0f : 1e4f,
+                    field.equals("max_seq_len") ? 0 : 1, false), field);
+            assertTrue(e.getMessage().startsWith("invalid model config: " + field), e.getMessage());
+        }
+    }
+
+    @Test
+    void feedForwardWidthRoundsUpToTheMultiple() {
+        assertEquals(256, LlamaConfig.llamaHiddenDim(96, 64), "2/3 of 4 x 96 = 256 is already a multiple of 64");
+        assertEquals(320, LlamaConfig.llamaHiddenDim(97, 64), "258 rounds up to 320");
+        assertEquals(LlamaConfig.llamaHiddenDim(512, 32), LlamaConfig.of(512, 8, 8, 8, 100, 64, 32).hiddenDim());
+    }
+
+    @Test
     void invalidConfigsNameTheField(@TempDir Path dir) throws IOException {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new LlamaConfig(100, 2, 3, 3, 10, 10, 1e-5f, 1e4f, 8, false));

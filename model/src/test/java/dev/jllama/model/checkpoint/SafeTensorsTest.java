@@ -40,6 +40,7 @@ class SafeTensorsTest {
         assertEquals(8 + headerLength + 4 * 7, file.length);
         String headerText = new String(file, 8, (int) headerLength, StandardCharsets.UTF_8);
         assertEquals(headerText.strip(), headerText.substring(0, headerText.strip().length()), "padding is trailing spaces");
+        assertTrue(headerText.length() - headerText.strip().length() < 8, "at most 7 spaces of padding");
         JsonNode header = new ObjectMapper().readTree(headerText);
         assertEquals("pt", header.get("__metadata__").get("format").asText());
         assertEquals("F32", header.get("b.weight").get("dtype").asText());
@@ -63,6 +64,16 @@ class SafeTensorsTest {
             assertArrayEquals(e.shape(), read.get(e.name()).shape());
             assertArrayEquals(e.data(), read.get(e.name()).data());
         }
+    }
+
+    @Test
+    void tensorsLargerThanTheWriteBufferRoundTrip() throws IOException {
+        float[] big = new float[100_003];
+        for (int i = 0; i < big.length; i++) big[i] = i * 0.25f - 7f;
+        List<SafeTensors.Entry> entries = List.of(new SafeTensors.Entry("big", new int[] {big.length}, big), ENTRIES.get(1));
+        Map<String, SafeTensors.Entry> read = SafeTensors.read(new ByteArrayInputStream(write(entries, Map.of())), "mem");
+        assertArrayEquals(big, read.get("big").data());
+        assertArrayEquals(ENTRIES.get(1).data(), read.get("a.norm").data());
     }
 
     @Test
