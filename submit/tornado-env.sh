@@ -1,4 +1,4 @@
-# Sourced by submit/llama when TORNADOVM_HOME is set and tornado-kernels/target/classes exists: adds the TornadoVM
+# Sourced by submit/llama when TORNADOVM_HOME is set and tornado-kernels was built with it: adds the TornadoVM
 # SDK's JVM flags (its argfile template rendered for this SDK, without "." on --module-path) and puts the
 # TornadoVM backend's classes on the class path, where ServiceLoader finds its BackendProvider.
 # Expects ROOT, CP and the JVM_FLAGS array from the launcher.

@@ -8,8 +8,8 @@ Output: data/src/test/resources/dev/jllama/data/tokenizer/spm-bpe-4096.fixtures.
       invalid subsequence, the policy Tokenizer.encodeUtf8 follows);
   {"case": name, "decode_ids": [...], "text": ...}   decode cases.
 Also trains two small models with SentencePiece (spm-bpe-userdef.model: no byte fallback, user-defined and
-control pieces; spm-bpe-nfkc.model: nmt_nfkc normalization) and writes their *.expected.jsonl
-({"text", "ids", "decoded"}).
+control pieces; spm-bpe-nfkc.model: nmt_nfkc normalization), clears the paths SentencePiece records in them, and
+writes their *.expected.jsonl ({"text", "ids", "decoded"}).
 """
 import json
 import os
@@ -17,6 +17,8 @@ import random
 import sys
 
 import sentencepiece as spm
+
+from clear_model_paths import main as clear_model_paths
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 MODEL = os.path.join(ROOT, "../../main/resources/dev/jllama/data/tokenizer/spm-bpe-4096.model")
@@ -104,6 +106,7 @@ if os.path.exists(corpus):
         minloglevel=2)
     os.unlink(tmp.name)
     os.unlink(small_prefix + ".vocab")
+    clear_model_paths([small_prefix + ".model"])
     small = spm.SentencePieceProcessor(model_file=small_prefix + ".model")
     small_texts = list(texts.values()) + lines[3000:3100] + [
         "a<sep>b [MASK] the<sep><sep>end", "x y and x▁y and xx▁yy", "<ctl> is literal text", "東京東京 🚀🚀 ok",
@@ -124,6 +127,7 @@ if os.path.exists(corpus):
         num_threads=1, minloglevel=2)
     os.unlink(tmp.name)
     os.unlink(nfkc_prefix + ".vocab")
+    clear_model_paths([nfkc_prefix + ".model"])
     nfkc = spm.SentencePieceProcessor(model_file=nfkc_prefix + ".model")
     nfkc_texts = list(texts.values()) + lines[2000:2100] + [
         "ｆｕｌｌ　ｗｉｄｔｈ ＡＢＣ １２３", "ﬁne ﬂour ① ② ㈱ ㌔ ½ x²", "tab\there\u00a0nbsp\u2003em\u3000ideo",

@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** `llama bench` through the launcher's entry point: exit status, progress lines and the --json result. */
@@ -31,10 +33,18 @@ class BenchCommandTest {
                 "--steps", "1", "--profile", "--backend", "cpu", "--json"));
         JsonNode result = lastLine();
         assertEquals("step", result.get("what").asText());
+        assertEquals("cpu", result.get("backend").asText());
+        assertEquals(1, result.get("models").size());
         JsonNode tiny = result.get("models").get(0);
+        assertEquals("tiny", tiny.get("model").asText());
         assertEquals(360_768, tiny.get("parameters").asLong());
-        assertTrue(tiny.get("tokens_per_s").asDouble() > 0);
-        assertTrue(tiny.get("activation_bytes").asLong() > 0);
+        assertEquals(2, tiny.get("batch").asInt());
+        assertEquals(32, tiny.get("seq_len").asInt());
+        // tokens/s is the step's 2 x 32 tokens over the measured seconds per step.
+        assertEquals(64, tiny.get("tokens_per_s").asDouble() * tiny.get("seconds_per_step").asDouble(), 1e-6);
+        assertEquals(tiny.get("tokens_per_s").asDouble(), result.get("tokens_per_s").asDouble());
+        // At least the float32 logits of the step's 64 positions over the 4096-piece vocabulary.
+        assertTrue(tiny.get("activation_bytes").asLong() >= 64L * 4096 * 4, tiny.toString());
         // An untrained model predicts close to uniformly over the 4096-piece vocabulary: ln 4096 = 8.32.
         assertEquals(Math.log(4096), tiny.get("loss").asDouble(), 0.05);
         String text = printed.toString(StandardCharsets.UTF_8);
@@ -42,13 +52,31 @@ class BenchCommandTest {
     }
 
     @Test
-    void matmulReportsEveryShapeAndForm() throws Exception {
+    void matmulReportsEveryShapeAndFormOfTheModel() throws Exception {
         assertEquals(0, bench("bench", "--what", "matmul", "--model", "tiny", "--batch", "1", "--seq-len", "64",
                 "--steps", "1", "--backend", "cpu", "--json"));
         JsonNode result = lastLine();
-        assertEquals(15, result.get("shapes").size(), "5 layer shapes x 3 forms");
-        assertTrue(result.get("gflops").asDouble() > 0);
-        assertEquals(64, result.get("shapes").get(0).get("m").asInt());
+        // tiny: dim 64, 2 kv heads of 16, feed-forward 192, vocabulary 4096; 1 x 64 rows.
+        List<String> expected = new ArrayList<>();
+        for (String shape : List.of("attention.wq/wo 64 64", "attention.wk/wv 64 32", "feed_forward.w1/w3 64 192",
+                "feed_forward.w2 192 64", "output 64 4096")) {
+            String[] p = shape.split(" ");
+            for (String form : List.of("forward", "backward-input", "backward-weight")) {
+                expected.add(p[0] + " " + form + " m=64 k=" + p[1] + " n=" + p[2]);
+            }
+        }
+        List<String> reported = new ArrayList<>();
+        double slowest = Double.MAX_VALUE, fastest = 0;
+        for (JsonNode s : result.get("shapes")) {
+            reported.add(s.get("layer").asText() + " " + s.get("form").asText() + " m=" + s.get("m").asInt()
+                    + " k=" + s.get("k").asInt() + " n=" + s.get("n").asInt());
+            slowest = Math.min(slowest, s.get("gflops").asDouble());
+            fastest = Math.max(fastest, s.get("gflops").asDouble());
+        }
+        assertEquals(expected, reported);
+        // Overall is total flops over total time: between the slowest and the fastest shape.
+        double overall = result.get("gflops").asDouble();
+        assertTrue(slowest > 0 && slowest <= overall && overall <= fastest, slowest + " <= " + overall + " <= " + fastest);
     }
 
     @Test

@@ -24,7 +24,7 @@ public final class BundledCorpus {
 
     public static final String RESOURCE = "/dev/jllama/data/corpus/nlp-corpus-4.4.0.train.txt.gz";
     /** Directory name inside the cache; bump the suffix whenever the preparation's output would change. */
-    public static final String DATASET_NAME = "nlp-corpus-4.4.0-spm-bpe-4096-v1";
+    public static final String DATASET_NAME = "nlp-corpus-4.4.0-spm-bpe-4096-v2";
     public static final double VAL_FRACTION = 0.05;
     public static final long SHARD_TOKENS = 1_000_000;
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jllama.data.SparkTestSession;
 import dev.jllama.data.shard.Dataset;
 import dev.jllama.data.shard.RankSlice;
 import dev.jllama.data.shard.WindowSource;

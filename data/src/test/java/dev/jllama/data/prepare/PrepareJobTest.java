@@ -6,18 +6,21 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jllama.data.SparkTestSession;
 import dev.jllama.data.shard.Dataset;
 import dev.jllama.data.shard.Manifest;
 import dev.jllama.data.shard.RankSlice;
 import dev.jllama.data.shard.WindowSource;
 import dev.jllama.data.tokenizer.Tokenizer;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
@@ -25,12 +28,18 @@ import org.junit.jupiter.api.io.TempDir;
 
 class PrepareJobTest {
     private static final Tokenizer TOK = Tokenizer.bundled();
-    private static final String BOILER = "Subscribe to our newsletter for more stories!";
+    /** One boilerplate line in three spellings that CCNet's normalisation (case, punctuation) makes one line. */
+    private static final String[] BOILER = {"Subscribe to our newsletter for more stories!",
+            "SUBSCRIBE to our newsletter, for more stories", "subscribe to our Newsletter for more stories..."};
+    private static final String CAFE_NFC = "The caf\u00e9 by the weir serves tea to every walker who stops at the old mill.";
 
     @TempDir
     Path tmp;
 
-    /** 12 distinct documents, one exact duplicate (different whitespace), boilerplate in 3 of them, 2 rejects. */
+    /**
+     * 13 distinct documents, two exact duplicates (one differs in whitespace, one is the decomposed spelling of
+     * a document), boilerplate in 3 of them, 2 rejects.
+     */
     private List<String> writeCorpus() throws IOException {
         Path in = tmp.resolve("in");
         Files.createDirectories(in.resolve("nested"));
@@ -42,7 +51,7 @@ class PrepareJobTest {
         for (int i = 0; i < 8; i++) {
             text.append("The ").append(trees[i]).append(" document talks about the river that runs past the old mill.\n");
             text.append("It has a second line, which mentions ").append(trees[(i + 3) % 8]).append(" leaves and a quiet evening.\n");
-            if (i % 3 == 0) text.append(BOILER).append('\n');
+            if (i % 3 == 0) text.append(BOILER[i / 3]).append('\n');
             text.append("\r\n");
         }
         text.append("Too short.\n\n");
@@ -50,6 +59,9 @@ class PrepareJobTest {
         // The exact duplicate of the birch document after cleanup: extra spaces and a tab.
         text.append("The  birch document talks about the river that runs past the old mill.\t\n")
                 .append("It has a second line, which mentions elm leaves and a quiet evening.\n\n\n\n");
+        // NFC and NFD spellings of one document: equal after normalisation, so one of them is a duplicate.
+        text.append(CAFE_NFC).append("\n\n").append(Normalizer.normalize(CAFE_NFC, Normalizer.Form.NFD))
+                .append("\n\n");
         Files.writeString(in.resolve("a.txt"), text.toString());
         StringBuilder json = new StringBuilder();
         for (int i = 0; i < 4; i++) {
@@ -73,18 +85,18 @@ class PrepareJobTest {
         PrepareResult r = PrepareJob.run(SparkTestSession.get(), options(inputs, out).shardTokens(64), m -> {});
         Map<String, Object> s = r.stats();
         assertEquals(2, ((Number) s.get("input_files")).intValue());
-        assertEquals(15L, ((Number) s.get("input_documents")).longValue());
-        assertEquals(1L, ((Number) s.get("documents_duplicate")).longValue());
+        assertEquals(17L, ((Number) s.get("input_documents")).longValue());
+        assertEquals(2L, ((Number) s.get("documents_duplicate")).longValue());
         assertEquals(1L, ((Number) s.get("frequent_lines_distinct")).longValue());
         assertEquals(3L, ((Number) s.get("lines_removed_as_repeats")).longValue());
         assertEquals(1L, ((Number) s.get("documents_too_short")).longValue());
         assertEquals(1L, ((Number) s.get("documents_too_symbolic")).longValue());
-        assertEquals(12L, ((Number) s.get("documents_kept")).longValue());
+        assertEquals(13L, ((Number) s.get("documents_kept")).longValue());
         assertTrue(r.megabytesPerSecond() > 0);
 
         Dataset d = Dataset.open(out, new Configuration());
         Manifest m = d.manifest();
-        assertEquals(12L, m.split("train").documents() + m.split("val").documents());
+        assertEquals(13L, m.split("train").documents() + m.split("val").documents());
         assertTrue(m.split("val").documents() >= 1, "validation split is never empty when a fraction is asked for");
         assertTrue(m.split("train").shards().size() > 1, "64-token shards: several of them");
         assertFalse(Files.exists(tmp.resolve("ds/_parts")), "temporary part files are gone");
@@ -94,14 +106,15 @@ class PrepareJobTest {
         Tokenizer t = d.tokenizer();
         List<String> docs = new ArrayList<>();
         for (String split : List.of("train", "val")) docs.addAll(decodeDocuments(d, split, t));
-        assertEquals(12, docs.size());
-        TreeMap<String, String> byKey = new TreeMap<>();
+        assertEquals(13, docs.size());
         for (String doc : docs) {
-            assertFalse(doc.contains(BOILER), "frequent line removed: " + doc);
+            assertFalse(doc.toLowerCase(Locale.ROOT).contains("newsletter"), "frequent line removed: " + doc);
+            assertTrue(Normalizer.isNormalized(doc, Normalizer.Form.NFC), "NFC: " + doc);
             assertFalse(doc.contains("\t") || doc.contains("  ") || doc.contains("\r"), "whitespace cleaned: " + doc);
         }
         assertTrue(docs.contains("The birch document talks about the river that runs past the old mill.\n"
                 + "It has a second line, which mentions elm leaves and a quiet evening."), docs.toString());
+        assertTrue(docs.contains(CAFE_NFC), docs.toString());
         assertTrue(docs.contains("JSON document Corfe describes a small harbour town with boats.\n"
                 + "Its second paragraph is about the chapel."), docs.toString());
     }
@@ -183,15 +196,39 @@ class PrepareJobTest {
     }
 
     @Test
-    void trainsItsOwnTokenizerWhenAskedForAVocabularySize() throws IOException {
+    void trainedTokenizerIsTheSameForAnyPartitioningAndEncodesTheCorpusExactly() throws IOException {
         List<String> inputs = writeCorpus();
-        String out = tmp.resolve("trained").toString();
-        PrepareOptions o = PrepareOptions.withTrainedTokenizer(inputs, out, 300).quality(new QualityFilter(20, 0.25));
-        PrepareJob.run(SparkTestSession.get(), o, m -> {});
-        Dataset d = Dataset.open(out, new Configuration());
-        assertEquals(300, d.vocabSize());
-        assertEquals(300, d.tokenizer().vocabSize());
-        assertTrue(d.tokens("train") > 0);
+        String a = tmp.resolve("trained-p1").toString();
+        String b = tmp.resolve("trained-p5").toString();
+        PrepareOptions o = PrepareOptions.withTrainedTokenizer(inputs, a, 320).quality(new QualityFilter(20, 0.25))
+                .valFraction(0.2).shardTokens(50);
+        PrepareJob.run(SparkTestSession.get(), o.partitions(1), m -> {});
+        PrepareJob.run(SparkTestSession.get(), o.output(b).partitions(5), m -> {});
+        List<Path> fa = files(Path.of(a));
+        assertEquals(fa, files(Path.of(b)));
+        for (Path f : fa) assertArrayEquals(Files.readAllBytes(Path.of(a).resolve(f)), Files.readAllBytes(Path.of(b).resolve(f)), f.toString());
+
+        Dataset d = Dataset.open(a, new Configuration());
+        Tokenizer t = d.tokenizer();
+        assertEquals(320, d.vocabSize());
+        assertEquals(320, t.vocabSize());
+        assertEquals(List.of("<unk>", "<s>", "</s>", "<0x00>"), List.of(t.piece(0), t.piece(1), t.piece(2), t.piece(3)));
+        assertEquals(2, d.manifest().eosId());
+        // Decoding the shards gives back every kept document: the trained model encodes the corpus losslessly.
+        List<String> train = decodeDocuments(d, "train", t);
+        List<String> val = decodeDocuments(d, "val", t);
+        assertEquals(13, train.size() + val.size());
+        assertTrue(train.contains(CAFE_NFC) || val.contains(CAFE_NFC));
+        // Every character of the training split's lines has its own piece (coverage 1.0): no byte fallback on them
+        // (the trainer, like SentencePiece's, learns from lines, so only the newline itself falls back to a byte).
+        for (String doc : train) {
+            for (String line : doc.split("\n")) {
+                for (int id : t.encode(line)) assertFalse(t.piece(id).startsWith("<0x"), "byte piece " + t.piece(id) + " in " + line);
+            }
+        }
+        // The model names neither the input nor the output directory.
+        String model = new String(Files.readAllBytes(Path.of(a).resolve(Manifest.TOKENIZER_FILE)), StandardCharsets.ISO_8859_1);
+        assertFalse(model.contains(tmp.toString()), "the trained model records a path under " + tmp);
     }
 
     private List<String> siblingsStartingWith(String prefix) throws IOException {

@@ -8,6 +8,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 
 class ShardHeaderTest {
@@ -69,12 +72,43 @@ class ShardHeaderTest {
     }
 
     @Test
-    void blockChecksumsCoverTheFile() {
-        Crc32cBlocks c = new Crc32cBlocks(10);
-        byte[] data = new byte[25];
-        c.update(data, 0, 7);
-        c.update(data, 7, 18);
-        assertEquals(3, c.blockCrcs().size());
-        assertEquals(25, c.bytes());
+    void blockChecksumsAreCrc32cOfEachBlockAndOfTheWholeFile() {
+        Crc32cBlocks c = new Crc32cBlocks(4);
+        byte[] check = "123456789".getBytes(StandardCharsets.US_ASCII);
+        c.update(check, 0, 3);
+        c.update(check, 3, 6);
+        // CRC-32C check value of "123456789" (RFC 3720, the iSCSI polynomial), as 8 lowercase hex digits.
+        assertEquals("e3069283", c.crc32c());
+        assertEquals(9, c.bytes());
+        assertEquals(List.of(crc32c("1234"), crc32c("5678"), crc32c("9")), c.blockCrcs());
+        assertEquals("00000000", new Crc32cBlocks(8).crc32c(), "CRC-32C of nothing");
+        assertEquals("0000000a", Crc32cBlocks.hex(10), "zero-padded");
+    }
+
+    @Test
+    void shardEntryChecksumsTheBytesOnDisk() throws IOException {
+        int[] tokens = new int[700];
+        for (int i = 0; i < tokens.length; i++) tokens[i] = (i * 37) % 1000;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ShardWriter w = new ShardWriter(out, "mem", TokenWidth.UINT16, tokens.length, 1000, 1000);
+        w.write(tokens, 0, 300);
+        w.write(tokens, 300, 400);
+        ShardInfo info = w.finish("train-00000.bin");
+        byte[] file = out.toByteArray();
+        assertEquals(1024 + 1400, file.length);
+        assertEquals(crc32c(file, 0, file.length), info.crc32c());
+        assertEquals(List.of(crc32c(file, 0, 1000), crc32c(file, 1000, 1000), crc32c(file, 2000, 424)), info.blockCrc32c());
+    }
+
+    private static String crc32c(String ascii) {
+        byte[] b = ascii.getBytes(StandardCharsets.US_ASCII);
+        return crc32c(b, 0, b.length);
+    }
+
+    /** Independent of Crc32cBlocks: the JDK's CRC32C over one range, formatted as the manifest stores it. */
+    private static String crc32c(byte[] data, int off, int len) {
+        CRC32C crc = new CRC32C();
+        crc.update(data, off, len);
+        return String.format("%08x", crc.getValue());
     }
 }

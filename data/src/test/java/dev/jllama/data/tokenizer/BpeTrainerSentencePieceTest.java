@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jllama.data.SparkTestSession;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,8 +18,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPInputStream;
-import org.apache.spark.SparkConf;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -61,14 +60,7 @@ class BpeTrainerSentencePieceTest {
         List<String> docs = new ArrayList<>();
         for (int i = 0; i < lines.size(); i += 100) docs.add(String.join("\n", lines.subList(i, Math.min(lines.size(), i + 100))));
         docs.add("ｆｕｌｌ　ｗｉｄｔｈ ２０２４ 東京は日本の首都です。 e\u0301te\u0301 ▁▁ lit▁eral \t tab");
-        Tokenizer tok;
-        JavaSparkContext spark = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("BpeTrainerSentencePieceTest")
-                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1"));
-        try {
-            tok = BpeTrainer.train(spark.parallelize(docs, 4), BpeTrainerOptions.llama(1200));
-        } finally {
-            spark.stop();
-        }
+        Tokenizer tok = BpeTrainer.train(SparkTestSession.get().parallelize(docs, 4), BpeTrainerOptions.llama(1200));
         Path model = dir.resolve("trained.model");
         Files.write(model, tok.toModelBytes());
 

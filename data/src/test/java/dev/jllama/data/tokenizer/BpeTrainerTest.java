@@ -10,10 +10,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.SparkConf;
+import dev.jllama.data.SparkTestSession;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Training: Spark word counting, driver merges, and the model's layout and behaviour, without Python. */
@@ -22,18 +20,7 @@ class BpeTrainerTest {
             "the cat sat on the mat\nthe cat ate the rat",
             "a hat on the cat\n\nthe rat sat in the hat 2024 times",
             "naïve café 東京 東京 the end");
-    private static JavaSparkContext spark;
-
-    @BeforeAll
-    static void startSpark() {
-        spark = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("BpeTrainerTest")
-                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1"));
-    }
-
-    @AfterAll
-    static void stopSpark() {
-        if (spark != null) spark.stop();
-    }
+    private final JavaSparkContext spark = SparkTestSession.get();
 
     static Map<String, Long> countLocally(List<String> docs) {
         Map<String, Long> counts = new HashMap<>();

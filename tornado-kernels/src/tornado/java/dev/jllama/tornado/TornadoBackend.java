@@ -395,7 +395,7 @@ public final class TornadoBackend implements Backend {
     private void gemm(Tensor c, Tensor a, Tensor b, int m, int n, int k,
                       int aRs, int aCs, int bRs, int bCs, int ldc, boolean accumulate) {
         if (m == 0 || n == 0) return;
-        SplitK.Plan split = splitPlan(m, n, k);
+        SplitKPlan split = splitPlan(m, n, k);
         TornadoTensor partials = split.slices() > 1 ? splitKPartials(split.slices() * m * n) : null;
         if (partials == null) {
             args(at(c), at(a), at(b), m, n, k, aRs, aCs, bRs, bCs, ldc, accumulate ? 1 : 0, k, 0);
@@ -417,8 +417,8 @@ public final class TornadoBackend implements Backend {
         execute(gemm.op);
     }
 
-    private SplitK.Plan splitPlan(int m, int n, int k) {
-        return splitK ? SplitK.plan(m, n, k, gemm.tile) : new SplitK.Plan(1, k);
+    private SplitKPlan splitPlan(int m, int n, int k) {
+        return splitK ? SplitKPlan.of(m, n, k, gemm.tile, MatmulKernel128.SLICE) : new SplitKPlan(1, k);
     }
 
     /**

@@ -1,15 +1,18 @@
-package dev.jllama.data.prepare;
+package dev.jllama.data;
 
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 
-/** One local[2] Spark session per test JVM (Spark allows one active context per JVM). */
-final class SparkTestSession {
+/**
+ * One local[2] Spark session for every test class of the JVM: Spark allows one active context per JVM, so a test
+ * class that started and stopped its own would break whichever class ran after it in the same JVM.
+ */
+public final class SparkTestSession {
     private static JavaSparkContext sc;
 
     private SparkTestSession() {}
 
-    static synchronized JavaSparkContext get() {
+    public static synchronized JavaSparkContext get() {
         if (sc == null) {
             SparkSession spark = SparkSession.builder()
                     .master("local[2]")

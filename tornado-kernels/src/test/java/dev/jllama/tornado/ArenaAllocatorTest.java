@@ -10,7 +10,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /** The arena never hands out a range that overlaps a live one, and rejects a double free. */
-class TornadoArenaAllocatorTest {
+class ArenaAllocatorTest {
 
     @Test
     void liveRangesNeverOverlapUnderRandomAllocationAndFree() {

@@ -1,0 +1,59 @@
+package dev.jllama.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** `llama`, `llama --help` and `llama COMMAND --help`: usage text and exit status. */
+class HelpTest {
+
+    @Test
+    void noCommandPrintsUsageAndFails() {
+        CommandLineRun run = CommandLineRun.of();
+        assertEquals(2, run.status());
+        assertTrue(run.out().startsWith("usage: llama <command> [options]"), run.out());
+        assertTrue(run.out().contains("commands: train, bench, tokenize, prepare"), run.out());
+    }
+
+    @Test
+    void helpListsEveryCommand() {
+        for (String help : List.of("--help", "-h", "help")) {
+            CommandLineRun run = CommandLineRun.of(help);
+            assertEquals(0, run.status(), help);
+            assertTrue(run.out().contains("commands: train, bench, tokenize, prepare"), run.out());
+            assertEquals("", run.err());
+        }
+    }
+
+    @Test
+    void everyCommandDescribesItsOptions() {
+        Map<String, List<String>> options = Map.of(
+                "train", List.of("--data", "--out", "--model", "--steps", "--lr", "--warmup", "--resume", "--backend", "--json"),
+                "bench", List.of("--what matmul", "--what step", "--what tokenize", "--profile"),
+                "tokenize", List.of("--tokenizer", "--text", "--input", "--train", "--vocab-size"),
+                "prepare", List.of("--input", "--output", "--tokenizer", "--vocab-size", "--val-fraction", "--shard-tokens",
+                        "--line-dup-threshold", "--partitions"));
+        options.forEach((command, names) -> {
+            CommandLineRun run = CommandLineRun.of(command, "--help");
+            assertEquals(0, run.status(), command);
+            assertTrue(run.out().startsWith("llama " + command), run.out());
+            for (String name : names) assertTrue(run.out().contains(name), command + " --help lacks " + name + ":\n" + run.out());
+        });
+    }
+
+    @Test
+    void mistakesAreUsageErrorsWithOneLineOnStandardError() {
+        CommandLineRun unknown = CommandLineRun.of("fly");
+        assertEquals(2, unknown.status());
+        assertTrue(unknown.err().contains("unknown command 'fly'"), unknown.err());
+        CommandLineRun option = CommandLineRun.of("tokenize", "--text", "a", "--colour", "red");
+        assertEquals(2, option.status());
+        assertEquals("llama tokenize: unknown option --colour\n", option.err());
+        CommandLineRun value = CommandLineRun.of("bench", "--what", "step", "--steps", "many");
+        assertEquals(2, value.status());
+        assertTrue(value.err().contains("--steps must be an integer, got 'many'"), value.err());
+    }
+}

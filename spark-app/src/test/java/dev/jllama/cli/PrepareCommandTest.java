@@ -1,0 +1,89 @@
+package dev.jllama.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.jllama.data.shard.Dataset;
+import dev.jllama.data.shard.Manifest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** `llama prepare` through the command line: options reach the job, the result is printed and the dataset opens. */
+class PrepareCommandTest {
+    @TempDir
+    Path tmp;
+
+    /** Documents of two lines, separated by blank lines, all different and long enough for the default filters. */
+    static Path writeCorpus(Path file, int documents) throws IOException {
+        String[] animals = {"otter", "heron", "badger", "kestrel", "vole", "stoat", "wren", "hare", "newt", "lark"};
+        String[] places = {"river bank", "old orchard", "hay meadow", "beech wood", "chalk down", "reed bed"};
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < documents; i++) {
+            String animal = animals[i % animals.length];
+            String place = places[(i / animals.length) % places.length];
+            text.append("At dawn the ").append(animal).append(" crossed the ").append(place)
+                    .append(" while the mist was still lying low over the grass.\n")
+                    .append("Nobody saw the ").append(animal).append(" return, though the ").append(place)
+                    .append(" kept its tracks until the rain came.\n\n");
+        }
+        Files.writeString(file, text.toString());
+        return file;
+    }
+
+    @Test
+    void preparesWithTheBundledTokenizerAndPrintsTheStatistics() throws IOException {
+        Path corpus = writeCorpus(tmp.resolve("corpus.txt"), 40);
+        Path out = tmp.resolve("dataset");
+        JsonNode result = CommandLineRun.json("prepare", "--input", corpus.toString(), "--output", out.toString(),
+                "--val-fraction", "0.1", "--shard-tokens", "500", "--partitions", "3", "--master", "local[2]", "--json");
+        assertTrue(result.get("dataset").asText().endsWith(out.toString()), result.get("dataset").asText());
+        assertEquals(40, result.get("input_documents").asInt());
+        assertEquals(40, result.get("documents_kept").asInt());
+        assertEquals("given", result.get("tokenizer").asText());
+        assertEquals(500, result.get("shard_tokens").asInt());
+        assertEquals(0.1, result.get("val_fraction").asDouble());
+        Dataset d = Dataset.open(out.toString(), new Configuration());
+        assertEquals(4096, d.vocabSize());
+        assertEquals(result.get("train_tokens").asLong(), d.tokens("train"));
+        assertEquals(40, d.manifest().split("train").documents() + d.manifest().split("val").documents());
+        for (var shard : d.manifest().split("train").shards()) assertTrue(shard.tokens() <= 500, shard.toString());
+    }
+
+    @Test
+    void trainsItsOwnTokenizerWithVocabSize() throws IOException {
+        Path corpus = writeCorpus(tmp.resolve("corpus.txt"), 30);
+        Path out = tmp.resolve("trained");
+        JsonNode result = CommandLineRun.json("prepare", "--input", corpus.toString(), "--output", out.toString(),
+                "--vocab-size", "320", "--master", "local[2]", "--json");
+        assertEquals("trained (BPE, vocab 320)", result.get("tokenizer").asText());
+        Dataset d = Dataset.open(out.toString(), new Configuration());
+        assertEquals(320, d.vocabSize());
+        assertTrue(Files.exists(out.resolve(Manifest.TOKENIZER_FILE)));
+    }
+
+    @Test
+    void contradictoryOrMissingOptionsAreUsageErrors() throws IOException {
+        Path corpus = writeCorpus(tmp.resolve("corpus.txt"), 2);
+        String out = tmp.resolve("never").toString();
+        CommandLineRun both = CommandLineRun.of("prepare", "--input", corpus.toString(), "--output", out,
+                "--tokenizer", "x.model", "--vocab-size", "300");
+        assertEquals(2, both.status());
+        assertTrue(both.err().contains("give --tokenizer or --vocab-size, not both"), both.err());
+        CommandLineRun small = CommandLineRun.of("prepare", "--input", corpus.toString(), "--output", out, "--vocab-size", "200");
+        assertEquals(2, small.status());
+        assertTrue(small.err().contains("--vocab-size must exceed 258"), small.err());
+        CommandLineRun noOutput = CommandLineRun.of("prepare", "--input", corpus.toString());
+        assertEquals(2, noOutput.status());
+        assertTrue(noOutput.err().contains("missing required option --output"), noOutput.err());
+        CommandLineRun badFraction = CommandLineRun.of("prepare", "--input", corpus.toString(), "--output", out,
+                "--val-fraction", "1.5");
+        assertEquals(2, badFraction.status());
+        assertTrue(badFraction.err().contains("val fraction must be in [0, 1)"), badFraction.err());
+        assertTrue(Files.notExists(Path.of(out)));
+    }
+}
