@@ -105,7 +105,7 @@ class AtomicPublicationTest {
              LlamaModel model = new LlamaModel(CONFIG, backend);
              AdamW optimizer = new AdamW(backend, model.parameters(), AdamW.Hyper.LLAMA)) {
             Initializer.initialize(model, step);
-            return store.save(new TrainingState(CONFIG, step, 1, 0, 0, List.of(), null), model, optimizer, new byte[] {1}, 2);
+            return store.save(new TrainingState(CONFIG, step, 1, 0, 0, List.of(), null), model, optimizer.download(), new byte[] {1}, 2);
         }
     }
 

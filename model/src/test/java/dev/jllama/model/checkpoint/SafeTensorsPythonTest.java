@@ -104,7 +104,7 @@ class SafeTensorsPythonTest {
                 fill(backend, optimizer.firstMoments().get(i), i + 1);
                 fill(backend, optimizer.secondMoments().get(i), -(i + 1));
             }
-            String saved = store.save(new TrainingState(config, 4, 3, 0, 0, List.of(), null), model, optimizer, null, 1);
+            String saved = store.save(new TrainingState(config, 4, 3, 0, 0, List.of(), null), model, optimizer.download(), null, 1);
             Path checkpoint = Path.of(URI.create(saved));
             JsonNode weights = readWithPython(checkpoint.resolve(CheckpointStore.MODEL_FILE));
             JsonNode moments = readWithPython(checkpoint.resolve(CheckpointStore.OPTIMIZER_FILE));
