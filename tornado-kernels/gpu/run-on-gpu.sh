@@ -32,12 +32,15 @@ log "OCL_ICD_VENDORS=$OCL_ICD_VENDORS"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$OUT/nvidia-smi.txt"
 
 # The SDK's argfile for this location, without "." on the module path, once per driver: each gets a module path
-# without the other driver's jars (drivers are services, so any driver on the module path would be loaded).
+# without the other driver's jars (drivers are services, so any driver on the module path would be loaded) and
+# without the SDK's Log4j2 jars (named modules that would shadow the class path's log4j-api; see
+# tornado-kernels/tornado-argfile.sh).
 mkdir -p "$WORK/mp-opencl" "$WORK/mp-ptx"
 for jar in "$SDK"/share/java/tornado/*.jar; do
   case "$(basename "$jar")" in
     tornado-drivers-ptx*) ln -s "$jar" "$WORK/mp-ptx/" ;;
     tornado-drivers-opencl*) ln -s "$jar" "$WORK/mp-opencl/" ;;
+    log4j-*) ;;
     *) ln -s "$jar" "$WORK/mp-ptx/"; ln -s "$jar" "$WORK/mp-opencl/" ;;
   esac
 done
