@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jllama.data.tokenizer.Tokenizer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +42,8 @@ class DocumentRulesTest {
         assertEquals(1.0, QualityFilter.symbolRatio("<>{}"), 0.0);
         assertEquals(QualityFilter.Verdict.KEEP, new QualityFilter(0, 0.25).judge("a b c ;"), "exactly at the ratio is kept");
         assertEquals(QualityFilter.Verdict.TOO_SYMBOLIC, new QualityFilter(0, 0.25).judge("a b ;"));
+        assertEquals(QualityFilter.Verdict.TOO_SYMBOLIC, new QualityFilter(0, 0).judge("ab!"), "ratio 0 allows no symbol");
+        assertEquals(QualityFilter.Verdict.KEEP, new QualityFilter(0, 1).judge("!!!"), "ratio 1 allows only symbols");
         assertThrows(IllegalArgumentException.class, () -> new QualityFilter(-1, 0.5));
         assertThrows(IllegalArgumentException.class, () -> new QualityFilter(0, 1.5));
         assertThrows(IllegalArgumentException.class, () -> new QualityFilter(0, Double.NaN));
@@ -77,6 +80,8 @@ class DocumentRulesTest {
         assertEquals(List.of(0.5, 9L, 0, 3, "elsewhere", 300), List.of(changed.valFraction(), changed.shardTokens(),
                 changed.lineDupThreshold(), changed.partitions(), changed.output(), changed.vocabSize()));
         assertEquals("t.model", PrepareOptions.withTokenizerFile(in, "out", "t.model").tokenizerFile());
+        assertEquals(Tokenizer.bundled(), PrepareOptions.withTokenizer(in, "out", Tokenizer.bundled()).tokenizer());
+        assertEquals(2, o.shardTokens(2).shardTokens(), "the smallest shard: one window of one token and its target");
         assertThrows(IllegalArgumentException.class, () -> new PrepareOptions(in, "out", "t.model", null, 300, 0.01, 10, 2,
                 PrepareOptions.DEFAULT_QUALITY, 0), "two tokenizer sources");
         assertThrows(IllegalArgumentException.class, () -> new PrepareOptions(in, "out", null, null, 0, 0.01, 10, 2,

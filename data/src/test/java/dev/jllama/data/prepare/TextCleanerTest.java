@@ -47,6 +47,13 @@ class TextCleanerTest {
     }
 
     @Test
+    void aCarriageReturnAtTheVeryEndAndTheNonCharacterRangeEdges() {
+        assertEquals("a", TextCleaner.clean("a\r"));
+        assertEquals("ab", TextCleaner.clean("a\ufdefb"));
+        assertEquals("a\ufdf0\ufdcfb", TextCleaner.clean("a\ufdf0\ufdcfb"), "assigned characters beside the range stay");
+    }
+
+    @Test
     void blankDocumentsCleanToEmpty() {
         assertEquals("", TextCleaner.clean(""));
         assertEquals("", TextCleaner.clean(" \t\n\r\n\u2028\u0000\ufeff \n"));

@@ -1,5 +1,6 @@
 package dev.jllama.data.shard;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -72,6 +73,47 @@ class ShardHeaderTest {
     }
 
     @Test
+    void uint32ShardHoldsLittleEndianIntsAndRawWritesCheckTheirLength() throws IOException {
+        int[] tokens = {0, 65536, 69_999, 12};
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ShardWriter w = new ShardWriter(out, "wide", TokenWidth.UINT32, 6, 70_000, 1 << 20);
+        w.write(tokens, 1, 2);
+        byte[] raw = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putInt(5).putInt(6).putInt(7).putInt(8).array();
+        IOException partial = assertThrows(IOException.class, () -> w.writeRaw(raw, 0, 6));
+        assertTrue(partial.getMessage().contains("not whole tokens"), partial.getMessage());
+        w.writeRaw(raw, 4, 8);
+        IOException tooMany = assertThrows(IOException.class, () -> w.writeRaw(raw, 0, 12));
+        assertTrue(tooMany.getMessage().contains("more than the announced 6"), tooMany.getMessage());
+        w.write(tokens, 3, 1);
+        w.write(tokens, 0, 1);
+        ShardInfo info = w.finish("wide.bin");
+        byte[] b = out.toByteArray();
+        ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(List.of(20240520, 2, 6, 4), List.of(bb.getInt(0), bb.getInt(4), bb.getInt(8), bb.getInt(12)));
+        int[] read = new int[6];
+        for (int i = 0; i < 6; i++) read[i] = bb.getInt(1024 + 4 * i);
+        assertArrayEquals(new int[] {65536, 69_999, 6, 7, 12, 0}, read);
+        assertEquals(6, info.tokens());
+        assertEquals(1024 + 24, info.bytes());
+        assertEquals(ShardHeader.of(TokenWidth.UINT32, 6), ShardHeader.decode(b, "wide.bin"));
+    }
+
+    @Test
+    void writerRefusesNegativeIdsAndShardsTooLargeForOneArray() throws IOException {
+        ShardWriter w = new ShardWriter(new ByteArrayOutputStream(), "m", TokenWidth.UINT32, 1, 100_000, 64);
+        IOException e = assertThrows(IOException.class, () -> w.write(new int[] {-1}, 0, 1));
+        assertTrue(e.getMessage().contains("token -1 outside the vocabulary of 100000"), e.getMessage());
+        long limit = ShardHeader.maxTokens(TokenWidth.UINT16);
+        assertEquals((Integer.MAX_VALUE - 16 - 1024) / 2, limit);
+        IllegalArgumentException big = assertThrows(IllegalArgumentException.class,
+                () -> new ShardWriter(new ByteArrayOutputStream(), "big", TokenWidth.UINT16, limit + 1, 10, 64));
+        assertTrue(big.getMessage().contains("exceed the per-shard limit"), big.getMessage());
+        new ShardWriter(new ByteArrayOutputStream(), "at-limit", TokenWidth.UINT16, limit, 10, 64);
+        assertEquals(1024 + 2L * 7, ShardHeader.of(TokenWidth.UINT16, 7).fileBytes());
+        assertThrows(IllegalArgumentException.class, () -> ShardHeader.of(TokenWidth.UINT16, -1));
+    }
+
+    @Test
     void blockChecksumsAreCrc32cOfEachBlockAndOfTheWholeFile() {
         Crc32cBlocks c = new Crc32cBlocks(4);
         byte[] check = "123456789".getBytes(StandardCharsets.US_ASCII);
@@ -98,6 +140,33 @@ class ShardHeaderTest {
         assertEquals(1024 + 1400, file.length);
         assertEquals(crc32c(file, 0, file.length), info.crc32c());
         assertEquals(List.of(crc32c(file, 0, 1000), crc32c(file, 1000, 1000), crc32c(file, 2000, 424)), info.blockCrc32c());
+    }
+
+    @Test
+    void blocksEndingExactlyAtTheFileEndAddNoEmptyBlock() {
+        Crc32cBlocks c = new Crc32cBlocks(4);
+        c.update(new byte[8], 0, 8);
+        assertEquals(List.of(crc32c(new byte[4], 0, 4), crc32c(new byte[4], 0, 4)), c.blockCrcs());
+        assertEquals(List.of(crc32c("x")), single("x"));
+        assertThrows(IllegalArgumentException.class, () -> new Crc32cBlocks(0));
+    }
+
+    private static List<String> single(String ascii) {
+        Crc32cBlocks one = new Crc32cBlocks(1);
+        byte[] b = ascii.getBytes(StandardCharsets.US_ASCII);
+        one.update(b, 0, b.length);
+        return one.blockCrcs();
+    }
+
+    @Test
+    void tokenWidthIsTheNarrowestThatHoldsTheVocabulary() {
+        assertEquals(TokenWidth.UINT16, TokenWidth.forVocabulary(1));
+        assertEquals(TokenWidth.UINT16, TokenWidth.forVocabulary(65_536));
+        assertEquals(TokenWidth.UINT32, TokenWidth.forVocabulary(65_537));
+        assertThrows(IllegalArgumentException.class, () -> TokenWidth.forVocabulary(0));
+        assertEquals(TokenWidth.UINT16, TokenWidth.ofBytes(2));
+        assertEquals(TokenWidth.UINT32, TokenWidth.ofBytes(4));
+        assertThrows(IllegalArgumentException.class, () -> TokenWidth.ofBytes(3));
     }
 
     private static String crc32c(String ascii) {

@@ -118,6 +118,14 @@ class BpeTrainerTest {
         assertEquals(List.of("ab", "ba"), List.of(tok.piece(259), tok.piece(260)));
     }
 
+    @Test
+    void optionsRejectMeaninglessLimits() {
+        new BpeTrainerOptions(4, 1, 1, true, true, true, true);
+        assertThrows(IllegalArgumentException.class, () -> new BpeTrainerOptions(3, 16, 4192, true, true, true, true));
+        assertThrows(IllegalArgumentException.class, () -> new BpeTrainerOptions(300, 0, 4192, true, true, true, true));
+        assertThrows(IllegalArgumentException.class, () -> new BpeTrainerOptions(300, 16, 0, true, true, true, true));
+    }
+
     static List<String> pieces(Tokenizer tok, int[] ids) {
         List<String> out = new ArrayList<>();
         for (int id : ids) out.add(tok.piece(id));
