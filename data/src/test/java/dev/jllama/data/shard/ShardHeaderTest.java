@@ -99,12 +99,11 @@ class ShardHeaderTest {
     }
 
     @Test
-    void writerRefusesNegativeIdsAndShardsTooLargeForOneArray() throws IOException {
+    void writerRefusesNegativeIdsAndShardsBeyondTheHeadersTokenCount() throws IOException {
         ShardWriter w = new ShardWriter(new ByteArrayOutputStream(), "m", TokenWidth.UINT32, 1, 100_000, 64);
         IOException e = assertThrows(IOException.class, () -> w.write(new int[] {-1}, 0, 1));
         assertTrue(e.getMessage().contains("token -1 outside the vocabulary of 100000"), e.getMessage());
-        long limit = ShardHeader.maxTokens(TokenWidth.UINT16);
-        assertEquals((Integer.MAX_VALUE - 16 - 1024) / 2, limit);
+        long limit = ShardHeader.MAX_TOKENS; // the header's int32 token count; readers hold blocks, not whole shards
         IllegalArgumentException big = assertThrows(IllegalArgumentException.class,
                 () -> new ShardWriter(new ByteArrayOutputStream(), "big", TokenWidth.UINT16, limit + 1, 10, 64));
         assertTrue(big.getMessage().contains("exceed the per-shard limit"), big.getMessage());
