@@ -72,10 +72,13 @@ public final class BenchCommand implements Command {
         String data = args.string("data", null);
         args.checkAllUsed();
         if (ranks < 2) throw new UsageException("--ranks must be at least 2, got " + ranks);
-        double one = stepSeconds(1, model, batch, seqLen, steps, data, out);
-        double many = stepSeconds(ranks, model, batch, seqLen, steps, data, out);
+        double one = stepSeconds(1, model, batch, seqLen, steps, data, out).get("step_s");
+        Map<String, Double> multi = stepSeconds(ranks, model, batch, seqLen, steps, data, out);
+        double many = multi.get("step_s");
+        double exposed = multi.get("comm_wait_s") / (steps + 1);
         out.printf("step time, %s at %d x %d per rank: 1 rank %.3f s, %d ranks %.3f s (separate JVMs, 1 thread each):"
-                + " %.3fx%n", model, batch, seqLen, one, ranks, many, many / one);
+                + " %.3fx; rank 0 waited %.3f s per step for gradients after its backward pass%n",
+                model, batch, seqLen, one, ranks, many, many / one, exposed);
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("model", model);
         result.put("batch_per_rank", batch);
@@ -84,11 +87,15 @@ public final class BenchCommand implements Command {
         result.put("one_rank_s", one);
         result.put("ranks_s", many);
         result.put("ratio", many / one);
+        result.put("comm_wait_s_per_step", exposed);
         return result;
     }
 
-    /** Mean step time after the first of a training run with {@code ranks} executor JVMs of one core each. */
-    private static double stepSeconds(int ranks, String model, int batch, int seqLen, int steps, String data,
+    /**
+     * Mean step time after the first ({@code step_s}) of a training run with {@code ranks} executor JVMs of one core
+     * each, and rank 0's total wait for gradient transfers ({@code comm_wait_s}).
+     */
+    private static Map<String, Double> stepSeconds(int ranks, String model, int batch, int seqLen, int steps, String data,
                                       PrintStream out) throws Exception {
         List<String> argv = new ArrayList<>(List.of("--model", model, "--micro-batch", Integer.toString(batch),
                 "--seq-len", Integer.toString(seqLen), "--steps", Integer.toString(steps + 1), "--ranks",
@@ -97,7 +104,10 @@ public final class BenchCommand implements Command {
                 "--out", Path.of("runs", "bench-scaling", ranks + "-ranks").toString()));
         if (data != null) argv.addAll(List.of("--data", data));
         Map<String, Object> result = new TrainCommand().run(Args.parse(argv.toArray(String[]::new), 0), out);
-        return ((Number) result.get("tokens_per_step")).doubleValue() / ((Number) result.get("tokens_per_s")).doubleValue();
+        double step = ((Number) result.get("tokens_per_step")).doubleValue()
+                / ((Number) result.get("tokens_per_s")).doubleValue();
+        double wait = ((Number) ((List<?>) result.get("comm_wait_s")).get(0)).doubleValue();
+        return Map.of("step_s", step, "comm_wait_s", wait);
     }
 
     private Map<String, Object> matmul(Args args, PrintStream out) throws Exception {

@@ -150,6 +150,7 @@ public final class TrainCommand implements Command {
         result.put("activation_bytes", first.activationBytes());
         result.put("moment_bytes_per_rank", first.momentBytes());
         result.put("backend", first.backend());
+        result.put("comm_wait_s", outcome.ranks().stream().map(RankResult::commWaitSeconds).toList());
         result.put("hosts", outcome.ranks().stream().map(RankResult::host).toList());
         result.put("gpus", outcome.ranks().stream().map(RankResult::gpus).toList());
         if (!first.data().isEmpty()) result.put("data", first.data());

@@ -38,6 +38,7 @@ final class CollectiveSync implements StepSync {
     private final float[] gradients;
     private final float[] parameters; // ZeRO-1: where the updated shares meet
     private final List<CompletableFuture<Void>> inFlight = new ArrayList<>();
+    private long waitNanos; // compute stalled on communication: what overlap did not hide
 
     private CollectiveSync(Collective collective, LlamaModel model, ParameterLayout layout, AdamW replicated,
                            ShardedAdamW sharded, AdamW.Hyper hyper, int checkEvery) {
@@ -108,6 +109,7 @@ final class CollectiveSync implements StepSync {
     }
 
     private void awaitAll() throws IOException {
+        long start = System.nanoTime();
         try {
             for (CompletableFuture<Void> f : inFlight) f.join();
         } catch (CompletionException e) {
@@ -115,7 +117,13 @@ final class CollectiveSync implements StepSync {
             throw e;
         } finally {
             inFlight.clear();
+            waitNanos += System.nanoTime() - start;
         }
+    }
+
+    /** Seconds this rank has waited for bucket transfers so far (gradients, and ZeRO-1's parameters and moments). */
+    double waitSeconds() {
+        return waitNanos / 1e9;
     }
 
     @Override

@@ -11,10 +11,11 @@ import java.util.Map;
  * @param finalLoss   mean loss of the last step over all ranks (null when there was nothing to do)
  * @param tokensPerS  training tokens per second over all ranks, first step (warm-up) excluded
  * @param valLoss     rank 0: mean validation loss (null when not evaluated)
+ * @param commWaitSeconds time this rank waited for gradient buckets after its backward pass, over the run
  * @param data        rank 0: per-dataset proportions realised by the whole world (empty for one dataset)
  * @param checkpoint  rank 0: the newest complete checkpoint
  */
 public record RankResult(int rank, String host, List<String> gpus, String backend, String device, int startStep, int steps,
                          Double finalLoss, Double tokensPerS, Double valLoss, long parameters, long activationBytes,
-                         long momentBytes, Map<String, Object> data, String checkpoint)
+                         long momentBytes, double commWaitSeconds, Map<String, Object> data, String checkpoint)
         implements Serializable {}

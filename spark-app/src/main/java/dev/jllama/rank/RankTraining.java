@@ -114,7 +114,7 @@ public final class RankTraining {
                 return new RankResult(rank, env.host(), List.copyOf(env.gpus()), backend.name(), backend.device(), resume.step(),
                         options.steps(), last == null ? null : last.loss(), throughput.tokensPerSecond(last), valLoss,
                         model.parameters().count(), model.activations(options.microBatch(), options.seqLen()).bytes(),
-                        momentBytes, proportions,
+                        momentBytes, sync instanceof CollectiveSync c ? c.waitSeconds() : 0, proportions,
                         rank == 0 ? store.latest().map(Path::toString).orElse(null) : null);
             }
         }
