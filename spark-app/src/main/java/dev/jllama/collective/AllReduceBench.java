@@ -165,32 +165,24 @@ public final class AllReduceBench {
     private static void rank(int rank, int ranks, String sizesCsv) throws IOException {
         List<Integer> sizes = new ArrayList<>();
         for (String size : sizesCsv.split(",")) sizes.add(Integer.parseInt(size));
-        BufferedReader parent = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        try (PeerListener listener = PeerListener.open("127.0.0.1")) {
-            System.out.println("address " + listener.address());
-            System.out.flush();
-            List<String> addresses = List.of(field(parent.readLine(), "addresses").split(","));
-            byte[] secret = HexFormat.of().parseHex(field(parent.readLine(), "secret"));
-            try (Collective collective = Collective.connect(listener, rank, addresses, secret,
-                    CollectiveOptions.defaults())) {
-                // One array of the largest size; smaller sizes use its prefix. The values do not affect the speed;
-                // zeros stay zeros however often they are summed.
-                float[] data = new float[Math.toIntExact(Collections.max(sizes) * MIB / Float.BYTES)];
-                for (int mib : sizes) {
-                    int length = Math.toIntExact(mib * MIB / Float.BYTES);
-                    int repetitions = Math.clamp(2048 / mib, 3, 50);
-                    for (int i = 0; i < WARM_UP; i++) collective.allReduce(data, 0, length);
-                    collective.allReduceDoubles(new double[1]); // start together
-                    double[] seconds = new double[repetitions];
-                    for (int i = 0; i < repetitions; i++) {
-                        long start = System.nanoTime();
-                        collective.allReduce(data, 0, length);
-                        seconds[i] = (System.nanoTime() - start) / 1e9;
-                    }
-                    double median = median(slowestRank(collective, seconds));
-                    if (rank == 0) System.out.println("size " + mib + " " + repetitions + " " + median);
-                    System.out.flush();
+        try (Collective collective = joinThroughParent(rank)) {
+            // One array of the largest size; smaller sizes use its prefix. The values do not affect the speed;
+            // zeros stay zeros however often they are summed.
+            float[] data = new float[Math.toIntExact(Collections.max(sizes) * MIB / Float.BYTES)];
+            for (int mib : sizes) {
+                int length = Math.toIntExact(mib * MIB / Float.BYTES);
+                int repetitions = Math.clamp(2048 / mib, 3, 50);
+                for (int i = 0; i < WARM_UP; i++) collective.allReduce(data, 0, length);
+                collective.allReduceDoubles(new double[1]); // start together
+                double[] seconds = new double[repetitions];
+                for (int i = 0; i < repetitions; i++) {
+                    long start = System.nanoTime();
+                    collective.allReduce(data, 0, length);
+                    seconds[i] = (System.nanoTime() - start) / 1e9;
                 }
+                double median = median(slowestRank(collective, seconds));
+                if (rank == 0) System.out.println("size " + mib + " " + repetitions + " " + median);
+                System.out.flush();
             }
         }
     }
@@ -251,6 +243,26 @@ public final class AllReduceBench {
                 System.out.println("round " + (System.nanoTime() - start) / 1e9);
                 System.out.flush();
             }
+        }
+    }
+
+    /**
+     * A child rank's side of the rendezvous through its parent process: prints {@code address HOST:PORT} of a new
+     * listener on loopback, reads {@code addresses A,B,...} and {@code secret HEX} from standard input, and joins
+     * the ring.
+     */
+    static Collective joinThroughParent(int rank) throws IOException {
+        BufferedReader parent = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        PeerListener listener = PeerListener.open("127.0.0.1");
+        try {
+            System.out.println("address " + listener.address());
+            System.out.flush();
+            List<String> addresses = List.of(field(parent.readLine(), "addresses").split(","));
+            byte[] secret = HexFormat.of().parseHex(field(parent.readLine(), "secret"));
+            return Collective.connect(listener, rank, addresses, secret, CollectiveOptions.defaults());
+        } catch (IOException | RuntimeException e) {
+            listener.close();
+            throw e;
         }
     }
 

@@ -1,11 +1,7 @@
 package dev.jllama.collective;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.HexFormat;
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.zip.CRC32;
 
@@ -21,16 +17,8 @@ public final class RankProcess {
     public static void main(String[] args) throws Exception {
         int rank = Integer.parseInt(args[0]);
         int worldSize = Integer.parseInt(args[1]);
-        BufferedReader parent = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        try (PeerListener listener = PeerListener.open("127.0.0.1")) {
-            System.out.println("address " + listener.address());
-            System.out.flush();
-            List<String> addresses = List.of(field(parent.readLine(), "addresses").split(","));
-            byte[] secret = HexFormat.of().parseHex(field(parent.readLine(), "secret"));
-            try (Collective collective = Collective.connect(listener, rank, addresses, secret,
-                    CollectiveOptions.defaults())) {
-                run(collective, worldSize);
-            }
+        try (Collective collective = AllReduceBench.joinThroughParent(rank)) {
+            run(collective, worldSize);
         }
         System.exit(0);
     }
@@ -70,12 +58,5 @@ public final class RankProcess {
         float[] values = new float[LENGTH];
         for (int i = 0; i < LENGTH; i++) values[i] = (float) random.nextGaussian();
         return values;
-    }
-
-    private static String field(String line, String name) {
-        if (line == null || !line.startsWith(name + " ")) {
-            throw new IllegalStateException("expected '" + name + " ...' from the parent, got " + line);
-        }
-        return line.substring(name.length() + 1);
     }
 }
