@@ -4,10 +4,10 @@ import dev.jllama.data.mixture.TrainingData;
 import dev.jllama.data.prepare.BundledCorpus;
 import dev.jllama.driver.TrainDriver;
 import dev.jllama.model.LlamaConfig;
+import dev.jllama.model.checkpoint.CheckpointStore;
 import dev.jllama.model.train.TrainOptions;
 import dev.jllama.rank.RankResult;
 import dev.jllama.rank.TrainPlan;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -114,7 +114,8 @@ public final class TrainCommand implements Command {
         }
         double lr = lrArg > 0 ? lrArg : LlamaConfig.recommendedPeakLr(modelName);
         int warmup = warmupArg >= 0 ? warmupArg : Math.min(2000, Math.max(1, steps / 10));
-        String checkpoints = qualify(outDir + "/checkpoints", hadoop);
+        // Qualified as the ranks' CheckpointStore resolves it, since executors run in other working directories.
+        String checkpoints = new CheckpointStore(outDir + "/checkpoints", hadoop).root();
         String dataSpec = dataset.qualifiedSpec();
         long globalBatch = batchTokens;
         // The world's size is known once the cluster is up: --batch-tokens is split over the ranks then.
@@ -156,11 +157,5 @@ public final class TrainCommand implements Command {
         if (!first.data().isEmpty()) result.put("data", first.data());
         result.put("checkpoint", first.checkpoint());
         return result;
-    }
-
-    /** A path as a full URI of its file system, so that executors in other working directories find it. */
-    static String qualify(String path, Configuration conf) throws IOException {
-        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
-        return p.getFileSystem(conf).makeQualified(p).toString();
     }
 }
