@@ -3,6 +3,7 @@ package dev.jllama.data.shard;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.zip.CRC32C;
+import org.apache.hadoop.fs.ChecksumFileSystem;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
@@ -47,10 +48,11 @@ public final class DatasetWriter {
 
     /**
      * Hadoop's local file system writes a ".name.crc" file beside every file; datasets carry their own checksums,
-     * so switch that off (a no-op on HDFS, which checksums blocks itself).
+     * so they are written through the raw file system underneath it (HDFS checksums its blocks itself). The cached,
+     * JVM-wide instance is left as it is: switching its checksums off would do so for everything else this JVM
+     * writes, checkpoints included.
      */
     public static FileSystem withoutSideChecksums(FileSystem fs) {
-        fs.setWriteChecksum(false);
-        return fs;
+        return fs instanceof ChecksumFileSystem checksummed ? checksummed.getRawFileSystem() : fs;
     }
 }

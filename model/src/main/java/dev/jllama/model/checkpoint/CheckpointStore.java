@@ -6,18 +6,25 @@ import dev.jllama.model.Parameters;
 import dev.jllama.model.backend.Backend;
 import dev.jllama.model.backend.Tensor;
 import dev.jllama.model.optim.AdamW;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URI;
 import java.util.ArrayList;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.ChecksumException;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -30,7 +37,9 @@ import org.apache.hadoop.fs.Path;
  *
  * <p>Contents: {@code model.safetensors} (weights, Meta names), {@code optimizer.safetensors} (AdamW moments
  * {@code m.<name>}, {@code v.<name>}), {@code state.json} ({@link TrainingState}), optionally
- * {@code tokenizer.model}, and {@code COMPLETE}.
+ * {@code tokenizer.model}, and {@code COMPLETE}. {@code state.json} records the length and CRC32C of every other
+ * file, and {@code COMPLETE} those of {@code state.json}; every load checks them, on any FileSystem, so a damaged
+ * or half-copied checkpoint is never read as good ({@link CorruptCheckpointException}).
  */
 public final class CheckpointStore {
     public static final String MODEL_FILE = "model.safetensors";
@@ -38,7 +47,10 @@ public final class CheckpointStore {
     public static final String STATE_FILE = "state.json";
     public static final String TOKENIZER_FILE = "tokenizer.model";
     public static final String COMPLETE_MARKER = "COMPLETE";
+    /** The field of {@code state.json} that records each other file's length and CRC32C. */
+    public static final String FILES_FIELD = "files";
     private static final String PREFIX = "step-";
+    private static final String TMP_PREFIX = ".";
 
     private final FileSystem fs;
     private final Path root;
@@ -66,7 +78,7 @@ public final class CheckpointStore {
             throws IOException {
         String name = String.format("%s%08d", PREFIX, state.step());
         Path finalDir = new Path(root, name);
-        Path tmp = new Path(root, "." + name + ".tmp-" + UUID.randomUUID());
+        Path tmp = new Path(root, TMP_PREFIX + name + ".tmp-" + UUID.randomUUID());
         fs.mkdirs(tmp);
         try {
             Backend backend = model.backend();
@@ -79,35 +91,41 @@ public final class CheckpointStore {
                 moments.add(new SafeTensors.Entry("m." + p.name(), p.shape(), optimizer.firstMoments().get(i)));
                 moments.add(new SafeTensors.Entry("v." + p.name(), p.shape(), optimizer.secondMoments().get(i)));
             }
-            try (OutputStream out = create(new Path(tmp, MODEL_FILE))) {
-                SafeTensors.write(out, weights, Map.of("format", "pt", "step", Integer.toString(state.step())));
-            }
-            try (OutputStream out = create(new Path(tmp, OPTIMIZER_FILE))) {
-                SafeTensors.write(out, moments, Map.of("step", Integer.toString(state.step())));
-            }
-            try (OutputStream out = create(new Path(tmp, STATE_FILE))) {
-                out.write(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(state.toJson()));
-            }
-            if (tokenizer != null) {
-                try (OutputStream out = create(new Path(tmp, TOKENIZER_FILE))) {
-                    out.write(tokenizer);
-                }
-            }
-            try (OutputStream out = create(new Path(tmp, COMPLETE_MARKER))) {
-                out.write(("step " + state.step() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            }
+            Map<String, FileChecksum> files = new LinkedHashMap<>();
+            files.put(MODEL_FILE, write(tmp, MODEL_FILE, out -> SafeTensors.write(out, weights,
+                    Map.of("format", "pt", "step", Integer.toString(state.step())))));
+            files.put(OPTIMIZER_FILE, write(tmp, OPTIMIZER_FILE, out -> SafeTensors.write(out, moments,
+                    Map.of("step", Integer.toString(state.step())))));
+            if (tokenizer != null) files.put(TOKENIZER_FILE, write(tmp, TOKENIZER_FILE, out -> out.write(tokenizer)));
+            ObjectNode json = state.toJson();
+            ObjectNode sums = json.putObject(FILES_FIELD);
+            files.forEach((file, sum) -> sums.putObject(file).put("bytes", sum.bytes()).put("crc32c", sum.crc32c()));
+            byte[] stateBytes = new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(json);
+            FileChecksum stateSum = write(tmp, STATE_FILE, out -> out.write(stateBytes));
+            // The marker, written last, names state.json's checksum, and state.json every other file's.
+            write(tmp, COMPLETE_MARKER, out -> out.write(String.format("step %d%n%s %d %s%n", state.step(), STATE_FILE,
+                    stateSum.bytes(), stateSum.crc32c()).getBytes(StandardCharsets.UTF_8)));
             if (fs.exists(finalDir)) fs.delete(finalDir, true);
             if (!fs.rename(tmp, finalDir)) throw new IOException("could not rename " + tmp + " to " + finalDir);
         } catch (IOException | RuntimeException e) {
             fs.delete(tmp, true);
             throw e;
         }
-        prune(keep);
+        prune(keep, state.step());
         return finalDir.toString();
     }
 
-    private FSDataOutputStream create(Path path) throws IOException {
-        return fs.create(path, true);
+    private interface Body {
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    private FileChecksum write(Path dir, String name, Body body) throws IOException {
+        try (FSDataOutputStream file = fs.create(new Path(dir, name), true);
+             FileChecksum.Writing out = new FileChecksum.Writing(new BufferedOutputStream(file, 1 << 20))) {
+            body.writeTo(out);
+            out.flush();
+            return out.checksum();
+        }
     }
 
     private static float[] download(Backend backend, Tensor t) {
@@ -140,40 +158,146 @@ public final class CheckpointStore {
         return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
     }
 
-    private void prune(int keep) throws IOException {
+    /**
+     * Keeps the newest {@code keep} checkpoints, and removes what writers that died left half-written at or before
+     * {@code step} (a retried run reaches the step again only after every earlier attempt is gone).
+     */
+    private void prune(int keep, int step) throws IOException {
+        for (FileStatus status : fs.listStatus(root)) {
+            String name = status.getPath().getName();
+            if (name.startsWith(TMP_PREFIX + PREFIX) && name.contains(".tmp-")) {
+                String stepPart = name.substring((TMP_PREFIX + PREFIX).length(), name.indexOf(".tmp-"));
+                if (stepPart.matches("\\d+") && Integer.parseInt(stepPart) <= step) fs.delete(status.getPath(), true);
+            }
+        }
         if (keep <= 0) return;
         List<Path> all = list();
         for (int i = 0; i < all.size() - keep; i++) fs.delete(all.get(i), true);
     }
 
-    /** A checkpoint directory on its file system. */
-    private record Location(FileSystem fs, Path dir) {
-        static Location of(String dir, Configuration conf) throws IOException {
+    /**
+     * Loads the newest checkpoint that {@code load} can read whole, skipping (with a warning naming the checkpoint
+     * and the file) any whose files are missing or do not match their recorded checksums.
+     *
+     * @return what {@code load} returned, or empty when no checkpoint is usable
+     */
+    public <T> Optional<T> loadNewest(Loader<T> load, Consumer<String> warn) throws IOException {
+        List<Path> all = list();
+        for (int i = all.size() - 1; i >= 0; i--) {
+            try {
+                return Optional.of(load.load(all.get(i).toString()));
+            } catch (CorruptCheckpointException e) {
+                warn.accept("skipping " + e.getMessage() + (i > 0 ? "; trying the previous checkpoint" : ""));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Reads one checkpoint directory. */
+    public interface Loader<T> {
+        T load(String dir) throws IOException;
+    }
+
+    /**
+     * A complete checkpoint directory on its file system, with the checksums its {@code state.json} recorded of its
+     * files (none for checkpoints of format version 1, which recorded none).
+     */
+    private record Location(FileSystem fs, Path dir, JsonNode state, Map<String, FileChecksum> sums) {
+
+        static Location open(String dir, Configuration conf) throws IOException {
             URI uri = toUri(dir);
-            return new Location(FileSystem.get(uri, conf), new Path(uri));
+            FileSystem fs = FileSystem.get(uri, conf);
+            Path path = new Path(uri);
+            Path marker = new Path(path, COMPLETE_MARKER);
+            if (!fs.exists(marker)) {
+                throw new IOException(path + " is not a complete checkpoint (no " + COMPLETE_MARKER + " marker)");
+            }
+            String markerText;
+            try (InputStream in = fs.open(marker)) {
+                markerText = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            }
+            FileChecksum stateSum = null;
+            for (String line : markerText.split("\n")) {
+                String[] fields = line.strip().split(" ");
+                if (fields.length == 3 && fields[0].equals(STATE_FILE)) {
+                    stateSum = new FileChecksum(Long.parseLong(fields[1]), fields[2]);
+                }
+            }
+            JsonNode state = parseJson(fs, path, STATE_FILE, stateSum);
+            Map<String, FileChecksum> sums = new LinkedHashMap<>();
+            state.path(FILES_FIELD).properties().forEach(e -> sums.put(e.getKey(),
+                    new FileChecksum(e.getValue().path("bytes").asLong(), e.getValue().path("crc32c").asText())));
+            if (state.path("version").asInt() >= 2 && (stateSum == null || sums.isEmpty())) {
+                throw new CorruptCheckpointException(path.toString(), stateSum == null ? COMPLETE_MARKER : STATE_FILE,
+                        stateSum == null ? "records no checksum of " + STATE_FILE : "no field '" + FILES_FIELD + "'", null);
+            }
+            return new Location(fs, path, state, sums);
+        }
+
+        private static JsonNode parseJson(FileSystem fs, Path dir, String name, FileChecksum expected) throws IOException {
+            byte[] bytes = verified(fs, dir, name, expected, in -> in.readAllBytes());
+            return new ObjectMapper().readTree(bytes);
         }
 
         Path file(String name) {
             return new Path(dir, name);
         }
 
-        Map<String, SafeTensors.Entry> tensors(Path file) throws IOException {
-            try (InputStream in = new BufferedInputStream(fs.open(file), 1 << 20)) {
-                return SafeTensors.read(in, file.toString());
+        Map<String, SafeTensors.Entry> tensors(String name) throws IOException {
+            FileChecksum expected = sums.get(name);
+            if (expected == null && !sums.isEmpty()) {
+                throw new CorruptCheckpointException(dir.toString(), name, "not listed in " + STATE_FILE, null);
             }
+            return verified(fs, dir, name, expected, in -> SafeTensors.read(in, file(name).toString()));
+        }
+
+        byte[] bytes(String name) throws IOException {
+            return verified(fs, dir, name, sums.get(name), InputStream::readAllBytes);
+        }
+
+        /** Reads a file through {@code reader} and then checks it whole against {@code expected} (when known). */
+        private static <T> T verified(FileSystem fs, Path dir, String name, FileChecksum expected, Reader<T> reader)
+                throws IOException {
+            Path file = new Path(dir, name);
+            try (FileChecksum.Reading in = new FileChecksum.Reading(new BufferedInputStream(fs.open(file), 1 << 20))) {
+                T value;
+                try {
+                    value = reader.read(in);
+                } catch (ChecksumException e) {
+                    throw new CorruptCheckpointException(dir.toString(), name, e.getMessage(), e);
+                } catch (IOException | RuntimeException e) {
+                    // A file that does not parse is reported as what it is when its checksum says it was damaged.
+                    String mismatch = mismatch(in, expected, dir, name);
+                    if (mismatch != null) throw new CorruptCheckpointException(dir.toString(), name, mismatch, e);
+                    throw e;
+                }
+                String mismatch = mismatch(in, expected, dir, name);
+                if (mismatch != null) throw new CorruptCheckpointException(dir.toString(), name, mismatch, null);
+                return value;
+            } catch (FileNotFoundException e) {
+                throw new CorruptCheckpointException(dir.toString(), name, "missing", e);
+            }
+        }
+
+        /** What differs from the recorded checksum, or null; Hadoop's own side-file checksums may fail first. */
+        private static String mismatch(FileChecksum.Reading in, FileChecksum expected, Path dir, String name)
+                throws IOException {
+            try {
+                return expected == null ? null : in.mismatch(expected);
+            } catch (ChecksumException e) {
+                throw new CorruptCheckpointException(dir.toString(), name, e.getMessage(), e);
+            }
+        }
+
+        private interface Reader<T> {
+            T read(InputStream in) throws IOException;
         }
     }
 
-    /** Reads the state of a checkpoint directory (any Hadoop URI), checking that it is complete. */
+    /** Reads the state of a checkpoint directory (any Hadoop URI), checking that it is complete and intact. */
     public static TrainingState readState(String dir, Configuration conf) throws IOException {
-        Location at = Location.of(dir, conf);
-        if (!at.fs().exists(at.file(COMPLETE_MARKER))) {
-            throw new IOException(at.dir() + " is not a complete checkpoint (no " + COMPLETE_MARKER + " marker)");
-        }
-        Path state = at.file(STATE_FILE);
-        try (InputStream in = at.fs().open(state)) {
-            return TrainingState.fromJson(new ObjectMapper().readTree(in), state.toString());
-        }
+        Location at = Location.open(dir, conf);
+        return TrainingState.fromJson(at.state(), at.file(STATE_FILE).toString());
     }
 
     /** Loads weights, and moments when {@code optimizer} is given, from a checkpoint directory into the backend. */
@@ -182,21 +306,20 @@ public final class CheckpointStore {
         if (optimizer != null) optimizer.upload(readMoments(dir, conf, model.parameters()));
     }
 
-    /** Loads the weights of a checkpoint directory into the model's backend. */
+    /** Loads the weights of a checkpoint directory into the model's backend, after checking their checksum. */
     public static void loadWeights(String dir, Configuration conf, LlamaModel model) throws IOException {
-        Location at = Location.of(dir, conf);
-        Path modelFile = at.file(MODEL_FILE);
-        Map<String, SafeTensors.Entry> weights = at.tensors(modelFile);
+        Location at = Location.open(dir, conf);
+        Map<String, SafeTensors.Entry> weights = at.tensors(MODEL_FILE);
         for (Parameters.Param p : model.parameters().all()) {
-            model.backend().write(p.value(), 0, tensor(weights, p.name(), p.size(), modelFile), 0, p.size());
+            model.backend().write(p.value(), 0, tensor(weights, p.name(), p.size(), at.file(MODEL_FILE)), 0, p.size());
         }
     }
 
     /** The AdamW moments of a checkpoint directory, in host memory, in {@code params}' order. */
     public static OptimizerState readMoments(String dir, Configuration conf, Parameters params) throws IOException {
-        Location at = Location.of(dir, conf);
+        Location at = Location.open(dir, conf);
+        Map<String, SafeTensors.Entry> moments = at.tensors(OPTIMIZER_FILE);
         Path optimizerFile = at.file(OPTIMIZER_FILE);
-        Map<String, SafeTensors.Entry> moments = at.tensors(optimizerFile);
         List<float[]> first = new ArrayList<>(), second = new ArrayList<>();
         for (Parameters.Param p : params.all()) {
             first.add(tensor(moments, "m." + p.name(), p.size(), optimizerFile));
@@ -218,11 +341,9 @@ public final class CheckpointStore {
 
     /** The tokenizer saved with a checkpoint, if any. */
     public static Optional<byte[]> readTokenizer(String dir, Configuration conf) throws IOException {
-        Location at = Location.of(dir, conf);
-        Path file = at.file(TOKENIZER_FILE);
-        if (!at.fs().exists(file)) return Optional.empty();
-        try (InputStream in = at.fs().open(file)) {
-            return Optional.of(in.readAllBytes());
-        }
+        Location at = Location.open(dir, conf);
+        boolean present = at.sums().isEmpty() ? at.fs().exists(at.file(TOKENIZER_FILE))
+                : at.sums().containsKey(TOKENIZER_FILE);
+        return present ? Optional.of(at.bytes(TOKENIZER_FILE)) : Optional.empty();
     }
 }

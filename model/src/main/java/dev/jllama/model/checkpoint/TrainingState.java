@@ -19,7 +19,8 @@ public record TrainingState(LlamaConfig config, int step, long seed, long tokens
                             List<String> dataPositions, JsonNode options) {
 
     public static final String FORMAT = "jllama-checkpoint";
-    public static final int VERSION = 1;
+    /** Version 2 added the files' checksums ({@link CheckpointStore#FILES_FIELD}); version 1 is still read. */
+    public static final int VERSION = 2;
 
     public ObjectNode toJson() {
         ObjectMapper mapper = new ObjectMapper();
@@ -46,9 +47,9 @@ public record TrainingState(LlamaConfig config, int step, long seed, long tokens
                     + "', expected '" + FORMAT + "'");
         }
         int version = node.path("version").asInt(-1);
-        if (version != VERSION) {
+        if (version != 1 && version != VERSION) {
             throw new IllegalArgumentException(source + ": unsupported checkpoint version " + version
-                    + " (this build reads version " + VERSION + ")");
+                    + " (this build reads versions 1 to " + VERSION + ")");
         }
         for (String field : List.of("step", "seed", "config", "data_positions")) {
             if (!node.has(field)) throw new IllegalArgumentException(source + ": missing field '" + field + "'");
