@@ -34,7 +34,7 @@ public final class TrainCommand implements Command {
                             [--micro-batch N] [--seq-len N] [--lr X] [--warmup N] [--checkpoint-every N] [--keep N]
                             [--resume] [--backend auto|cpu|tornado] [--device N] [--threads N] [--seed S]
                             [--master URL] [--ranks N] [--zero 1] [--conf k=v ...] [--collective-timeout S]
-                            [--check-every N] [--log-every N] [--eval-batches N] [--json]
+                            [--max-attempts N] [--check-every N] [--log-every N] [--eval-batches N] [--json]
                   --data SPEC           a prepared dataset (manifest.json; any Hadoop URI), or a mixture
                                         name=DIR:weight,name=DIR:weight,... or @FILE.json; default: the bundled
                                         corpus, prepared on first use under runs/data/bundled
@@ -62,6 +62,9 @@ public final class TrainCommand implements Command {
                   --zero 1              shard AdamW's moments across ranks (ZeRO stage 1)
                   --conf k=v            a Spark setting (repeatable)
                   --collective-timeout S  seconds a rank waits for a silent peer before failing (default 180)
+                  --max-attempts N      runs of the training stage before giving up: a lost rank (executor lost,
+                                        task killed, peer timeout) fails the stage, and the next attempt resumes
+                                        from the newest intact checkpoint (default 4)
                   --check-every N       steps between cross-rank parameter checksums (default 100; 0 = never)
                   --log-every N         steps between progress lines (default 10)
                   --eval-batches N      validation micro-batches evaluated at the end (default 8)
@@ -90,6 +93,7 @@ public final class TrainCommand implements Command {
         int ranksArg = args.integer("ranks", 0);
         int zero = args.integer("zero", 0);
         int timeout = args.integer("collective-timeout", 180);
+        int attempts = args.integer("max-attempts", 4);
         int checkEvery = args.integer("check-every", 100);
         int logEvery = args.integer("log-every", 10);
         int evalBatches = args.integer("eval-batches", 8);
@@ -99,6 +103,7 @@ public final class TrainCommand implements Command {
         if (ranksArg < 0) throw new UsageException("--ranks must be positive, got " + ranksArg);
         if (zero != 0 && zero != 1) throw new UsageException("--zero takes 1 (ZeRO stage 1), got " + zero);
         if (timeout <= 0) throw new UsageException("--collective-timeout must be positive, got " + timeout);
+        if (attempts < 1) throw new UsageException("--max-attempts must be at least 1, got " + attempts);
         if (checkEvery < 0) throw new UsageException("--check-every must be >= 0, got " + checkEvery);
 
         Configuration hadoop = new Configuration();
@@ -134,7 +139,7 @@ public final class TrainCommand implements Command {
         };
         planForRanks.apply(Math.max(1, ranksArg)); // bad options fail before a cluster starts
         TrainDriver.Outcome outcome = TrainDriver.run(planForRanks, new TrainDriver.Cluster(master, ranksArg, threads,
-                conf), out);
+                conf, attempts), out);
         RankResult first = outcome.ranks().get(0);
 
         Map<String, Object> result = new LinkedHashMap<>();

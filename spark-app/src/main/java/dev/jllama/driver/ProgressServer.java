@@ -12,6 +12,8 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -24,6 +26,8 @@ final class ProgressServer implements AutoCloseable {
     private final ServerSocket server;
     private final Thread acceptor;
     private final List<Thread> readers = new CopyOnWriteArrayList<>();
+    private static final Pattern STEP_LINE = Pattern.compile("^step\\s+(\\d+)/");
+    private volatile int lastStep;
 
     ProgressServer(String host, byte[] secret, PrintStream out) throws IOException {
         server = new ServerSocket();
@@ -45,7 +49,7 @@ final class ProgressServer implements AutoCloseable {
         acceptor.start();
     }
 
-    private static void relay(Socket socket, byte[] secret, PrintStream out) {
+    private void relay(Socket socket, byte[] secret, PrintStream out) {
         try (socket) {
             socket.setSoTimeout(10_000);
             if (!ProgressChannel.acceptPeer(socket, secret)) {
@@ -56,11 +60,18 @@ final class ProgressServer implements AutoCloseable {
             socket.setSoTimeout(0);
             BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
             for (String line; (line = in.readLine()) != null; ) {
+                Matcher step = STEP_LINE.matcher(line);
+                if (step.find()) lastStep = Integer.parseInt(step.group(1));
                 out.println(line);
             }
         } catch (IOException e) {
             LOG.warn("progress listener: connection from {} ended: {}", socket.getRemoteSocketAddress(), e.toString());
         }
+    }
+
+    /** The last step rank 0 reported, 0 before the first. */
+    int lastStep() {
+        return lastStep;
     }
 
     /** {@code host:port} for the ranks. */

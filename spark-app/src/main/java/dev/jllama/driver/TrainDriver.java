@@ -1,5 +1,6 @@
 package dev.jllama.driver;
 
+import dev.jllama.model.checkpoint.CheckpointStore;
 import dev.jllama.rank.RankResult;
 import dev.jllama.rank.RankTask;
 import dev.jllama.rank.TrainPlan;
@@ -10,10 +11,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.IntFunction;
 import java.util.stream.IntStream;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkException;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.util.SerializableConfiguration;
 import scala.reflect.ClassTag;
@@ -22,7 +25,9 @@ import scala.reflect.ClassTag$;
 /**
  * The driver of a training run: sizes the world (one rank per executor, or {@code --ranks}), waits until every
  * executor has registered, and runs exactly one barrier stage with one task per rank for the whole run, printing
- * rank 0's progress as it arrives. With no master it runs the same stage on local Spark in this JVM.
+ * rank 0's progress as it arrives. When a rank is lost the stage fails (a barrier stage cannot lose one task);
+ * the driver says which rank, where and at which step, and runs the stage again, resuming from the newest intact
+ * checkpoint, up to {@code --max-attempts} times. With no master it runs the same stage on local Spark in this JVM.
  */
 public final class TrainDriver {
     /** How long to wait for executors to register before giving up. */
@@ -34,8 +39,9 @@ public final class TrainDriver {
      * @param ranks   {@code --ranks}, or 0 for one per executor (one in local mode)
      * @param threads {@code --threads}, or 0 for the cores of the task
      * @param extra   {@code --conf k=v} settings
+     * @param attempts how many times the training stage runs before the run fails ({@code --max-attempts})
      */
-    public record Cluster(String master, int ranks, int threads, List<String> extra) {}
+    public record Cluster(String master, int ranks, int threads, List<String> extra, int attempts) {}
 
     /** The ranks' results, by rank, where the run went and the plan it ran. */
     public record Outcome(String master, TrainPlan plan, List<RankResult> ranks) {}
@@ -43,7 +49,8 @@ public final class TrainDriver {
     private TrainDriver() {}
 
     /** @param planForRanks the plan for a world of the given size (the batch is split over the ranks) */
-    public static Outcome run(IntFunction<TrainPlan> planForRanks, Cluster cluster, PrintStream out) throws IOException {
+    public static Outcome run(IntFunction<TrainPlan> planForRanks, Cluster cluster, PrintStream out)
+            throws IOException, InterruptedException {
         SparkConf conf = sparkConf(cluster);
         boolean local = isLocal(conf.get("spark.master"));
         int ranks = local ? Math.max(1, cluster.ranks()) : cluster.ranks();
@@ -61,20 +68,44 @@ public final class TrainDriver {
                 }
                 TrainPlan job = plan.forJob(secret, progress.address(), new SerializableConfiguration(sc.hadoopConfiguration()));
                 out.printf("training on %s: %d rank%s, one barrier stage%n", sc.master(), ranks, ranks == 1 ? "" : "s");
-                ClassTag<RankResult> tag = ClassTag$.MODULE$.apply(RankResult.class);
-                Object collected;
-                try {
-                    collected = sc.parallelize(IntStream.range(0, ranks).boxed().toList(), ranks).rdd()
-                            .barrier().mapPartitions(new RankTask(job), false, tag).collect();
-                } catch (Exception e) { // Scala throws SparkException undeclared
-                    if (!(e instanceof SparkException)) throw e;
-                    throw new IllegalStateException("training stage failed: " + withoutStackTrace(e), e);
+                FailureWatch failures = new FailureWatch();
+                sc.sc().addSparkListener(failures);
+                for (int attempt = 1; ; attempt++) {
+                    failures.reset();
+                    try {
+                        List<RankResult> results = runStage(sc, job, ranks);
+                        return new Outcome(sc.master(), plan, results);
+                    } catch (Exception e) { // Scala throws SparkException undeclared
+                        if (!(e instanceof SparkException)) throw e;
+                        Optional<FailureWatch.Failure> cause = failures.cause(5_000);
+                        String what = cause.map(FailureWatch.Failure::describe).orElse(withoutStackTrace(e));
+                        String where = progress.lastStep() > 0 ? "at step " + progress.lastStep() : "before its first step";
+                        boolean badInput = cause.map(f -> IllegalArgumentException.class.getName()
+                                .equals(f.exceptionClass())).orElse(false);
+                        if (attempt >= cluster.attempts() || badInput) {
+                            throw new IllegalStateException("training stage failed " + where + " (attempt " + attempt
+                                    + " of " + cluster.attempts() + "): " + withoutStackTrace(e), e);
+                        }
+                        Optional<Path> newest = new CheckpointStore(job.checkpoints(), sc.hadoopConfiguration()).latest();
+                        out.printf("attempt %d of %d failed %s: %s; attempt %d resumes from %s%n", attempt,
+                                cluster.attempts(), where, what, attempt + 1, newest.map(p -> "the newest complete "
+                                        + "checkpoint, " + p.getName()).orElse("the start (no checkpoint yet)"));
+                        job = job.withResume();
+                        if (!local) awaitExecutors(sc, ranks, conf.getInt(EXECUTOR_WAIT, 300), out);
+                    }
                 }
-                List<RankResult> results = new ArrayList<>(Arrays.asList((RankResult[]) collected));
-                results.sort(Comparator.comparingInt(RankResult::rank));
-                return new Outcome(sc.master(), plan, results);
             }
         }
+    }
+
+    /** The one barrier stage of a run: one task per rank, each training to the end; their results by rank. */
+    private static List<RankResult> runStage(JavaSparkContext sc, TrainPlan job, int ranks) {
+        ClassTag<RankResult> tag = ClassTag$.MODULE$.apply(RankResult.class);
+        Object collected = sc.parallelize(IntStream.range(0, ranks).boxed().toList(), ranks).rdd()
+                .barrier().mapPartitions(new RankTask(job), false, tag).collect();
+        List<RankResult> results = new ArrayList<>(Arrays.asList((RankResult[]) collected));
+        results.sort(Comparator.comparingInt(RankResult::rank));
+        return results;
     }
 
     /** Spark's message for a failed stage, which names the failed rank and its cause, up to the task's stack trace. */

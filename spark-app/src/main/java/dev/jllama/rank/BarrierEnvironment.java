@@ -31,11 +31,6 @@ final class BarrierEnvironment implements RankEnvironment {
     }
 
     @Override
-    public int attempt() {
-        return context.stageAttemptNumber();
-    }
-
-    @Override
     public int cpus() {
         return context.cpus();
     }

@@ -14,9 +14,6 @@ public interface RankEnvironment {
     /** GPU addresses assigned to this task (empty without GPU scheduling). */
     List<String> gpus();
 
-    /** 0 for the first attempt of the training stage, then 1, 2, ... when Spark retries it. */
-    int attempt();
-
     /** CPU cores assigned to this task. */
     int cpus();
 

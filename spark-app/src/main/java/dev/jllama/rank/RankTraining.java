@@ -27,6 +27,7 @@ import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 
@@ -59,10 +60,9 @@ public final class RankTraining {
                         : sharded ? CollectiveSync.sharded(collective, model, zero, AdamW.Hyper.LLAMA, plan.checkEvery())
                         : CollectiveSync.replicated(collective, model, replicated, plan.checkEvery());
                 CheckpointStore store = new CheckpointStore(plan.checkpoints(), conf);
-                // A retried stage (a rank was lost) continues from the newest complete checkpoint.
-                boolean resuming = plan.resume() || env.attempt() > 0;
-                Resume resume = resuming ? resume(store, conf, config, options, model, replicated, zero, world)
-                        : Resume.FRESH;
+                // A retried run (a rank was lost) continues from the newest intact checkpoint.
+                Resume resume = plan.resume() ? resume(store, conf, config, options, model, replicated, zero, world,
+                        warning -> { if (rank == 0) progress.line(warning); }) : Resume.FRESH;
                 if (rank == 0 && resume.message() != null) progress.line(resume.message());
 
                 TrainingData data = TrainingData.open(plan.data(), conf);
@@ -141,12 +141,16 @@ public final class RankTraining {
     }
 
     private static Resume resume(CheckpointStore store, Configuration conf, LlamaConfig config, TrainOptions options,
-                                 LlamaModel model, AdamW replicated, ShardedAdamW zero, int world) throws IOException {
-        Optional<Path> latest = store.latest();
-        if (latest.isEmpty()) {
-            return new Resume(0, 0, null, "--resume: no checkpoint in " + store.root() + ", starting from scratch");
-        }
-        String dir = latest.get().toString();
+                                 LlamaModel model, AdamW replicated, ShardedAdamW zero, int world,
+                                 Consumer<String> warn) throws IOException {
+        Optional<Resume> loaded = store.loadNewest(dir -> load(dir, conf, config, options, model, replicated, zero,
+                world), warn);
+        return loaded.orElseGet(() -> new Resume(0, 0, null,
+                "--resume: no usable checkpoint in " + store.root() + ", starting from scratch"));
+    }
+
+    private static Resume load(String dir, Configuration conf, LlamaConfig config, TrainOptions options,
+                               LlamaModel model, AdamW replicated, ShardedAdamW zero, int world) throws IOException {
         TrainingState state = CheckpointStore.readState(dir, conf);
         if (!state.config().equals(config)) {
             throw new IllegalArgumentException("checkpoint " + dir + " is for model " + state.config().toJson()

@@ -46,6 +46,12 @@ public record TrainPlan(String data, String checkpoints, String config, String o
                 collectiveTimeout, checkEvery, logEvery, evalBatches, hadoop);
     }
 
+    /** This plan resuming from the newest intact checkpoint, as a retried attempt does. */
+    public TrainPlan withResume() {
+        return new TrainPlan(data, checkpoints, config, options, backend, device, threads, true, zero, secret, progress,
+                collectiveTimeout, checkEvery, logEvery, evalBatches, hadoop);
+    }
+
     public LlamaConfig modelConfig() {
         return LlamaConfig.fromJson(parse(config));
     }

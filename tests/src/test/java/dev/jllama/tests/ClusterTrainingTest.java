@@ -95,7 +95,7 @@ class ClusterTrainingTest {
         String[] args = {"train", "--data", localData, "--out", work.resolve("stalled").toString(), "--model", "tiny",
                 "--steps", "100000", "--micro-batch", "8", "--seq-len", "64", "--backend", "cpu", "--ranks", "2",
                 "--checkpoint-every", "0", "--eval-batches", "0", "--collective-timeout", "5", "--log-every", "1",
-                "--master", "local-cluster[2,1,1024]", "--conf", "spark.stage.maxConsecutiveAttempts=1"};
+                "--master", "local-cluster[2,1,1024]", "--max-attempts", "1"};
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         CompletableFuture<Integer> training = CompletableFuture.supplyAsync(() -> Main.run(args,
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)));

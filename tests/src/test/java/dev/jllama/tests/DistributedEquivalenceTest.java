@@ -129,7 +129,7 @@ class DistributedEquivalenceTest {
         assertEquals(0.75, drawn.get("web").get("weight").asDouble(), 1e-12);
     }
 
-    private static void assertBitIdentical(Map<String, SafeTensors.Entry> a, Map<String, SafeTensors.Entry> b) {
+    static void assertBitIdentical(Map<String, SafeTensors.Entry> a, Map<String, SafeTensors.Entry> b) {
         assertEquals(a.keySet(), b.keySet());
         for (String name : a.keySet()) assertArrayEquals(a.get(name).data(), b.get(name).data(), 0f, name);
     }
