@@ -164,6 +164,22 @@ public final class CheckpointStore {
         }
     }
 
+    /**
+     * The checkpoint that {@code location} names: a checkpoint directory itself (it has a {@code COMPLETE} marker),
+     * else the newest complete checkpoint under it, or under its {@code checkpoints} folder (a run directory, as
+     * {@code train --out} makes it).
+     */
+    public static String resolve(String location, Configuration conf) throws IOException {
+        Location at = Location.of(location, conf);
+        if (at.fs().exists(at.file(COMPLETE_MARKER))) return at.fs().makeQualified(at.dir()).toString();
+        for (String root : new String[] {location, location.replaceAll("/+$", "") + "/checkpoints"}) {
+            Optional<Path> latest = new CheckpointStore(root, conf).latest();
+            if (latest.isPresent()) return latest.get().toString();
+        }
+        throw new IOException("no complete checkpoint at " + at.dir() + ": it is neither a checkpoint (no "
+                + COMPLETE_MARKER + " marker) nor a directory holding step-* checkpoints, directly or in checkpoints/");
+    }
+
     /** Reads the state of a checkpoint directory (any Hadoop URI), checking that it is complete. */
     public static TrainingState readState(String dir, Configuration conf) throws IOException {
         Location at = Location.of(dir, conf);
