@@ -53,6 +53,10 @@ public final class LlamaModel implements AutoCloseable {
         return params;
     }
 
+    Tensor ropeTable() {
+        return ropeTable;
+    }
+
     /** The activation buffers for micro-batches of {@code batch x seqLen}, (re)allocated when the shape changes. */
     public Activations activations(int batch, int seqLen) {
         if (acts == null || acts.batch != batch || acts.seqLen != seqLen) {
@@ -102,6 +106,39 @@ public final class LlamaModel implements AutoCloseable {
         upload(a, windows, batch, seqLen);
         forward(a);
         return lmHeadAndLoss(a, 0f, false);
+    }
+
+    /**
+     * Forward only, each token's loss: {@code losses[r]} is the loss of {@code targets[r]} after
+     * {@code inputs[.. r]}, rows {@code r = b * seqLen + t} as in {@link Backend}; a negative target gives 0, so a
+     * caller can mask positions it does not score.
+     */
+    public void tokenLosses(int[] inputs, int[] targets, int batch, int seqLen, float[] losses) {
+        Activations a = activations(batch, seqLen);
+        backend.writeInts(a.inputs, inputs, a.rows);
+        backend.writeInts(a.targets, targets, a.rows);
+        forward(a);
+        lmHeadAndLoss(a, 0f, false);
+        backend.read(a.losses, 0, losses, 0, a.rows);
+    }
+
+    /**
+     * The full forward pass over one sequence: the next-token logits after every position,
+     * {@code [tokens.length, vocab]} row-major. The reference that incremental decoding is checked against.
+     */
+    public float[] logits(int[] tokens) {
+        int seqLen = tokens.length, d = config.dim(), vocab = config.vocabSize();
+        Activations a = activations(1, seqLen);
+        backend.writeInts(a.inputs, tokens, seqLen);
+        forward(a);
+        float[] out = new float[Math.multiplyExact(seqLen, vocab)];
+        for (int r0 = 0; r0 < a.rows; r0 += a.logitRows) {
+            int rows = Math.min(a.logitRows, a.rows - r0);
+            backend.copy(a.chunkIn, 0, a.finalNormOut, r0 * d, rows * d);
+            backend.matmul(a.logits, a.chunkIn, params.output.value(), rows, d, vocab);
+            backend.read(a.logits, 0, out, r0 * vocab, rows * vocab);
+        }
+        return out;
     }
 
     private void upload(Activations a, int[] windows, int batch, int seqLen) {

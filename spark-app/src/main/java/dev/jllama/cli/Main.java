@@ -17,7 +17,10 @@ public final class Main {
                 new TrainCommand(),
                 new BenchCommand(),
                 new TokenizeCommand(),
-                new PrepareCommand());
+                new PrepareCommand(),
+                new GenerateCommand(),
+                new EvalCommand(),
+                new EvalTaskCommand());
     }
 
     public static void main(String[] argv) {

@@ -67,7 +67,9 @@ public final class TrainCommand implements Command {
                                         from the newest intact checkpoint (default 4)
                   --check-every N       steps between cross-rank parameter checksums (default 100; 0 = never)
                   --log-every N         steps between progress lines (default 10)
-                  --eval-batches N      validation micro-batches evaluated at the end (default 8)
+                  --eval-batches N      validation micro-batches evaluated at every checkpoint and at the end: windows
+                                        spread evenly over the split in stored order, the same for every seed
+                                        (default 8; 0 = none)
                   --json                print the result as one JSON object on the last line""";
     }
 
@@ -145,6 +147,8 @@ public final class TrainCommand implements Command {
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("final_loss", first.finalLoss());
         result.put("val_loss", first.valLoss());
+        result.put("val_ppl", first.valPerplexity());
+        result.put("val_bpb", first.valBitsPerByte());
         result.put("steps", steps);
         result.put("start_step", first.startStep());
         result.put("tokens_per_s", first.tokensPerS());

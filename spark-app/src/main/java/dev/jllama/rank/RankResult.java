@@ -10,12 +10,15 @@ import java.util.Map;
  * @param gpus        the GPU addresses Spark gave the task (empty without GPU scheduling)
  * @param finalLoss   mean loss of the last step over all ranks (null when there was nothing to do)
  * @param tokensPerS  training tokens per second over all ranks, first step (warm-up) excluded
- * @param valLoss     rank 0: mean validation loss (null when not evaluated)
+ * @param valLoss     rank 0: mean validation loss at the end (null when not evaluated)
+ * @param valPerplexity rank 0: its perplexity
+ * @param valBitsPerByte rank 0: bits per byte of the same windows
  * @param commWaitSeconds time this rank waited for gradient buckets after its backward pass, over the run
  * @param data        rank 0: per-dataset proportions realised by the whole world (empty for one dataset)
  * @param checkpoint  rank 0: the newest complete checkpoint
  */
 public record RankResult(int rank, String host, List<String> gpus, String backend, String device, int startStep, int steps,
-                         Double finalLoss, Double tokensPerS, Double valLoss, long parameters, long activationBytes,
+                         Double finalLoss, Double tokensPerS, Double valLoss, Double valPerplexity,
+                         Double valBitsPerByte, long parameters, long activationBytes,
                          long momentBytes, double commWaitSeconds, Map<String, Object> data, String checkpoint)
         implements Serializable {}

@@ -15,6 +15,7 @@ import dev.jllama.model.backend.Backends;
 import dev.jllama.model.checkpoint.CheckpointStore;
 import dev.jllama.model.checkpoint.OptimizerState;
 import dev.jllama.model.checkpoint.TrainingState;
+import dev.jllama.model.eval.Perplexity;
 import dev.jllama.model.optim.AdamW;
 import dev.jllama.model.optim.ShardedAdamW;
 import dev.jllama.model.train.BatchSource;
@@ -28,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 
@@ -79,6 +81,15 @@ public final class RankTraining {
                     if (sync instanceof CollectiveSync c) progress.line(c.memoryReport());
                 }
 
+                // Rank 0 evaluates the same validation windows at every checkpoint; they depend only on the dataset.
+                Validation validation = rank == 0 ? Validation.open(data, options, plan.evalBatches()) : null;
+                Perplexity.Result[] lastValidation = new Perplexity.Result[1];
+                IntConsumer afterCheckpoint = step -> {
+                    if (validation == null) return;
+                    lastValidation[0] = validation.evaluate(model);
+                    progress.line(validation.describe(step, lastValidation[0]));
+                };
+
                 Trainer trainer = new Trainer(model, sync, options);
                 Throughput throughput = new Throughput(resume.step(), trainer.globalTokensPerStep());
                 StepStats last;
@@ -95,24 +106,23 @@ public final class RankTraining {
                                                     + "%,.0f tokens/s", stats.step(), options.steps(), stats.loss(),
                                             stats.lr(), stats.gradNorm(), stats.tokensPerS()));
                                 }
-                            });
+                            }, afterCheckpoint);
                     proportions = windows.report();
                 }
                 if (last == null && rank == 0) {
                     progress.line("nothing to do: the checkpoint is already at step " + resume.step() + " of "
                             + options.steps());
                 }
-                Double valLoss = null;
-                if (rank == 0) {
-                    double v = validationLoss(data, model, options, plan.evalBatches());
-                    if (!Double.isNaN(v)) {
-                        progress.line(String.format("validation loss %.4f", v));
-                        valLoss = v;
-                    }
+                if (validation != null && lastValidation[0] == null) {
+                    lastValidation[0] = validation.evaluate(model);
+                    progress.line(validation.describe(resume.step(), lastValidation[0]));
                 }
+                Perplexity.Result val = lastValidation[0];
                 long momentBytes = sharded ? 8L * zero.ownedElements() : 8L * model.parameters().count();
                 return new RankResult(rank, env.host(), List.copyOf(env.gpus()), backend.name(), backend.device(), resume.step(),
-                        options.steps(), last == null ? null : last.loss(), throughput.tokensPerSecond(last), valLoss,
+                        options.steps(), last == null ? null : last.loss(), throughput.tokensPerSecond(last),
+                        val == null ? null : val.meanLoss(), val == null ? null : val.perplexity(),
+                        val == null ? null : val.bitsPerByte(),
                         model.parameters().count(), model.activations(options.microBatch(), options.seqLen()).bytes(),
                         momentBytes, sync instanceof CollectiveSync c ? c.waitSeconds() : 0, proportions,
                         rank == 0 ? store.latest().map(Path::toString).orElse(null) : null);
@@ -174,20 +184,29 @@ public final class RankTraining {
         return new Resume(state.step(), state.tokensSeen(), state.dataPositions().get(0), message);
     }
 
-    /** Mean loss over the first {@code batches} micro-batches of the validation split, or NaN if it is too small. */
-    private static double validationLoss(TrainingData data, LlamaModel model, TrainOptions options, int batches)
-            throws IOException {
-        int microBatch = options.microBatch(), seqLen = options.seqLen();
-        if (batches <= 0 || data.tokens("val") < (long) microBatch * (seqLen + 1)) return Double.NaN;
-        int[] windows = new int[microBatch * (seqLen + 1)];
-        double sum = 0;
-        try (WindowSource source = data.windows("val", seqLen, options.seed(), new RankSlice(0, 1, microBatch), null)) {
-            for (int i = 0; i < batches; i++) {
-                source.next(windows, microBatch);
-                sum += model.loss(windows, microBatch, seqLen);
-            }
+    /**
+     * Validation during training: at most {@code batches} micro-batches of the validation split's windows, spread
+     * evenly over it in stored order ({@link TrainingData#evalWindows}), so every run and every seed is measured on
+     * the same tokens; evaluated with the same code as {@code llama eval}.
+     */
+    private record Validation(List<int[]> windows, int microBatch, int[] tokenBytes) {
+        /** Null when there is nothing to evaluate ({@code batches} 0, or no validation window). */
+        static Validation open(TrainingData data, TrainOptions options, int batches) throws IOException {
+            if (batches <= 0 || data.tokens("val") <= options.seqLen()) return null;
+            List<int[]> windows = data.evalWindows("val", options.seqLen(), (long) batches * options.microBatch());
+            if (windows.isEmpty()) return null;
+            return new Validation(windows, options.microBatch(), data.tokenizer().textBytesPerToken());
         }
-        return sum / ((double) batches * microBatch * seqLen);
+
+        Perplexity.Result evaluate(LlamaModel model) {
+            return Perplexity.evaluate(model, windows, microBatch, tokenBytes);
+        }
+
+        String describe(int step, Perplexity.Result r) {
+            return String.format("step %5d | validation loss %.4f | perplexity %.2f | bits per byte %.4f "
+                    + "(%,d windows, %,d tokens)", step, r.meanLoss(), r.perplexity(), r.bitsPerByte(), r.windows(),
+                    r.tokens());
+        }
     }
 
     /** Tokens per second over the run, leaving out the first step (JIT warm-up, first loads). */

@@ -34,6 +34,10 @@ class HelpTest {
                 "train", List.of("--data", "--out", "--model", "--steps", "--lr", "--warmup", "--resume", "--backend", "--json"),
                 "bench", List.of("--what matmul", "--what step", "--what tokenize", "--profile"),
                 "tokenize", List.of("--tokenizer", "--text", "--input", "--train", "--vocab-size"),
+                "generate", List.of("--checkpoint", "--prompt", "--max-tokens", "--temperature", "--top-k", "--top-p",
+                        "--seed", "--json"),
+                "eval", List.of("--checkpoint", "--data", "--tasks", "--max-windows", "--batch", "--json"),
+                "eval-task", List.of("--data", "--out", "--count", "--seed"),
                 "prepare", List.of("--input", "--output", "--tokenizer", "--vocab-size", "--val-fraction", "--shard-tokens",
                         "--line-dup-threshold", "--partitions"));
         options.forEach((command, names) -> {

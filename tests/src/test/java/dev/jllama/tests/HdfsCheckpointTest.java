@@ -92,7 +92,7 @@ class HdfsCheckpointTest {
              AdamW optimizer = new AdamW(backend, model.parameters(), AdamW.Hyper.LLAMA)) {
             Initializer.initialize(model, 7);
             CheckpointStore store = new CheckpointStore(root, conf);
-            new Trainer(model, new LocalSync(optimizer), options).run(0, 0, randomTokens(), store, new byte[] {9, 8, 7}, s -> {});
+            new Trainer(model, new LocalSync(optimizer), options).run(0, 0, randomTokens(), store, new byte[] {9, 8, 7}, s -> {}, step -> {});
             weights = read(backend, model.parameters().all());
             moments = read(backend, optimizer.secondMoments());
         }

@@ -1,6 +1,7 @@
 package dev.jllama.data.mixture;
 
 import dev.jllama.data.shard.Dataset;
+import dev.jllama.data.shard.EvalWindows;
 import dev.jllama.data.shard.RankSlice;
 import dev.jllama.data.shard.WindowSource;
 import dev.jllama.data.tokenizer.Tokenizer;
@@ -131,6 +132,16 @@ public final class TrainingData {
         Objects.requireNonNull(slice, "slice");
         if (!mixture) return datasets.getFirst().windows(split, seqLen, seed, slice, position);
         return MixtureWindowSource.open(components, datasets, split, seqLen, seed, slice, position);
+    }
+
+    /**
+     * The evaluation windows of {@code split}: each dataset's {@link EvalWindows}, in the order the datasets were
+     * given, at most {@code maxWindowsPerDataset} from each (0: all). No seed: the same windows for every run.
+     */
+    public List<int[]> evalWindows(String split, int seqLen, long maxWindowsPerDataset) throws IOException {
+        List<int[]> windows = new ArrayList<>();
+        for (Dataset d : datasets) windows.addAll(EvalWindows.read(d, split, seqLen, maxWindowsPerDataset));
+        return windows;
     }
 
     private static String shortNumber(double v) {

@@ -120,6 +120,11 @@ public final class Dataset {
         return new WindowStream(order, loader, "jllama-window-prefetch-" + dir.getName() + "-" + split);
     }
 
+    /** Reads the shards of {@code split} by token range (verified), for readers that do not stream windows. */
+    BlockLoader loader(String split) throws IOException {
+        return new BlockLoader(dir, dir.getFileSystem(conf), manifest, manifest.split(split).shards());
+    }
+
     /** Identifies a split's content: CRC32C over its shards' checksums and sizes. */
     public String fingerprint(String split) {
         CRC32C crc = new CRC32C();

@@ -260,6 +260,25 @@ public final class Tokenizer {
         }
     }
 
+    /**
+     * Bytes of text each token id stands for (for bits per byte): a byte piece one, a control or unused piece none,
+     * {@code <unk>} its surface's UTF-8 bytes, any other piece its UTF-8 bytes with ▁ counted as the one space it
+     * decodes to.
+     */
+    public int[] textBytesPerToken() {
+        int[] bytes = new int[pieces.length];
+        for (int id = 0; id < bytes.length; id++) {
+            bytes[id] = switch (types[id]) {
+                case BYTE -> 1;
+                case CONTROL, UNUSED -> 0;
+                case UNKNOWN -> spec.unkSurface().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+                case NORMAL, USER_DEFINED -> pieces[id].replace((char) Normalizer.SPACE_SYMBOL, ' ')
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            };
+        }
+        return bytes;
+    }
+
     public int vocabSize() { return pieces.length; }
     public int bosId() { return bosId; }
     public int eosId() { return eosId; }

@@ -99,6 +99,24 @@ public interface Backend extends AutoCloseable {
                            Tensor q, Tensor k, Tensor v,
                            int batch, int seqLen, int heads, int kvHeads, int headDim);
 
+    /**
+     * Causal attention of {@code rows} new query rows of one sequence against its key/value cache, for decoding
+     * token by token. {@code q, out: [rows, heads*headDim]}, row {@code r} at position {@code start + r};
+     * {@code kCache, vCache: [capacity, kvHeads*headDim]} by position, already holding the new rows' keys and
+     * values, so row {@code r} attends to positions {@code 0 .. start + r}. This default goes through host memory
+     * with {@link CachedAttention}; a backend overrides it to stay on its device.
+     */
+    default void attentionCached(Tensor out, Tensor q, Tensor kCache, Tensor vCache,
+                                 int rows, int start, int heads, int kvHeads, int headDim) {
+        int qSize = rows * heads * headDim, kvSize = (start + rows) * kvHeads * headDim;
+        float[] qs = new float[qSize], o = new float[qSize], k = new float[kvSize], v = new float[kvSize];
+        read(q, 0, qs, 0, qSize);
+        read(kCache, 0, k, 0, kvSize);
+        read(vCache, 0, v, 0, kvSize);
+        for (int h = 0; h < heads; h++) CachedAttention.head(o, qs, k, v, rows, start, heads, kvHeads, headDim, h);
+        write(out, 0, o, 0, qSize);
+    }
+
     // ---- embedding and loss ----
 
     /** {@code out[r,:] = table[tokens[r],:]}. */

@@ -153,6 +153,22 @@ public final class CheckpointStore {
         return found;
     }
 
+    /** Checkpoint directories without a {@code COMPLETE} marker, which no load ever reads. */
+    private List<Path> unfinished() throws IOException {
+        List<Path> found = new ArrayList<>();
+        try {
+            for (FileStatus status : fs.listStatus(root)) {
+                Path dir = status.getPath();
+                if (status.isDirectory() && dir.getName().startsWith(PREFIX) && !fs.exists(new Path(dir, COMPLETE_MARKER))) {
+                    found.add(dir);
+                }
+            }
+        } catch (FileNotFoundException e) {
+            // no checkpoints yet
+        }
+        return found;
+    }
+
     public Optional<Path> latest() throws IOException {
         List<Path> all = list();
         return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
@@ -183,6 +199,12 @@ public final class CheckpointStore {
      */
     public <T> Optional<T> loadNewest(Loader<T> load, Consumer<String> warn) throws IOException {
         List<Path> all = list();
+        String newestComplete = all.isEmpty() ? "" : all.get(all.size() - 1).getName();
+        for (Path unfinished : unfinished()) {
+            if (unfinished.getName().compareTo(newestComplete) > 0) {
+                warn.accept("skipping checkpoint " + unfinished + ": " + COMPLETE_MARKER + ": missing (never finished)");
+            }
+        }
         for (int i = all.size() - 1; i >= 0; i--) {
             try {
                 return Optional.of(load.load(all.get(i).toString()));
@@ -292,6 +314,24 @@ public final class CheckpointStore {
         private interface Reader<T> {
             T read(InputStream in) throws IOException;
         }
+    }
+
+    /**
+     * The checkpoint that {@code location} names: a checkpoint directory itself (it has a {@code COMPLETE} marker),
+     * else the newest complete checkpoint under it, or under its {@code checkpoints} folder (a run directory, as
+     * {@code train --out} makes it).
+     */
+    public static String resolve(String location, Configuration conf) throws IOException {
+        URI uri = toUri(location);
+        FileSystem fs = FileSystem.get(uri, conf);
+        Path dir = fs.makeQualified(new Path(uri));
+        if (fs.exists(new Path(dir, COMPLETE_MARKER))) return dir.toString();
+        for (String root : new String[] {location, location.replaceAll("/+$", "") + "/checkpoints"}) {
+            Optional<Path> latest = new CheckpointStore(root, conf).latest();
+            if (latest.isPresent()) return latest.get().toString();
+        }
+        throw new IOException("no complete checkpoint at " + dir + ": it is neither a checkpoint (no "
+                + COMPLETE_MARKER + " marker) nor a directory holding step-* checkpoints, directly or in checkpoints/");
     }
 
     /** Reads the state of a checkpoint directory (any Hadoop URI), checking that it is complete and intact. */

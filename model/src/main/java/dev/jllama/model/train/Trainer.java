@@ -8,6 +8,7 @@ import dev.jllama.model.optim.LrSchedule;
 import java.io.IOException;
 import java.util.Collections;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 
 /**
  * The training loop of one rank: micro-batches with gradient accumulation, the gradient reduction across ranks
@@ -59,12 +60,13 @@ public final class Trainer {
 
     /**
      * Trains from {@code startStep} to {@code options.steps()}, checkpointing every {@code checkpointEvery} steps
-     * and at the end when {@code store} is given (rank 0 writes; every rank takes part in gathering the state).
+     * and at the end when {@code store} is given (rank 0 writes; every rank takes part in gathering the state),
+     * telling {@code afterCheckpoint} each step it saved.
      *
      * @return the stats of the last step, or null when there was nothing left to do
      */
     public StepStats run(int startStep, long tokensSeen, BatchSource source, CheckpointStore store, byte[] tokenizer,
-                         Consumer<StepStats> progress) throws IOException {
+                         Consumer<StepStats> progress, IntConsumer afterCheckpoint) throws IOException {
         StepStats last = null;
         long tokens = tokensSeen;
         for (int step = startStep; step < options.steps(); step++) {
@@ -85,6 +87,7 @@ public final class Trainer {
                             last.loss(), Collections.nCopies(sync.worldSize(), source.position()), options.toJson());
                     store.save(state, model, moments, tokenizer, options.keepCheckpoints());
                 }
+                afterCheckpoint.accept(last.step());
             }
         }
         return last;

@@ -157,6 +157,18 @@ class CheckpointIntegrityTest {
         }
     }
 
+    @Test
+    void unfinishedNewerCheckpointIsNamedAndNeverRead() throws IOException {
+        Path unfinished = Files.createDirectories(checkpoint(7));
+        Files.writeString(unfinished.resolve(CheckpointStore.STATE_FILE), "{}");
+        List<String> warnings = new ArrayList<>();
+        Optional<Integer> step = new CheckpointStore(root.toString(), conf).loadNewest(
+                dir -> CheckpointStore.readState(dir, conf).step(), warnings::add);
+        assertEquals(Optional.of(5), step);
+        assertEquals(1, warnings.size(), warnings.toString());
+        assertTrue(warnings.get(0).contains("step-00000007") && warnings.get(0).contains("COMPLETE"), warnings.get(0));
+    }
+
     /** Checksums come with the checkpoint, so they hold where the file system keeps none. */
     @Test
     void checksumsHoldWithoutHadoopSideFiles() throws IOException {

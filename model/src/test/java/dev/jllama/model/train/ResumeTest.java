@@ -82,7 +82,7 @@ class ResumeTest {
              AdamW optimizer = new AdamW(backend, model.parameters(), AdamW.Hyper.LLAMA)) {
             Initializer.initialize(model, 42);
             StepStats last = new Trainer(model, new LocalSync(optimizer), options(8, 0)).run(0, 0, new CountingSource(null), null,
-                    null, s -> {});
+                    null, s -> {}, step -> {});
             uninterrupted = weights(model);
             uninterruptedLoss = last.loss();
         }
@@ -112,7 +112,7 @@ class ResumeTest {
             assertEquals(CONFIG, state.config());
             CheckpointStore.load(latest, conf, model, optimizer);
             StepStats last = new Trainer(model, new LocalSync(optimizer), options(8, 0)).run(state.step(), state.tokensSeen(),
-                    new CountingSource(state.dataPositions().get(0)), null, null, s -> {});
+                    new CountingSource(state.dataPositions().get(0)), null, null, s -> {}, step -> {});
             resumed = weights(model);
             resumedLoss = last.loss();
         }
@@ -129,7 +129,7 @@ class ResumeTest {
              AdamW optimizer = new AdamW(backend, model.parameters(), AdamW.Hyper.LLAMA)) {
             Initializer.initialize(model, 1);
             StepStats last = new Trainer(model, new LocalSync(optimizer), options(7, 2)).run(0, 0, new CountingSource(null), store,
-                    new byte[] {1, 2, 3}, s -> {});
+                    new byte[] {1, 2, 3}, s -> {}, step -> {});
             assertEquals(7, last.step());
         }
         List<String> names = new ArrayList<>();

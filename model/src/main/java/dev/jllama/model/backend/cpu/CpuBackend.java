@@ -2,6 +2,7 @@ package dev.jllama.model.backend.cpu;
 
 import dev.jllama.model.backend.AdamWStep;
 import dev.jllama.model.backend.Backend;
+import dev.jllama.model.backend.CachedAttention;
 import dev.jllama.model.backend.IntTensor;
 import dev.jllama.model.backend.Tensor;
 import java.util.Arrays;
@@ -241,6 +242,13 @@ public final class CpuBackend implements Backend {
                                   int batch, int seqLen, int heads, int kvHeads, int headDim) {
         attention.backward(f(dq), f(dk), f(dv), f(dout), f(out), f(lse), f(q), f(k), f(v),
                 batch, seqLen, heads, kvHeads, headDim);
+    }
+
+    @Override
+    public void attentionCached(Tensor out, Tensor q, Tensor kCache, Tensor vCache,
+                                int rows, int start, int heads, int kvHeads, int headDim) {
+        float[] o = f(out), qs = f(q), k = f(kCache), v = f(vCache);
+        parallel.forEach(heads, h -> CachedAttention.head(o, qs, k, v, rows, start, heads, kvHeads, headDim, h));
     }
 
     // ---- embedding and loss ----

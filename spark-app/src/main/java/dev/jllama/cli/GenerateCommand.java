@@ -1,0 +1,165 @@
+package dev.jllama.cli;
+
+import dev.jllama.data.tokenizer.Tokenizer;
+import dev.jllama.model.Decoder;
+import dev.jllama.model.generate.Generation;
+import dev.jllama.model.generate.Sampler;
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+
+/**
+ * {@code llama generate}: continues a prompt with a trained model, decoding token by token with a key/value cache
+ * and printing the text as it is decoded.
+ */
+public final class GenerateCommand implements Command {
+    /** Rows of the prompt run through the model at once. */
+    private static final int PROMPT_CHUNK = 64;
+
+    @Override
+    public String name() {
+        return "generate";
+    }
+
+    @Override
+    public String usage() {
+        return """
+                llama generate --checkpoint DIR --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K]
+                               [--top-p P] [--seed S] [--backend auto|cpu|tornado] [--device N] [--threads N] [--json]
+                  --checkpoint DIR   a checkpoint, or a run directory (its newest complete checkpoint); any Hadoop URI
+                  --prompt TEXT      the text to continue (it follows the end-of-document token, as every document
+                                     does in training)
+                  --max-tokens N     most tokens to generate (default 128); generation also stops at the
+                                     end-of-document token and when the model's context is full
+                  --temperature T    0 is greedy (the most likely token every time); default 0.8
+                  --top-k K          sample from the K most likely tokens only (default 0: no limit)
+                  --top-p P          sample from the most likely tokens that make up probability P (default 0.95)
+                  --seed S           sampling seed (default 1234): the same seed gives the same text
+                  --backend NAME     auto (TornadoVM when a device exists, else CPU), cpu or tornado
+                  --device N         device index for a GPU backend (default: first)
+                  --threads N        CPU threads (default: all cores)
+                  --json             print text, token ids and tokens/s as one JSON object on the last line""";
+    }
+
+    @Override
+    public Map<String, Object> run(Args args, PrintStream out) throws Exception {
+        String checkpoint = args.required("checkpoint");
+        String prompt = args.required("prompt");
+        int maxTokens = args.integer("max-tokens", 128);
+        double temperature = args.number("temperature", 0.8);
+        int topK = args.integer("top-k", 0);
+        double topP = args.number("top-p", 0.95);
+        long seed = args.longValue("seed", 1234);
+        String backendName = args.string("backend", "auto");
+        int device = args.integer("device", -1);
+        int threads = args.integer("threads", 0);
+        args.json();
+        args.checkAllUsed();
+        if (maxTokens < 0) throw new UsageException("--max-tokens must be >= 0, got " + maxTokens);
+        Sampler sampler;
+        try {
+            sampler = new Sampler(temperature, topK, topP, seed);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+
+        try (TrainedModel loaded = TrainedModel.load(checkpoint, backendName, device, threads, new Configuration());
+             Decoder decoder = new Decoder(loaded.model, loaded.state.config().maxSeqLen(), PROMPT_CHUNK)) {
+            int[] promptIds = loaded.encodeDocument(prompt);
+            TextStream stream = new TextStream(loaded.tokenizer, promptIds, out);
+            out.print(prompt);
+            out.flush();
+            Generation.Result result = Generation.run(decoder, promptIds, maxTokens, loaded.tokenizer.eosId(), sampler,
+                    stream::add);
+            stream.finish();
+            out.println();
+            out.printf("[%s, step %d, backend %s] prompt: %d tokens, %.1f tokens/s | generated: %d tokens, "
+                            + "%.1f tokens/s | stopped: %s%n", loaded.checkpoint, loaded.state.step(),
+                    loaded.backend.name(), promptIds.length, result.promptTokensPerSecond(), result.tokens().length,
+                    result.tokensPerSecond(), stopName(result.stop()));
+
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("text", stream.generatedText());
+            json.put("prompt", prompt);
+            json.put("prompt_ids", promptIds);
+            json.put("ids", result.tokens());
+            json.put("stop", stopName(result.stop()));
+            json.put("prompt_tokens_per_s", result.promptTokensPerSecond());
+            json.put("tokens_per_s", result.tokensPerSecond());
+            json.put("checkpoint", loaded.checkpoint);
+            json.put("step", loaded.state.step());
+            json.put("backend", loaded.backend.name());
+            json.put("temperature", temperature);
+            json.put("top_k", topK);
+            json.put("top_p", topP);
+            json.put("seed", seed);
+            return json;
+        }
+    }
+
+    private static String stopName(Generation.Stop stop) {
+        return switch (stop) {
+            case EOS -> "eos";
+            case MAX_TOKENS -> "max_tokens";
+            case CONTEXT -> "context_full";
+        };
+    }
+
+    /**
+     * Prints generated text as it is decoded. The text so far is the decoding of prompt and generated ids together
+     * (so a word's leading space survives); what is new is printed unless it ends in a byte piece whose UTF-8
+     * character is still incomplete, which decodes to U+FFFD until its last byte arrives.
+     */
+    static final class TextStream {
+        private final Tokenizer tokenizer;
+        private final PrintStream out;
+        private int[] ids;
+        private int count;
+        private final int promptLength;
+        private final int promptChars;
+        private int printed;
+
+        TextStream(Tokenizer tokenizer, int[] prompt, PrintStream out) {
+            this.tokenizer = tokenizer;
+            this.out = out;
+            this.ids = Arrays.copyOf(prompt, prompt.length + 64);
+            this.count = prompt.length;
+            this.promptLength = prompt.length;
+            this.promptChars = tokenizer.decode(prompt).length();
+            this.printed = promptChars;
+        }
+
+        void add(int id) {
+            if (count == ids.length) ids = Arrays.copyOf(ids, count * 2);
+            ids[count++] = id;
+            String text = tokenizer.decode(Arrays.copyOf(ids, count));
+            if (text.endsWith("\uFFFD") && pendingBytes() < 4) return; // wait for the character's last byte
+            emit(text);
+        }
+
+        /** Byte pieces at the end of the ids: an unfinished UTF-8 character is at most 3 of them. */
+        private int pendingBytes() {
+            int n = 0;
+            for (int i = count - 1; i >= promptLength && tokenizer.type(ids[i]) == dev.jllama.data.tokenizer.PieceType.BYTE; i--) n++;
+            return n;
+        }
+
+        void finish() {
+            emit(tokenizer.decode(Arrays.copyOf(ids, count)));
+        }
+
+        private void emit(String text) {
+            if (text.length() > printed) {
+                out.print(text.substring(printed));
+                out.flush();
+                printed = text.length();
+            }
+        }
+
+        String generatedText() {
+            return tokenizer.decode(Arrays.copyOf(ids, count)).substring(promptChars);
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package dev.jllama.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jllama.data.tokenizer.Tokenizer;
+import dev.jllama.model.Initializer;
+import dev.jllama.model.LlamaConfig;
+import dev.jllama.model.LlamaModel;
+import dev.jllama.model.Parameters;
+import dev.jllama.model.backend.cpu.CpuBackend;
+import dev.jllama.model.checkpoint.CheckpointStore;
+import dev.jllama.model.checkpoint.OptimizerState;
+import dev.jllama.model.checkpoint.TrainingState;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code llama generate} and {@code llama eval --tasks} on a checkpoint of a freshly initialised {@code tiny} model
+ * with the bundled tokenizer: seeded sampling, greedy equivalences, and the errors bad task files give.
+ */
+class GenerateEvalCommandTest {
+    @TempDir
+    Path tmp;
+    private String run;
+
+    @BeforeEach
+    void writeCheckpoint() throws Exception {
+        Tokenizer tokenizer = Tokenizer.bundled();
+        LlamaConfig config = LlamaConfig.resolve("tiny").withVocabSize(tokenizer.vocabSize());
+        run = tmp.resolve("run").toString();
+        try (CpuBackend backend = new CpuBackend(1); LlamaModel model = new LlamaModel(config, backend)) {
+            Initializer.initialize(model, 5);
+            List<float[]> zeros = new ArrayList<>();
+            for (Parameters.Param p : model.parameters().all()) zeros.add(new float[p.size()]);
+            new CheckpointStore(run + "/checkpoints", new Configuration()).save(
+                    new TrainingState(config, 1, 5, 0, 8.0, List.of(""), new ObjectMapper().createObjectNode()),
+                    model, new OptimizerState(zeros, zeros), tokenizer.toModelBytes(), 1);
+        }
+    }
+
+    private JsonNode generate(String... extra) throws Exception {
+        List<String> args = new ArrayList<>(List.of("generate", "--checkpoint", run, "--prompt", "The dwarf said",
+                "--max-tokens", "12", "--backend", "cpu", "--threads", "1", "--json"));
+        args.addAll(List.of(extra));
+        return CommandLineRun.json(args.toArray(String[]::new));
+    }
+
+    @Test
+    void samplingIsReproducibleWithASeedAndTopKOneIsGreedy() throws Exception {
+        JsonNode a = generate("--temperature", "1.0", "--seed", "7");
+        JsonNode b = generate("--temperature", "1.0", "--seed", "7");
+        JsonNode c = generate("--temperature", "1.0", "--seed", "8");
+        assertEquals(a.get("ids"), b.get("ids"));
+        assertEquals(a.get("text"), b.get("text"));
+        assertNotEquals(a.get("ids"), c.get("ids"), "another seed draws other tokens from an untrained model");
+        JsonNode greedy = generate("--temperature", "0");
+        assertEquals(greedy.get("ids"), generate("--temperature", "1.5", "--top-k", "1", "--seed", "9").get("ids"));
+        assertEquals(12, greedy.get("ids").size());
+        assertEquals(Tokenizer.bundled().eosId(), greedy.get("prompt_ids").get(0).asInt(), "prompts start a document");
+        assertTrue(greedy.get("tokens_per_s").asDouble() > 0);
+    }
+
+    private CommandLineRun evalTasks(String... lines) throws Exception {
+        Path file = tmp.resolve("task.jsonl");
+        Files.write(file, List.of(lines));
+        return CommandLineRun.of("eval", "--checkpoint", run, "--tasks", file.toString(), "--backend", "cpu",
+                "--threads", "1", "--json");
+    }
+
+    @Test
+    void aTaskIsScoredAndBadLinesNameTheirFileAndLine() throws Exception {
+        String good = "{\"context\": \"The cat sat on the\", \"choices\": [\"mat.\", \"moon, said the dwarf.\"], \"label\": 0}";
+        CommandLineRun ok = evalTasks(good, "", good);
+        assertEquals(0, ok.status(), ok.err());
+        String[] lines = ok.out().strip().split("\n");
+        JsonNode result = new ObjectMapper().readTree(lines[lines.length - 1]);
+        assertEquals(2, result.get("task_items").asInt());
+        assertEquals(0.5, result.get("chance").asDouble());
+
+        CommandLineRun malformed = evalTasks(good, "{\"context\": \"x\", \"choices\": [\"a\", \"b\"], \"label\": 0", good);
+        assertEquals(1, malformed.status());
+        assertTrue(malformed.err().contains("task.jsonl:2: not a JSON object"), malformed.err());
+
+        CommandLineRun label = evalTasks(good, good, "{\"context\": \"x\", \"choices\": [\"a\", \"b\"], \"label\": 2}");
+        assertEquals(1, label.status());
+        assertTrue(label.err().contains("task.jsonl:3: \"label\" 2 is out of range [0, 2)"), label.err());
+
+        CommandLineRun oneChoice = evalTasks("{\"context\": \"x\", \"choices\": [\"a\"], \"label\": 0}");
+        assertTrue(oneChoice.err().contains("task.jsonl:1: \"choices\" must be an array of at least 2 strings"),
+                oneChoice.err());
+    }
+
+    @Test
+    void aMissingCheckpointIsNamed() {
+        CommandLineRun missing = CommandLineRun.of("generate", "--checkpoint", tmp.resolve("nothing").toString(),
+                "--prompt", "x");
+        assertEquals(1, missing.status());
+        assertTrue(missing.err().contains("no complete checkpoint at"), missing.err());
+    }
+}
