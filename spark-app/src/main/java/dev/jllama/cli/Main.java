@@ -17,7 +17,9 @@ public final class Main {
                 new TrainCommand(),
                 new BenchCommand(),
                 new TokenizeCommand(),
-                new PrepareCommand());
+                new PrepareCommand(),
+                new ExportCommand(),
+                new ImportCommand());
     }
 
     public static void main(String[] argv) {

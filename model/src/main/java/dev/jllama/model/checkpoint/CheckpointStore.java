@@ -50,7 +50,7 @@ public final class CheckpointStore {
     }
 
     /** A plain local path becomes an absolute file: URI; anything with a scheme is taken as it is. */
-    static URI toUri(String location) {
+    public static URI toUri(String location) {
         if (location.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*") && !location.matches("^[a-zA-Z]:\\\\.*")) {
             return URI.create(location);
         }
@@ -64,21 +64,30 @@ public final class CheckpointStore {
     /** Writes a complete checkpoint for {@code state.step()} and prunes to the newest {@code keep}. */
     public String save(TrainingState state, LlamaModel model, OptimizerState optimizer, byte[] tokenizer, int keep)
             throws IOException {
+        Backend backend = model.backend();
+        List<Parameters.Param> params = model.parameters().all();
+        List<SafeTensors.Entry> weights = new ArrayList<>();
+        List<SafeTensors.Entry> moments = new ArrayList<>();
+        for (int i = 0; i < params.size(); i++) {
+            Parameters.Param p = params.get(i);
+            weights.add(new SafeTensors.Entry(p.name(), p.shape(), download(backend, p.value())));
+            moments.add(new SafeTensors.Entry("m." + p.name(), p.shape(), optimizer.firstMoments().get(i)));
+            moments.add(new SafeTensors.Entry("v." + p.name(), p.shape(), optimizer.secondMoments().get(i)));
+        }
+        return save(state, weights, moments, tokenizer, keep);
+    }
+
+    /**
+     * Writes a complete checkpoint from host memory: {@code weights} by name in {@link Parameters#all()} order and
+     * their moments as {@code m.<name>}, {@code v.<name>}; prunes to the newest {@code keep}.
+     */
+    public String save(TrainingState state, List<SafeTensors.Entry> weights, List<SafeTensors.Entry> moments,
+                       byte[] tokenizer, int keep) throws IOException {
         String name = String.format("%s%08d", PREFIX, state.step());
         Path finalDir = new Path(root, name);
         Path tmp = new Path(root, "." + name + ".tmp-" + UUID.randomUUID());
         fs.mkdirs(tmp);
         try {
-            Backend backend = model.backend();
-            List<Parameters.Param> params = model.parameters().all();
-            List<SafeTensors.Entry> weights = new ArrayList<>();
-            List<SafeTensors.Entry> moments = new ArrayList<>();
-            for (int i = 0; i < params.size(); i++) {
-                Parameters.Param p = params.get(i);
-                weights.add(new SafeTensors.Entry(p.name(), p.shape(), download(backend, p.value())));
-                moments.add(new SafeTensors.Entry("m." + p.name(), p.shape(), optimizer.firstMoments().get(i)));
-                moments.add(new SafeTensors.Entry("v." + p.name(), p.shape(), optimizer.secondMoments().get(i)));
-            }
             try (OutputStream out = create(new Path(tmp, MODEL_FILE))) {
                 SafeTensors.write(out, weights, Map.of("format", "pt", "step", Integer.toString(state.step())));
             }
@@ -162,6 +171,29 @@ public final class CheckpointStore {
                 return SafeTensors.read(in, file.toString());
             }
         }
+    }
+
+    /**
+     * The checkpoint that {@code location} names: itself when it is a complete checkpoint directory, otherwise the
+     * newest complete checkpoint under it (a checkpoint root of {@code step-NNNNNNNN/} folders) or under its
+     * {@code checkpoints/} (a run directory, as {@code train --out} makes).
+     */
+    public static String resolve(String location, Configuration conf) throws IOException {
+        Location at = Location.of(location, conf);
+        if (!at.fs().exists(at.dir())) throw new FileNotFoundException("checkpoint " + location + " does not exist");
+        if (at.fs().exists(at.file(COMPLETE_MARKER))) return at.fs().makeQualified(at.dir()).toString();
+        for (Path root : List.of(at.file("checkpoints"), at.dir())) {
+            Optional<Path> latest = new CheckpointStore(root.toString(), conf).latest();
+            if (latest.isPresent()) return latest.get().toString();
+        }
+        throw new IOException(location + " holds no complete checkpoint: it has no " + COMPLETE_MARKER
+                + " marker and no complete step-NNNNNNNN/ under it or under its checkpoints/");
+    }
+
+    /** The weights of a checkpoint directory in host memory, by their Meta names. */
+    public static Map<String, SafeTensors.Entry> readWeights(String dir, Configuration conf) throws IOException {
+        Location at = Location.of(dir, conf);
+        return at.tensors(at.file(MODEL_FILE));
     }
 
     /** Reads the state of a checkpoint directory (any Hadoop URI), checking that it is complete. */
