@@ -35,7 +35,9 @@ class HelpTest {
                 "bench", List.of("--what matmul", "--what step", "--what tokenize", "--profile"),
                 "tokenize", List.of("--tokenizer", "--text", "--input", "--train", "--vocab-size"),
                 "prepare", List.of("--input", "--output", "--tokenizer", "--vocab-size", "--val-fraction", "--shard-tokens",
-                        "--line-dup-threshold", "--partitions"));
+                        "--line-dup-threshold", "--partitions"),
+                "export", List.of("--checkpoint", "--format", "--out", "--dtype", "--tokenizer"),
+                "import", List.of("--hf", "--out", "--seed"));
         options.forEach((command, names) -> {
             CommandLineRun run = CommandLineRun.of(command, "--help");
             assertEquals(0, run.status(), command);
