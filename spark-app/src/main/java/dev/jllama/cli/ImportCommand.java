@@ -68,7 +68,8 @@ public final class ImportCommand implements Command {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         out.printf("imported %s (%,d parameters) in %.1f s as %s%n", hfDir, config.parameterCount(), seconds, checkpoint);
-        out.printf("continue training with: llama train --model %s --out %s --resume --data DIR%n", modelConfig, outDir);
+        out.printf("continue training with: llama train --model %s --out %s --resume [--data DIR]%n",
+                outDir.replaceAll("/+$", "") + "/" + MODEL_CONFIG_FILE, outDir);
 
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("checkpoint", checkpoint);
