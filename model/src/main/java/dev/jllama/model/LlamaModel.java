@@ -123,22 +123,26 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * The full forward pass over one sequence: the next-token logits after every position,
-     * {@code [tokens.length, vocab]} row-major. The reference that incremental decoding is checked against.
+     * Forward only: the logits of every position, {@code [batch * seqLen, vocab]} row-major, for {@code tokens}
+     * ({@code batch} rows of {@code seqLen} input tokens, no targets). Computed chunk by chunk like the loss.
      */
-    public float[] logits(int[] tokens) {
-        int seqLen = tokens.length, d = config.dim(), vocab = config.vocabSize();
-        Activations a = activations(1, seqLen);
-        backend.writeInts(a.inputs, tokens, seqLen);
+    public float[] logits(int[] tokens, int batch, int seqLen) {
+        Activations a = activations(batch, seqLen);
+        if (tokens.length != a.rows) {
+            throw new IllegalArgumentException("logits of " + batch + " x " + seqLen + " need " + a.rows
+                    + " tokens, got " + tokens.length);
+        }
+        backend.writeInts(a.inputs, tokens, tokens.length);
         forward(a);
-        float[] out = new float[Math.multiplyExact(seqLen, vocab)];
+        int d = config.dim(), vocab = config.vocabSize();
+        float[] logits = new float[Math.multiplyExact(a.rows, vocab)];
         for (int r0 = 0; r0 < a.rows; r0 += a.logitRows) {
             int rows = Math.min(a.logitRows, a.rows - r0);
             backend.copy(a.chunkIn, 0, a.finalNormOut, r0 * d, rows * d);
             backend.matmul(a.logits, a.chunkIn, params.output.value(), rows, d, vocab);
-            backend.read(a.logits, 0, out, r0 * vocab, rows * vocab);
+            backend.read(a.logits, 0, logits, r0 * vocab, rows * vocab);
         }
-        return out;
+        return logits;
     }
 
     private void upload(Activations a, int[] windows, int batch, int seqLen) {

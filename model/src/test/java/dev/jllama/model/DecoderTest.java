@@ -56,7 +56,7 @@ class DecoderTest {
              Decoder decoder = new Decoder(model, SEQ, 16)) {
             ModelGradientTest.randomize(model, 7);
             int[] seq = tokens(SEQ, c.vocabSize(), 11);
-            float[] full = model.logits(seq);
+            float[] full = model.logits(seq, 1, seq.length);
             double worst = 0;
             for (int t = 0; t < SEQ; t++) {
                 float[] step = decoder.append(new int[] {seq[t]});
@@ -75,7 +75,7 @@ class DecoderTest {
              Decoder decoder = new Decoder(model, SEQ, 16)) {
             ModelGradientTest.randomize(model, 3);
             int[] seq = tokens(SEQ, c.vocabSize(), 5);
-            float[] full = model.logits(seq);
+            float[] full = model.logits(seq, 1, seq.length);
             // Appends of 1..40 tokens, some longer than the decoder's 16-row chunks.
             int at = 0;
             for (int n = 1; at < SEQ; n = n % 40 + 7) {
@@ -102,7 +102,7 @@ class DecoderTest {
             int[] seq = Arrays.copyOf(prompt, prompt.length + 60);
             for (int i = 0; i < 60; i++) {
                 int len = prompt.length + i;
-                float[] full = model.logits(Arrays.copyOf(seq, len));
+                float[] full = model.logits(Arrays.copyOf(seq, len), 1, len);
                 int best = 0;
                 for (int v = 1; v < c.vocabSize(); v++) {
                     if (full[(len - 1) * c.vocabSize() + v] > full[(len - 1) * c.vocabSize() + best]) best = v;

@@ -20,7 +20,9 @@ public final class Main {
                 new PrepareCommand(),
                 new GenerateCommand(),
                 new EvalCommand(),
-                new EvalTaskCommand());
+                new EvalTaskCommand(),
+                new ExportCommand(),
+                new ImportCommand());
     }
 
     public static void main(String[] argv) {

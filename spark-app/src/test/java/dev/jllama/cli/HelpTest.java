@@ -39,7 +39,9 @@ class HelpTest {
                 "eval", List.of("--checkpoint", "--data", "--tasks", "--max-windows", "--batch", "--json"),
                 "eval-task", List.of("--data", "--out", "--count", "--seed"),
                 "prepare", List.of("--input", "--output", "--tokenizer", "--vocab-size", "--val-fraction", "--shard-tokens",
-                        "--line-dup-threshold", "--partitions"));
+                        "--line-dup-threshold", "--partitions"),
+                "export", List.of("--checkpoint", "--format", "--out", "--dtype", "--tokenizer"),
+                "import", List.of("--hf", "--out", "--seed"));
         options.forEach((command, names) -> {
             CommandLineRun run = CommandLineRun.of(command, "--help");
             assertEquals(0, run.status(), command);

@@ -62,7 +62,7 @@ public final class CheckpointStore {
     }
 
     /** A plain local path becomes an absolute file: URI; anything with a scheme is taken as it is. */
-    static URI toUri(String location) {
+    public static URI toUri(String location) {
         if (location.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*") && !location.matches("^[a-zA-Z]:\\\\.*")) {
             return URI.create(location);
         }
@@ -76,21 +76,30 @@ public final class CheckpointStore {
     /** Writes a complete checkpoint for {@code state.step()} and prunes to the newest {@code keep}. */
     public String save(TrainingState state, LlamaModel model, OptimizerState optimizer, byte[] tokenizer, int keep)
             throws IOException {
+        Backend backend = model.backend();
+        List<Parameters.Param> params = model.parameters().all();
+        List<SafeTensors.Entry> weights = new ArrayList<>();
+        List<SafeTensors.Entry> moments = new ArrayList<>();
+        for (int i = 0; i < params.size(); i++) {
+            Parameters.Param p = params.get(i);
+            weights.add(new SafeTensors.Entry(p.name(), p.shape(), download(backend, p.value())));
+            moments.add(new SafeTensors.Entry("m." + p.name(), p.shape(), optimizer.firstMoments().get(i)));
+            moments.add(new SafeTensors.Entry("v." + p.name(), p.shape(), optimizer.secondMoments().get(i)));
+        }
+        return save(state, weights, moments, tokenizer, keep);
+    }
+
+    /**
+     * Writes a complete checkpoint from host memory: {@code weights} by name in {@link Parameters#all()} order and
+     * their moments as {@code m.<name>}, {@code v.<name>}; prunes to the newest {@code keep}.
+     */
+    public String save(TrainingState state, List<SafeTensors.Entry> weights, List<SafeTensors.Entry> moments,
+                       byte[] tokenizer, int keep) throws IOException {
         String name = String.format("%s%08d", PREFIX, state.step());
         Path finalDir = new Path(root, name);
         Path tmp = new Path(root, TMP_PREFIX + name + ".tmp-" + UUID.randomUUID());
         fs.mkdirs(tmp);
         try {
-            Backend backend = model.backend();
-            List<Parameters.Param> params = model.parameters().all();
-            List<SafeTensors.Entry> weights = new ArrayList<>();
-            List<SafeTensors.Entry> moments = new ArrayList<>();
-            for (int i = 0; i < params.size(); i++) {
-                Parameters.Param p = params.get(i);
-                weights.add(new SafeTensors.Entry(p.name(), p.shape(), download(backend, p.value())));
-                moments.add(new SafeTensors.Entry("m." + p.name(), p.shape(), optimizer.firstMoments().get(i)));
-                moments.add(new SafeTensors.Entry("v." + p.name(), p.shape(), optimizer.secondMoments().get(i)));
-            }
             Map<String, FileChecksum> files = new LinkedHashMap<>();
             files.put(MODEL_FILE, write(tmp, MODEL_FILE, out -> SafeTensors.write(out, weights,
                     Map.of("format", "pt", "step", Integer.toString(state.step())))));
@@ -317,21 +326,27 @@ public final class CheckpointStore {
     }
 
     /**
-     * The checkpoint that {@code location} names: a checkpoint directory itself (it has a {@code COMPLETE} marker),
-     * else the newest complete checkpoint under it, or under its {@code checkpoints} folder (a run directory, as
-     * {@code train --out} makes it).
+     * The checkpoint that {@code location} names: itself when it is a complete checkpoint directory, otherwise the
+     * newest complete checkpoint under it (a checkpoint root of {@code step-NNNNNNNN/} folders) or under its
+     * {@code checkpoints/} (a run directory, as {@code train --out} makes).
      */
     public static String resolve(String location, Configuration conf) throws IOException {
         URI uri = toUri(location);
         FileSystem fs = FileSystem.get(uri, conf);
         Path dir = fs.makeQualified(new Path(uri));
+        if (!fs.exists(dir)) throw new FileNotFoundException("checkpoint " + location + " does not exist");
         if (fs.exists(new Path(dir, COMPLETE_MARKER))) return dir.toString();
-        for (String root : new String[] {location, location.replaceAll("/+$", "") + "/checkpoints"}) {
-            Optional<Path> latest = new CheckpointStore(root, conf).latest();
+        for (Path root : List.of(new Path(dir, "checkpoints"), dir)) {
+            Optional<Path> latest = new CheckpointStore(root.toString(), conf).latest();
             if (latest.isPresent()) return latest.get().toString();
         }
-        throw new IOException("no complete checkpoint at " + dir + ": it is neither a checkpoint (no "
-                + COMPLETE_MARKER + " marker) nor a directory holding step-* checkpoints, directly or in checkpoints/");
+        throw new IOException(location + " holds no complete checkpoint: it has no " + COMPLETE_MARKER
+                + " marker and no complete step-NNNNNNNN/ under it or under its checkpoints/");
+    }
+
+    /** The weights of a checkpoint directory in host memory, by their Meta names, after checking their checksum. */
+    public static Map<String, SafeTensors.Entry> readWeights(String dir, Configuration conf) throws IOException {
+        return Location.open(dir, conf).tensors(MODEL_FILE);
     }
 
     /** Reads the state of a checkpoint directory (any Hadoop URI), checking that it is complete and intact. */

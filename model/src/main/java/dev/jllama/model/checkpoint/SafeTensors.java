@@ -18,8 +18,9 @@ import java.util.Map;
 
 /**
  * The safetensors format (8-byte little-endian header length, a JSON header of
- * {@code name -> {dtype, shape, data_offsets}}, then the raw little-endian data), for float32 tensors. Used for
- * checkpoint weights and moments, and by the Hugging Face exporter.
+ * {@code name -> {dtype, shape, data_offsets}}, then the raw little-endian data). Tensors are float32 in memory
+ * and F32, F16 or BF16 in the file. Used for checkpoint weights and moments, and by the Hugging Face exporter and
+ * importer.
  */
 public final class SafeTensors {
     private SafeTensors() {}
@@ -28,6 +29,12 @@ public final class SafeTensors {
     public record Entry(String name, int[] shape, float[] data) {}
 
     public static void write(OutputStream out, List<Entry> entries, Map<String, String> metadata) throws IOException {
+        write(out, entries, metadata, TensorType.F32);
+    }
+
+    /** Writes every tensor as {@code type}, rounding to nearest even where it is narrower than float32. */
+    public static void write(OutputStream out, List<Entry> entries, Map<String, String> metadata, TensorType type)
+            throws IOException {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode header = mapper.createObjectNode();
         if (!metadata.isEmpty()) {
@@ -37,10 +44,10 @@ public final class SafeTensors {
         long offset = 0;
         for (Entry e : entries) {
             ObjectNode node = header.putObject(e.name());
-            node.put("dtype", "F32");
+            node.put("dtype", type.safetensorsName);
             var shape = node.putArray("shape");
             for (int s : e.shape()) shape.add(s);
-            long bytes = 4L * e.data().length;
+            long bytes = (long) type.bytes * e.data().length;
             node.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }
@@ -58,14 +65,15 @@ public final class SafeTensors {
                     out.write(buffer.array(), 0, buffer.position());
                     buffer.clear();
                 }
-                buffer.putFloat(v);
+                if (type == TensorType.F32) buffer.putFloat(v);
+                else buffer.putShort((short) type.encode(v));
             }
         }
         out.write(buffer.array(), 0, buffer.position());
     }
 
     /**
-     * Reads every tensor of a safetensors stream; float32 only.
+     * Reads every tensor of a safetensors stream into float32; F32, F16 and BF16 are read, other dtypes refused.
      *
      * @param source names the file in error messages
      */
@@ -92,8 +100,9 @@ public final class SafeTensors {
             if (name.equals("__metadata__")) continue;
             JsonNode node = header.get(name);
             String dtype = node.path("dtype").asText();
-            if (!dtype.equals("F32")) {
-                throw new IOException(source + ": tensor '" + name + "' has dtype " + dtype + ", only F32 is supported");
+            if (TensorType.ofSafetensors(dtype) == null) {
+                throw new IOException(source + ": tensor '" + name + "' has dtype " + dtype
+                        + ", only F32, F16 and BF16 are supported");
             }
             byOffset.put(node.get("data_offsets").get(0).asLong(), name);
         }
@@ -116,14 +125,20 @@ public final class SafeTensors {
                 shape[i] = shapeNode.get(i).asInt();
                 count *= shape[i];
             }
-            if (count * 4 != end - begin) {
+            TensorType type = TensorType.ofSafetensors(node.get("dtype").asText());
+            if (count * type.bytes != end - begin) {
                 throw new IOException(source + ": tensor '" + name + "' shape does not match its "
                         + (end - begin) + " bytes");
             }
             byte[] raw = new byte[(int) (end - begin)];
             readFully(in, raw, source, base + begin);
             float[] data = new float[(int) count];
-            ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
+            ByteBuffer bytes = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
+            if (type == TensorType.F32) {
+                bytes.asFloatBuffer().get(data);
+            } else {
+                for (int i = 0; i < data.length; i++) data[i] = type.decode(bytes.getShort() & 0xFFFF);
+            }
             result.put(name, new Entry(name, shape, data));
             position = end;
         }

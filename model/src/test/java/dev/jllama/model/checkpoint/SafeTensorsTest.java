@@ -86,8 +86,11 @@ class SafeTensorsTest {
         badLength[7] = 0x7F;
         e = assertThrows(IOException.class, () -> SafeTensors.read(new ByteArrayInputStream(badLength), "len.safetensors"));
         assertTrue(e.getMessage().contains("invalid safetensors header length"), e.getMessage());
+        byte[] wide = new String(file, StandardCharsets.ISO_8859_1).replace("F32", "F64").getBytes(StandardCharsets.ISO_8859_1);
+        e = assertThrows(IOException.class, () -> SafeTensors.read(new ByteArrayInputStream(wide), "f64.safetensors"));
+        assertTrue(e.getMessage().contains("dtype F64, only F32, F16 and BF16"), e.getMessage());
         byte[] half = new String(file, StandardCharsets.ISO_8859_1).replace("F32", "F16").getBytes(StandardCharsets.ISO_8859_1);
         e = assertThrows(IOException.class, () -> SafeTensors.read(new ByteArrayInputStream(half), "f16.safetensors"));
-        assertTrue(e.getMessage().contains("only F32"), e.getMessage());
+        assertTrue(e.getMessage().contains("shape does not match"), e.getMessage());
     }
 }

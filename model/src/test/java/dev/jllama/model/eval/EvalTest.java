@@ -71,7 +71,7 @@ class EvalTest {
         System.arraycopy(context, 0, seq, 0, context.length);
         System.arraycopy(choice, 0, seq, context.length, choice.length);
         int vocab = CONFIG.vocabSize();
-        float[] logits = model.logits(java.util.Arrays.copyOf(seq, seq.length - 1)); // the last token is only a target
+        float[] logits = model.logits(java.util.Arrays.copyOf(seq, seq.length - 1), 1, seq.length - 1); // the last token is only a target
         double sum = 0;
         for (int i = 0; i < choice.length; i++) {
             int row = context.length - 1 + i;
