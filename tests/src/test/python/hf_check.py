@@ -37,6 +37,21 @@ def logits(model_dir, tokens_path, out_path):
     out.numpy().astype("<f4").tofile(out_path)
 
 
+def generate(model_dir, prompt_path, max_new_tokens):
+    """Greedy continuation of the prompt ids in prompt_path, stopping at the model's EOS, as JSON ids."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    with open(prompt_path) as f:
+        ids = torch.tensor([json.load(f)], dtype=torch.int64)
+    model = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    model.eval()
+    with torch.no_grad():
+        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                             max_new_tokens=int(max_new_tokens), pad_token_id=model.generation_config.eos_token_id)
+    print(json.dumps(out[0, ids.shape[1]:].tolist()))
+
+
 def loss(model_dir, windows_path):
     import torch
     from transformers import LlamaForCausalLM
@@ -106,5 +121,5 @@ def gguf(path, out_path):
 
 
 if __name__ == "__main__":
-    commands = {"logits": logits, "loss": loss, "tokenize": tokenize, "random": random_model, "gguf": gguf}
+    commands = {"logits": logits, "generate": generate, "loss": loss, "tokenize": tokenize, "random": random_model, "gguf": gguf}
     commands[sys.argv[1]](*sys.argv[2:])

@@ -67,6 +67,26 @@ class HfExportCrossCheckTest {
         }
     }
 
+    /** Greedy decoding with our key/value cache picks the tokens transformers' own {@code generate} picks. */
+    @Test
+    void greedyGenerationEqualsTransformersGenerate() throws Exception {
+        ModelWeights weights = ExportFixtures.randomWeights(ExportFixtures.UNTIED, 29);
+        Path run = ExportFixtures.checkpoint(weights, tmp.resolve("run-generate"));
+        Path hf = tmp.resolve("hf-generate");
+        ExportFixtures.llama("export", "--checkpoint", run.toString(), "--format", "hf", "--out", hf.toString());
+        int newTokens = 48;
+        JsonNode ours = ExportFixtures.llama("generate", "--checkpoint", run.toString(), "--prompt",
+                "The committee met on Tuesday", "--temperature", "0", "--max-tokens", Integer.toString(newTokens));
+        Path prompt = tmp.resolve("prompt.json");
+        Files.writeString(prompt, ours.get("prompt_ids").toString());
+        JsonNode theirs = new ObjectMapper().readTree(HfPython.run("generate", hf.toString(), prompt.toString(),
+                Integer.toString(newTokens)));
+        System.out.printf("greedy generation: %d tokens after a %d-token prompt, ours %s, transformers %s%n",
+                ours.get("ids").size(), ours.get("prompt_ids").size(), ours.get("ids"), theirs);
+        assertTrue(ours.get("ids").size() > 8, "a continuation long enough to mean something: " + ours);
+        assertEquals(theirs.toString(), ours.get("ids").toString());
+    }
+
     @Test
     void transformersTokenizerGivesOurIds() throws Exception {
         Path run = ExportFixtures.checkpoint(ExportFixtures.randomWeights(ExportFixtures.TIED, 3), tmp.resolve("run"));
