@@ -5,6 +5,7 @@
 # Reads:  SPARK_HOME (the cluster's Spark 4.2, Scala 2.13) or SPARK_SUBMIT (a spark-submit command);
 #         TORNADOVM_HOME (optional: the TornadoVM SDK, at the same path on this host and on every node) and
 #         TORNADO_BACKEND_JAR (default: tornado-kernels' jar, built with that SDK);
+#         APP_NAME (the application's name in Spark, default jllama-train);
 #         LLAMA_DRY_RUN=1 prints the spark-submit command, one argument per line, instead of running it.
 # Sets:   ROOT, APP_JAR, JVM_OPTIONS (driver and executors), EXECUTOR_JAVA_OPTIONS (plus TornadoVM's), TORNADO_JAR
 #         (the TornadoVM backend's jar, empty without an SDK), COMMON_ARGS (class, name, driver options).
