@@ -8,7 +8,7 @@
 #         APP_NAME (the application's name in Spark, default jllama-train);
 #         LLAMA_DRY_RUN=1 prints the spark-submit command, one argument per line, instead of running it.
 # Sets:   ROOT, APP_JAR, JVM_OPTIONS (driver and executors), EXECUTOR_JAVA_OPTIONS (plus TornadoVM's), TORNADO_JAR
-#         (the TornadoVM backend's jar, empty without an SDK), COMMON_ARGS (class, name, driver options).
+#         (the TornadoVM backend's jar, empty without an SDK), COMMON_ARGS (main class and name).
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 APP_JAR="$ROOT/spark-app/target/jllama-spark-app-0.1.0-SNAPSHOT-spark.jar"
 if [[ ! -f "$APP_JAR" ]]; then
