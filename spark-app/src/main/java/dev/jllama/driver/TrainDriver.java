@@ -1,5 +1,6 @@
 package dev.jllama.driver;
 
+import dev.jllama.rank.KryoRegistration;
 import dev.jllama.rank.RankResult;
 import dev.jllama.rank.RankTask;
 import dev.jllama.rank.TrainPlan;
@@ -21,8 +22,8 @@ import scala.reflect.ClassTag$;
 
 /**
  * The driver of a training run: sizes the world (one rank per executor, or {@code --ranks}), waits until every
- * executor has registered, and runs exactly one barrier stage with one task per rank for the whole run, printing
- * rank 0's progress as it arrives. With no master it runs the same stage on local Spark in this JVM.
+ * executor has registered, and runs exactly one barrier stage with one task per rank for the whole run, showing
+ * rank 0's progress as it arrives ({@link ProgressDisplay}). With no master it runs the same stage on local Spark in this JVM.
  */
 public final class TrainDriver {
     /** How long to wait for executors to register before giving up. */
@@ -53,14 +54,17 @@ public final class TrainDriver {
             byte[] secret = new byte[32];
             new SecureRandom().nextBytes(secret);
             String driverHost = conf.get("spark.driver.host", "127.0.0.1");
-            try (ProgressServer progress = new ProgressServer(driverHost, secret, out)) {
-                TrainPlan plan = planForRanks.apply(ranks);
+            TrainPlan plan = planForRanks.apply(ranks);
+            try (ProgressDisplay display = ProgressDisplay.forOutput(out, plan.logEvery());
+                 ProgressServer progress = new ProgressServer(driverHost, secret, display)) {
                 if (!local && plan.backend().equals("auto") && !conf.contains("spark.task.resource.gpu.amount")) {
                     // On a cluster, a GPU is what Spark assigns to a task: without GPU scheduling, ranks use their cores.
                     plan = plan.withBackend("cpu");
                 }
                 TrainPlan job = plan.forJob(secret, progress.address(), new SerializableConfiguration(sc.hadoopConfiguration()));
-                out.printf("training on %s: %d rank%s, one barrier stage%n", sc.master(), ranks, ranks == 1 ? "" : "s");
+                display.line(String.format("training on %s: %d rank%s, one barrier stage", sc.master(), ranks,
+                        ranks == 1 ? "" : "s"));
+                sc.setJobDescription(ProgressDisplay.jobDescription(job, ranks, sc.hadoopConfiguration()));
                 ClassTag<RankResult> tag = ClassTag$.MODULE$.apply(RankResult.class);
                 Object collected;
                 try {
@@ -93,6 +97,14 @@ public final class TrainDriver {
         if (cluster.master() != null) conf.setMaster(cluster.master());
         if (!conf.contains("spark.master")) conf.setMaster("local");
         if (isLocal(conf.get("spark.master"))) conf.setIfMissing("spark.ui.enabled", "false");
+        // The data crossing between driver and tasks (the ranks' ids, their results) goes through Kryo; Spark
+        // serialises the task itself (the plan inside it) with Java serialisation whatever this says.
+        conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
+        String registrators = conf.get("spark.kryo.registrator", "");
+        if (!registrators.contains(KryoRegistration.class.getName())) {
+            conf.set("spark.kryo.registrator", (registrators.isEmpty() ? "" : registrators + ",")
+                    + KryoRegistration.class.getName());
+        }
         // A barrier stage needs all its tasks at once: start only when every requested executor is there.
         conf.setIfMissing("spark.scheduler.minRegisteredResourcesRatio", "1.0");
         conf.setIfMissing("spark.scheduler.maxRegisteredResourcesWaitingTime", "120s");

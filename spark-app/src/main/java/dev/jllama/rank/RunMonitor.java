@@ -1,0 +1,134 @@
+package dev.jllama.rank;
+
+import dev.jllama.model.train.StepStats;
+import java.awt.AWTError;
+import java.io.IOException;
+import java.util.function.DoubleSupplier;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * What rank 0 does for the people watching a run: a progress message to the driver after every step,
+ * {@code metrics.jsonl} (appended at most every {@link #FLUSH_SECONDS} seconds, at every checkpoint and at the
+ * end) and {@code loss.png} (at every checkpoint and at the end), both in the run directory. Writing them is a
+ * convenience: a failure is reported and training goes on.
+ */
+final class RunMonitor {
+    private static final Logger LOG = LogManager.getLogger(RunMonitor.class);
+    static final double FLUSH_SECONDS = 30;
+
+    /**
+     * @param steps           the run's last step
+     * @param startStep       the step this attempt starts after (0, or the resumed checkpoint's)
+     * @param tokensSeen      training tokens consumed before {@code startStep}
+     * @param tokensPerStep   training tokens of one step over all ranks
+     * @param checkpointEvery steps between checkpoints (0: only at the end)
+     * @param logEvery        steps between progress lines in the executor's log
+     */
+    record Schedule(int steps, int startStep, long tokensSeen, long tokensPerStep, int checkpointEvery, int logEvery) {}
+
+    private final ProgressSender progress;
+    private final MetricsLog metrics;
+    private final Configuration conf;
+    private final Path picture;
+    private final String title;
+    private final Schedule schedule;
+    private final DoubleSupplier commWaitSeconds;
+    private final DoubleSupplier dataWaitSeconds;
+    private double commWaitBefore, dataWaitBefore;
+    private double firstStepSeconds, laterStepsSeconds;
+    private int laterSteps;
+    private long lastFlush = System.nanoTime();
+    private StepMetrics last;
+
+    /**
+     * @param commWaitSeconds rank 0's all-reduce waiting so far
+     * @param dataWaitSeconds rank 0's waiting for batches so far
+     */
+    RunMonitor(ProgressSender progress, MetricsLog metrics, String runDir, Configuration conf, Schedule schedule,
+               DoubleSupplier commWaitSeconds, DoubleSupplier dataWaitSeconds) {
+        this.progress = progress;
+        this.metrics = metrics;
+        this.conf = conf;
+        this.picture = new Path(runDir, LossCurve.FILE);
+        this.title = new Path(runDir).getName();
+        this.schedule = schedule;
+        this.commWaitSeconds = commWaitSeconds;
+        this.dataWaitSeconds = dataWaitSeconds;
+        this.commWaitBefore = commWaitSeconds.getAsDouble();
+        this.dataWaitBefore = dataWaitSeconds.getAsDouble();
+    }
+
+    /** After every step of rank 0. */
+    void step(StepStats stats) {
+        double commWait = commWaitSeconds.getAsDouble() - commWaitBefore;
+        double dataWait = dataWaitSeconds.getAsDouble() - dataWaitBefore;
+        commWaitBefore += commWait;
+        dataWaitBefore += dataWait;
+        long tokens = schedule.tokensSeen() + (stats.step() - schedule.startStep()) * schedule.tokensPerStep();
+        last = new StepMetrics(stats.step(), tokens, stats.loss(), stats.lr(), stats.gradNorm(), stats.tokensPerS(),
+                Math.max(0, stats.seconds() - commWait - dataWait), commWait, dataWait,
+                System.currentTimeMillis() / 1000.0);
+        metrics.add(last);
+
+        boolean first = stats.step() == schedule.startStep() + 1;
+        if (first) {
+            firstStepSeconds = stats.seconds();
+        } else {
+            laterStepsSeconds += stats.seconds();
+            laterSteps++;
+        }
+        boolean end = stats.step() == schedule.steps();
+        boolean logged = first || end || stats.step() % schedule.logEvery() == 0;
+        progress.step(new ProgressMessage.Step(last, schedule.steps(), etaSeconds(stats.step())), logged);
+
+        boolean checkpoint = schedule.checkpointEvery() > 0 && stats.step() % schedule.checkpointEvery() == 0;
+        if (checkpoint && !end) {
+            flushMetrics();
+            drawLossCurve();
+        } else if ((System.nanoTime() - lastFlush) / 1e9 >= FLUSH_SECONDS) {
+            flushMetrics();
+        }
+    }
+
+    /** Seconds to the last step at the mean time of this attempt's steps, the first (warm-up) left out when it can be. */
+    private double etaSeconds(int step) {
+        double perStep = laterSteps > 0 ? laterStepsSeconds / laterSteps : firstStepSeconds;
+        return (schedule.steps() - step) * perStep;
+    }
+
+    /** A validation loss measured at the last step reached. */
+    void validation(double valLoss) {
+        int step = last != null ? last.step() : schedule.startStep();
+        long tokens = last != null ? last.tokens() : schedule.tokensSeen();
+        metrics.add(new MetricsLog.Validation(step, tokens, valLoss, System.currentTimeMillis() / 1000.0));
+    }
+
+    /** At the end of the run: everything into the files. */
+    void finish() {
+        flushMetrics();
+        drawLossCurve();
+    }
+
+    private void flushMetrics() {
+        lastFlush = System.nanoTime();
+        try {
+            metrics.flush();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("cannot write {}", metrics.path(), e);
+            progress.line("warning: cannot write " + metrics.path() + ": " + e);
+        }
+    }
+
+    private void drawLossCurve() {
+        try {
+            byte[] png = LossCurve.png(title, metrics.steps(), metrics.validations());
+            MetricsLog.replace(picture, png, conf);
+        } catch (IOException | RuntimeException | AWTError | LinkageError e) { // e.g. a JVM without fonts
+            LOG.warn("cannot draw {}", picture, e);
+            progress.line("warning: cannot draw " + picture + ": " + e);
+        }
+    }
+}
