@@ -116,9 +116,10 @@ abstract sealed class ProgressDisplay implements AutoCloseable {
                                 .startsFrom(m.step() - 1, Duration.ZERO).setUpdateIntervalMillis(500)
                                 .setConsumer(consumer).setEtaFunction(state -> eta()).build();
                     }
-                    bar.setExtraMessage(String.format("loss %.4f | lr %.2e | gnorm %.3f | %,.0f tok/s | compute %.2fs "
-                                    + "comm %.2fs data %.2fs", m.loss(), m.lr(), m.gradNorm(), m.tokensPerS(), m.computeS(),
-                            m.commWaitS(), m.dataWaitS()));
+                    // Most telling first: a narrow terminal cuts the line at its right edge.
+                    bar.setExtraMessage(String.format("loss %.4f | lr %.2e | gnorm %.3f | %,.0f tok/s | "
+                                    + "compute/comm/data %.2f/%.2f/%.2f s", m.loss(), m.lr(), m.gradNorm(), m.tokensPerS(),
+                            m.computeS(), m.commWaitS(), m.dataWaitS()));
                     bar.stepTo(m.step());
                 }
             }

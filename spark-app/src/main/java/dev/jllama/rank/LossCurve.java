@@ -58,6 +58,7 @@ final class LossCurve {
 
         NumberAxis rate = new NumberAxis("learning rate");
         XYLineAndShapeRenderer schedule = new XYLineAndShapeRenderer(true, false);
+        schedule.setDrawSeriesLineAsPath(true); // one path, so that the dashes run on across the points
         schedule.setSeriesPaint(0, new Color(0x7f7f7f));
         schedule.setSeriesStroke(0, new BasicStroke(1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f,
                 new float[] {6f, 4f}, 0f));

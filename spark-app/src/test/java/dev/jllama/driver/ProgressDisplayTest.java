@@ -65,6 +65,6 @@ class ProgressDisplayTest {
         }
         String output = bytes.toString(StandardCharsets.UTF_8);
         assertTrue(output.contains("\r\033[2Kvalidation loss 5.5500\n"), output);
-        assertTrue(output.contains("train") && output.contains("4/4") && output.contains("loss 7.9600"), output);
+        assertTrue(output.contains("train") && output.contains("4/4") && output.contains("loss 7.9600 | lr 1.00e-03 | gnorm 0.500 | 1,000 tok/s | compute/comm/data 0.20/0.01/0.00 s"), output);
     }
 }
