@@ -3,6 +3,10 @@ package dev.jllama.rank;
 import dev.jllama.model.train.StepStats;
 import java.awt.AWTError;
 import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
@@ -42,6 +46,12 @@ final class RunMonitor {
     private int laterSteps;
     private long lastFlush = System.nanoTime();
     private StepMetrics last;
+    private final ExecutorService drawing = Executors.newSingleThreadExecutor(task -> {
+        Thread thread = new Thread(task, "jllama-loss-curve");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private volatile String drawingFailure;
 
     /**
      * @param commWaitSeconds rank 0's all-reduce waiting so far
@@ -80,6 +90,7 @@ final class RunMonitor {
             laterStepsSeconds += stats.seconds();
             laterSteps++;
         }
+        reportDrawingFailure();
         boolean end = stats.step() == schedule.steps();
         boolean logged = first || end || stats.step() % schedule.logEvery() == 0;
         progress.step(new ProgressMessage.Step(last, schedule.steps(), etaSeconds(stats.step())), logged);
@@ -110,6 +121,13 @@ final class RunMonitor {
     void finish() {
         flushMetrics();
         drawLossCurve();
+        drawing.shutdown();
+        try {
+            if (!drawing.awaitTermination(5, TimeUnit.MINUTES)) LOG.warn("{} still being drawn after 5 minutes", picture);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        reportDrawingFailure();
     }
 
     private void flushMetrics() {
@@ -122,13 +140,26 @@ final class RunMonitor {
         }
     }
 
+    /** Draws the curve of what is recorded so far on the drawing thread: seconds for a long run, not the ranks' time. */
     private void drawLossCurve() {
-        try {
-            byte[] png = LossCurve.png(title, metrics.steps(), metrics.validations());
-            MetricsLog.replace(picture, png, conf);
-        } catch (IOException | RuntimeException | AWTError | LinkageError e) { // e.g. a JVM without fonts
-            LOG.warn("cannot draw {}", picture, e);
-            progress.line("warning: cannot draw " + picture + ": " + e);
+        reportDrawingFailure();
+        List<StepMetrics> steps = List.copyOf(metrics.steps());
+        List<MetricsLog.Validation> validations = List.copyOf(metrics.validations());
+        drawing.submit(() -> {
+            try {
+                MetricsLog.replace(picture, LossCurve.png(title, steps, validations), conf);
+            } catch (IOException | RuntimeException | AWTError | LinkageError e) { // e.g. a JVM without fonts
+                LOG.warn("cannot draw {}", picture, e);
+                drawingFailure = "warning: cannot draw " + picture + ": " + e;
+            }
+        });
+    }
+
+    private void reportDrawingFailure() {
+        String failure = drawingFailure;
+        if (failure != null) {
+            drawingFailure = null;
+            progress.line(failure);
         }
     }
 }

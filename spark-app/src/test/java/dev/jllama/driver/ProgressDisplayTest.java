@@ -63,8 +63,9 @@ class ProgressDisplayTest {
             display.show(new ProgressMessage.Text("validation loss 5.5500"));
             display.show(step(4, 4));
         }
+        // Off a terminal the width is the library's default of 80 columns: the line is cut there.
         String output = bytes.toString(StandardCharsets.UTF_8);
         assertTrue(output.contains("\r\033[2Kvalidation loss 5.5500\n"), output);
-        assertTrue(output.contains("train") && output.contains("4/4") && output.contains("loss 7.9600 | lr 1.00e-03 | gnorm 0.500 | 1,000 tok/s | compute/comm/data 0.20/0.01/0.00 s"), output);
+        assertTrue(output.contains("\rtrain 100%") && output.contains("loss 7.9600 | lr 1.00e-03 | gnorm 0.500"), output);
     }
 }
