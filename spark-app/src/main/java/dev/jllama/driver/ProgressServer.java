@@ -1,10 +1,10 @@
 package dev.jllama.driver;
 
 import dev.jllama.rank.ProgressChannel;
+import dev.jllama.rank.ProgressMessage;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -12,13 +12,11 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * Listens on the driver for rank 0's progress lines and prints them as they come. A connection that cannot prove
+ * Listens on the driver for rank 0's progress messages and shows them as they come. A connection that cannot prove
  * it knows the job's secret is dropped and logged.
  */
 final class ProgressServer implements AutoCloseable {
@@ -26,17 +24,16 @@ final class ProgressServer implements AutoCloseable {
     private final ServerSocket server;
     private final Thread acceptor;
     private final List<Thread> readers = new CopyOnWriteArrayList<>();
-    private static final Pattern STEP_LINE = Pattern.compile("^step\\s+(\\d+)/");
     private volatile int lastStep;
 
-    ProgressServer(String host, byte[] secret, PrintStream out) throws IOException {
+    ProgressServer(String host, byte[] secret, ProgressDisplay display) throws IOException {
         server = new ServerSocket();
         server.bind(new InetSocketAddress(InetAddress.getByName(host), 0));
         acceptor = new Thread(() -> {
             while (!server.isClosed()) {
                 try {
                     Socket socket = server.accept();
-                    Thread reader = new Thread(() -> relay(socket, secret, out), "jllama-progress-reader");
+                    Thread reader = new Thread(() -> relay(socket, secret, display), "jllama-progress-reader");
                     reader.setDaemon(true);
                     readers.add(reader);
                     reader.start();
@@ -49,7 +46,7 @@ final class ProgressServer implements AutoCloseable {
         acceptor.start();
     }
 
-    private void relay(Socket socket, byte[] secret, PrintStream out) {
+    private void relay(Socket socket, byte[] secret, ProgressDisplay display) {
         try (socket) {
             socket.setSoTimeout(10_000);
             if (!ProgressChannel.acceptPeer(socket, secret)) {
@@ -60,9 +57,15 @@ final class ProgressServer implements AutoCloseable {
             socket.setSoTimeout(0);
             BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
             for (String line; (line = in.readLine()) != null; ) {
-                Matcher step = STEP_LINE.matcher(line);
-                if (step.find()) lastStep = Integer.parseInt(step.group(1));
-                out.println(line);
+                ProgressMessage message;
+                try {
+                    message = ProgressMessage.decode(line);
+                } catch (IllegalArgumentException e) {
+                    LOG.warn("progress listener: {} from {}", e.getMessage(), socket.getRemoteSocketAddress());
+                    continue;
+                }
+                if (message instanceof ProgressMessage.Step step) lastStep = step.metrics().step();
+                display.show(message);
             }
         } catch (IOException e) {
             LOG.warn("progress listener: connection from {} ended: {}", socket.getRemoteSocketAddress(), e.toString());
@@ -79,7 +82,7 @@ final class ProgressServer implements AutoCloseable {
         return server.getInetAddress().getHostAddress() + ":" + server.getLocalPort();
     }
 
-    /** Stops listening after the lines already sent have been printed (rank 0 has closed its side by then). */
+    /** Stops listening after the messages already sent have been shown (rank 0 has closed its side by then). */
     @Override
     public void close() throws IOException {
         server.close();

@@ -1,6 +1,7 @@
 package dev.jllama.driver;
 
 import dev.jllama.model.checkpoint.CheckpointStore;
+import dev.jllama.rank.KryoRegistration;
 import dev.jllama.rank.RankResult;
 import dev.jllama.rank.RankTask;
 import dev.jllama.rank.TrainPlan;
@@ -24,8 +25,8 @@ import scala.reflect.ClassTag$;
 
 /**
  * The driver of a training run: sizes the world (one rank per executor, or {@code --ranks}), waits until every
- * executor has registered, and runs exactly one barrier stage with one task per rank for the whole run, printing
- * rank 0's progress as it arrives. When a rank is lost the stage fails (a barrier stage cannot lose one task);
+ * executor has registered, and runs exactly one barrier stage with one task per rank for the whole run, showing
+ * rank 0's progress as it arrives ({@link ProgressDisplay}). When a rank is lost the stage fails (a barrier stage cannot lose one task);
  * the driver says which rank, where and at which step, and runs the stage again, resuming from the newest intact
  * checkpoint, up to {@code --max-attempts} times. With no master it runs the same stage on local Spark in this JVM.
  */
@@ -60,18 +61,21 @@ public final class TrainDriver {
             byte[] secret = new byte[32];
             new SecureRandom().nextBytes(secret);
             String driverHost = conf.get("spark.driver.host", "127.0.0.1");
-            try (ProgressServer progress = new ProgressServer(driverHost, secret, out)) {
-                TrainPlan plan = planForRanks.apply(ranks);
+            TrainPlan plan = planForRanks.apply(ranks);
+            try (ProgressDisplay display = ProgressDisplay.forOutput(out, plan.logEvery());
+                 ProgressServer progress = new ProgressServer(driverHost, secret, display)) {
                 if (!local && plan.backend().equals("auto") && !conf.contains("spark.task.resource.gpu.amount")) {
                     // On a cluster, a GPU is what Spark assigns to a task: without GPU scheduling, ranks use their cores.
                     plan = plan.withBackend("cpu");
                 }
                 TrainPlan job = plan.forJob(secret, progress.address(), new SerializableConfiguration(sc.hadoopConfiguration()));
-                out.printf("training on %s: %d rank%s, one barrier stage%n", sc.master(), ranks, ranks == 1 ? "" : "s");
+                display.line(String.format("training on %s: %d rank%s, one barrier stage", sc.master(), ranks,
+                        ranks == 1 ? "" : "s"));
                 FailureWatch failures = new FailureWatch();
                 sc.sc().addSparkListener(failures);
                 for (int attempt = 1; ; attempt++) {
                     failures.reset();
+                    sc.setJobDescription(ProgressDisplay.jobDescription(job, ranks, sc.hadoopConfiguration()));
                     try {
                         List<RankResult> results = runStage(sc, job, ranks);
                         return new Outcome(sc.master(), plan, results);
@@ -87,9 +91,9 @@ public final class TrainDriver {
                                     + " of " + cluster.attempts() + "): " + withoutStackTrace(e), e);
                         }
                         Optional<Path> newest = new CheckpointStore(job.checkpoints(), sc.hadoopConfiguration()).latest();
-                        out.printf("attempt %d of %d failed %s: %s; attempt %d resumes from %s%n", attempt,
+                        display.line(String.format("attempt %d of %d failed %s: %s; attempt %d resumes from %s", attempt,
                                 cluster.attempts(), where, what, attempt + 1, newest.map(p -> "the newest complete "
-                                        + "checkpoint, " + p.getName()).orElse("the start (no checkpoint yet)"));
+                                        + "checkpoint, " + p.getName()).orElse("the start (no checkpoint yet)")));
                         job = job.withResume();
                         if (!local) awaitExecutors(sc, ranks, conf.getInt(EXECUTOR_WAIT, 300), out);
                     }
@@ -124,6 +128,14 @@ public final class TrainDriver {
         if (cluster.master() != null) conf.setMaster(cluster.master());
         if (!conf.contains("spark.master")) conf.setMaster("local");
         if (isLocal(conf.get("spark.master"))) conf.setIfMissing("spark.ui.enabled", "false");
+        // The data crossing between driver and tasks (the ranks' ids, their results) goes through Kryo; Spark
+        // serialises the task itself (the plan inside it) with Java serialisation whatever this says.
+        conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
+        String registrators = conf.get("spark.kryo.registrator", "");
+        if (!registrators.contains(KryoRegistration.class.getName())) {
+            conf.set("spark.kryo.registrator", (registrators.isEmpty() ? "" : registrators + ",")
+                    + KryoRegistration.class.getName());
+        }
         // A barrier stage needs all its tasks at once: start only when every requested executor is there.
         conf.setIfMissing("spark.scheduler.minRegisteredResourcesRatio", "1.0");
         conf.setIfMissing("spark.scheduler.maxRegisteredResourcesWaitingTime", "120s");

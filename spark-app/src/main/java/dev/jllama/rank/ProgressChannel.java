@@ -14,7 +14,7 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * The line protocol by which rank 0 streams progress to the driver. The driver opens it with a random nonce; the
  * rank answers with HMAC-SHA256(secret, nonce), so that only a task of this job can print into the driver's output;
- * then the rank sends UTF-8 lines.
+ * then the rank sends UTF-8 lines, one {@link ProgressMessage} each.
  */
 public final class ProgressChannel {
     private static final byte[] PURPOSE = "jllama-progress-v1".getBytes(StandardCharsets.US_ASCII);

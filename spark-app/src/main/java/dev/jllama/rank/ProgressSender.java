@@ -9,8 +9,8 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * Rank 0's progress lines: to the driver's console when the driver can be reached, and always to the executor's
- * log. Progress is a convenience: losing the driver connection never stops training.
+ * Rank 0's progress messages: to the driver when the driver can be reached, and always to the executor's log
+ * (steps at the logging interval only). Progress is a convenience: losing the driver connection never stops training.
  */
 final class ProgressSender implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(ProgressSender.class);
@@ -33,10 +33,21 @@ final class ProgressSender implements AutoCloseable {
         }
     }
 
+    /** A line of text for the driver to show as it is. */
     void line(String line) {
         LOG.info(line);
+        send(new ProgressMessage.Text(line));
+    }
+
+    /** A completed step; {@code logged}: also a line in this executor's log. */
+    void step(ProgressMessage.Step step, boolean logged) {
+        if (logged) LOG.info(step.plainLine());
+        send(step);
+    }
+
+    private void send(ProgressMessage message) {
         if (out != null) {
-            out.println(line);
+            out.println(message.encode());
             if (out.checkError()) {
                 LOG.warn("lost the driver's progress listener; progress goes to this log only");
                 close();

@@ -84,28 +84,34 @@ public final class RankTraining {
                 // Rank 0 evaluates the same validation windows at every checkpoint; they depend only on the dataset.
                 Validation validation = rank == 0 ? Validation.open(data, options, plan.evalBatches()) : null;
                 Perplexity.Result[] lastValidation = new Perplexity.Result[1];
-                IntConsumer afterCheckpoint = step -> {
-                    if (validation == null) return;
-                    lastValidation[0] = validation.evaluate(model);
-                    progress.line(validation.describe(step, lastValidation[0]));
-                };
 
                 Trainer trainer = new Trainer(model, sync, options);
                 Throughput throughput = new Throughput(resume.step(), trainer.globalTokensPerStep());
                 StepStats last;
                 RankSlice slice = new RankSlice(rank, world, options.microBatch() * options.accumulation());
                 Map<String, Object> proportions;
+                RunMonitor monitor = null; // rank 0's progress messages, metrics.jsonl and loss.png
                 try (WindowSource windows = data.windows("train", options.seqLen(), options.seed(), slice,
                         resume.position())) {
-                    last = trainer.run(resume.step(), resume.tokensSeen(), new WindowBatchSource(windows), store,
-                            data.tokenizerBytes(), stats -> {
+                    WindowBatchSource batches = new WindowBatchSource(windows);
+                    if (rank == 0) {
+                        String runDir = new Path(plan.checkpoints()).getParent().toString();
+                        monitor = new RunMonitor(progress, MetricsLog.open(runDir, conf, plan.resume(), resume.step()),
+                                runDir, conf, new RunMonitor.Schedule(options.steps(), resume.step(), resume.tokensSeen(),
+                                trainer.globalTokensPerStep(), options.checkpointEvery(), plan.logEvery()),
+                                sync instanceof CollectiveSync c ? c::waitSeconds : () -> 0, batches::waitSeconds);
+                    }
+                    RunMonitor rank0 = monitor;
+                    IntConsumer afterCheckpoint = step -> {
+                        if (validation == null) return;
+                        lastValidation[0] = validation.evaluate(model);
+                        progress.line(validation.describe(step, lastValidation[0]));
+                        rank0.validation(lastValidation[0].meanLoss());
+                    };
+                    last = trainer.run(resume.step(), resume.tokensSeen(), batches, store, data.tokenizerBytes(),
+                            stats -> {
                                 throughput.add(stats);
-                                if (rank == 0 && (stats.step() % plan.logEvery() == 0 || stats.step() == options.steps()
-                                        || stats.step() == resume.step() + 1)) {
-                                    progress.line(String.format("step %5d/%d | loss %.4f | lr %.3e | grad norm %.3f | "
-                                                    + "%,.0f tokens/s", stats.step(), options.steps(), stats.loss(),
-                                            stats.lr(), stats.gradNorm(), stats.tokensPerS()));
-                                }
+                                if (rank0 != null) rank0.step(stats);
                             }, afterCheckpoint);
                     proportions = windows.report();
                 }
@@ -116,7 +122,9 @@ public final class RankTraining {
                 if (validation != null && lastValidation[0] == null) {
                     lastValidation[0] = validation.evaluate(model);
                     progress.line(validation.describe(resume.step(), lastValidation[0]));
+                    monitor.validation(lastValidation[0].meanLoss());
                 }
+                if (monitor != null) monitor.finish();
                 Perplexity.Result val = lastValidation[0];
                 long momentBytes = sharded ? 8L * zero.ownedElements() : 8L * model.parameters().count();
                 return new RankResult(rank, env.host(), List.copyOf(env.gpus()), backend.name(), backend.device(), resume.step(),
@@ -234,11 +242,24 @@ public final class RankTraining {
         }
     }
 
-    /** Adapts the data module's reader to the training loop. */
-    private record WindowBatchSource(WindowSource windows) implements BatchSource {
+    /** Adapts the data module's reader to the training loop, timing how long the loop waits for it. */
+    private static final class WindowBatchSource implements BatchSource {
+        private final WindowSource windows;
+        private long waitNanos;
+
+        WindowBatchSource(WindowSource windows) {
+            this.windows = windows;
+        }
+
         @Override
         public void next(int[] dst, int count) throws IOException {
+            long start = System.nanoTime();
             windows.next(dst, count);
+            waitNanos += System.nanoTime() - start;
+        }
+
+        double waitSeconds() {
+            return waitNanos / 1e9;
         }
 
         @Override

@@ -8,10 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.jllama.cli.Main;
+import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import javax.imageio.ImageIO;
 import java.util.concurrent.TimeUnit;
 import java.io.File;
 import java.io.IOException;
@@ -84,6 +87,21 @@ class ClusterTrainingTest {
         assertEquals("[[\"0\"],[\"0\"]]", result.get("gpus").toString(), "each task sees its executor's GPU");
         assertTrue(result.get("checkpoint").asText().startsWith(hdfsRoot), result.toString());
         assertSameTraining(reference, out);
+
+        // What rank 0 writes for the people watching the run goes to HDFS as well: a metrics line per step (appended,
+        // HDFS can) and the loss curve.
+        FileSystem fs = hdfs.getFileSystem();
+        List<String> metrics;
+        try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(
+                fs.open(new org.apache.hadoop.fs.Path("/runs/cluster/metrics.jsonl")), StandardCharsets.UTF_8))) {
+            metrics = in.lines().toList();
+        }
+        assertEquals(DistributedEquivalenceTest.STEPS, metrics.size(), String.join("\n", metrics));
+        for (int i = 0; i < metrics.size(); i++) {
+            assertTrue(metrics.get(i).startsWith("{\"step\":" + (i + 1) + ","), metrics.get(i));
+        }
+        BufferedImage picture = ImageIO.read(fs.open(new org.apache.hadoop.fs.Path("/runs/cluster/loss.png")));
+        assertEquals(List.of(1000, 600), List.of(picture.getWidth(), picture.getHeight()));
     }
 
     /**

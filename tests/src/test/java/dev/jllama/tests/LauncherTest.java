@@ -95,5 +95,8 @@ class LauncherTest {
         assertTrue(result.get("val_loss").isNumber(), result.toString());
         assertTrue(Files.isRegularFile(work.resolve("runs/data/bundled").resolve(BundledCorpus.DATASET_NAME).resolve(Manifest.FILE_NAME)));
         assertTrue(Files.isRegularFile(work.resolve("runs/train/checkpoints/step-00000003/COMPLETE")));
+        // Three steps and the validation in metrics.jsonl, and the loss curve beside it.
+        assertEquals(4, Files.readAllLines(work.resolve("runs/train/metrics.jsonl")).size());
+        assertTrue(Files.size(work.resolve("runs/train/loss.png")) > 0);
     }
 }

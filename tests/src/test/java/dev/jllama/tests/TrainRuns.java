@@ -32,6 +32,14 @@ final class TrainRuns {
 
     /** The command's JSON result line; fails the test on a non-zero exit. */
     static JsonNode train(String... args) throws Exception {
+        return trainWithOutput(args).result();
+    }
+
+    /** What a finished command printed on standard output, and its JSON result line. */
+    record Finished(String stdout, JsonNode result) {}
+
+    /** The command's standard output and JSON result line; fails the test on a non-zero exit. */
+    static Finished trainWithOutput(String... args) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
@@ -39,7 +47,7 @@ final class TrainRuns {
         String stdout = out.toString(StandardCharsets.UTF_8);
         assertEquals(0, status, "exit status; stderr: " + err.toString(StandardCharsets.UTF_8) + "\nstdout: " + stdout);
         String[] lines = stdout.strip().split("\n");
-        return new ObjectMapper().readTree(lines[lines.length - 1]);
+        return new Finished(stdout, new ObjectMapper().readTree(lines[lines.length - 1]));
     }
 
     /** The loss recorded by each checkpoint under {@code checkpoints}, by step. */
