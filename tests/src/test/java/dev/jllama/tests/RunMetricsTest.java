@@ -68,7 +68,7 @@ class RunMetricsTest {
         List<JsonNode> metrics = metrics(run);
         List<JsonNode> steps = steps(metrics);
 
-        assertEquals(STEPS + 1, metrics.size(), "one line per step and one validation: " + metrics);
+        assertEquals(STEPS + 2, metrics.size(), "one line per step and a validation at each checkpoint: " + metrics);
         for (int i = 0; i < STEPS; i++) {
             JsonNode m = steps.get(i);
             assertEquals(i + 1, m.get("step").asInt());
@@ -89,7 +89,10 @@ class RunMetricsTest {
         assertEquals(STEPS, printedSteps, "--log-every 1 prints every step:\n" + first.stdout());
         // Exactly the values of the result and the checkpoints.
         assertEquals(result.get("final_loss").asDouble(), steps.get(STEPS - 1).get("loss").asDouble(), 0.0);
-        JsonNode validation = metrics.get(STEPS);
+        List<JsonNode> validations = metrics.stream().filter(n -> n.has("val_loss")).toList();
+        assertEquals(List.of(6, STEPS), validations.stream().map(n -> n.get("step").asInt()).toList());
+        assertEquals(metrics.get(6), validations.get(0), "step 6's validation follows step 6");
+        JsonNode validation = metrics.get(STEPS + 1);
         assertEquals(STEPS, validation.get("step").asInt());
         assertEquals(STEPS * tokensPerStep, validation.get("tokens").asLong());
         assertEquals(result.get("val_loss").asDouble(), validation.get("val_loss").asDouble(), 0.0);
@@ -107,7 +110,7 @@ class RunMetricsTest {
         assertEquals(6, resumed.get("start_step").asInt());
         List<JsonNode> after = metrics(run);
         List<JsonNode> afterSteps = steps(after);
-        assertEquals(STEPS + 1, after.size(), "no step twice, one validation: " + after);
+        assertEquals(STEPS + 2, after.size(), "no step twice, one validation per checkpoint: " + after);
         for (int i = 0; i < STEPS; i++) {
             JsonNode before = steps.get(i), now = afterSteps.get(i);
             assertEquals(i + 1, now.get("step").asInt());
@@ -116,7 +119,8 @@ class RunMetricsTest {
             if (i < 6) assertEquals(before, now, "lines up to the checkpoint are kept as they were");
             else assertTrue(now.get("time").asDouble() >= resumedAt, "step " + (i + 1) + " is the resumed run's");
         }
-        assertEquals(resumed.get("val_loss").asDouble(), after.get(STEPS).get("val_loss").asDouble(), 0.0);
+        assertEquals(validations.get(0), after.get(6), "step 6's validation is kept as it was");
+        assertEquals(resumed.get("val_loss").asDouble(), after.get(STEPS + 1).get("val_loss").asDouble(), 0.0);
         assertLossCurve(run);
     }
 
