@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 /**
  * TornadoVM executions per training step, as {@code bench --profile} counts them: each costs a fixed 100-150 us
  * whatever its size, so a change that adds any fails here. A step of one micro-batch whose LM head fits one chunk
- * is {@link #FIXED} executions and two per layer (its forward graph and its backward graph).
+ * is {@link #FIXED} executions and three per layer (its forward graph and the two graphs of its backward).
  */
 class TornadoExecutionCountTest {
     /**
@@ -30,9 +30,9 @@ class TornadoExecutionCountTest {
     }
 
     @Test
-    void tinyStepIsTwoExecutionsPerLayerAndAFewMore() throws Exception {
+    void tinyStepIsThreeExecutionsPerLayerAndAFewMore() throws Exception {
         LlamaConfig tiny = LlamaConfig.PRESETS.get("tiny");
-        assertEquals(FIXED + 2 * tiny.layers(), executionsPerStep("tiny", 1, 32));
+        assertEquals(FIXED + 3 * tiny.layers(), executionsPerStep("tiny", 1, 32));
     }
 
     /** The goal: at most 50 executions per 15M step (the count does not depend on the batch within a chunk). */
@@ -40,7 +40,7 @@ class TornadoExecutionCountTest {
     void fifteenMillionStepWithinFiftyExecutions() throws Exception {
         LlamaConfig small = LlamaConfig.PRESETS.get("15M");
         double executions = executionsPerStep("15M", 1, 64);
-        assertEquals(FIXED + 2 * small.layers(), executions);
+        assertEquals(FIXED + 3 * small.layers(), executions);
         assertTrue(executions <= 50, executions + " executions per 15M step");
     }
 }

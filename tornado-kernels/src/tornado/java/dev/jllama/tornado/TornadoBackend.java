@@ -52,6 +52,15 @@ public final class TornadoBackend implements Backend {
     private static final int GAIN_CHUNK_ROWS = 64;
     private static final long DEFAULT_MEMORY_MIB = 1024;
     private static final int INT_ARENA = 1 << 22;
+
+    static {
+        // A group graph (20-25 tasks, each with its own argument arrays) needs more TornadoVM bytecode than the
+        // default 4096 bytes, which ends its compilation in a BufferOverflowException. Read by TornadoVM when it
+        // compiles its first graph; a -D on the command line wins.
+        if (System.getProperty("tornado.tvm.maxbytecodesize") == null) {
+            System.setProperty("tornado.tvm.maxbytecodesize", "65536");
+        }
+    }
     /** Tensors per multi-tensor launch (longer lists take several) and work-groups per tensor of their sum of squares. */
     private static final int LIST_TENSORS = 1024;
     private static final int LIST_GROUPS_PER_TENSOR = 16;
@@ -93,7 +102,8 @@ public final class TornadoBackend implements Backend {
 
     /**
      * Runs of calls that {@link dev.jllama.model.LlamaModel} makes in a row, each one graph and one execution:
-     * a layer's forward, its backward (feed-forward then attention, with the recomputed RMSNorm and SwiGLU), the
+     * a layer's forward, the two halves of its backward (feed-forward with the recomputed RMSNorm and SwiGLU, then
+     * attention with the recomputed RMSNorm; one graph of all 43 tasks left the gradients at zero on PoCL), the
      * start of the backward pass, the final norm with the first LM-head chunk, and each further LM-head chunk. A
      * change of that order makes the calls run one graph each (correct, slower); {@code
      * TornadoExecutionCountTest} fails then.
@@ -101,10 +111,10 @@ public final class TornadoBackend implements Backend {
     private enum Group {
         LAYER_FORWARD(Call.RMSNORM, Call.MATMUL, Call.MATMUL, Call.MATMUL, Call.ROPE, Call.ROPE, Call.ATTENTION,
                 Call.MATMUL, Call.ADD, Call.RMSNORM, Call.MATMUL, Call.MATMUL, Call.SWIGLU, Call.MATMUL, Call.ADD),
-        LAYER_BACKWARD(Call.RMSNORM, Call.SWIGLU, Call.MATMUL, Call.MATMUL, Call.SWIGLU_BACKWARD, Call.MATMUL,
-                Call.MATMUL, Call.MATMUL, Call.MATMUL, Call.RMSNORM_BACKWARD,
-                Call.MATMUL, Call.MATMUL, Call.ATTENTION_BACKWARD, Call.ROPE, Call.ROPE, Call.RMSNORM, Call.MATMUL,
-                Call.MATMUL, Call.MATMUL, Call.MATMUL, Call.MATMUL, Call.MATMUL, Call.RMSNORM_BACKWARD),
+        FEED_FORWARD_BACKWARD(Call.RMSNORM, Call.SWIGLU, Call.MATMUL, Call.MATMUL, Call.SWIGLU_BACKWARD, Call.MATMUL,
+                Call.MATMUL, Call.MATMUL, Call.MATMUL, Call.RMSNORM_BACKWARD),
+        ATTENTION_BACKWARD(Call.MATMUL, Call.MATMUL, Call.ATTENTION_BACKWARD, Call.ROPE, Call.ROPE, Call.RMSNORM,
+                Call.MATMUL, Call.MATMUL, Call.MATMUL, Call.MATMUL, Call.MATMUL, Call.MATMUL, Call.RMSNORM_BACKWARD),
         BACKWARD_START(Call.ZERO, Call.RMSNORM_BACKWARD),
         HEAD(Call.RMSNORM, Call.COPY, Call.MATMUL, Call.CROSS_ENTROPY, Call.MATMUL, Call.MATMUL, Call.COPY),
         HEAD_CHUNK(Call.COPY, Call.MATMUL, Call.CROSS_ENTROPY, Call.MATMUL, Call.MATMUL, Call.COPY);
