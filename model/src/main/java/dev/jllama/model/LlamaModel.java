@@ -3,6 +3,8 @@ package dev.jllama.model;
 import dev.jllama.model.Parameters.Block;
 import dev.jllama.model.backend.Backend;
 import dev.jllama.model.backend.Tensor;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The LLaMA network with one explicit forward and one explicit backward function per layer, in the manner of
@@ -276,7 +278,9 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     public void zeroGradients() {
-        for (Parameters.Param p : params.all()) backend.zero(p.grad());
+        List<Tensor> grads = new ArrayList<>();
+        for (Parameters.Param p : params.all()) grads.add(p.grad());
+        backend.zero(grads);
     }
 
     @Override

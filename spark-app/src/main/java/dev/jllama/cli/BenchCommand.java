@@ -34,7 +34,8 @@ public final class BenchCommand implements Command {
                                    for --batch sequences of its context (default 8)
                   --what step      training tokens/s (forward, backward, AdamW) of each --model (default tiny,15M)
                                    at --batch sequences per step (default 16), random tokens; --profile adds the
-                                   time and calls per step of every kernel
+                                   time and calls per step of every kernel and, on a device backend, the device
+                                   executions per step (executions_per_step)
                   --what tokenize  tokenizer encoding MB/s on the bundled corpus (--tokenizer FILE, --input FILE)
                   --what allreduce ring all-reduce between --ranks processes on this machine (default 2, 2..4) over
                                    loopback TCP for each of --sizes MiB (default 1,4,16,64,256): algorithm bandwidth
@@ -178,6 +179,7 @@ public final class BenchCommand implements Command {
                 m.put("seconds_per_step", r.secondsPerStep());
                 m.put("activation_bytes", r.activationBytes());
                 m.put("loss", r.loss());
+                if (r.executionsPerStep() >= 0) m.put("executions_per_step", r.executionsPerStep());
                 results.add(m);
             }
             Map<String, Object> result = new LinkedHashMap<>();
@@ -244,5 +246,6 @@ public final class BenchCommand implements Command {
             double seconds = e.getValue()[0], calls = e.getValue()[1];
             out.printf("    %-22s %6.0f calls/step %9.2f ms/step%n", e.getKey(), calls / reps, seconds / reps * 1e3);
         }
+        if (r.executionsPerStep() >= 0) out.printf("    %.0f device executions/step%n", r.executionsPerStep());
     }
 }

@@ -90,6 +90,11 @@ class TornadoKernelParityTest {
     }
 
     @Test
+    void tensorLists() {
+        check(ParityChecks::tensorLists);
+    }
+
+    @Test
     void invalidTokenIsRejectedLikeTheCpuBackend() {
         var table = tornado.allocate("table", 10 * 4);
         var out = tornado.allocate("out", 2 * 4);

@@ -85,7 +85,10 @@ public final class GpuBench {
         System.out.printf("RESULT step %s %s %,d params batch %d x %d: %,.0f tokens/s, %.4f s/step, loss %.4f, activations %.0f MiB%n",
                 label, run.preset(), r.parameters(), run.batch(), seqLen, r.tokensPerS(), r.secondsPerStep(), r.loss(),
                 r.activationBytes() / 1048576.0);
-        if (profile) printProfile(r.profile(), label, run, reps, r.secondsPerStep() * reps);
+        if (profile) {
+            printProfile(r.profile(), label, run, reps, r.secondsPerStep() * reps);
+            System.out.printf("PROFILE %s %s executions_per_step %.0f%n", label, run.preset(), r.executionsPerStep());
+        }
     }
 
     /** Calls and wall time per step of each backend method, most expensive first, and what is left for the host. */

@@ -300,4 +300,79 @@ final class Kernels {
             mem.set(p, mem.get(p) * f.get(4) - lr * (m / f.get(5)) / (TornadoMath.sqrt(v) / f.get(6) + eps));
         }
     }
+
+    // ---- multi-tensor: one launch over a list of tensors ----
+    // The list is a table of T entries: [0, T] the running element counts (entry t starts at table[t], the list
+    // ends at table[T]), then T offsets per operand, operand k at [T+1+k*T, T+1+(k+1)*T). a.get(0) is T.
+
+    /** The entry of the list that element {@code i} (of the list's concatenation) falls in: a binary search. */
+    static int entryOf(IntArray table, int tensors, int i) {
+        int low = 0, high = tensors - 1;
+        while (low < high) {
+            int mid = (low + high + 1) / 2;
+            if (table.get(mid) <= i) low = mid;
+            else high = mid - 1;
+        }
+        return low;
+    }
+
+    /** Zeroes every tensor of the list; one thread per element. */
+    static void zeroList(KernelContext c, FloatArray mem, IntArray imem, IntArray a, FloatArray f, IntArray table) {
+        int i = c.globalIdx;
+        int tensors = a.get(0);
+        if (i < table.get(tensors)) {
+            int t = entryOf(table, tensors, i);
+            mem.set(table.get(tensors + 1 + t) + i - table.get(t), 0f);
+        }
+    }
+
+    /**
+     * Sums of squares of every tensor of the list: {@code a.get(1)} work-groups per tensor, group g summing a
+     * grid-stride share of tensor {@code g / a.get(1)} into {@code partial[g]}.
+     */
+    static void sumOfSquaresList(KernelContext c, FloatArray mem, IntArray imem, IntArray a, FloatArray f, IntArray table,
+                                 FloatArray partial) {
+        float[] part = c.allocateFloatLocalArray(REDUCE_GROUP);
+        int lid = c.localIdx;
+        int tensors = a.get(0), groupsPerTensor = a.get(1);
+        int t = c.groupIdx / groupsPerTensor, share = c.groupIdx % groupsPerTensor;
+        float s = 0f;
+        if (t < tensors) {
+            int at = table.get(tensors + 1 + t), n = table.get(t + 1) - table.get(t);
+            for (int i = share * REDUCE_GROUP + lid; i < n; i += groupsPerTensor * REDUCE_GROUP) {
+                float v = mem.get(at + i);
+                s += v * v;
+            }
+        }
+        part[lid] = s;
+        c.localBarrier();
+        for (int stride = REDUCE_GROUP / 2; stride > 0; stride >>= 1) {
+            if (lid < stride) part[lid] += part[lid + stride];
+            c.localBarrier();
+        }
+        if (lid == 0) partial.set(c.groupIdx, part[0]);
+    }
+
+    /**
+     * AdamW on every (param, grad, m, v) of the list (operands 0..3 of the table), one thread per element;
+     * {@code f} as in {@link #adamw} but for the decay factor, which is per tensor: {@code decay[t]}.
+     */
+    static void adamwList(KernelContext c, FloatArray mem, IntArray imem, IntArray a, FloatArray f, IntArray table,
+                          FloatArray decay) {
+        int i = c.globalIdx;
+        int tensors = a.get(0);
+        if (i < table.get(tensors)) {
+            int t = entryOf(table, tensors, i);
+            int e = i - table.get(t);
+            int p = table.get(tensors + 1 + t) + e, gi = table.get(2 * tensors + 1 + t) + e;
+            int mi = table.get(3 * tensors + 1 + t) + e, vi = table.get(4 * tensors + 1 + t) + e;
+            float lr = f.get(0), b1 = f.get(1), b2 = f.get(2), eps = f.get(3);
+            float g = mem.get(gi) * f.get(7);
+            float m = b1 * mem.get(mi) + (1f - b1) * g;
+            float v = b2 * mem.get(vi) + (1f - b2) * g * g;
+            mem.set(mi, m);
+            mem.set(vi, v);
+            mem.set(p, mem.get(p) * decay.get(t) - lr * (m / f.get(5)) / (TornadoMath.sqrt(v) / f.get(6) + eps));
+        }
+    }
 }

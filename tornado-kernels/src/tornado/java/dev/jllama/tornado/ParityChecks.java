@@ -350,6 +350,42 @@ public final class ParityChecks {
         for (Pair x : List.of(p, g, m, v)) x.free();
     }
 
+    /**
+     * The multi-tensor forms (zero, sum of squares, AdamW over a list, one launch on a TornadoVM backend) on a list
+     * of odd sizes, one of them empty and one larger than a launch's share, with weight decay on every other tensor.
+     */
+    public void tensorLists() {
+        int[] sizes = {999, 1, 0, 70_001, 4097, 33};
+        List<Pair> p = new ArrayList<>(), g = new ArrayList<>(), m = new ArrayList<>(), v = new ArrayList<>();
+        List<AdamWStep> steps = new ArrayList<>();
+        for (int i = 0; i < sizes.length; i++) {
+            p.add(new Pair("p" + i, sizes[i]).fill(0.02));
+            g.add(new Pair("g" + i, sizes[i]).fill(0.1));
+            m.add(new Pair("m" + i, sizes[i]).fill(0.01));
+            v.add(new Pair("v" + i, sizes[i]).fillPositive());
+            steps.add(new AdamWStep(3e-3f, 0.9f, 0.95f, 1e-8f, i % 2 == 0 ? 0.1f : 0f, 7, 0.8f));
+        }
+        double q1 = test.sumOfSquares(side(g, true)), q2 = ref.sumOfSquares(side(g, false));
+        results.add(new Result("sumOfSquares of a list", Math.abs(q1 - q2) / q2, 1e-5));
+        test.adamw(side(p, true), side(g, true), side(m, true), side(v, true), steps);
+        ref.adamw(side(p, false), side(g, false), side(m, false), side(v, false), steps);
+        for (int i = 0; i < sizes.length; i++) {
+            p.get(i).compare("adamw of a list: param " + sizes[i], 1e-6);
+            m.get(i).compare("adamw of a list: m " + sizes[i], 1e-6);
+            v.get(i).compare("adamw of a list: v " + sizes[i], 1e-6);
+        }
+        test.zero(side(g, true));
+        ref.zero(side(g, false));
+        for (int i = 0; i < sizes.length; i++) g.get(i).compare("zero of a list: " + sizes[i], 0);
+        for (List<Pair> list : List.of(p, g, m, v)) for (Pair x : list) x.free();
+    }
+
+    private static List<Tensor> side(List<Pair> pairs, boolean test) {
+        List<Tensor> out = new ArrayList<>();
+        for (Pair x : pairs) out.add(test ? x.t : x.r);
+        return out;
+    }
+
     /** Every kernel at odd sizes (and the sizes that cross the kernels' tile and group boundaries). */
     public List<Result> kernels() {
         memory();
@@ -364,6 +400,7 @@ public final class ParityChecks {
         attention(1, 70, 3, 3, 48);
         attention(1, 1, 2, 1, 8);
         adamw(999);
+        tensorLists();
         return results;
     }
 

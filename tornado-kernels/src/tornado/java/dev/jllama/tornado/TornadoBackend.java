@@ -22,6 +22,7 @@ import uk.ac.manchester.tornado.api.WorkerGrid;
 import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.WorkerGrid3D;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.common.TornadoFunctions;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
@@ -35,7 +36,12 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * <p>Every kernel is one task graph, built once, in one {@link TornadoExecutionPlan}; each graph consumes the
  * arenas from the graph executed before it and persists them for the next, so the device buffers are shared.
  * Shapes and tensor offsets travel as a small per-call argument array, so each kernel compiles once for every
- * shape. Calls are synchronous and not thread-safe: one backend per training thread.
+ * shape. Each execution of a graph costs TornadoVM a fixed 100-150 us whatever its size, so kernel calls are
+ * queued and run as {@link Group}s: the same plan holds one graph per group of calls the model makes in a row (a
+ * layer's forward, a layer's backward, the LM head and loss), each task with its own arguments, and a queue that
+ * spells a group out runs as one execution. Calls that match no group run one graph each. {@link #read}, the
+ * scalar reductions and every host-to-device copy run the queue first, so results are as if every call ran at
+ * once. Not thread-safe: one backend per training thread.
  */
 public final class TornadoBackend implements Backend {
     private static final int SMALL_STAGE = 1 << 14;
@@ -47,12 +53,88 @@ public final class TornadoBackend implements Backend {
     private static final long DEFAULT_MEMORY_MIB = 1024;
     private static final int INT_ARENA = 1 << 22;
 
+    static {
+        // A group graph (20-25 tasks, each with its own argument arrays) needs more TornadoVM bytecode than the
+        // default 4096 bytes, which ends its compilation in a BufferOverflowException. Read by TornadoVM when it
+        // compiles its first graph; a -D on the command line wins.
+        if (System.getProperty("tornado.tvm.maxbytecodesize") == null) {
+            System.setProperty("tornado.tvm.maxbytecodesize", "65536");
+        }
+    }
+    /** Tensors per multi-tensor launch (longer lists take several) and work-groups per tensor of their sum of squares. */
+    private static final int LIST_TENSORS = 1024;
+    private static final int LIST_GROUPS_PER_TENSOR = 16;
+    private static final int ARGS = 32;
+    private static final int FARGS = 8;
+
     /** The task graphs, in plan order. */
     private enum Op {
         INIT, ZERO, COPY, ADD, SCALE, SWIGLU, SWIGLU_BACKWARD, ROPE, RMSNORM, RMSNORM_BACKWARD_INPUT, GAIN_PARTIAL,
         COLUMN_SUM_ADD, EMBEDDING, EMBEDDING_BACKWARD, CROSS_ENTROPY, ADAMW, GEMM, GEMM128, GEMM_REDUCE, ATTENTION, ATTENTION_D,
-        ATTENTION_DQ, ATTENTION_DKDV, WRITE_SMALL, WRITE_LARGE, READ_SMALL, READ_LARGE, WRITE_INTS, REDUCE
+        ATTENTION_DQ, ATTENTION_DKDV, WRITE_SMALL, WRITE_LARGE, READ_SMALL, READ_LARGE, WRITE_INTS, REDUCE,
+        ZERO_LIST, SUM_SQUARES_LIST, ADAMW_LIST
     }
+
+    /**
+     * The backend calls that queue, each as the graph tasks it launches. {@code MATMUL} is the GEMM and, when split
+     * along K, the reduction of its slices; in a group graph an unsplit GEMM's reduction slot runs empty.
+     */
+    private enum Call {
+        ZERO(Op.ZERO), COPY(Op.COPY), ADD(Op.ADD), SCALE(Op.SCALE), SWIGLU(Op.SWIGLU),
+        SWIGLU_BACKWARD(Op.SWIGLU_BACKWARD), ROPE(Op.ROPE), RMSNORM(Op.RMSNORM),
+        RMSNORM_BACKWARD(Op.RMSNORM_BACKWARD_INPUT, Op.GAIN_PARTIAL, Op.COLUMN_SUM_ADD), EMBEDDING(Op.EMBEDDING),
+        EMBEDDING_BACKWARD(Op.EMBEDDING_BACKWARD), CROSS_ENTROPY(Op.CROSS_ENTROPY), ADAMW(Op.ADAMW),
+        MATMUL(Op.GEMM128, Op.GEMM_REDUCE), ATTENTION(Op.ATTENTION),
+        ATTENTION_BACKWARD(Op.ATTENTION_D, Op.ATTENTION_DQ, Op.ATTENTION_DKDV);
+
+        private final Op[] tasks;
+
+        Call(Op... tasks) {
+            this.tasks = tasks;
+        }
+
+        /** The graph tasks of this call when matmuls use {@code gemm}. */
+        Op[] tasks(Gemm gemm) {
+            if (this != MATMUL) return tasks;
+            return new Op[] {gemm.op, Op.GEMM_REDUCE};
+        }
+    }
+
+    /**
+     * Runs of calls that {@link dev.jllama.model.LlamaModel} makes in a row, each one graph and one execution:
+     * a layer's forward, the two halves of its backward (feed-forward with the recomputed RMSNorm and SwiGLU, then
+     * attention with the recomputed RMSNorm; one graph of all 43 tasks left the gradients at zero on PoCL), the
+     * start of the backward pass, the final norm with the first LM-head chunk, and each further LM-head chunk. A
+     * change of that order makes the calls run one graph each (correct, slower); {@code
+     * TornadoExecutionCountTest} fails then.
+     */
+    private enum Group {
+        LAYER_FORWARD(Call.RMSNORM, Call.MATMUL, Call.MATMUL, Call.MATMUL, Call.ROPE, Call.ROPE, Call.ATTENTION,
+                Call.MATMUL, Call.ADD, Call.RMSNORM, Call.MATMUL, Call.MATMUL, Call.SWIGLU, Call.MATMUL, Call.ADD),
+        FEED_FORWARD_BACKWARD(Call.RMSNORM, Call.SWIGLU, Call.MATMUL, Call.MATMUL, Call.SWIGLU_BACKWARD, Call.MATMUL,
+                Call.MATMUL, Call.MATMUL, Call.MATMUL, Call.RMSNORM_BACKWARD),
+        ATTENTION_BACKWARD(Call.MATMUL, Call.MATMUL, Call.ATTENTION_BACKWARD, Call.ROPE, Call.ROPE, Call.RMSNORM,
+                Call.MATMUL, Call.MATMUL, Call.MATMUL, Call.MATMUL, Call.MATMUL, Call.MATMUL, Call.RMSNORM_BACKWARD),
+        BACKWARD_START(Call.ZERO, Call.RMSNORM_BACKWARD),
+        HEAD(Call.RMSNORM, Call.COPY, Call.MATMUL, Call.CROSS_ENTROPY, Call.MATMUL, Call.MATMUL, Call.COPY),
+        HEAD_CHUNK(Call.COPY, Call.MATMUL, Call.CROSS_ENTROPY, Call.MATMUL, Call.MATMUL, Call.COPY);
+
+        private final Call[] calls;
+
+        Group(Call... calls) {
+            this.calls = calls;
+        }
+    }
+
+    /** One kernel launch, queued: its graph, arguments and grid (y and z 1 but for the GEMMs). */
+    private record Launch(Op op, int[] args, float[] fargs, long globalX, long globalY, long globalZ, int localX,
+                          int localY) {}
+
+    /** One queued backend call: its kind and its launches, in order. */
+    private record Queued(Call call, List<Launch> launches) {}
+
+    /** A group's graph: per task, its kernel, argument arrays and grid. */
+    private record GroupGraph(int planIndex, Op[] ops, IntArray[] args, FloatArray[] fargs, WorkerGrid[] grids) {}
 
     /** The kernels that read {@code fargs}; the others get it once, as an unused parameter. */
     private static final Set<Op> FLOAT_ARG_OPS = EnumSet.of(Op.SCALE, Op.RMSNORM, Op.CROSS_ENTROPY, Op.ADAMW,
@@ -61,12 +143,23 @@ public final class TornadoBackend implements Backend {
     private final TornadoDevice device;
     private final FloatArray mem;
     private final IntArray imem;
-    private final IntArray args = new IntArray(32);
-    private final FloatArray fargs = new FloatArray(8);
+    private final IntArray args = new IntArray(ARGS);
+    private final FloatArray fargs = new FloatArray(FARGS);
     private final FloatArray smallStage = new FloatArray(SMALL_STAGE);
     private final FloatArray largeStage = new FloatArray(LARGE_STAGE);
     private final IntArray intStage = new IntArray(INT_STAGE);
     private final FloatArray partials = new FloatArray(REDUCE_GROUPS);
+    /** The list of a multi-tensor launch (see {@link Kernels#zeroList}) and, for AdamW, each entry's decay factor. */
+    private final IntArray tensorTable = new IntArray(5 * LIST_TENSORS + 1);
+    private final FloatArray tensorDecay = new FloatArray(LIST_TENSORS);
+    private final FloatArray listPartials = new FloatArray(LIST_TENSORS * LIST_GROUPS_PER_TENSOR);
+    private final Map<Group, GroupGraph> groupGraphs = new EnumMap<>(Group.class);
+    /** The GEMM kernel the group graphs were built with; calls made with the other one run alone. */
+    private final Gemm groupGemm;
+    /** Calls not yet run: always a proper prefix of some group's calls, or empty. */
+    private final List<Queued> queue = new ArrayList<>();
+    /** The launches of the call being made, moved to {@link #queue} when it ends. */
+    private final List<Launch> building = new ArrayList<>();
     private final ArenaAllocator floats;
     private final ArenaAllocator ints;
     private final Map<Op, WorkerGrid> grids = new EnumMap<>(Op.class);
@@ -81,6 +174,7 @@ public final class TornadoBackend implements Backend {
     /** The smallest partials size the arena refused (no retry at that size or above). */
     private long splitKRefused = Long.MAX_VALUE;
     private TornadoIntTensor tokenGroups;
+    private long executions;
     private boolean closed;
 
     /** The GEMM kernels: {@link MatmulKernel} (64x64 tiles, 4x4 per thread) and {@link MatmulKernel128}. */
@@ -156,6 +250,8 @@ public final class TornadoBackend implements Backend {
         this.ints = new ArenaAllocator("int", INT_ARENA);
         List<ImmutableTaskGraph> graphs = new ArrayList<>();
         for (Op op : Op.values()) graphs.add(build(op).snapshot());
+        this.groupGemm = gemm;
+        for (Group group : Group.values()) graphs.add(buildGroup(group, graphs.size()).snapshot());
         this.plan = new TornadoExecutionPlan(graphs.toArray(new ImmutableTaskGraph[0]));
         plan.withDevice(device);
         // Copies both arenas to the device once; every later graph consumes them from its predecessor.
@@ -197,11 +293,33 @@ public final class TornadoBackend implements Backend {
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", Kernels::reduce, c, mem, imem, args, fargs, partials)
                         .transferToHost(DataTransferMode.EVERY_EXECUTION, partials);
+                case ZERO_LIST -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, tensorTable)
+                        .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
+                        .task("t", Kernels::zeroList, c, mem, imem, args, fargs, tensorTable);
+                case SUM_SQUARES_LIST -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, tensorTable)
+                        .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
+                        .task("t", Kernels::sumOfSquaresList, c, mem, imem, args, fargs, tensorTable, listPartials)
+                        .transferToHost(DataTransferMode.EVERY_EXECUTION, listPartials);
+                case ADAMW_LIST -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, fargs, tensorTable, tensorDecay)
+                        .task("t", Kernels::adamwList, c, mem, imem, args, fargs, tensorTable, tensorDecay);
                 // Only the kernels that read float arguments re-send them: one host-to-device copy less per call.
                 default -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args)
                         .transferToDevice(FLOAT_ARG_OPS.contains(op) ? DataTransferMode.EVERY_EXECUTION
                                 : DataTransferMode.FIRST_EXECUTION, fargs)
-                        .task("t", switch (op) {
+                        .task("t", kernel(op), c, mem, imem, args, fargs);
+            }
+        }
+        g.persistOnDevice(mem, imem);
+        // The GEMMs' third dimension counts K slices (split-K); 1 when the tile grid alone fills the device.
+        WorkerGrid grid = op == Op.GEMM || op == Op.GEMM128 ? new WorkerGrid3D(1, 1, 1) : new WorkerGrid1D(1);
+        grids.put(op, grid);
+        scheduler.addWorkerGrid(name + ".t", grid);
+        return g;
+    }
+
+    /** The kernel of a graph that takes only the arenas and the argument arrays. */
+    private static TornadoFunctions.Task5<KernelContext, FloatArray, IntArray, IntArray, FloatArray> kernel(Op op) {
+        return switch (op) {
                             case ZERO -> Kernels::zero;
                             case COPY -> Kernels::copy;
                             case ADD -> Kernels::add;
@@ -225,42 +343,183 @@ public final class TornadoBackend implements Backend {
                             case ATTENTION_DQ -> AttentionKernels::backwardQuery;
                             case ATTENTION_DKDV -> AttentionKernels::backwardKeyValue;
                             default -> throw new AssertionError(op);
-                        }, c, mem, imem, args, fargs);
-            }
+        };
+    }
+
+    /**
+     * A group's graph: every task of every call of the group in order, each with its own argument arrays (sent
+     * every execution) and its own grid, on the arenas the other graphs share.
+     */
+    private TaskGraph buildGroup(Group group, int planIndex) {
+        KernelContext c = new KernelContext();
+        String name = "group_" + group.name().toLowerCase();
+        TaskGraph g = new TaskGraph(name).consumeFromDevice(mem, imem);
+        List<Op> ops = new ArrayList<>();
+        for (Call call : group.calls) ops.addAll(List.of(call.tasks(groupGemm)));
+        int n = ops.size();
+        IntArray[] taskArgs = new IntArray[n];
+        FloatArray[] taskFargs = new FloatArray[n];
+        WorkerGrid[] taskGrids = new WorkerGrid[n];
+        for (int i = 0; i < n; i++) {
+            Op op = ops.get(i);
+            taskArgs[i] = new IntArray(ARGS);
+            taskFargs[i] = new FloatArray(FARGS);
+            g.transferToDevice(DataTransferMode.EVERY_EXECUTION, taskArgs[i])
+                    .transferToDevice(FLOAT_ARG_OPS.contains(op) ? DataTransferMode.EVERY_EXECUTION
+                            : DataTransferMode.FIRST_EXECUTION, taskFargs[i])
+                    .task("t" + i, kernel(op), c, mem, imem, taskArgs[i], taskFargs[i]);
+            taskGrids[i] = op == Op.GEMM || op == Op.GEMM128 ? new WorkerGrid3D(1, 1, 1) : new WorkerGrid1D(1);
+            scheduler.addWorkerGrid(name + ".t" + i, taskGrids[i]);
         }
         g.persistOnDevice(mem, imem);
-        // The GEMMs' third dimension counts K slices (split-K); 1 when the tile grid alone fills the device.
-        WorkerGrid grid = op == Op.GEMM || op == Op.GEMM128 ? new WorkerGrid3D(1, 1, 1) : new WorkerGrid1D(1);
-        grids.put(op, grid);
-        scheduler.addWorkerGrid(name + ".t", grid);
+        groupGraphs.put(group, new GroupGraph(planIndex, ops.toArray(new Op[0]), taskArgs, taskFargs, taskGrids));
         return g;
     }
 
     // ---- dispatch ----
 
+    /** The integer arguments of the next launch (kept by it: every call passes a fresh array). */
+    private int[] callArgs = new int[0];
+    /** The float arguments of the next launch, for the kernels that read them. */
+    private float[] callFargs = new float[0];
+
     private void args(int... values) {
-        for (int i = 0; i < values.length; i++) args.set(i, values[i]);
+        callArgs = values;
     }
 
     private void fargs(float... values) {
-        for (int i = 0; i < values.length; i++) fargs.set(i, values[i]);
+        callFargs = values;
     }
 
-    /** Runs {@code op} over {@code threads} work-items in groups of {@code local}. */
+    private Launch launchOf(Op op, long threads, int local) {
+        long global = (threads + local - 1) / local * local;
+        return new Launch(op, callArgs, FLOAT_ARG_OPS.contains(op) || op == Op.ADAMW_LIST ? callFargs : null,
+                global, 1, 1, local, 1);
+    }
+
+    /** Adds a launch of {@code op} over {@code threads} work-items in groups of {@code local} to the current call. */
     private void launch(Op op, long threads, int local) {
         if (threads <= 0) return;
-        long global = (threads + local - 1) / local * local;
-        WorkerGrid grid = grids.get(op);
-        grid.setGlobalWork(global, 1, 1);
-        grid.setLocalWork(local, 1, 1);
-        execute(op);
+        building.add(launchOf(op, threads, local));
     }
 
-    private void execute(Op op) {
+    /** Runs {@code op} over {@code threads} work-items in groups of {@code local} now, after the queued calls. */
+    private void launchNow(Op op, long threads, int local) {
+        flush();
+        if (threads <= 0) return;
+        run(launchOf(op, threads, local));
+    }
+
+    /** Runs one launch as its own graph. */
+    private void run(Launch launch) {
+        for (int i = 0; i < launch.args().length; i++) args.set(i, launch.args()[i]);
+        if (launch.fargs() != null) for (int i = 0; i < launch.fargs().length; i++) fargs.set(i, launch.fargs()[i]);
+        WorkerGrid grid = grids.get(launch.op());
+        grid.setGlobalWork(launch.globalX(), launch.globalY(), launch.globalZ());
+        grid.setLocalWork(launch.localX(), launch.localY(), 1);
+        execute(launch.op().ordinal());
+    }
+
+    private void execute(int planIndex) {
         if (closed) throw new IllegalStateException("TornadoVM backend is closed");
         // withGraph re-applies the plan's grid scheduler (registered by the first execution in the constructor)
         // to the selected graph, so the per-call withGridScheduler and its registration checks are not needed.
-        plan.withGraph(op.ordinal()).execute();
+        plan.withGraph(planIndex).execute();
+        executions++;
+    }
+
+    /**
+     * Ends a backend call: queues its launches, then runs the queue if it now spells out a whole group that no
+     * longer group begins with, or, if it begins no group any more, runs what came before and queues the call anew.
+     */
+    private void endCall(Call call) {
+        Queued queued = new Queued(call, List.copyOf(building));
+        building.clear();
+        queue.add(queued);
+        if (!beginsGroup(queue)) {
+            queue.removeLast();
+            flush();
+            queue.add(queued);
+            if (!beginsGroup(queue)) {
+                flush();
+                return;
+            }
+        }
+        for (Group group : Group.values()) {
+            if (group.calls.length == queue.size() && startsWith(queue, group)) {
+                boolean longer = false;
+                for (Group other : Group.values()) longer |= other.calls.length > queue.size() && startsWith(queue, other);
+                if (!longer) flush();
+                return;
+            }
+        }
+    }
+
+    /** Whether the queued calls are the first calls of some group. */
+    private static boolean beginsGroup(List<Queued> calls) {
+        for (Group group : Group.values()) {
+            if (group.calls.length < calls.size()) continue;
+            boolean prefix = true;
+            for (int i = 0; i < calls.size() && prefix; i++) prefix = calls.get(i).call() == group.calls[i];
+            if (prefix) return true;
+        }
+        return false;
+    }
+
+    /** Whether {@code calls} starts with the whole of {@code group}. */
+    private static boolean startsWith(List<Queued> calls, Group group) {
+        if (calls.size() < group.calls.length) return false;
+        for (int i = 0; i < group.calls.length; i++) if (calls.get(i).call() != group.calls[i]) return false;
+        return true;
+    }
+
+    /** Runs every queued call: the longest group the queue starts with as one execution, else one call alone. */
+    private void flush() {
+        while (!queue.isEmpty()) {
+            Group longest = null;
+            for (Group group : Group.values()) {
+                if (startsWith(queue, group) && (longest == null || group.calls.length > longest.calls.length)) longest = group;
+            }
+            List<Queued> first = queue.subList(0, longest == null ? 1 : longest.calls.length);
+            if (longest == null || !runGroup(longest, first)) for (Queued q : first) for (Launch l : q.launches()) run(l);
+            first.clear();
+        }
+    }
+
+    /**
+     * Runs {@code calls} as {@code group}'s graph; false (nothing ran) when their launches do not fit its tasks
+     * (a matmul with the other GEMM kernel, an empty call).
+     */
+    private boolean runGroup(Group group, List<Queued> calls) {
+        GroupGraph graph = groupGraphs.get(group);
+        int task = 0;
+        for (Queued q : calls) {
+            List<Launch> launches = q.launches();
+            int next = 0;
+            for (Op op : q.call().tasks(groupGemm)) {
+                Launch l = next < launches.size() ? launches.get(next) : null;
+                IntArray a = graph.args()[task];
+                WorkerGrid grid = graph.grids()[task];
+                if (l != null && l.op() == op) {
+                    for (int i = 0; i < l.args().length; i++) a.set(i, l.args()[i]);
+                    if (l.fargs() != null) for (int i = 0; i < l.fargs().length; i++) graph.fargs()[task].set(i, l.fargs()[i]);
+                    grid.setGlobalWork(l.globalX(), l.globalY(), l.globalZ());
+                    grid.setLocalWork(l.localX(), l.localY(), 1);
+                    next++;
+                } else if (op == Op.GEMM_REDUCE) {
+                    // An unsplit GEMM: its reduction slot gets M = N = 0 and does nothing.
+                    for (int i = 0; i < ARGS; i++) a.set(i, 0);
+                    grid.setGlobalWork(1, 1, 1);
+                    grid.setLocalWork(1, 1, 1);
+                } else {
+                    return false;
+                }
+                task++;
+            }
+            if (next != launches.size()) return false;
+        }
+        execute(graph.planIndex());
+        return true;
     }
 
     private static int at(Tensor t) {
@@ -304,6 +563,11 @@ public final class TornadoBackend implements Backend {
     }
 
     @Override
+    public long executions() {
+        return executions;
+    }
+
+    @Override
     public String device() {
         return device.getPhysicalDevice().getDeviceName() + " (TornadoVM " + device.getTornadoVMBackend()
                 + ", arena " + (floats.capacity() >> 18) + " MiB, gemm " + gemm.tile + ", split-K " + (splitK ? "on" : "off") + ")";
@@ -315,7 +579,9 @@ public final class TornadoBackend implements Backend {
     public Tensor allocate(String name, int size) {
         if (size < 0) throw new IllegalArgumentException("tensor '" + name + "' has negative size " + size);
         TornadoTensor t = new TornadoTensor(name, floats.allocate(name, size), size, this);
-        zero(t);
+        // Now rather than queued: allocation may come in the middle of another call's launches (scratch buffers).
+        args(t.offset(), size);
+        launchNow(Op.ZERO, size, LOCAL);
         return t;
     }
 
@@ -341,7 +607,7 @@ public final class TornadoBackend implements Backend {
             FloatArray stage = small ? smallStage : largeStage;
             MemorySegment.copy(src, srcOffset + done, stage.getSegment(), ValueLayout.JAVA_FLOAT, 0, n);
             args(at(dst) + dstOffset + done, n);
-            launch(small ? Op.WRITE_SMALL : Op.WRITE_LARGE, n, LOCAL);
+            launchNow(small ? Op.WRITE_SMALL : Op.WRITE_LARGE, n, LOCAL);
             done += n;
         }
     }
@@ -354,7 +620,7 @@ public final class TornadoBackend implements Backend {
             boolean small = n <= SMALL_STAGE;
             FloatArray stage = small ? smallStage : largeStage;
             args(at(src) + srcOffset + done, n);
-            launch(small ? Op.READ_SMALL : Op.READ_LARGE, n, LOCAL);
+            launchNow(small ? Op.READ_SMALL : Op.READ_LARGE, n, LOCAL);
             MemorySegment.copy(stage.getSegment(), ValueLayout.JAVA_FLOAT, 0, dst, dstOffset + done, n);
             done += n;
         }
@@ -371,7 +637,7 @@ public final class TornadoBackend implements Backend {
             int n = Math.min(length - done, INT_STAGE);
             MemorySegment.copy(src, done, intStage.getSegment(), ValueLayout.JAVA_INT, 0, n);
             args(t.offset() + done, n);
-            launch(Op.WRITE_INTS, n, LOCAL);
+            launchNow(Op.WRITE_INTS, n, LOCAL);
             done += n;
         }
     }
@@ -380,6 +646,7 @@ public final class TornadoBackend implements Backend {
     public void zero(Tensor tensor) {
         args(at(tensor), tensor.size());
         launch(Op.ZERO, tensor.size(), LOCAL);
+        endCall(Call.ZERO);
     }
 
     @Override
@@ -388,6 +655,7 @@ public final class TornadoBackend implements Backend {
         check(src, srcOffset, length, "copy source");
         args(at(dst) + dstOffset, at(src) + srcOffset, length);
         launch(Op.COPY, length, LOCAL);
+        endCall(Call.COPY);
     }
 
     // ---- matmul: one strided GEMM, C[M,N] (+)= A(m,k) B(k,n) ----
@@ -400,21 +668,20 @@ public final class TornadoBackend implements Backend {
         if (partials == null) {
             args(at(c), at(a), at(b), m, n, k, aRs, aCs, bRs, bCs, ldc, accumulate ? 1 : 0, k, 0);
             launchGemm(m, n, 1);
-            return;
+        } else {
+            // Slice z writes its own M x N block of the partials (overwriting); the reduction adds them into C.
+            args(partials.offset(), at(a), at(b), m, n, k, aRs, aCs, bRs, bCs, n, 0, split.kSlice(), m * n);
+            launchGemm(m, n, split.slices());
+            args(at(c), partials.offset(), m, n, ldc, split.slices(), accumulate ? 1 : 0);
+            launch(Op.GEMM_REDUCE, (long) m * n, LOCAL);
         }
-        // Slice z writes its own M x N block of the partials (overwriting); the reduction adds them into C.
-        args(partials.offset(), at(a), at(b), m, n, k, aRs, aCs, bRs, bCs, n, 0, split.kSlice(), m * n);
-        launchGemm(m, n, split.slices());
-        args(at(c), partials.offset(), m, n, ldc, split.slices(), accumulate ? 1 : 0);
-        launch(Op.GEMM_REDUCE, (long) m * n, LOCAL);
+        endCall(Call.MATMUL);
     }
 
     private void launchGemm(int m, int n, int slices) {
-        WorkerGrid grid = grids.get(gemm.op);
         int tile = gemm.tile, threads = gemm.threads;
-        grid.setGlobalWork((long) (n + tile - 1) / tile * threads, (long) (m + tile - 1) / tile * threads, slices);
-        grid.setLocalWork(threads, threads, 1);
-        execute(gemm.op);
+        building.add(new Launch(gemm.op, callArgs, null, (long) (n + tile - 1) / tile * threads,
+                (long) (m + tile - 1) / tile * threads, slices, threads, threads));
     }
 
     private SplitKPlan splitPlan(int m, int n, int k) {
@@ -489,36 +756,41 @@ public final class TornadoBackend implements Backend {
         args(at(out), at(rstd), at(x), at(gain), rows, dim);
         fargs(eps);
         launch(Op.RMSNORM, (long) rows * Kernels.ROW_GROUP, Kernels.ROW_GROUP);
+        endCall(Call.RMSNORM);
     }
 
     @Override
     public void rmsnormBackward(Tensor dx, Tensor dgain, Tensor dout, Tensor x, Tensor gain, Tensor rstd, int rows, int dim) {
-        args(at(dx), at(dout), at(x), at(gain), at(rstd), dim);
-        launch(Op.RMSNORM_BACKWARD_INPUT, (long) rows * Kernels.ROW_GROUP, Kernels.ROW_GROUP);
         int chunks = (rows + GAIN_CHUNK_ROWS - 1) / GAIN_CHUNK_ROWS;
         TornadoTensor partial = scratch(chunks * dim);
+        args(at(dx), at(dout), at(x), at(gain), at(rstd), dim);
+        launch(Op.RMSNORM_BACKWARD_INPUT, (long) rows * Kernels.ROW_GROUP, Kernels.ROW_GROUP);
         args(partial.offset(), at(dout), at(x), at(rstd), rows, dim, GAIN_CHUNK_ROWS, chunks);
         launch(Op.GAIN_PARTIAL, (long) chunks * dim, LOCAL);
         args(at(dgain), partial.offset(), dim, chunks);
         launch(Op.COLUMN_SUM_ADD, dim, LOCAL);
+        endCall(Call.RMSNORM_BACKWARD);
     }
 
     @Override
     public void rope(Tensor x, Tensor table, int rows, int seqLen, int heads, int headDim, boolean inverse) {
         args(at(x), at(table), rows, seqLen, heads, headDim, inverse ? 1 : 0);
         launch(Op.ROPE, (long) rows * heads * (headDim / 2), LOCAL);
+        endCall(Call.ROPE);
     }
 
     @Override
     public void swiglu(Tensor out, Tensor gate, Tensor up, int n) {
         args(at(out), at(gate), at(up), n);
         launch(Op.SWIGLU, n, LOCAL);
+        endCall(Call.SWIGLU);
     }
 
     @Override
     public void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int n) {
         args(at(dgate), at(dup), at(dout), at(gate), at(up), n);
         launch(Op.SWIGLU_BACKWARD, n, LOCAL);
+        endCall(Call.SWIGLU_BACKWARD);
     }
 
     // ---- attention ----
@@ -539,6 +811,7 @@ public final class TornadoBackend implements Backend {
         fargs((float) (1.0 / Math.sqrt(headDim)));
         int blocks = (seqLen + AttentionKernels.BLOCK - 1) / AttentionKernels.BLOCK;
         launch(Op.ATTENTION, (long) batch * heads * blocks * AttentionKernels.BLOCK, AttentionKernels.BLOCK);
+        endCall(Call.ATTENTION);
     }
 
     @Override
@@ -558,6 +831,7 @@ public final class TornadoBackend implements Backend {
         args(at(dk), at(dv), at(dout), at(lse), d.offset(), at(q), at(k), at(v), batch, seqLen, heads, kvHeads, headDim);
         fargs(scale);
         launch(Op.ATTENTION_DKDV, (long) batch * kvHeads * blocks * AttentionKernels.BLOCK, AttentionKernels.BLOCK);
+        endCall(Call.ATTENTION_BACKWARD);
     }
 
     // ---- embedding and loss ----
@@ -574,6 +848,7 @@ public final class TornadoBackend implements Backend {
         }
         args(at(out), at(table), ati(tokens), rows, dim);
         launch(Op.EMBEDDING, (long) rows * dim, LOCAL);
+        endCall(Call.EMBEDDING);
     }
 
     /**
@@ -605,6 +880,7 @@ public final class TornadoBackend implements Backend {
         int base = tokenGroups.offset();
         args(at(dtable), at(dout), base, base + rows, base + 2 * rows + 1, distinct, dim);
         launch(Op.EMBEDDING_BACKWARD, (long) distinct * dim, LOCAL);
+        endCall(Call.EMBEDDING_BACKWARD);
     }
 
     @Override
@@ -620,6 +896,7 @@ public final class TornadoBackend implements Backend {
         args(at(losses) + lossOffset, at(logits), ati(targets) + targetOffset, rows, vocab);
         fargs(gradScale);
         launch(Op.CROSS_ENTROPY, (long) rows * Kernels.ROW_GROUP, Kernels.ROW_GROUP);
+        endCall(Call.CROSS_ENTROPY);
     }
 
     // ---- elementwise, reductions, optimizer ----
@@ -628,6 +905,7 @@ public final class TornadoBackend implements Backend {
     public void add(Tensor dst, Tensor src, int n) {
         args(at(dst), at(src), n);
         launch(Op.ADD, n, LOCAL);
+        endCall(Call.ADD);
     }
 
     @Override
@@ -635,6 +913,7 @@ public final class TornadoBackend implements Backend {
         args(at(t), t.size());
         fargs(factor);
         launch(Op.SCALE, t.size(), LOCAL);
+        endCall(Call.SCALE);
     }
 
     private double reduce(Tensor t, int n, boolean squares) {
@@ -642,7 +921,7 @@ public final class TornadoBackend implements Backend {
         if (n == 0) return 0;
         int groups = (int) Math.min(REDUCE_GROUPS, (n + Kernels.REDUCE_GROUP * 8L - 1) / (Kernels.REDUCE_GROUP * 8L));
         args(at(t), n, squares ? 1 : 0);
-        launch(Op.REDUCE, (long) groups * Kernels.REDUCE_GROUP, Kernels.REDUCE_GROUP);
+        launchNow(Op.REDUCE, (long) groups * Kernels.REDUCE_GROUP, Kernels.REDUCE_GROUP);
         double total = 0;
         for (int g = 0; g < groups; g++) total += partials.get(g);
         return total;
@@ -664,11 +943,92 @@ public final class TornadoBackend implements Backend {
         fargs(step.lr(), step.beta1(), step.beta2(), step.eps(), 1f - step.lr() * step.weightDecay(),
                 step.biasCorrection1(), (float) Math.sqrt(step.biasCorrection2()), step.gradScale());
         launch(Op.ADAMW, param.size(), LOCAL);
+        endCall(Call.ADAMW);
+    }
+
+    // ---- multi-tensor: one launch over many tensors ----
+
+    /**
+     * Fills {@link #tensorTable} with {@code operands[0]}'s tensors (running element counts) and every operand's
+     * offsets, and returns their total element count. Operand k's tensor t must have the size of operand 0's.
+     */
+    @SafeVarargs
+    private int tensorTable(List<Tensor>... operands) {
+        int tensors = operands[0].size();
+        long total = 0;
+        for (int t = 0; t < tensors; t++) {
+            tensorTable.set(t, (int) total);
+            Tensor first = operands[0].get(t);
+            for (int k = 0; k < operands.length; k++) {
+                Tensor operand = operands[k].get(t);
+                if (operand.size() != first.size()) {
+                    throw new IllegalArgumentException("tensor '" + operand.name() + "' has " + operand.size()
+                            + " elements where '" + first.name() + "' has " + first.size());
+                }
+                tensorTable.set(tensors + 1 + k * tensors + t, at(operand));
+            }
+            total += first.size();
+        }
+        if (total > Integer.MAX_VALUE) throw new IllegalArgumentException("tensor list of " + total + " elements");
+        tensorTable.set(tensors, (int) total);
+        return (int) total;
+    }
+
+    @Override
+    public void zero(List<Tensor> tensors) {
+        for (int from = 0; from < tensors.size(); from += LIST_TENSORS) {
+            List<Tensor> part = tensors.subList(from, Math.min(tensors.size(), from + LIST_TENSORS));
+            int total = tensorTable(part);
+            args(part.size());
+            launchNow(Op.ZERO_LIST, total, LOCAL);
+        }
+    }
+
+    @Override
+    public double sumOfSquares(List<Tensor> tensors) {
+        double squares = 0;
+        for (int from = 0; from < tensors.size(); from += LIST_TENSORS) {
+            List<Tensor> part = tensors.subList(from, Math.min(tensors.size(), from + LIST_TENSORS));
+            tensorTable(part);
+            args(part.size(), LIST_GROUPS_PER_TENSOR);
+            launchNow(Op.SUM_SQUARES_LIST, (long) part.size() * LIST_GROUPS_PER_TENSOR * Kernels.REDUCE_GROUP,
+                    Kernels.REDUCE_GROUP);
+            for (int t = 0; t < part.size(); t++) {
+                double tensor = 0;
+                for (int g = 0; g < LIST_GROUPS_PER_TENSOR; g++) tensor += listPartials.get(t * LIST_GROUPS_PER_TENSOR + g);
+                squares += tensor;
+            }
+        }
+        return squares;
+    }
+
+    /** One launch when the steps differ only in weight decay (AdamW's matrices and vectors); else one per tensor. */
+    @Override
+    public void adamw(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, List<AdamWStep> steps) {
+        AdamWStep first = steps.isEmpty() ? null : steps.getFirst();
+        for (AdamWStep step : steps) {
+            if (step.lr() != first.lr() || step.beta1() != first.beta1() || step.beta2() != first.beta2()
+                    || step.eps() != first.eps() || step.step() != first.step() || step.gradScale() != first.gradScale()) {
+                Backend.super.adamw(params, grads, m, v, steps);
+                return;
+            }
+        }
+        for (int from = 0; from < params.size(); from += LIST_TENSORS) {
+            int to = Math.min(params.size(), from + LIST_TENSORS);
+            int total = tensorTable(params.subList(from, to), grads.subList(from, to), m.subList(from, to),
+                    v.subList(from, to));
+            for (int t = from; t < to; t++) tensorDecay.set(t - from, 1f - steps.get(t).lr() * steps.get(t).weightDecay());
+            args(to - from);
+            fargs(first.lr(), first.beta1(), first.beta2(), first.eps(), 0f, first.biasCorrection1(),
+                    (float) Math.sqrt(first.biasCorrection2()), first.gradScale());
+            launchNow(Op.ADAMW_LIST, total, LOCAL);
+        }
     }
 
     @Override
     public void close() {
         if (closed) return;
+        flush();
         closed = true;
         try {
             plan.close();

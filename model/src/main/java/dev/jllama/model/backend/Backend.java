@@ -1,5 +1,7 @@
 package dev.jllama.model.backend;
 
+import java.util.List;
+
 /**
  * The seam between the model and the hardware: every tensor kernel a LLaMA training step needs, on opaque
  * buffers the backend allocates. A GPU backend keeps all of them resident on its device, so that only the
@@ -30,6 +32,15 @@ public interface Backend extends AutoCloseable {
         return 256;
     }
 
+    /**
+     * Executions submitted to the device so far: units of work that each pay the runtime's fixed launch cost
+     * whatever their size (TornadoVM: task-graph executions, each running one or more kernels). -1 for a backend
+     * that runs its calls directly, with no such unit (the CPU backend).
+     */
+    default long executions() {
+        return -1;
+    }
+
     // ---- memory ----
 
     /** A zero-filled float buffer of {@code size} elements. */
@@ -47,6 +58,11 @@ public interface Backend extends AutoCloseable {
     void writeInts(IntTensor dst, int[] src, int length);
 
     void zero(Tensor tensor);
+
+    /** {@link #zero(Tensor)} on every tensor of the list (the gradients before a step): one launch where it can. */
+    default void zero(List<Tensor> tensors) {
+        for (Tensor t : tensors) zero(t);
+    }
 
     /** {@code dst[dstOffset ..] = src[srcOffset ..]} for {@code length} elements, on the device. */
     void copy(Tensor dst, int dstOffset, Tensor src, int srcOffset, int length);
@@ -147,8 +163,23 @@ public interface Backend extends AutoCloseable {
     /** Sum of squares of all elements, in double precision (for the global gradient norm). */
     double sumOfSquares(Tensor t);
 
+    /** The sum over the list of each tensor's {@link #sumOfSquares(Tensor)}, in list order: one launch where it can. */
+    default double sumOfSquares(List<Tensor> tensors) {
+        double squares = 0;
+        for (Tensor t : tensors) squares += sumOfSquares(t);
+        return squares;
+    }
+
     /** One decoupled-weight-decay Adam update of {@code param} from {@code grad}, updating the moments. */
     void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
+
+    /**
+     * {@link #adamw(Tensor, Tensor, Tensor, Tensor, AdamWStep)} on each {@code (params[i], grads[i], m[i], v[i])}
+     * with {@code steps[i]}: the whole model's update, in one launch where the backend can.
+     */
+    default void adamw(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, List<AdamWStep> steps) {
+        for (int i = 0; i < params.size(); i++) adamw(params.get(i), grads.get(i), m.get(i), v.get(i), steps.get(i));
+    }
 
     /**
      * AdamW on elements {@code [offset, offset + length)} of {@code param} and {@code grad}, whose moments are at

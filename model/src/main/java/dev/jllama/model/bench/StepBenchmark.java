@@ -17,10 +17,13 @@ public final class StepBenchmark {
     private StepBenchmark() {}
 
     /**
+     * @param executionsPerStep device executions per timed step ({@link Backend#executions()}), or -1 when the
+     *        backend has none
      * @param profile kernel name to {seconds, calls} over the timed steps, or null when not profiled
      */
     public record Result(long parameters, int batch, int seqLen, double tokensPerS, double secondsPerStep,
-                         double warmupSeconds, long activationBytes, double loss, Map<String, double[]> profile) {}
+                         double warmupSeconds, long activationBytes, double loss, double executionsPerStep,
+                         Map<String, double[]> profile) {}
 
     /** One untimed warm-up step (JIT, kernel compilation, first touch), then {@code reps} timed steps. */
     public static Result run(Backend backend, LlamaConfig config, int batch, int seqLen, int reps, boolean profile)
@@ -35,6 +38,7 @@ public final class StepBenchmark {
             RandomTokens source = new RandomTokens(config.vocabSize(), seqLen, 7);
             double warmup = trainer.step(0, source).seconds();
             if (profile) profiler.reset();
+            long executionsBefore = backend.executions();
             double seconds = 0;
             double loss = 0;
             for (int s = 1; s <= reps; s++) {
@@ -44,6 +48,7 @@ public final class StepBenchmark {
             }
             return new Result(model.parameters().count(), batch, seqLen, options.tokensPerStep() * reps / seconds,
                     seconds / reps, warmup, model.activations(batch, seqLen).bytes(), loss,
+                    executionsBefore < 0 ? -1 : (double) (backend.executions() - executionsBefore) / reps,
                     profile ? profiler.totals() : null);
         }
     }

@@ -84,9 +84,9 @@ public final class AdamW implements AutoCloseable {
 
     /** Global L2 norm of all gradients. */
     public double gradientNorm() {
-        double squares = 0;
-        for (Parameters.Param p : params.all()) squares += backend.sumOfSquares(p.grad());
-        return Math.sqrt(squares);
+        List<Tensor> grads = new ArrayList<>();
+        for (Parameters.Param p : params.all()) grads.add(p.grad());
+        return Math.sqrt(backend.sumOfSquares(grads));
     }
 
     /** Factor that brings the global norm down to the clip threshold (1 when already below). */
@@ -100,12 +100,14 @@ public final class AdamW implements AutoCloseable {
      * @param step 1-based step number (bias correction)
      */
     public void update(double lr, int step, float gradScale) {
-        List<Parameters.Param> all = params.all();
-        for (int i = 0; i < all.size(); i++) {
-            Parameters.Param p = all.get(i);
-            backend.adamw(p.value(), p.grad(), firstMoments.get(i), secondMoments.get(i),
-                    hyper.step(lr, step, gradScale, p.decay()));
+        List<Tensor> values = new ArrayList<>(), grads = new ArrayList<>();
+        List<AdamWStep> steps = new ArrayList<>();
+        for (Parameters.Param p : params.all()) {
+            values.add(p.value());
+            grads.add(p.grad());
+            steps.add(hyper.step(lr, step, gradScale, p.decay()));
         }
+        backend.adamw(values, grads, firstMoments, secondMoments, steps);
     }
 
     @Override
