@@ -21,9 +21,13 @@ class TornadoExecutionCountTest {
     static final int FIXED = 11;
 
     private static double executionsPerStep(String preset, int batch, int seqLen) throws Exception {
+        return executionsPerStep(preset, LlamaConfig.PRESETS.get(preset), batch, seqLen);
+    }
+
+    private static double executionsPerStep(String name, LlamaConfig config, int batch, int seqLen) throws Exception {
         try (TornadoBackend tornado = new TornadoBackend(-1, Math.max(512L << 20, TornadoBackend.configuredMemoryBytes()))) {
-            StepBenchmark.Result r = StepBenchmark.run(tornado, LlamaConfig.PRESETS.get(preset), batch, seqLen, 2, false);
-            System.out.printf("%s batch %d x %d: %.1f TornadoVM executions per step%n", preset, batch, seqLen,
+            StepBenchmark.Result r = StepBenchmark.run(tornado, config, batch, seqLen, 2, false);
+            System.out.printf("%s batch %d x %d: %.1f TornadoVM executions per step%n", name, batch, seqLen,
                     r.executionsPerStep());
             return r.executionsPerStep();
         }
@@ -42,5 +46,12 @@ class TornadoExecutionCountTest {
         double executions = executionsPerStep("15M", 1, 64);
         assertEquals(FIXED + 3 * small.layers(), executions);
         assertTrue(executions <= 50, executions + " executions per 15M step");
+    }
+
+    /** Attention in 16-thread work-groups (head_dim 128) runs inside the layer graphs like the 32-thread one. */
+    @Test
+    void headDim128StepIsThreeExecutionsPerLayerAndAFewMore() throws Exception {
+        LlamaConfig wide = TornadoTrainingStepParityTest.WIDE_HEADS;
+        assertEquals(FIXED + 3 * wide.layers(), executionsPerStep("head_dim 128", wide, 1, 40));
     }
 }

@@ -84,6 +84,16 @@ class TornadoKernelParityTest {
         });
     }
 
+    /** Heads wider than 64 run in smaller work-groups (16 threads at 96 and 128, 8 at 256): several blocks, a partial last one, GQA. */
+    @Test
+    void attentionWideHeads() {
+        check(p -> {
+            p.attention(2, 37, 4, 2, 128);
+            p.attention(1, 40, 6, 2, 96);
+            p.attention(1, 19, 2, 1, 256);
+        });
+    }
+
     @Test
     void adamw() {
         check(p -> p.adamw(999));

@@ -795,22 +795,24 @@ public final class TornadoBackend implements Backend {
 
     // ---- attention ----
 
-    private static void checkAttention(int heads, int kvHeads, int headDim) {
-        if (headDim > AttentionKernels.HD_MAX || heads % kvHeads != 0) {
-            throw new UnsupportedOperationException("TornadoVM attention supports head_dim <= "
+    /** The attention kernels' work-group size for these heads (see {@link AttentionKernels#block}). */
+    private static int attentionBlock(int heads, int kvHeads, int headDim) {
+        if (headDim < 1 || headDim > AttentionKernels.HD_MAX || kvHeads < 1 || heads % kvHeads != 0) {
+            throw new UnsupportedOperationException("TornadoVM attention supports head_dim 1.."
                     + AttentionKernels.HD_MAX + " with heads a multiple of kv_heads; got head_dim " + headDim
                     + ", heads " + heads + ", kv_heads " + kvHeads);
         }
+        return AttentionKernels.block(headDim);
     }
 
     @Override
     public void attention(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
                           int batch, int seqLen, int heads, int kvHeads, int headDim) {
-        checkAttention(heads, kvHeads, headDim);
+        int block = attentionBlock(heads, kvHeads, headDim);
         args(at(out), at(lse), at(q), at(k), at(v), batch, seqLen, heads, kvHeads, headDim);
         fargs((float) (1.0 / Math.sqrt(headDim)));
-        int blocks = (seqLen + AttentionKernels.BLOCK - 1) / AttentionKernels.BLOCK;
-        launch(Op.ATTENTION, (long) batch * heads * blocks * AttentionKernels.BLOCK, AttentionKernels.BLOCK);
+        int blocks = (seqLen + block - 1) / block;
+        launch(Op.ATTENTION, (long) batch * heads * blocks * block, block);
         endCall(Call.ATTENTION);
     }
 
@@ -818,19 +820,19 @@ public final class TornadoBackend implements Backend {
     public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor out, Tensor lse,
                                   Tensor q, Tensor k, Tensor v,
                                   int batch, int seqLen, int heads, int kvHeads, int headDim) {
-        checkAttention(heads, kvHeads, headDim);
+        int block = attentionBlock(heads, kvHeads, headDim);
         int queries = batch * heads * seqLen;
         TornadoTensor d = scratch(queries);
         args(d.offset(), at(dout), at(out), queries, seqLen, heads, headDim);
         launch(Op.ATTENTION_D, queries, LOCAL);
         float scale = (float) (1.0 / Math.sqrt(headDim));
-        int blocks = (seqLen + AttentionKernels.BLOCK - 1) / AttentionKernels.BLOCK;
+        int blocks = (seqLen + block - 1) / block;
         args(at(dq), at(dout), at(lse), d.offset(), at(q), at(k), at(v), batch, seqLen, heads, kvHeads, headDim);
         fargs(scale);
-        launch(Op.ATTENTION_DQ, (long) batch * heads * blocks * AttentionKernels.BLOCK, AttentionKernels.BLOCK);
+        launch(Op.ATTENTION_DQ, (long) batch * heads * blocks * block, block);
         args(at(dk), at(dv), at(dout), at(lse), d.offset(), at(q), at(k), at(v), batch, seqLen, heads, kvHeads, headDim);
         fargs(scale);
-        launch(Op.ATTENTION_DKDV, (long) batch * kvHeads * blocks * AttentionKernels.BLOCK, AttentionKernels.BLOCK);
+        launch(Op.ATTENTION_DKDV, (long) batch * kvHeads * blocks * block, block);
         endCall(Call.ATTENTION_BACKWARD);
     }
 
