@@ -22,12 +22,23 @@ public final class CpuBackend implements Backend {
     private static final FloatVector ONE = FloatVector.broadcast(SPECIES, 1f);
 
     private final Parallel parallel;
-    private final Gemm gemm;
+    private final MatmulKernel gemm;
     private final CpuAttention attention;
 
+    /** The matmul kernel: system property {@value #MATMUL_PROPERTY}, default {@code auto}. */
+    public static final String MATMUL_PROPERTY = "jllama.cpu.matmul";
+
     public CpuBackend(int threads) {
+        this(threads, System.getProperty(MATMUL_PROPERTY, "auto"));
+    }
+
+    /**
+     * @param matmul {@code auto} (native OpenBLAS where its natives load, else the Java Vector API kernel),
+     *               {@code openblas} or {@code java}
+     */
+    public CpuBackend(int threads, String matmul) {
         this.parallel = new Parallel(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
-        this.gemm = new Gemm(parallel);
+        this.gemm = MatmulKernel.create(matmul, parallel);
         this.attention = new CpuAttention(parallel);
     }
 
@@ -38,7 +49,17 @@ public final class CpuBackend implements Backend {
 
     @Override
     public String device() {
-        return "CPU, " + parallel.threads() + " threads, " + SPECIES.vectorBitSize() + "-bit vectors";
+        return "CPU, " + parallel.threads() + " threads, " + SPECIES.vectorBitSize() + "-bit vectors, matmul "
+                + gemm.describe();
+    }
+
+    /** The matmul kernel that runs, e.g. "openblas 0.3.31 (SkylakeX)" or "java-vector (512-bit)". */
+    public String matmulKernel() {
+        return gemm.describe();
+    }
+
+    public int threads() {
+        return parallel.threads();
     }
 
     private static float[] f(Tensor t) {
@@ -96,20 +117,17 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmul(Tensor out, Tensor x, Tensor w, int rows, int in, int outDim) {
-        gemm.multiply(rows, outDim, in,
-                new Gemm.View(f(x), 0, in, 1), new Gemm.View(f(w), 0, 1, in), f(out), 0, outDim, false);
+        gemm.multiply(rows, outDim, in, f(x), false, f(w), true, f(out), false);
     }
 
     @Override
     public void matmulBackwardInput(Tensor dx, Tensor dout, Tensor w, int rows, int in, int outDim, boolean accumulate) {
-        gemm.multiply(rows, in, outDim,
-                new Gemm.View(f(dout), 0, outDim, 1), new Gemm.View(f(w), 0, in, 1), f(dx), 0, in, accumulate);
+        gemm.multiply(rows, in, outDim, f(dout), false, f(w), false, f(dx), accumulate);
     }
 
     @Override
     public void matmulBackwardWeight(Tensor dw, Tensor dout, Tensor x, int rows, int in, int outDim) {
-        gemm.multiply(outDim, in, rows,
-                new Gemm.View(f(dout), 0, 1, outDim), new Gemm.View(f(x), 0, in, 1), f(dw), 0, in, true);
+        gemm.multiply(outDim, in, rows, f(dout), true, f(x), false, f(dw), true);
     }
 
     // ---- RMSNorm ----
