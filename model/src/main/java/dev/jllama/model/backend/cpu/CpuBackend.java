@@ -427,8 +427,33 @@ public final class CpuBackend implements Backend {
         float[] p = f(param), g = f(grad), m1 = f(m), m2 = f(v);
         parallel.forEach(chunks(length), c -> {
             int start = c * CHUNK;
-            step.apply(p, g, offset + start, m1, m2, momentOffset + start, chunkEnd(c, length) - start);
+            adamwRange(step, p, g, offset + start, m1, m2, momentOffset + start, chunkEnd(c, length) - start);
         });
+    }
+
+    /**
+     * {@link AdamWStep#apply} in vector lanes: the same IEEE operations in the same order (no fused multiply-add;
+     * lane sqrt and division are correctly rounded like the scalar ones), so the bits equal the scalar loop's, which
+     * runs the tail.
+     */
+    private static void adamwRange(AdamWStep step, float[] param, float[] grad, int paramOffset, float[] m, float[] v,
+                                   int momentOffset, int length) {
+        float b1 = step.beta1(), b2 = step.beta2(), lr = step.lr(), decay = 1f - lr * step.weightDecay();
+        float bc1 = step.biasCorrection1(), bc2Sqrt = (float) Math.sqrt(step.biasCorrection2());
+        float oneMinusB1 = 1f - b1, oneMinusB2 = 1f - b2, eps = step.eps(), gradScale = step.gradScale();
+        int i = 0;
+        for (int bound = SPECIES.loopBound(length); i < bound; i += LANES) {
+            int p = paramOffset + i, k = momentOffset + i;
+            FloatVector gi = FloatVector.fromArray(SPECIES, grad, p).mul(gradScale);
+            FloatVector mi = FloatVector.fromArray(SPECIES, m, k).mul(b1).add(gi.mul(oneMinusB1));
+            FloatVector vi = FloatVector.fromArray(SPECIES, v, k).mul(b2).add(gi.mul(oneMinusB2).mul(gi));
+            mi.intoArray(m, k);
+            vi.intoArray(v, k);
+            FloatVector update = mi.div(bc1).mul(lr)
+                    .div(vi.lanewise(VectorOperators.SQRT).div(bc2Sqrt).add(eps));
+            FloatVector.fromArray(SPECIES, param, p).mul(decay).sub(update).intoArray(param, p);
+        }
+        step.apply(param, grad, paramOffset + i, m, v, momentOffset + i, length - i);
     }
 
     @Override
