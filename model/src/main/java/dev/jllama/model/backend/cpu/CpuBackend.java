@@ -23,7 +23,9 @@ public final class CpuBackend implements Backend {
 
     private final Parallel parallel;
     private final MatmulKernel gemm;
+    /** Blocked on OpenBLAS with the OpenBLAS matmul, else the Java kernel. */
     private final CpuAttention attention;
+    private final BlasAttention blasAttention;
 
     /** The matmul kernel: system property {@value #MATMUL_PROPERTY}, default {@code auto}. */
     public static final String MATMUL_PROPERTY = "jllama.cpu.matmul";
@@ -40,6 +42,7 @@ public final class CpuBackend implements Backend {
         this.parallel = new Parallel(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
         this.gemm = MatmulKernel.create(matmul, parallel);
         this.attention = new CpuAttention(parallel);
+        this.blasAttention = gemm instanceof OpenBlasGemm ? new BlasAttention(OpenBlas.get(), parallel) : null;
     }
 
     @Override
@@ -250,6 +253,10 @@ public final class CpuBackend implements Backend {
     @Override
     public void attention(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
                           int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        if (blasAttention != null) {
+            blasAttention.forward(f(out), f(lse), f(q), f(k), f(v), batch, seqLen, heads, kvHeads, headDim);
+            return;
+        }
         attention.forward(f(out), f(lse), f(q), f(k), f(v), batch, seqLen, heads, kvHeads, headDim);
     }
 
@@ -257,6 +264,11 @@ public final class CpuBackend implements Backend {
     public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor out, Tensor lse,
                                   Tensor q, Tensor k, Tensor v,
                                   int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        if (blasAttention != null) {
+            blasAttention.backward(f(dq), f(dk), f(dv), f(dout), f(out), f(lse), f(q), f(k), f(v),
+                    batch, seqLen, heads, kvHeads, headDim);
+            return;
+        }
         attention.backward(f(dq), f(dk), f(dv), f(dout), f(out), f(lse), f(q), f(k), f(v),
                 batch, seqLen, heads, kvHeads, headDim);
     }
