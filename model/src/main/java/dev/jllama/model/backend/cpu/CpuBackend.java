@@ -10,9 +10,10 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The always-present backend: heap arrays, the Java Vector API and a thread pool sized to the cores. Every kernel
- * splits its work into tasks that own disjoint outputs and reduce in a fixed order, so results are identical for
- * any thread count.
+ * The always-present backend: heap arrays, the Java Vector API and a thread pool sized to the cores; matmul and
+ * attention on native OpenBLAS where its packaged natives load ({@link MatmulKernel}), else on the Vector API. Every
+ * kernel splits its work into tasks that own disjoint outputs and reduce in a fixed order, so results are identical
+ * for any thread count.
  */
 public final class CpuBackend implements Backend {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
