@@ -1,14 +1,18 @@
 package dev.jllama.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.jllama.collective.AllReduceBench;
 import dev.jllama.model.LlamaConfig;
 import dev.jllama.model.backend.Backend;
 import dev.jllama.model.backend.Backends;
+import dev.jllama.model.backend.cpu.CpuBackend;
+import dev.jllama.model.backend.cpu.OpenBlasBaseline;
 import dev.jllama.model.bench.MatmulBenchmark;
 import dev.jllama.model.bench.StepBenchmark;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,15 +31,23 @@ public final class BenchCommand implements Command {
     @Override
     public String usage() {
         return """
-                llama bench [--what matmul|step|tokenize|allreduce|scaling] [--model PRESET[,PRESET...]] [--batch N]
-                            [--seq-len N] [--steps N] [--profile] [--backend auto|cpu|tornado] [--device N]
-                            [--threads N] [--ranks N] [--sizes MIB[,MIB...]] [--data SPEC] [--json]
+                llama bench [--what matmul|step|tokenize|allreduce|scaling] [--model PRESET[,PRESET...]]
+                            [--batch N[,N...]] [--seq-len N] [--steps N] [--rounds N] [--profile] [--python PATH]
+                            [--no-openblas] [--backend auto|cpu|tornado] [--device N] [--threads N] [--ranks N]
+                            [--sizes MIB[,MIB...]] [--data SPEC] [--json]
                   --what matmul    GFLOP/s of the three matmul forms at the linear-layer shapes of --model (default 15M)
-                                   for --batch sequences of its context (default 8)
+                                   for --batch sequences of its context (default 8), and the matmul kernel that ran;
+                                   against OpenBLAS alone (one sgemm per product, OpenBLAS threaded as many ways as
+                                   the backend; --no-openblas leaves it out) measured interleaved with ours for
+                                   --rounds rounds (default 3), and PyTorch on the same shapes with --python
                   --what step      training tokens/s (forward, backward, AdamW) of each --model (default tiny,15M)
-                                   at --batch sequences per step (default 16), random tokens; --profile adds the
-                                   time and calls per step of every kernel and, on a device backend, the device
-                                   executions per step (executions_per_step)
+                                   at --batch sequences per step (default 16; one per model, e.g. 16,4,2), random
+                                   tokens; --profile adds the time and calls per step of every kernel and, on a
+                                   device backend, the device executions per step (executions_per_step); with
+                                   --python, PyTorch on the same model code, batch and threads after each of
+                                   --rounds rounds (default 1)
+                  --python PATH    the Python with PyTorch for the baselines (default: $JLLAMA_HF_PYTHON, else none);
+                                   runs the project's model/src/test/python scripts
                   --what tokenize  tokenizer encoding MB/s on the bundled corpus (--tokenizer FILE, --input FILE)
                   --what allreduce ring all-reduce between --ranks processes on this machine (default 2, 2..4) over
                                    loopback TCP for each of --sizes MiB (default 1,4,16,64,256): algorithm bandwidth
@@ -46,7 +58,7 @@ public final class BenchCommand implements Command {
                                    one thread at the same per-rank batch (--batch sequences of --seq-len, default
                                    4 x 256) on the bundled corpus (or --data); ratio = ranks_s / one_rank_s
                   --steps N        timed repetitions after warm-up (default 10 for matmul, 5 for step, 6 for
-                                   scaling)""";
+                                                                      scaling)""";
     }
 
     @Override
@@ -116,19 +128,48 @@ public final class BenchCommand implements Command {
         int batch = args.integer("batch", 8);
         int seqArg = args.integer("seq-len", -1);
         int reps = args.integer("steps", 10);
+        int rounds = args.integer("rounds", 3);
+        boolean openblas = !args.flag("no-openblas");
         String backendName = args.string("backend", "auto");
         int device = args.integer("device", -1);
         int threads = args.integer("threads", 0);
+        PythonBaseline python = PythonBaseline.fromArgs(args);
         args.checkAllUsed();
+        if (rounds < 1) throw new UsageException("--rounds must be at least 1, got " + rounds);
         LlamaConfig config = LlamaConfig.resolve(modelName);
         int rows = batch * (seqArg > 0 ? seqArg : config.maxSeqLen());
         try (Backend backend = Backends.create(backendName, device, threads)) {
-            out.printf("matmul on %s (%s), model %s, %d rows%n", backend.name(), backend.device(), modelName, rows);
-            List<MatmulBenchmark.Result> results = MatmulBenchmark.run(backend, config, rows, reps);
+            int usedThreads = backend instanceof CpuBackend cpu ? cpu.threads()
+                    : threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+            OpenBlasBaseline baseline = openblas ? OpenBlasBaseline.create(usedThreads) : null;
+            out.printf("matmul on %s (%s), model %s, %d rows, %d rounds of %d%n", backend.name(), backend.device(),
+                    modelName, rows, rounds, reps);
+            if (baseline != null) {
+                out.printf("against OpenBLAS alone: %s (one sgemm per product), measured interleaved with ours%n",
+                        baseline.describe());
+            } else if (openblas) {
+                out.printf("no OpenBLAS baseline: %s%n", OpenBlasBaseline.unavailableReason());
+            }
+            List<MatmulBenchmark.Result> results = MatmulBenchmark.run(backend, config, rows, reps, baseline, rounds);
+            JsonNode torch = null;
+            if (python != null) {
+                out.println("PyTorch, same shapes and forms (after ours):");
+                torch = python.run("bench_matmul.py", List.of("--library", "torch", "--model", modelName,
+                        "--rows", Integer.toString(rows), "--steps", Integer.toString(reps),
+                        "--rounds", Integer.toString(rounds), "--threads", Integer.toString(usedThreads)), out);
+                out.printf("PyTorch: %s%n", torch.get("library").asText());
+            }
+            out.printf("  %-20s %-16s %-28s %9s %9s %-17s %9s%n", "layer", "form", "shape", "ours", "openblas",
+                    "ours/openblas", "torch");
             List<Map<String, Object>> shapes = new ArrayList<>();
-            for (MatmulBenchmark.Result r : results) {
-                out.printf("  %-20s %-16s [%d x %d] x [%d x %d]^T  %8.1f GFLOP/s%n",
-                        r.layer(), r.form(), r.m(), r.k(), r.n(), r.k(), r.gflops());
+            for (int i = 0; i < results.size(); i++) {
+                MatmulBenchmark.Result r = results.get(i);
+                double torchGflops = torch == null ? Double.NaN : torch.get("shapes").get(i).get("gflops").asDouble();
+                out.printf("  %-20s %-16s %-28s %9.1f %9s %-17s %9s%n", r.layer(), r.form(),
+                        "[" + r.m() + " x " + r.k() + "] x [" + r.n() + " x " + r.k() + "]^T", r.gflops(),
+                        baseline == null ? "-" : String.format("%.1f", r.baselineGflops()),
+                        baseline == null ? "-" : spread(r.ratios()),
+                        torch == null ? "-" : String.format("%.1f", torchGflops));
                 Map<String, Object> shape = new LinkedHashMap<>();
                 shape.put("layer", r.layer());
                 shape.put("form", r.form());
@@ -136,60 +177,133 @@ public final class BenchCommand implements Command {
                 shape.put("k", r.k());
                 shape.put("n", r.n());
                 shape.put("gflops", r.gflops());
+                if (baseline != null) {
+                    shape.put("openblas_gflops", r.baselineGflops());
+                    shape.put("ratio_per_round", r.ratios());
+                }
+                if (torch != null) shape.put("torch_gflops", torchGflops);
                 shapes.add(shape);
             }
             double overall = MatmulBenchmark.overallGflops(results);
-            out.printf("overall %.1f GFLOP/s%n", overall);
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("what", "matmul");
             result.put("backend", backend.name());
             result.put("device", backend.device());
+            if (backend instanceof CpuBackend cpu) result.put("kernel", cpu.matmulKernel());
             result.put("gflops", overall);
+            out.printf("overall: ours %.1f GFLOP/s", overall);
+            if (baseline != null) {
+                double[] ratios = MatmulBenchmark.overallRatios(results);
+                double theirs = MatmulBenchmark.overallBaselineGflops(results);
+                out.printf(", OpenBLAS %.1f GFLOP/s, ours/OpenBLAS per round %s", theirs, spread(ratios));
+                result.put("openblas", baseline.describe());
+                result.put("openblas_gflops", theirs);
+                result.put("ratio_per_round", ratios);
+            }
+            if (torch != null) {
+                out.printf(", PyTorch %.1f GFLOP/s", torch.get("gflops").asDouble());
+                result.put("torch", torch.get("library").asText());
+                result.put("torch_gflops", torch.get("gflops").asDouble());
+            }
+            out.println();
             result.put("shapes", shapes);
             return result;
         }
     }
 
+    /** Sorted ratios as "min-max (n)", or the one value. */
+    private static String spread(double[] sorted) {
+        if (sorted.length == 1) return String.format("%.2f", sorted[0]);
+        return String.format("%.2f-%.2f (%d)", sorted[0], sorted[sorted.length - 1], sorted.length);
+    }
+
     private Map<String, Object> step(Args args, PrintStream out) throws Exception {
         String models = args.string("model", "tiny,15M");
-        int batch = args.integer("batch", 16);
+        String batches = args.string("batch", "16");
         int seqArg = args.integer("seq-len", -1);
         int reps = args.integer("steps", 5);
+        int rounds = args.integer("rounds", 1);
         boolean profile = args.flag("profile");
         String backendName = args.string("backend", "auto");
         int device = args.integer("device", -1);
         int threads = args.integer("threads", 0);
+        PythonBaseline python = PythonBaseline.fromArgs(args);
         args.checkAllUsed();
+        if (rounds < 1) throw new UsageException("--rounds must be at least 1, got " + rounds);
+        String[] modelNames = models.split(",");
+        String[] batchList = batches.split(",");
+        if (batchList.length != 1 && batchList.length != modelNames.length) {
+            throw new UsageException("--batch must be one number or one per --model (" + modelNames.length
+                    + "), got '" + batches + "'");
+        }
         List<Map<String, Object>> results = new ArrayList<>();
         try (Backend backend = Backends.create(backendName, device, threads)) {
-            for (String modelName : models.split(",")) {
-                LlamaConfig config = LlamaConfig.resolve(modelName.trim());
+            int usedThreads = backend instanceof CpuBackend cpu ? cpu.threads()
+                    : threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+            for (int i = 0; i < modelNames.length; i++) {
+                String modelName = modelNames[i].trim();
+                int batch = parseBatch(batchList[batchList.length == 1 ? 0 : i]);
+                LlamaConfig config = LlamaConfig.resolve(modelName);
                 int seqLen = seqArg > 0 ? seqArg : Math.min(config.maxSeqLen(), 256);
-                StepBenchmark.Result r = StepBenchmark.run(backend, config, batch, seqLen, reps, profile);
-                out.printf("%-5s %,12d params | batch %d x %d | %,10.0f tokens/s | %.3f s/step | activations %.1f MiB"
-                                + " | %s (%s)%n", modelName, r.parameters(), batch, seqLen, r.tokensPerS(),
-                        r.secondsPerStep(), r.activationBytes() / 1048576.0, backend.name(), backend.device());
-                if (profile) printProfile(out, r, reps);
+                double[] ours = new double[rounds], torch = new double[python == null ? 0 : rounds];
+                StepBenchmark.Result r = null;
+                for (int round = 0; round < rounds; round++) {
+                    r = StepBenchmark.run(backend, config, batch, seqLen, reps, profile);
+                    ours[round] = r.tokensPerS();
+                    out.printf("%-5s %,12d params | batch %d x %d | %,10.0f tokens/s | %.3f s/step | activations"
+                                    + " %.1f MiB | %s (%s)%n", modelName, r.parameters(), batch, seqLen,
+                            r.tokensPerS(), r.secondsPerStep(), r.activationBytes() / 1048576.0, backend.name(),
+                            backend.device());
+                    if (profile) printProfile(out, r, reps);
+                    if (python != null) {
+                        JsonNode t = python.run("bench_torch.py", List.of("--model", modelName,
+                                "--batch", Integer.toString(batch), "--seq-len", Integer.toString(seqLen),
+                                "--steps", Integer.toString(reps), "--threads", Integer.toString(usedThreads)), out);
+                        torch[round] = t.get("tokens_per_s").asDouble();
+                        out.printf("      ours / PyTorch: %.2f%n", ours[round] / torch[round]);
+                    }
+                }
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("model", modelName);
                 m.put("parameters", r.parameters());
                 m.put("batch", batch);
                 m.put("seq_len", seqLen);
-                m.put("tokens_per_s", r.tokensPerS());
+                m.put("tokens_per_s", MatmulBenchmark.median(ours));
+                m.put("tokens_per_s_per_round", ours);
                 m.put("seconds_per_step", r.secondsPerStep());
                 m.put("activation_bytes", r.activationBytes());
                 m.put("loss", r.loss());
                 if (r.executionsPerStep() >= 0) m.put("executions_per_step", r.executionsPerStep());
+                if (python != null) {
+                    double[] ratios = new double[rounds];
+                    for (int round = 0; round < rounds; round++) ratios[round] = ours[round] / torch[round];
+                    Arrays.sort(ratios);
+                    m.put("torch_tokens_per_s_per_round", torch);
+                    m.put("ratio_per_round", ratios);
+                    if (rounds > 1) out.printf("%-5s ours / PyTorch over %d rounds: %s%n", modelName, rounds,
+                            spread(ratios));
+                }
                 results.add(m);
             }
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("what", "step");
             result.put("backend", backend.name());
             result.put("device", backend.device());
+            result.put("threads", usedThreads);
             result.put("tokens_per_s", results.get(results.size() - 1).get("tokens_per_s"));
             result.put("models", results);
             return result;
         }
+    }
+
+    private static int parseBatch(String value) {
+        try {
+            int batch = Integer.parseInt(value.trim());
+            if (batch >= 1) return batch;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new UsageException("--batch must be positive whole numbers, got '" + value + "'");
     }
 
     private Map<String, Object> allReduce(Args args, PrintStream out) throws Exception {

@@ -2,6 +2,7 @@ package dev.jllama.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -77,6 +78,49 @@ class BenchCommandTest {
         // Overall is total flops over total time: between the slowest and the fastest shape.
         double overall = result.get("gflops").asDouble();
         assertTrue(slowest > 0 && slowest <= overall && overall <= fastest, slowest + " <= " + overall + " <= " + fastest);
+        // The kernel that ran is named, and OpenBLAS alone (its natives ship for linux-x86_64) ran beside it.
+        assertTrue(result.get("device").asText().contains("matmul " + result.get("kernel").asText()), result.toString());
+        if (System.getProperty("os.name").startsWith("Linux") && System.getProperty("os.arch").equals("amd64")) {
+            assertTrue(result.get("kernel").asText().startsWith("openblas 0.3."), result.toString());
+            assertTrue(result.get("openblas").asText().matches("openblas 0\\.3\\.\\d+ \\(\\w+\\), \\d+ threads"),
+                    result.toString());
+            assertEquals(3, result.get("ratio_per_round").size(), result.toString());
+            for (JsonNode s : result.get("shapes")) assertTrue(s.get("openblas_gflops").asDouble() > 0, s.toString());
+        }
+    }
+
+    /** PyTorch on the same shapes and the same model code, through the Python CI provides in JLLAMA_HF_PYTHON. */
+    @Test
+    void pytorchBaselinesRunBesideOurs() throws Exception {
+        String python = System.getenv("JLLAMA_HF_PYTHON");
+        assumeTrue(python != null, "JLLAMA_HF_PYTHON (a Python with PyTorch, set by .ci/run) is not set");
+        assertEquals(0, bench("bench", "--what", "matmul", "--model", "tiny", "--batch", "1", "--seq-len", "64",
+                "--steps", "1", "--rounds", "1", "--threads", "1", "--python", python, "--json"),
+                errors.toString(StandardCharsets.UTF_8));
+        JsonNode matmul = lastLine();
+        assertTrue(matmul.get("torch").asText().startsWith("torch 2."), matmul.toString());
+        assertEquals(15, matmul.get("shapes").size());
+        for (JsonNode s : matmul.get("shapes")) assertTrue(s.get("torch_gflops").asDouble() > 0, s.toString());
+
+        printed.reset();
+        assertEquals(0, bench("bench", "--what", "step", "--model", "tiny,tiny", "--batch", "2,1", "--seq-len", "16",
+                "--steps", "1", "--threads", "1", "--python", python, "--json"), errors.toString(StandardCharsets.UTF_8));
+        JsonNode step = lastLine();
+        assertEquals(1, step.get("threads").asInt());
+        assertEquals(2, step.get("models").get(0).get("batch").asInt());
+        assertEquals(1, step.get("models").get(1).get("batch").asInt());
+        for (JsonNode m : step.get("models")) {
+            double ours = m.get("tokens_per_s").asDouble(), torch = m.get("torch_tokens_per_s_per_round").get(0).asDouble();
+            assertTrue(torch > 0, m.toString());
+            assertEquals(ours / torch, m.get("ratio_per_round").get(0).asDouble(), 1e-9, m.toString());
+        }
+    }
+
+    @Test
+    void stepBatchesMustMatchTheModels() {
+        assertEquals(2, bench("bench", "--what", "step", "--model", "tiny,15M", "--batch", "1,2,3"));
+        assertTrue(errors.toString(StandardCharsets.UTF_8).contains("--batch must be one number or one per --model"),
+                errors.toString(StandardCharsets.UTF_8));
     }
 
     @Test

@@ -8,6 +8,7 @@ import static dev.jllama.model.GradCheck.normal;
 import static dev.jllama.model.GradCheck.sample;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.jllama.model.backend.cpu.CpuBackend;
 import java.util.SplittableRandom;
@@ -228,11 +229,25 @@ class KernelGradientTest {
 
     /**
      * seqLen 70 crosses the 64-key block of the online softmax; heads/kvHeads cover grouped-query (4/2),
-     * multi-query (4/1) and plain multi-head (3/3); headDim 20 leaves a vector tail after 16 lanes.
+     * multi-query (4/1) and plain multi-head (3/3); headDim 20 leaves a vector tail after 16 lanes; seqLen 150 spans
+     * three 64-query blocks of the OpenBLAS attention. Both attention kernels: the Java one (with the Java matmul) and
+     * the blocked one on OpenBLAS (CPU tensors are heap arrays, so the test's backend uploads and reads for both).
      */
-    @ParameterizedTest(name = "batch {0}, seq {1}, heads {2}, kv heads {3}, head dim {4}")
-    @CsvSource({"2, 70, 4, 2, 20", "1, 67, 4, 1, 12", "2, 9, 3, 3, 6"})
-    void attentionForwardAndBackward(int batch, int seqLen, int heads, int kvHeads, int headDim) {
+    @ParameterizedTest(name = "{5}: batch {0}, seq {1}, heads {2}, kv heads {3}, head dim {4}")
+    @CsvSource({"2, 70, 4, 2, 20, java", "1, 67, 4, 1, 12, java", "2, 9, 3, 3, 6, java",
+            "2, 70, 4, 2, 20, openblas", "1, 67, 4, 1, 12, openblas", "2, 9, 3, 3, 6, openblas",
+            "1, 150, 2, 1, 16, openblas"})
+    void attentionForwardAndBackward(int batch, int seqLen, int heads, int kvHeads, int headDim, String kernel) {
+        String arch = System.getProperty("os.arch");
+        assumeTrue(kernel.equals("java") || System.getProperty("os.name").startsWith("Linux")
+                && (arch.equals("amd64") || arch.equals("x86_64")), "OpenBLAS natives are for linux-x86_64 only");
+        try (Backend attention = new CpuBackend(2, kernel)) {
+            attentionForwardAndBackward(attention, batch, seqLen, heads, kvHeads, headDim);
+        }
+    }
+
+    private static void attentionForwardAndBackward(Backend attention, int batch, int seqLen, int heads, int kvHeads,
+                                                    int headDim) {
         SplittableRandom random = new SplittableRandom(5 + seqLen);
         int rows = batch * seqLen, qWidth = heads * headDim, kvWidth = kvHeads * headDim;
         // Scale 1.5 makes the softmax peaky enough that the probabilities matter, not just their mean.
@@ -244,14 +259,15 @@ class KernelGradientTest {
             upload(tq, q);
             upload(tk, k);
             upload(tv, v);
-            backend.attention(out, lse, tq, tk, tv, batch, seqLen, heads, kvHeads, headDim);
+            attention.attention(out, lse, tq, tk, tv, batch, seqLen, heads, kvHeads, headDim);
             return dot(c, read(out));
         };
         f.get();
         assertMatchesNaiveAttention(read(out), read(lse), q, k, v, batch, seqLen, heads, kvHeads, headDim);
         Tensor dq = upload(normal(q.length, 1, random)), dk = upload(normal(k.length, 1, random));
         Tensor dv = upload(normal(v.length, 1, random)); // garbage: the kernel must overwrite
-        backend.attentionBackward(dq, dk, dv, upload(c), out, lse, tq, tk, tv, batch, seqLen, heads, kvHeads, headDim);
+        attention.attentionBackward(dq, dk, dv, upload(c), out, lse, tq, tk, tv, batch, seqLen, heads, kvHeads,
+                headDim);
         String tag = " (" + heads + "/" + kvHeads + " heads, seq " + seqLen + ")";
         assertClose(check("attention dL/dq" + tag, q, sample(q.length, 60, random), H, x -> f.get(), read(dq)),
                 TOLERANCE);

@@ -3,33 +3,54 @@ package dev.jllama.model.backend;
 import static dev.jllama.model.GradCheck.normal;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.jllama.model.backend.cpu.CpuBackend;
 import java.util.SplittableRandom;
+import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The three matmul forms against a naive triple loop in double. Each element must lie within the rigorous
  * float32 dot-product bound {@code gamma_(K+1) * (|c0| + sum_k |a_ik b_kj|)}, {@code gamma_n = n u / (1 - n u)},
  * {@code u = 2^-24}, whatever the summation order or blocking; a dropped, doubled or misplaced term of size
- * {@code |a_ik b_kj|} exceeds it by orders of magnitude.
+ * {@code |a_ik b_kj|} exceeds it by orders of magnitude. Every test runs for both matmul kernels: the Java Vector API
+ * one and native OpenBLAS (whose natives ship inside the jar for linux-x86_64, so there it must load).
  */
 class MatmulReferenceTest {
     private static final double U = Math.ulp(1f) / 2;
-    private static Backend backend;
+    private static final Map<String, CpuBackend> BACKENDS = new TreeMap<>();
 
     @BeforeAll
     static void start() {
-        backend = new CpuBackend(2);
+        BACKENDS.put("java", new CpuBackend(2, "java"));
+        if (nativesExpected()) BACKENDS.put("openblas", new CpuBackend(2, "openblas"));
     }
 
     @AfterAll
     static void stop() {
-        backend.close();
+        BACKENDS.values().forEach(CpuBackend::close);
+    }
+
+    /** The OpenBLAS natives are packaged for Linux on x86_64; elsewhere the backend falls back to the Java kernel. */
+    private static boolean nativesExpected() {
+        String arch = System.getProperty("os.arch");
+        return System.getProperty("os.name").startsWith("Linux") && (arch.equals("amd64") || arch.equals("x86_64"));
+    }
+
+    private static CpuBackend backend(String kernel, int threads) {
+        assumeTrue(!kernel.equals("openblas") || nativesExpected(),
+                "OpenBLAS natives are shipped for linux-x86_64 only, this is " + System.getProperty("os.name") + " "
+                        + System.getProperty("os.arch"));
+        CpuBackend backend = new CpuBackend(threads, kernel);
+        assertTrue(backend.matmulKernel().startsWith(kernel.equals("java") ? "java-vector" : "openblas "),
+                backend.matmulKernel());
+        return backend;
     }
 
     private static Tensor upload(Backend b, float[] data) {
@@ -80,9 +101,14 @@ class MatmulReferenceTest {
      * large case is above the 96-row, 256-deep and 512-column blocking in every form (the reduction dimension is
      * {@code in} for the forward, {@code out} for the input gradient and {@code rows} for the weight gradient).
      */
-    @ParameterizedTest(name = "rows {0}, in {1}, out {2}")
-    @CsvSource({"1, 1, 1", "5, 3, 7", "6, 32, 32", "7, 33, 31", "13, 17, 65", "97, 257, 513", "263, 517, 301"})
-    void threeFormsMatchTheNaiveProduct(int rows, int in, int out) {
+    @ParameterizedTest(name = "{0}: rows {1}, in {2}, out {3}")
+    @CsvSource({"java, 1, 1, 1", "java, 5, 3, 7", "java, 6, 32, 32", "java, 7, 33, 31", "java, 13, 17, 65",
+            "java, 97, 257, 513", "java, 263, 517, 301",
+            "openblas, 1, 1, 1", "openblas, 5, 3, 7", "openblas, 6, 32, 32", "openblas, 7, 33, 31",
+            "openblas, 13, 17, 65", "openblas, 97, 257, 513", "openblas, 263, 517, 301", "openblas, 600, 72, 1100"})
+    void threeFormsMatchTheNaiveProduct(String kernel, int rows, int in, int out) {
+        assumeTrue(!kernel.equals("openblas") || nativesExpected(), "OpenBLAS natives are for linux-x86_64 only");
+        Backend backend = BACKENDS.get(kernel);
         SplittableRandom random = new SplittableRandom(rows * 31L + in * 7L + out);
         float[] x = normal(rows * in, 1, random), w = normal(out * in, 1, random), dy = normal(rows * out, 1, random);
         Tensor tx = upload(backend, x), tw = upload(backend, w), tdy = upload(backend, dy);
@@ -109,32 +135,49 @@ class MatmulReferenceTest {
         backend.matmulBackwardWeight(dw, tdy, tx, rows, in, out);
         double weight = assertProduct("matmulBackwardWeight", read(backend, dw), dw0,
                 new M(dy, 1, out), new M(x, in, 1), out, in, rows);
-        System.out.printf("matmul %dx%dx%d worst error / rigorous bound: forward %.3f, input %.3f (acc %.3f), "
+        System.out.printf(kernel + " matmul %dx%dx%d worst error / rigorous bound: forward %.3f, input %.3f (acc %.3f), "
                 + "weight %.3f%n", rows, in, out, forward, input, inputAcc, weight);
     }
 
-    @Test
-    void resultsDoNotDependOnTheThreadCount() {
-        SplittableRandom random = new SplittableRandom(9);
-        int rows = 263, in = 517, out = 301;
-        float[] x = normal(rows * in, 1, random), w = normal(out * in, 1, random), dy = normal(rows * out, 1, random);
-        float[][] results = new float[2][];
-        int[] threads = {1, 3};
-        for (int t = 0; t < 2; t++) {
-            try (Backend b = new CpuBackend(threads[t])) {
-                Tensor y = b.allocate("y", rows * out), dx = b.allocate("dx", rows * in), dw = b.allocate("dw", out * in);
-                Tensor tx = upload(b, x), tw = upload(b, w), tdy = upload(b, dy);
-                b.matmul(y, tx, tw, rows, in, out);
-                b.matmulBackwardInput(dx, tdy, tw, rows, in, out, false);
-                b.matmulBackwardWeight(dw, tdy, tx, rows, in, out);
-                float[] all = new float[y.size() + dx.size() + dw.size()];
-                b.read(y, 0, all, 0, y.size());
-                b.read(dx, 0, all, y.size(), dx.size());
-                b.read(dw, 0, all, y.size() + dx.size(), dw.size());
-                results[t] = all;
+    /**
+     * Bit-identical for 1, 2, 3 and 5 threads, and on a second call (cold and warm), on an odd shape and on the 15M
+     * preset's feed-forward shape at 1024 rows; each kernel splits the work by shape only.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"java", "openblas"})
+    void resultsDoNotDependOnTheThreadCountOrWarmUp(String kernel) {
+        for (int[] shape : new int[][] {{263, 517, 301}, {1024, 288, 768}}) {
+            int rows = shape[0], in = shape[1], out = shape[2];
+            SplittableRandom random = new SplittableRandom(9);
+            float[] x = normal(rows * in, 1, random), w = normal(out * in, 1, random);
+            float[] dy = normal(rows * out, 1, random);
+            float[] first = null;
+            for (int threads : new int[] {1, 2, 3, 5}) {
+                try (Backend b = backend(kernel, threads)) {
+                    for (int call = 0; call < 2; call++) {
+                        float[] all = threeForms(b, x, w, dy, rows, in, out);
+                        if (first == null) first = all;
+                        assertArrayEquals(first, all, kernel + " " + rows + "x" + in + "x" + out + ": " + threads
+                                + " threads, call " + (call + 1) + " must equal 1 thread's first call bit for bit");
+                    }
+                }
             }
         }
-        assertTrue(results[0].length > 0);
-        assertArrayEquals(results[0], results[1], "1 thread and 3 threads must give bit-identical products");
+    }
+
+    /** Forward, input gradient and weight gradient (accumulated onto fixed values), concatenated. */
+    private static float[] threeForms(Backend b, float[] x, float[] w, float[] dy, int rows, int in, int out) {
+        Tensor y = b.allocate("y", rows * out), dx = b.allocate("dx", rows * in), dw = b.allocate("dw", out * in);
+        Tensor tx = upload(b, x), tw = upload(b, w), tdy = upload(b, dy);
+        b.write(dw, 0, w, 0, w.length);
+        b.matmul(y, tx, tw, rows, in, out);
+        b.matmulBackwardInput(dx, tdy, tw, rows, in, out, false);
+        b.matmulBackwardWeight(dw, tdy, tx, rows, in, out);
+        float[] all = new float[y.size() + dx.size() + dw.size()];
+        b.read(y, 0, all, 0, y.size());
+        b.read(dx, 0, all, y.size(), dx.size());
+        b.read(dw, 0, all, y.size() + dx.size(), dw.size());
+        assertTrue(all.length > 0);
+        return all;
     }
 }

@@ -77,6 +77,35 @@ final class CpuAttention {
         }
     }
 
+    /** {@code scores[j] = exp(scores[j] - shift)} for {@code j < valid}, in vector lanes (the same bits as scalar). */
+    private static void expShifted(float[] scores, float shift, int valid) {
+        int j = 0;
+        for (int bound = SPECIES.loopBound(valid); j < bound; j += LANES) {
+            VectorMath.exp(FloatVector.fromArray(SPECIES, scores, j).sub(shift)).intoArray(scores, j);
+        }
+        for (; j < valid; j++) scores[j] = VectorMath.exp(scores[j] - shift);
+    }
+
+    /**
+     * For {@code j < valid}: {@code probs[j] = p = exp(probs[j] * scale - lse)} and
+     * {@code dProbs[j] = p * (dProbs[j] - correction) * scale}, the score gradient; in vector lanes with the scalar
+     * formula's operations and order, so the bits are the scalar ones.
+     */
+    private static void probabilitiesAndScoreGradients(float[] probs, float[] dProbs, float scale, float lse,
+                                                       float correction, int valid) {
+        int j = 0;
+        for (int bound = SPECIES.loopBound(valid); j < bound; j += LANES) {
+            FloatVector p = VectorMath.exp(FloatVector.fromArray(SPECIES, probs, j).mul(scale).sub(lse));
+            p.intoArray(probs, j);
+            p.mul(FloatVector.fromArray(SPECIES, dProbs, j).sub(correction)).mul(scale).intoArray(dProbs, j);
+        }
+        for (; j < valid; j++) {
+            float p = VectorMath.exp(probs[j] * scale - lse);
+            probs[j] = p;
+            dProbs[j] = p * (dProbs[j] - correction) * scale;
+        }
+    }
+
     void forward(float[] out, float[] lse, float[] q, float[] k, float[] v,
                  int batch, int seqLen, int heads, int kvHeads, int headDim) {
         int group = heads / kvHeads;
@@ -109,8 +138,9 @@ final class CpuAttention {
                         float rescale = VectorMath.exp(max - newMax);
                         denom *= rescale;
                         for (int d = 0; d < headDim; d++) acc[d] *= rescale;
+                        expShifted(scores, newMax, valid);
                         for (int j = 0; j < valid; j++) {
-                            float p = VectorMath.exp(scores[j] - newMax);
+                            float p = scores[j];
                             denom += p;
                             VectorMath.axpy(p, v, (b * seqLen + s0 + j) * kvStride + kvh * headDim, acc, 0, headDim);
                         }
@@ -157,10 +187,11 @@ final class CpuAttention {
                         int valid = Math.min(t + 1 - s0, KEY_BLOCK);
                         blockDots(q, qAt, keysT, stride, s0, headDim, probs);
                         blockDots(dout, qAt, valuesT, stride, s0, headDim, dProbs);
+                        probabilitiesAndScoreGradients(probs, dProbs, scale, rowLse, correction, valid);
                         for (int j = 0; j < valid; j++) {
                             int kAt = (b * seqLen + s0 + j) * kvStride + kvh * headDim;
-                            float p = VectorMath.exp(probs[j] * scale - rowLse);
-                            float dScore = p * (dProbs[j] - correction) * scale;
+                            float p = probs[j];
+                            float dScore = dProbs[j];
                             VectorMath.axpy(p, dout, qAt, dv, kAt, headDim);
                             VectorMath.axpy(dScore, k, kAt, dq, qAt, headDim);
                             VectorMath.axpy(dScore, q, qAt, dk, kAt, headDim);

@@ -11,9 +11,10 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The always-present backend: heap arrays, the Java Vector API and a thread pool sized to the cores. Every kernel
- * splits its work into tasks that own disjoint outputs and reduce in a fixed order, so results are identical for
- * any thread count.
+ * The always-present backend: heap arrays, the Java Vector API and a thread pool sized to the cores; matmul and
+ * attention on native OpenBLAS where its packaged natives load ({@link MatmulKernel}), else on the Vector API. Every
+ * kernel splits its work into tasks that own disjoint outputs and reduce in a fixed order, so results are identical
+ * for any thread count.
  */
 public final class CpuBackend implements Backend {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -23,13 +24,27 @@ public final class CpuBackend implements Backend {
     private static final FloatVector ONE = FloatVector.broadcast(SPECIES, 1f);
 
     private final Parallel parallel;
-    private final Gemm gemm;
+    private final MatmulKernel gemm;
+    /** Blocked on OpenBLAS with the OpenBLAS matmul, else the Java kernel. */
     private final CpuAttention attention;
+    private final BlasAttention blasAttention;
+
+    /** The matmul kernel: system property {@value #MATMUL_PROPERTY}, default {@code auto}. */
+    public static final String MATMUL_PROPERTY = "jllama.cpu.matmul";
 
     public CpuBackend(int threads) {
+        this(threads, System.getProperty(MATMUL_PROPERTY, "auto"));
+    }
+
+    /**
+     * @param matmul {@code auto} (native OpenBLAS where its natives load, else the Java Vector API kernel),
+     *               {@code openblas} or {@code java}
+     */
+    public CpuBackend(int threads, String matmul) {
         this.parallel = new Parallel(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
-        this.gemm = new Gemm(parallel);
+        this.gemm = MatmulKernel.create(matmul, parallel);
         this.attention = new CpuAttention(parallel);
+        this.blasAttention = gemm instanceof OpenBlasGemm ? new BlasAttention(OpenBlas.get(), parallel) : null;
     }
 
     @Override
@@ -39,7 +54,17 @@ public final class CpuBackend implements Backend {
 
     @Override
     public String device() {
-        return "CPU, " + parallel.threads() + " threads, " + SPECIES.vectorBitSize() + "-bit vectors";
+        return "CPU, " + parallel.threads() + " threads, " + SPECIES.vectorBitSize() + "-bit vectors, matmul "
+                + gemm.describe();
+    }
+
+    /** The matmul kernel that runs, e.g. "openblas 0.3.31 (SkylakeX)" or "java-vector (512-bit)". */
+    public String matmulKernel() {
+        return gemm.describe();
+    }
+
+    public int threads() {
+        return parallel.threads();
     }
 
     private static float[] f(Tensor t) {
@@ -97,20 +122,17 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmul(Tensor out, Tensor x, Tensor w, int rows, int in, int outDim) {
-        gemm.multiply(rows, outDim, in,
-                new Gemm.View(f(x), 0, in, 1), new Gemm.View(f(w), 0, 1, in), f(out), 0, outDim, false);
+        gemm.multiply(rows, outDim, in, f(x), false, f(w), true, f(out), false);
     }
 
     @Override
     public void matmulBackwardInput(Tensor dx, Tensor dout, Tensor w, int rows, int in, int outDim, boolean accumulate) {
-        gemm.multiply(rows, in, outDim,
-                new Gemm.View(f(dout), 0, outDim, 1), new Gemm.View(f(w), 0, in, 1), f(dx), 0, in, accumulate);
+        gemm.multiply(rows, in, outDim, f(dout), false, f(w), false, f(dx), accumulate);
     }
 
     @Override
     public void matmulBackwardWeight(Tensor dw, Tensor dout, Tensor x, int rows, int in, int outDim) {
-        gemm.multiply(outDim, in, rows,
-                new Gemm.View(f(dout), 0, 1, outDim), new Gemm.View(f(x), 0, in, 1), f(dw), 0, in, true);
+        gemm.multiply(outDim, in, rows, f(dout), true, f(x), false, f(dw), true);
     }
 
     // ---- RMSNorm ----
@@ -233,6 +255,10 @@ public final class CpuBackend implements Backend {
     @Override
     public void attention(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
                           int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        if (blasAttention != null) {
+            blasAttention.forward(f(out), f(lse), f(q), f(k), f(v), batch, seqLen, heads, kvHeads, headDim);
+            return;
+        }
         attention.forward(f(out), f(lse), f(q), f(k), f(v), batch, seqLen, heads, kvHeads, headDim);
     }
 
@@ -240,6 +266,11 @@ public final class CpuBackend implements Backend {
     public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor out, Tensor lse,
                                   Tensor q, Tensor k, Tensor v,
                                   int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        if (blasAttention != null) {
+            blasAttention.backward(f(dq), f(dk), f(dv), f(dout), f(out), f(lse), f(q), f(k), f(v),
+                    batch, seqLen, heads, kvHeads, headDim);
+            return;
+        }
         attention.backward(f(dq), f(dk), f(dv), f(dout), f(out), f(lse), f(q), f(k), f(v),
                 batch, seqLen, heads, kvHeads, headDim);
     }
@@ -417,8 +448,33 @@ public final class CpuBackend implements Backend {
         float[] p = f(param), g = f(grad), m1 = f(m), m2 = f(v);
         parallel.forEach(chunks(length), c -> {
             int start = c * CHUNK;
-            step.apply(p, g, offset + start, m1, m2, momentOffset + start, chunkEnd(c, length) - start);
+            adamwRange(step, p, g, offset + start, m1, m2, momentOffset + start, chunkEnd(c, length) - start);
         });
+    }
+
+    /**
+     * {@link AdamWStep#apply} in vector lanes: the same IEEE operations in the same order (no fused multiply-add;
+     * lane sqrt and division are correctly rounded like the scalar ones), so the bits equal the scalar loop's, which
+     * runs the tail.
+     */
+    private static void adamwRange(AdamWStep step, float[] param, float[] grad, int paramOffset, float[] m, float[] v,
+                                   int momentOffset, int length) {
+        float b1 = step.beta1(), b2 = step.beta2(), lr = step.lr(), decay = 1f - lr * step.weightDecay();
+        float bc1 = step.biasCorrection1(), bc2Sqrt = (float) Math.sqrt(step.biasCorrection2());
+        float oneMinusB1 = 1f - b1, oneMinusB2 = 1f - b2, eps = step.eps(), gradScale = step.gradScale();
+        int i = 0;
+        for (int bound = SPECIES.loopBound(length); i < bound; i += LANES) {
+            int p = paramOffset + i, k = momentOffset + i;
+            FloatVector gi = FloatVector.fromArray(SPECIES, grad, p).mul(gradScale);
+            FloatVector mi = FloatVector.fromArray(SPECIES, m, k).mul(b1).add(gi.mul(oneMinusB1));
+            FloatVector vi = FloatVector.fromArray(SPECIES, v, k).mul(b2).add(gi.mul(oneMinusB2).mul(gi));
+            mi.intoArray(m, k);
+            vi.intoArray(v, k);
+            FloatVector update = mi.div(bc1).mul(lr)
+                    .div(vi.lanewise(VectorOperators.SQRT).div(bc2Sqrt).add(eps));
+            FloatVector.fromArray(SPECIES, param, p).mul(decay).sub(update).intoArray(param, p);
+        }
+        step.apply(param, grad, paramOffset + i, m, v, momentOffset + i, length - i);
     }
 
     @Override

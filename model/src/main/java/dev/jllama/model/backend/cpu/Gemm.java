@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Each output tile is computed by one task with a fixed order over K, so results are bit-identical for any
  * thread count.
  */
-final class Gemm {
+final class Gemm implements MatmulKernel {
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
     static final int MR = 6;
@@ -44,6 +44,18 @@ final class Gemm {
 
     Gemm(Parallel parallel) {
         this.parallel = parallel;
+    }
+
+    @Override
+    public String describe() {
+        return "java-vector (" + SPECIES.vectorBitSize() + "-bit)";
+    }
+
+    @Override
+    public void multiply(int m, int n, int k, float[] a, boolean transA, float[] b, boolean transB, float[] c,
+                         boolean accumulate) {
+        multiply(m, n, k, transA ? new View(a, 0, 1, m) : new View(a, 0, k, 1),
+                transB ? new View(b, 0, 1, k) : new View(b, 0, n, 1), c, 0, n, accumulate);
     }
 
     /**

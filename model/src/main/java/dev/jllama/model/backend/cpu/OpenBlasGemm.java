@@ -1,0 +1,63 @@
+package dev.jllama.model.backend.cpu;
+
+/**
+ * The matmul on native OpenBLAS (one OpenBLAS thread per call): C is cut into tiles along its longer side, and the
+ * backend's thread pool runs one single-threaded {@code sgemm} per tile.
+ *
+ * <p>The tiles depend only on the shape, never on the thread count. That is what keeps results bit-identical for
+ * any number of threads: OpenBLAS's own threading, like any other split, changes which of its kernel variants
+ * computes an element (measured: OpenBLAS 0.3.31 with 1 and 2 threads differs in the last bits on 263 x 301 x 517
+ * with its Cooperlake kernel, and on every shape with its Haswell kernel).
+ */
+final class OpenBlasGemm implements MatmulKernel {
+    /** Tiles are at most this wide, so the operand every tile packs again stays small against the work. */
+    private static final int MAX_TILE = 256;
+    /** At least this many tiles where the side allows {@link #MIN_TILE}-wide ones: work for a few threads. */
+    private static final int MIN_TILES = 4;
+    private static final int MIN_TILE = 64;
+    /** Tile widths are multiples of OpenBLAS's widest register block (16 floats). */
+    private static final int ALIGN = 16;
+
+    private final OpenBlas blas;
+    private final Parallel parallel;
+
+    OpenBlasGemm(OpenBlas blas, Parallel parallel) {
+        this.blas = blas;
+        this.parallel = parallel;
+    }
+
+    @Override
+    public String describe() {
+        return blas.describe();
+    }
+
+    /** Width of the tiles that cut a side of {@code length} (the last one may be narrower). */
+    static int tileWidth(int length) {
+        int tiles = Math.max((length + MAX_TILE - 1) / MAX_TILE, Math.min(MIN_TILES, length / MIN_TILE));
+        tiles = Math.max(1, tiles);
+        int width = (length + tiles - 1) / tiles;
+        return (width + ALIGN - 1) / ALIGN * ALIGN;
+    }
+
+    @Override
+    public void multiply(int m, int n, int k, float[] a, boolean transA, float[] b, boolean transB, float[] c,
+                         boolean accumulate) {
+        int lda = Math.max(1, transA ? m : k), ldb = Math.max(1, transB ? k : n);
+        float beta = accumulate ? 1f : 0f;
+        if (n >= m) {
+            int width = tileWidth(n);
+            parallel.forEach((n + width - 1) / width, tile -> {
+                int n0 = tile * width;
+                blas.sgemm(transA, transB, m, Math.min(width, n - n0), k, a, 0, lda,
+                        b, transB ? n0 * ldb : n0, ldb, beta, c, n0, n);
+            });
+        } else {
+            int width = tileWidth(m);
+            parallel.forEach((m + width - 1) / width, tile -> {
+                int m0 = tile * width;
+                blas.sgemm(transA, transB, Math.min(width, m - m0), n, k, a, transA ? m0 : m0 * lda, lda,
+                        b, 0, ldb, beta, c, m0 * n, n);
+            });
+        }
+    }
+}
