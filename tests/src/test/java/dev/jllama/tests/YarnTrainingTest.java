@@ -82,7 +82,15 @@ class YarnTrainingTest {
         train(run(data, reference, 1, 4, 2));
 
         String out = work.resolve("yarn").toString();
-        String[] trainArgs = run(data, out, 2, 4, 2, "--backend", "cpu");
+        // YARN starts containers with its own environment: the OpenBLAS kernel this JVM was told to use (the
+        // reference ran on it) is passed on explicitly, since another kernel rounds differently.
+        List<String> extra = new ArrayList<>(List.of("--backend", "cpu"));
+        for (String variable : List.of("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")) {
+            if (System.getenv(variable) != null) {
+                extra.addAll(List.of("--conf", "spark.executorEnv." + variable + "=" + System.getenv(variable)));
+            }
+        }
+        String[] trainArgs = run(data, out, 2, 4, 2, extra.toArray(String[]::new));
         List<String> command = new ArrayList<>(List.of(ApplicationJar.ROOT.resolve("submit/cluster/yarn.sh").toString()));
         command.addAll(Arrays.asList(trainArgs).subList(1, trainArgs.length)); // yarn.sh says "train" itself
         ProcessBuilder submit = new ProcessBuilder(command).directory(work.toFile());
