@@ -83,7 +83,10 @@ public final class MatmulBenchmark {
                 };
                 // Warm-up: JIT or kernel compilation, first touch.
                 time(backend, y, ours, 3);
-                if (theirs != null) baseline.withThreads(() -> theirs.run());
+                if (theirs != null) {
+                    baseline.withThreads(() -> theirs.run());
+                    letOpenBlasThreadsSleep();
+                }
                 double[] seconds = new double[rounds];
                 double[] baselineSeconds = new double[theirs == null ? 0 : rounds];
                 for (int round = 0; round < rounds; round++) {
@@ -92,8 +95,7 @@ public final class MatmulBenchmark {
                         double[] t = new double[1];
                         baseline.withThreads(() -> t[0] = time(null, null, theirs, reps) / reps);
                         baselineSeconds[round] = t[0];
-                        // OpenBLAS's idle threads spin a little after a call: not into the next measurement.
-                        LockSupport.parkNanos(50_000_000L);
+                        letOpenBlasThreadsSleep();
                     }
                 }
                 results.add(new Result(shape.layer(), form, m, in, out, 2.0 * m * in * out, seconds, baselineSeconds));
@@ -101,6 +103,14 @@ public final class MatmulBenchmark {
             for (Tensor t : List.of(x, w, y, dx, dw)) backend.free(t);
         }
         return results;
+    }
+
+    /**
+     * OpenBLAS's worker threads busy-wait after a threaded call (by default for 2^28 cycles, about 0.1 s) before they
+     * sleep; measured right after, our kernel shares the cores with them (on 2 cores it lost a third of its speed).
+     */
+    private static void letOpenBlasThreadsSleep() {
+        LockSupport.parkNanos(500_000_000L);
     }
 
     /**
