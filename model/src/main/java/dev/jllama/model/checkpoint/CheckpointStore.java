@@ -145,6 +145,14 @@ public final class CheckpointStore {
 
     /** Complete checkpoints, oldest first. */
     public List<Path> list() throws IOException {
+        return stepDirectories(true);
+    }
+
+    /**
+     * The {@code step-NNNNNNNN} directories with a {@code COMPLETE} marker ({@code complete}), or those without one,
+     * which no load ever reads; oldest first.
+     */
+    private List<Path> stepDirectories(boolean complete) throws IOException {
         List<Path> found = new ArrayList<>();
         FileStatus[] entries;
         try {
@@ -153,28 +161,13 @@ public final class CheckpointStore {
             return found;
         }
         for (FileStatus status : entries) {
-            String name = status.getPath().getName();
-            if (status.isDirectory() && name.startsWith(PREFIX) && fs.exists(new Path(status.getPath(), COMPLETE_MARKER))) {
-                found.add(status.getPath());
+            Path dir = status.getPath();
+            if (status.isDirectory() && dir.getName().startsWith(PREFIX)
+                    && fs.exists(new Path(dir, COMPLETE_MARKER)) == complete) {
+                found.add(dir);
             }
         }
-        found.sort((a, b) -> a.getName().compareTo(b.getName()));
-        return found;
-    }
-
-    /** Checkpoint directories without a {@code COMPLETE} marker, which no load ever reads. */
-    private List<Path> unfinished() throws IOException {
-        List<Path> found = new ArrayList<>();
-        try {
-            for (FileStatus status : fs.listStatus(root)) {
-                Path dir = status.getPath();
-                if (status.isDirectory() && dir.getName().startsWith(PREFIX) && !fs.exists(new Path(dir, COMPLETE_MARKER))) {
-                    found.add(dir);
-                }
-            }
-        } catch (FileNotFoundException e) {
-            // no checkpoints yet
-        }
+        found.sort((x, y) -> x.getName().compareTo(y.getName()));
         return found;
     }
 
@@ -209,7 +202,7 @@ public final class CheckpointStore {
     public <T> Optional<T> loadNewest(Loader<T> load, Consumer<String> warn) throws IOException {
         List<Path> all = list();
         String newestComplete = all.isEmpty() ? "" : all.get(all.size() - 1).getName();
-        for (Path unfinished : unfinished()) {
+        for (Path unfinished : stepDirectories(false)) {
             if (unfinished.getName().compareTo(newestComplete) > 0) {
                 warn.accept("skipping checkpoint " + unfinished + ": " + COMPLETE_MARKER + ": missing (never finished)");
             }
