@@ -173,8 +173,11 @@ final class Kernels {
         float inv = load(m0, m1, m2, m3, m4, m5, m6, m7, a.get(ARENA + 4), a.get(4) + row);
         float coeff = inv * inv * inv * part[0] / dim;
         for (int i = lid; i < dim; i += ROW_GROUP) {
-            float grad = inv * load(m0, m1, m2, m3, m4, m5, m6, m7, gArena, g + i) * load(m0, m1, m2, m3, m4, m5, m6, m7, dyArena, dy + i) - coeff * load(m0, m1, m2, m3, m4, m5, m6, m7, xArena, x + i);
-            store(m0, m1, m2, m3, m4, m5, m6, m7, dxArena, dx + i, load(m0, m1, m2, m3, m4, m5, m6, m7, dxArena, dx + i) + grad);
+            float old = load(m0, m1, m2, m3, m4, m5, m6, m7, dxArena, dx + i);
+            float gi = load(m0, m1, m2, m3, m4, m5, m6, m7, gArena, g + i);
+            float dyi = load(m0, m1, m2, m3, m4, m5, m6, m7, dyArena, dy + i);
+            float xi = load(m0, m1, m2, m3, m4, m5, m6, m7, xArena, x + i);
+            store(m0, m1, m2, m3, m4, m5, m6, m7, dxArena, dx + i, old + inv * gi * dyi - coeff * xi);
         }
     }
 
@@ -336,8 +339,8 @@ final class Kernels {
             float v = b2 * load(m0, m1, m2, m3, m4, m5, m6, m7, vArena, vi) + (1f - b2) * g * g;
             store(m0, m1, m2, m3, m4, m5, m6, m7, mArena, mi, m);
             store(m0, m1, m2, m3, m4, m5, m6, m7, vArena, vi, v);
-            float update = lr * (m / f.get(5)) / (TornadoMath.sqrt(v) / f.get(6) + eps);
-            store(m0, m1, m2, m3, m4, m5, m6, m7, pArena, p, load(m0, m1, m2, m3, m4, m5, m6, m7, pArena, p) * f.get(4) - update);
+            float param = load(m0, m1, m2, m3, m4, m5, m6, m7, pArena, p);
+            store(m0, m1, m2, m3, m4, m5, m6, m7, pArena, p, param * f.get(4) - lr * (m / f.get(5)) / (TornadoMath.sqrt(v) / f.get(6) + eps));
         }
     }
 
@@ -429,8 +432,8 @@ final class Kernels {
             float v = b2 * load(m0, m1, m2, m3, m4, m5, m6, m7, vArena, vi) + (1f - b2) * g * g;
             store(m0, m1, m2, m3, m4, m5, m6, m7, mArena, mi, m);
             store(m0, m1, m2, m3, m4, m5, m6, m7, vArena, vi, v);
-            float update = lr * (m / f.get(5)) / (TornadoMath.sqrt(v) / f.get(6) + eps);
-            store(m0, m1, m2, m3, m4, m5, m6, m7, pArena, p, load(m0, m1, m2, m3, m4, m5, m6, m7, pArena, p) * decay.get(t) - update);
+            float param = load(m0, m1, m2, m3, m4, m5, m6, m7, pArena, p);
+            store(m0, m1, m2, m3, m4, m5, m6, m7, pArena, p, param * decay.get(t) - lr * (m / f.get(5)) / (TornadoMath.sqrt(v) / f.get(6) + eps));
         }
     }
 }
