@@ -56,8 +56,9 @@ if [[ -n "${GPU_SMALL:-}" ]]; then
   export JLLAMA_TORNADO_MEMORY_MIB=512
   MATMUL="15M:1:64"; STEP_GPU="tiny:2:64,15M:1:64"; STEP_CPU="tiny:2:64"; STEPS=2; CPU_STEPS=1
 else
-  # 110M at batch 16 x 512: ~5.7 GB of tensors, the most one FloatArray arena (2^31 floats) holds with 1024.
-  export JLLAMA_TORNADO_MEMORY_MIB=7800
+  # The float arenas' total, allocated when a backend starts (split into arenas of at most 8 GiB): 110M at batch
+  # 16 x 512 is ~5.7 GB of tensors. A larger model raises it (and -Dtornado.device.memory, TornadoVM's own cap).
+  export JLLAMA_TORNADO_MEMORY_MIB=12000
   MATMUL="15M:32:256"; STEP_GPU="15M:32:256,110M:16:512"; STEP_CPU="15M:32:256"; STEPS=5; CPU_STEPS=1
 fi
 

@@ -254,6 +254,10 @@ public final class BenchCommand implements Command {
                                     + " %.1f MiB | %s (%s)%n", modelName, r.parameters(), batch, seqLen,
                             r.tokensPerS(), r.secondsPerStep(), r.activationBytes() / 1048576.0, backend.name(),
                             backend.device());
+                    if (r.deviceBytesReserved() >= 0) {
+                        out.printf("      device memory: %.0f MiB in use of %.0f MiB reserved%n",
+                                r.deviceBytesInUse() / 1048576.0, r.deviceBytesReserved() / 1048576.0);
+                    }
                     if (profile) printProfile(out, r, reps);
                     if (python != null) {
                         JsonNode t = python.run("bench_torch.py", List.of("--model", modelName,
@@ -274,6 +278,10 @@ public final class BenchCommand implements Command {
                 m.put("activation_bytes", r.activationBytes());
                 m.put("loss", r.loss());
                 if (r.executionsPerStep() >= 0) m.put("executions_per_step", r.executionsPerStep());
+                if (r.deviceBytesReserved() >= 0) {
+                    m.put("device_bytes_in_use", r.deviceBytesInUse());
+                    m.put("device_bytes_reserved", r.deviceBytesReserved());
+                }
                 if (python != null) {
                     double[] ratios = new double[rounds];
                     for (int round = 0; round < rounds; round++) ratios[round] = ours[round] / torch[round];

@@ -24,6 +24,15 @@ final class ArenaAllocator {
 
     /** @return the offset of a fresh range of at least {@code size} elements */
     int allocate(String name, int size) {
+        int offset = tryAllocate(size);
+        if (offset >= 0) return offset;
+        throw new IllegalStateException("TornadoVM backend: " + what + " arena is full: '" + name + "' needs " + size
+                + " elements, " + (capacity - used) + " of " + capacity + " are free (fragmented or too small);"
+                + " raise -Djllama.tornado.memoryMiB / JLLAMA_TORNADO_MEMORY_MIB");
+    }
+
+    /** @return the offset of a fresh range of at least {@code size} elements, or -1 when no free range is large enough */
+    int tryAllocate(int size) {
         long need = Math.max(ALIGN, (size + ALIGN - 1L) / ALIGN * ALIGN);
         for (Map.Entry<Long, Long> range : free.entrySet()) {
             long length = range.getValue();
@@ -36,9 +45,7 @@ final class ArenaAllocator {
                 return Math.toIntExact(start);
             }
         }
-        throw new IllegalStateException("TornadoVM backend: " + what + " arena is full: '" + name + "' needs " + size
-                + " elements, " + (capacity - used) + " of " + capacity + " are free (fragmented or too small);"
-                + " raise -Djllama.tornado.memoryMiB / JLLAMA_TORNADO_MEMORY_MIB");
+        return -1;
     }
 
     void free(int offset, int size) {

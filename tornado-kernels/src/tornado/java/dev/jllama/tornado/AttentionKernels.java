@@ -1,5 +1,9 @@
 package dev.jllama.tornado;
 
+import static dev.jllama.tornado.ArenaMemory.ARENA;
+import static dev.jllama.tornado.ArenaMemory.load;
+import static dev.jllama.tornado.ArenaMemory.store;
+
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
@@ -43,7 +47,8 @@ final class AttentionKernels {
     }
 
     /** {@code a}: out, lse, q, k, v, batch, seqLen, heads, kvHeads, headDim; {@code f}: scale. */
-    static void forward(KernelContext c, FloatArray mem, IntArray imem, IntArray a, FloatArray f) {
+    static void forward(KernelContext c, FloatArray m0, FloatArray m1, FloatArray m2, FloatArray m3, FloatArray m4,
+                        FloatArray m5, FloatArray m6, FloatArray m7, IntArray imem, IntArray a, FloatArray f) {
         float[] qs = c.allocateFloatLocalArray(TILE);
         float[] ks = c.allocateFloatLocalArray(TILE);
         float[] vs = c.allocateFloatLocalArray(TILE);
@@ -61,13 +66,13 @@ final class AttentionKernels {
         int valid = t < T ? 1 : 0;
         int qAt = a.get(2) + (b * T + t) * qStride + h * hd;
         for (int d = 0; d < hd; d++) {
-            qs[d * block + lid] = valid == 1 ? mem.get(qAt + d) : 0f;
+            qs[d * block + lid] = valid == 1 ? load(m0, m1, m2, m3, m4, m5, m6, m7, a.get(ARENA + 2), qAt + d) : 0f;
             accs[d * block + lid] = 0f;
         }
         float m = NEG, l = 0f;
         int lastKey = qb * block + block - 1;
         if (lastKey > T - 1) lastKey = T - 1;
-        int kBase = a.get(3), vBase = a.get(4);
+        int kBase = a.get(3), vBase = a.get(4), kArena = a.get(ARENA + 3), vArena = a.get(ARENA + 4);
         for (int kb = 0; kb <= lastKey / block; kb++) {
             c.localBarrier();
             for (int e = lid; e < block * hd; e += block) {
@@ -75,8 +80,8 @@ final class AttentionKernels {
                 float kv = 0f, vv = 0f;
                 if (s < T) {
                     int at = (b * T + s) * kvStride + kvh * hd + d;
-                    kv = mem.get(kBase + at);
-                    vv = mem.get(vBase + at);
+                    kv = load(m0, m1, m2, m3, m4, m5, m6, m7, kArena, kBase + at);
+                    vv = load(m0, m1, m2, m3, m4, m5, m6, m7, vArena, vBase + at);
                 }
                 ks[j * hd + d] = kv;
                 vs[j * hd + d] = vv;
@@ -114,28 +119,31 @@ final class AttentionKernels {
         if (valid == 1) {
             float inv = 1f / l;
             int oAt = a.get(0) + (b * T + t) * qStride + h * hd;
-            for (int d = 0; d < hd; d++) mem.set(oAt + d, accs[d * block + lid] * inv);
-            mem.set(a.get(1) + (b * heads + h) * T + t, m + TornadoMath.log(l));
+            int outArena = a.get(ARENA);
+            for (int d = 0; d < hd; d++) store(m0, m1, m2, m3, m4, m5, m6, m7, outArena, oAt + d, accs[d * block + lid] * inv);
+            store(m0, m1, m2, m3, m4, m5, m6, m7, a.get(ARENA + 1), a.get(1) + (b * heads + h) * T + t, m + TornadoMath.log(l));
         }
     }
 
     /** {@code D[(b*heads+h)*T + t] = dout . out} per query: the softmax-Jacobian correction. {@code a}: D, dout, out, count, T, heads, hd. */
-    static void rowDot(KernelContext c, FloatArray mem, IntArray imem, IntArray a, FloatArray f) {
+    static void rowDot(KernelContext c, FloatArray m0, FloatArray m1, FloatArray m2, FloatArray m3, FloatArray m4,
+                       FloatArray m5, FloatArray m6, FloatArray m7, IntArray imem, IntArray a, FloatArray f) {
         int i = c.globalIdx;
         if (i < a.get(3)) {
             int T = a.get(4), heads = a.get(5), hd = a.get(6);
             int t = i % T, bh = i / T;
             int h = bh % heads, b = bh / heads;
             int at = (b * T + t) * heads * hd + h * hd;
-            int dy = a.get(1) + at, o = a.get(2) + at;
+            int dy = a.get(1) + at, o = a.get(2) + at, dyArena = a.get(ARENA + 1), oArena = a.get(ARENA + 2);
             float s = 0f;
-            for (int d = 0; d < hd; d++) s += mem.get(dy + d) * mem.get(o + d);
-            mem.set(a.get(0) + i, s);
+            for (int d = 0; d < hd; d++) s += load(m0, m1, m2, m3, m4, m5, m6, m7, dyArena, dy + d) * load(m0, m1, m2, m3, m4, m5, m6, m7, oArena, o + d);
+            store(m0, m1, m2, m3, m4, m5, m6, m7, a.get(ARENA), a.get(0) + i, s);
         }
     }
 
     /** dQ, one thread per query; {@code a}: dq, dout, lse, D, q, k, v, batch, T, heads, kvHeads, hd; {@code f}: scale. */
-    static void backwardQuery(KernelContext c, FloatArray mem, IntArray imem, IntArray a, FloatArray f) {
+    static void backwardQuery(KernelContext c, FloatArray m0, FloatArray m1, FloatArray m2, FloatArray m3, FloatArray m4,
+                              FloatArray m5, FloatArray m6, FloatArray m7, IntArray imem, IntArray a, FloatArray f) {
         float[] qs = c.allocateFloatLocalArray(TILE);
         float[] dos = c.allocateFloatLocalArray(TILE);
         float[] dqs = c.allocateFloatLocalArray(TILE);
@@ -153,20 +161,20 @@ final class AttentionKernels {
         int t = qb * block + lid;
         int valid = t < T ? 1 : 0;
         int rowAt = (b * T + t) * qStride + h * hd;
-        int qBase = a.get(4), doBase = a.get(1);
+        int qBase = a.get(4), doBase = a.get(1), qArena = a.get(ARENA + 4), doArena = a.get(ARENA + 1);
         for (int d = 0; d < hd; d++) {
-            qs[d * block + lid] = valid == 1 ? mem.get(qBase + rowAt + d) : 0f;
-            dos[d * block + lid] = valid == 1 ? mem.get(doBase + rowAt + d) : 0f;
+            qs[d * block + lid] = valid == 1 ? load(m0, m1, m2, m3, m4, m5, m6, m7, qArena, qBase + rowAt + d) : 0f;
+            dos[d * block + lid] = valid == 1 ? load(m0, m1, m2, m3, m4, m5, m6, m7, doArena, doBase + rowAt + d) : 0f;
             dqs[d * block + lid] = 0f;
         }
         float rowLse = 0f, rowD = 0f;
         if (valid == 1) {
-            rowLse = mem.get(a.get(2) + (b * heads + h) * T + t);
-            rowD = mem.get(a.get(3) + (b * heads + h) * T + t);
+            rowLse = load(m0, m1, m2, m3, m4, m5, m6, m7, a.get(ARENA + 2), a.get(2) + (b * heads + h) * T + t);
+            rowD = load(m0, m1, m2, m3, m4, m5, m6, m7, a.get(ARENA + 3), a.get(3) + (b * heads + h) * T + t);
         }
         int lastKey = qb * block + block - 1;
         if (lastKey > T - 1) lastKey = T - 1;
-        int kBase = a.get(5), vBase = a.get(6);
+        int kBase = a.get(5), vBase = a.get(6), kArena = a.get(ARENA + 5), vArena = a.get(ARENA + 6);
         for (int kb = 0; kb <= lastKey / block; kb++) {
             c.localBarrier();
             for (int e = lid; e < block * hd; e += block) {
@@ -174,8 +182,8 @@ final class AttentionKernels {
                 float kv = 0f, vv = 0f;
                 if (s < T) {
                     int at = (b * T + s) * kvStride + kvh * hd + d;
-                    kv = mem.get(kBase + at);
-                    vv = mem.get(vBase + at);
+                    kv = load(m0, m1, m2, m3, m4, m5, m6, m7, kArena, kBase + at);
+                    vv = load(m0, m1, m2, m3, m4, m5, m6, m7, vArena, vBase + at);
                 }
                 ks[j * hd + d] = kv;
                 vs[j * hd + d] = vv;
@@ -203,7 +211,8 @@ final class AttentionKernels {
         }
         if (valid == 1) {
             int out = a.get(0) + rowAt;
-            for (int d = 0; d < hd; d++) mem.set(out + d, dqs[d * block + lid]);
+            int dqArena = a.get(ARENA);
+            for (int d = 0; d < hd; d++) store(m0, m1, m2, m3, m4, m5, m6, m7, dqArena, out + d, dqs[d * block + lid]);
         }
     }
 
@@ -211,7 +220,8 @@ final class AttentionKernels {
      * dK and dV, one thread per key, summing over the query heads that share its kv head; {@code a}: dk, dv,
      * dout, lse, D, q, k, v, batch, T, heads, kvHeads, hd; {@code f}: scale.
      */
-    static void backwardKeyValue(KernelContext c, FloatArray mem, IntArray imem, IntArray a, FloatArray f) {
+    static void backwardKeyValue(KernelContext c, FloatArray m0, FloatArray m1, FloatArray m2, FloatArray m3, FloatArray m4,
+                                 FloatArray m5, FloatArray m6, FloatArray m7, IntArray imem, IntArray a, FloatArray f) {
         float[] ks = c.allocateFloatLocalArray(TILE);
         float[] vs = c.allocateFloatLocalArray(TILE);
         float[] dks = c.allocateFloatLocalArray(TILE);
@@ -232,9 +242,11 @@ final class AttentionKernels {
         int valid = s < T ? 1 : 0;
         int keyAt = (b * T + s) * kvStride + kvh * hd;
         int kBase = a.get(6), vBase = a.get(7), qBase = a.get(5), doBase = a.get(2);
+        int kArena = a.get(ARENA + 6), vArena = a.get(ARENA + 7), qArena = a.get(ARENA + 5), doArena = a.get(ARENA + 2);
+        int lseArena = a.get(ARENA + 3), dArena = a.get(ARENA + 4);
         for (int d = 0; d < hd; d++) {
-            ks[d * block + lid] = valid == 1 ? mem.get(kBase + keyAt + d) : 0f;
-            vs[d * block + lid] = valid == 1 ? mem.get(vBase + keyAt + d) : 0f;
+            ks[d * block + lid] = valid == 1 ? load(m0, m1, m2, m3, m4, m5, m6, m7, kArena, kBase + keyAt + d) : 0f;
+            vs[d * block + lid] = valid == 1 ? load(m0, m1, m2, m3, m4, m5, m6, m7, vArena, vBase + keyAt + d) : 0f;
             dks[d * block + lid] = 0f;
             dvs[d * block + lid] = 0f;
         }
@@ -246,8 +258,8 @@ final class AttentionKernels {
                     float qv = 0f, dv = 0f;
                     if (t < T) {
                         int at = (b * T + t) * qStride + h * hd + d;
-                        qv = mem.get(qBase + at);
-                        dv = mem.get(doBase + at);
+                        qv = load(m0, m1, m2, m3, m4, m5, m6, m7, qArena, qBase + at);
+                        dv = load(m0, m1, m2, m3, m4, m5, m6, m7, doArena, doBase + at);
                     }
                     qs[i * hd + d] = qv;
                     dos[i * hd + d] = dv;
@@ -256,8 +268,8 @@ final class AttentionKernels {
                     int t = t0 + lid;
                     float lv = 0f, dv = 0f;
                     if (t < T) {
-                        lv = mem.get(a.get(3) + (b * heads + h) * T + t);
-                        dv = mem.get(a.get(4) + (b * heads + h) * T + t);
+                        lv = load(m0, m1, m2, m3, m4, m5, m6, m7, lseArena, a.get(3) + (b * heads + h) * T + t);
+                        dv = load(m0, m1, m2, m3, m4, m5, m6, m7, dArena, a.get(4) + (b * heads + h) * T + t);
                     }
                     ls[lid] = lv;
                     dd[lid] = dv;
@@ -284,10 +296,10 @@ final class AttentionKernels {
             }
         }
         if (valid == 1) {
-            int dk = a.get(0) + keyAt, dv = a.get(1) + keyAt;
+            int dk = a.get(0) + keyAt, dv = a.get(1) + keyAt, dkArena = a.get(ARENA), dvArena = a.get(ARENA + 1);
             for (int d = 0; d < hd; d++) {
-                mem.set(dk + d, dks[d * block + lid]);
-                mem.set(dv + d, dvs[d * block + lid]);
+                store(m0, m1, m2, m3, m4, m5, m6, m7, dkArena, dk + d, dks[d * block + lid]);
+                store(m0, m1, m2, m3, m4, m5, m6, m7, dvArena, dv + d, dvs[d * block + lid]);
             }
         }
     }

@@ -82,9 +82,10 @@ public final class GpuBench {
         int seqLen = Math.min(run.seqLen(), config.maxSeqLen());
         StepBenchmark.Result r = StepBenchmark.run(backend, config, run.batch(), seqLen, reps, profile);
         System.out.printf("  %s warm-up step (compilation included): %.1f s%n", run.preset(), r.warmupSeconds());
-        System.out.printf("RESULT step %s %s %,d params batch %d x %d: %,.0f tokens/s, %.4f s/step, loss %.4f, activations %.0f MiB%n",
+        System.out.printf("RESULT step %s %s %,d params batch %d x %d: %,.0f tokens/s, %.4f s/step, loss %.4f, activations %.0f MiB,"
+                        + " device memory %.0f MiB in use of %.0f MiB reserved%n",
                 label, run.preset(), r.parameters(), run.batch(), seqLen, r.tokensPerS(), r.secondsPerStep(), r.loss(),
-                r.activationBytes() / 1048576.0);
+                r.activationBytes() / 1048576.0, r.deviceBytesInUse() / 1048576.0, r.deviceBytesReserved() / 1048576.0);
         if (profile) {
             printProfile(r.profile(), label, run, reps, r.secondsPerStep() * reps);
             System.out.printf("PROFILE %s %s executions_per_step %.0f%n", label, run.preset(), r.executionsPerStep());

@@ -1,12 +1,15 @@
 package dev.jllama.tornado;
 
+import static dev.jllama.tornado.ArenaMemory.ARENA;
+import static dev.jllama.tornado.ArenaMemory.load;
+
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
  * One tiled GEMM for the three matmul forms: {@code C[m,n] (+)= sum_k A(m,k) B(k,n)} with
- * {@code A(m,k) = mem[aOff + m*aRs + k*aCs]} and {@code B(k,n) = mem[bOff + k*bRs + n*bCs]}, so the transposed
+ * {@code A(m,k) = A[aOff + m*aRs + k*aCs]} and {@code B(k,n) = B[bOff + k*bRs + n*bCs]} (each in its arena), so the transposed
  * operands of the backward forms are strides, not copies. A 16x16 work-group computes a 64x64 tile of C, each
  * thread a 4x4 register block (rows {@code ty + 16i}, columns {@code tx + 16j}, which keeps local-memory reads
  * conflict-free), walking K in slices of 16 staged in local memory. Tile loads follow whichever of the operand's
@@ -23,13 +26,14 @@ final class MatmulKernel {
      * {@code a}: c, a, b, M, N, K, aRs, aCs, bRs, bCs, ldc, accumulate, kSlice, cSlice. Grid: (ceil(N/64)*16,
      * ceil(M/64)*16, S), local 16x16x1; work-group z covers one K slice, as in {@link MatmulKernel128#gemm}.
      */
-    static void gemm(KernelContext ctx, FloatArray mem, IntArray imem, IntArray a, FloatArray f) {
+    static void gemm(KernelContext ctx, FloatArray m0, FloatArray m1, FloatArray m2, FloatArray m3, FloatArray m4,
+                     FloatArray m5, FloatArray m6, FloatArray m7, IntArray imem, IntArray a, FloatArray f) {
         float[] as = ctx.allocateFloatLocalArray(SLICE * TILE);
         float[] bs = ctx.allocateFloatLocalArray(SLICE * TILE);
         int tx = ctx.localIdx, ty = ctx.localIdy;
         int lid = ty * THREADS + tx;
         int n0 = ctx.groupIdx * TILE + tx;
-        int m0 = ctx.groupIdy * TILE + ty;
+        int row0 = ctx.groupIdy * TILE + ty;
         int mBase = ctx.groupIdy * TILE, nBase = ctx.groupIdx * TILE;
         int M = a.get(3), N = a.get(4);
         int aRs = a.get(6), aCs = a.get(7), bRs = a.get(8), bCs = a.get(9), ldc = a.get(10);
@@ -38,6 +42,7 @@ final class MatmulKernel {
         int kBegin = z * kSlice, kRest = a.get(5) - kBegin;
         int K = kRest < kSlice ? kRest : kSlice;
         int cOff = a.get(0) + z * a.get(13), aOff = a.get(1) + kBegin * aCs, bOff = a.get(2) + kBegin * bRs;
+        int cArena = a.get(ARENA), aArena = a.get(ARENA + 1), bArena = a.get(ARENA + 2);
         float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f;
         float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
         float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f;
@@ -56,7 +61,7 @@ final class MatmulKernel {
                 }
                 int gm = mBase + mm, gk = k0 + kk;
                 float v = 0f;
-                if (gm < M && gk < K) v = mem.get(aOff + gm * aRs + gk * aCs);
+                if (gm < M && gk < K) v = load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aOff + gm * aRs + gk * aCs);
                 as[kk * TILE + mm] = v;
                 int nn, kb;
                 if (bCs == 1) {
@@ -68,7 +73,7 @@ final class MatmulKernel {
                 }
                 int gn = nBase + nn, gkb = k0 + kb;
                 float w = 0f;
-                if (gn < N && gkb < K) w = mem.get(bOff + gkb * bRs + gn * bCs);
+                if (gn < N && gkb < K) w = load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bOff + gkb * bRs + gn * bCs);
                 bs[kb * TILE + nn] = w;
             }
             ctx.localBarrier();
@@ -88,30 +93,32 @@ final class MatmulKernel {
             }
             ctx.localBarrier();
         }
-        store(mem, cOff, ldc, m0 + 0, n0 + 0, M, N, acc, c00);
-        store(mem, cOff, ldc, m0 + 0, n0 + 16, M, N, acc, c01);
-        store(mem, cOff, ldc, m0 + 0, n0 + 32, M, N, acc, c02);
-        store(mem, cOff, ldc, m0 + 0, n0 + 48, M, N, acc, c03);
-        store(mem, cOff, ldc, m0 + 16, n0 + 0, M, N, acc, c10);
-        store(mem, cOff, ldc, m0 + 16, n0 + 16, M, N, acc, c11);
-        store(mem, cOff, ldc, m0 + 16, n0 + 32, M, N, acc, c12);
-        store(mem, cOff, ldc, m0 + 16, n0 + 48, M, N, acc, c13);
-        store(mem, cOff, ldc, m0 + 32, n0 + 0, M, N, acc, c20);
-        store(mem, cOff, ldc, m0 + 32, n0 + 16, M, N, acc, c21);
-        store(mem, cOff, ldc, m0 + 32, n0 + 32, M, N, acc, c22);
-        store(mem, cOff, ldc, m0 + 32, n0 + 48, M, N, acc, c23);
-        store(mem, cOff, ldc, m0 + 48, n0 + 0, M, N, acc, c30);
-        store(mem, cOff, ldc, m0 + 48, n0 + 16, M, N, acc, c31);
-        store(mem, cOff, ldc, m0 + 48, n0 + 32, M, N, acc, c32);
-        store(mem, cOff, ldc, m0 + 48, n0 + 48, M, N, acc, c33);
+        store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, cOff, ldc, row0 + 0, n0 + 0, M, N, acc, c00);
+        store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, cOff, ldc, row0 + 0, n0 + 16, M, N, acc, c01);
+        store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, cOff, ldc, row0 + 0, n0 + 32, M, N, acc, c02);
+        store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, cOff, ldc, row0 + 0, n0 + 48, M, N, acc, c03);
+        store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, cOff, ldc, row0 + 16, n0 + 0, M, N, acc, c10);
+        store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, cOff, ldc, row0 + 16, n0 + 16, M, N, acc, c11);
+        store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, cOff, ldc, row0 + 16, n0 + 32, M, N, acc, c12);
+        store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, cOff, ldc, row0 + 16, n0 + 48, M, N, acc, c13);
+        store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, cOff, ldc, row0 + 32, n0 + 0, M, N, acc, c20);
+        store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, cOff, ldc, row0 + 32, n0 + 16, M, N, acc, c21);
+        store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, cOff, ldc, row0 + 32, n0 + 32, M, N, acc, c22);
+        store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, cOff, ldc, row0 + 32, n0 + 48, M, N, acc, c23);
+        store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, cOff, ldc, row0 + 48, n0 + 0, M, N, acc, c30);
+        store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, cOff, ldc, row0 + 48, n0 + 16, M, N, acc, c31);
+        store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, cOff, ldc, row0 + 48, n0 + 32, M, N, acc, c32);
+        store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, cOff, ldc, row0 + 48, n0 + 48, M, N, acc, c33);
     }
 
     /** Writes (or adds, when {@code acc != 0}) one element of C if it lies inside M x N. */
-    static void store(FloatArray mem, int cOff, int ldc, int m, int n, int M, int N, int acc, float v) {
+    static void store(FloatArray m0, FloatArray m1, FloatArray m2, FloatArray m3, FloatArray m4, FloatArray m5,
+                      FloatArray m6, FloatArray m7, int cArena, int cOff, int ldc, int m, int n, int M, int N, int acc,
+                      float v) {
         if (m < M && n < N) {
             int at = cOff + m * ldc + n;
-            if (acc != 0) v += mem.get(at);
-            mem.set(at, v);
+            if (acc != 0) v += load(m0, m1, m2, m3, m4, m5, m6, m7, cArena, at);
+            ArenaMemory.store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, at, v);
         }
     }
 }

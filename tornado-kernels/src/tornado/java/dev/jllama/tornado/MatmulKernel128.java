@@ -1,5 +1,9 @@
 package dev.jllama.tornado;
 
+import static dev.jllama.tornado.ArenaMemory.ARENA;
+import static dev.jllama.tornado.ArenaMemory.load;
+import static dev.jllama.tornado.ArenaMemory.store;
+
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
@@ -31,7 +35,8 @@ final class MatmulKernel128 {
      * ceil(M/128)*16, S), local 16x16x1. Work-group z multiplies k in [z*kSlice, min(K, (z+1)*kSlice)) into C at
      * {@code c + z*cSlice} (split-K, see {@link SplitK}); unsplit: S = 1, kSlice = K.
      */
-    static void gemm(KernelContext ctx, FloatArray mem, IntArray imem, IntArray a, FloatArray f) {
+    static void gemm(KernelContext ctx, FloatArray m0, FloatArray m1, FloatArray m2, FloatArray m3, FloatArray m4,
+                     FloatArray m5, FloatArray m6, FloatArray m7, IntArray imem, IntArray a, FloatArray f) {
         float[] as = ctx.allocateFloatLocalArray(SLICE * LDS);
         float[] bs = ctx.allocateFloatLocalArray(SLICE * LDS);
         int tx = ctx.localIdx, ty = ctx.localIdy;
@@ -44,6 +49,7 @@ final class MatmulKernel128 {
         int kBegin = z * kSlice, kRest = a.get(5) - kBegin;
         int K = kRest < kSlice ? kRest : kSlice;
         int cOff = a.get(0) + z * a.get(13), aOff = a.get(1) + kBegin * aCs, bOff = a.get(2) + kBegin * bRs;
+        int cArena = a.get(ARENA), aArena = a.get(ARENA + 1), bArena = a.get(ARENA + 2);
         int rowsA = M - mBase, colsB = N - nBase;
         boolean fullTile = rowsA >= TILE && colsB >= TILE;
 
@@ -81,39 +87,39 @@ final class MatmulKernel128 {
         for (int k0 = -SLICE; k0 < K; k0 += SLICE) {
             int kLeft = K - (k0 + SLICE);
             if (fullTile && kLeft >= SLICE) {
-                pa0 = mem.get(aG);
-                pa1 = mem.get(aG + aStepP);
-                pa2 = mem.get(aG + 2 * aStepP);
-                pa3 = mem.get(aG + 3 * aStepP);
-                pa4 = mem.get(aG + 4 * aStepP);
-                pa5 = mem.get(aG + 5 * aStepP);
-                pa6 = mem.get(aG + 6 * aStepP);
-                pa7 = mem.get(aG + 7 * aStepP);
-                pb0 = mem.get(bG);
-                pb1 = mem.get(bG + bStepP);
-                pb2 = mem.get(bG + 2 * bStepP);
-                pb3 = mem.get(bG + 3 * bStepP);
-                pb4 = mem.get(bG + 4 * bStepP);
-                pb5 = mem.get(bG + 5 * bStepP);
-                pb6 = mem.get(bG + 6 * bStepP);
-                pb7 = mem.get(bG + 7 * bStepP);
+                pa0 = load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aG);
+                pa1 = load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aG + aStepP);
+                pa2 = load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aG + 2 * aStepP);
+                pa3 = load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aG + 3 * aStepP);
+                pa4 = load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aG + 4 * aStepP);
+                pa5 = load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aG + 5 * aStepP);
+                pa6 = load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aG + 6 * aStepP);
+                pa7 = load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aG + 7 * aStepP);
+                pb0 = load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bG);
+                pb1 = load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bG + bStepP);
+                pb2 = load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bG + 2 * bStepP);
+                pb3 = load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bG + 3 * bStepP);
+                pb4 = load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bG + 4 * bStepP);
+                pb5 = load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bG + 5 * bStepP);
+                pb6 = load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bG + 6 * bStepP);
+                pb7 = load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bG + 7 * bStepP);
             } else if (kLeft > 0) {
-                pa0 = mA < rowsA && kA < kLeft ? mem.get(aG) : 0f;
-                pa1 = mA + dmA < rowsA && kA + dkA < kLeft ? mem.get(aG + aStepP) : 0f;
-                pa2 = mA + 2 * dmA < rowsA && kA + 2 * dkA < kLeft ? mem.get(aG + 2 * aStepP) : 0f;
-                pa3 = mA + 3 * dmA < rowsA && kA + 3 * dkA < kLeft ? mem.get(aG + 3 * aStepP) : 0f;
-                pa4 = mA + 4 * dmA < rowsA && kA + 4 * dkA < kLeft ? mem.get(aG + 4 * aStepP) : 0f;
-                pa5 = mA + 5 * dmA < rowsA && kA + 5 * dkA < kLeft ? mem.get(aG + 5 * aStepP) : 0f;
-                pa6 = mA + 6 * dmA < rowsA && kA + 6 * dkA < kLeft ? mem.get(aG + 6 * aStepP) : 0f;
-                pa7 = mA + 7 * dmA < rowsA && kA + 7 * dkA < kLeft ? mem.get(aG + 7 * aStepP) : 0f;
-                pb0 = nB < colsB && kB < kLeft ? mem.get(bG) : 0f;
-                pb1 = nB + dnB < colsB && kB + dkB < kLeft ? mem.get(bG + bStepP) : 0f;
-                pb2 = nB + 2 * dnB < colsB && kB + 2 * dkB < kLeft ? mem.get(bG + 2 * bStepP) : 0f;
-                pb3 = nB + 3 * dnB < colsB && kB + 3 * dkB < kLeft ? mem.get(bG + 3 * bStepP) : 0f;
-                pb4 = nB + 4 * dnB < colsB && kB + 4 * dkB < kLeft ? mem.get(bG + 4 * bStepP) : 0f;
-                pb5 = nB + 5 * dnB < colsB && kB + 5 * dkB < kLeft ? mem.get(bG + 5 * bStepP) : 0f;
-                pb6 = nB + 6 * dnB < colsB && kB + 6 * dkB < kLeft ? mem.get(bG + 6 * bStepP) : 0f;
-                pb7 = nB + 7 * dnB < colsB && kB + 7 * dkB < kLeft ? mem.get(bG + 7 * bStepP) : 0f;
+                pa0 = mA < rowsA && kA < kLeft ? load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aG) : 0f;
+                pa1 = mA + dmA < rowsA && kA + dkA < kLeft ? load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aG + aStepP) : 0f;
+                pa2 = mA + 2 * dmA < rowsA && kA + 2 * dkA < kLeft ? load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aG + 2 * aStepP) : 0f;
+                pa3 = mA + 3 * dmA < rowsA && kA + 3 * dkA < kLeft ? load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aG + 3 * aStepP) : 0f;
+                pa4 = mA + 4 * dmA < rowsA && kA + 4 * dkA < kLeft ? load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aG + 4 * aStepP) : 0f;
+                pa5 = mA + 5 * dmA < rowsA && kA + 5 * dkA < kLeft ? load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aG + 5 * aStepP) : 0f;
+                pa6 = mA + 6 * dmA < rowsA && kA + 6 * dkA < kLeft ? load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aG + 6 * aStepP) : 0f;
+                pa7 = mA + 7 * dmA < rowsA && kA + 7 * dkA < kLeft ? load(m0, m1, m2, m3, m4, m5, m6, m7, aArena, aG + 7 * aStepP) : 0f;
+                pb0 = nB < colsB && kB < kLeft ? load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bG) : 0f;
+                pb1 = nB + dnB < colsB && kB + dkB < kLeft ? load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bG + bStepP) : 0f;
+                pb2 = nB + 2 * dnB < colsB && kB + 2 * dkB < kLeft ? load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bG + 2 * bStepP) : 0f;
+                pb3 = nB + 3 * dnB < colsB && kB + 3 * dkB < kLeft ? load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bG + 3 * bStepP) : 0f;
+                pb4 = nB + 4 * dnB < colsB && kB + 4 * dkB < kLeft ? load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bG + 4 * bStepP) : 0f;
+                pb5 = nB + 5 * dnB < colsB && kB + 5 * dkB < kLeft ? load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bG + 5 * bStepP) : 0f;
+                pb6 = nB + 6 * dnB < colsB && kB + 6 * dkB < kLeft ? load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bG + 6 * bStepP) : 0f;
+                pb7 = nB + 7 * dnB < colsB && kB + 7 * dkB < kLeft ? load(m0, m1, m2, m3, m4, m5, m6, m7, bArena, bG + 7 * bStepP) : 0f;
             }
             aG += aStepK;
             bG += bStepK;
@@ -167,70 +173,47 @@ final class MatmulKernel128 {
             }
             ctx.localBarrier();
         }
-        int m0 = mBase + ty, n0 = nBase + tx;
-        MatmulKernel.store(mem, cOff, ldc, m0, n0, M, N, acc, c00);
-        MatmulKernel.store(mem, cOff, ldc, m0, n0 + 16, M, N, acc, c01);
-        MatmulKernel.store(mem, cOff, ldc, m0, n0 + 32, M, N, acc, c02);
-        MatmulKernel.store(mem, cOff, ldc, m0, n0 + 48, M, N, acc, c03);
-        MatmulKernel.store(mem, cOff, ldc, m0, n0 + 64, M, N, acc, c04);
-        MatmulKernel.store(mem, cOff, ldc, m0, n0 + 80, M, N, acc, c05);
-        MatmulKernel.store(mem, cOff, ldc, m0, n0 + 96, M, N, acc, c06);
-        MatmulKernel.store(mem, cOff, ldc, m0, n0 + 112, M, N, acc, c07);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0, M, N, acc, c10);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 16, M, N, acc, c11);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 32, M, N, acc, c12);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 48, M, N, acc, c13);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 64, M, N, acc, c14);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 80, M, N, acc, c15);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 96, M, N, acc, c16);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 16, n0 + 112, M, N, acc, c17);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0, M, N, acc, c20);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 16, M, N, acc, c21);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 32, M, N, acc, c22);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 48, M, N, acc, c23);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 64, M, N, acc, c24);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 80, M, N, acc, c25);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 96, M, N, acc, c26);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 32, n0 + 112, M, N, acc, c27);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0, M, N, acc, c30);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 16, M, N, acc, c31);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 32, M, N, acc, c32);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 48, M, N, acc, c33);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 64, M, N, acc, c34);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 80, M, N, acc, c35);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 96, M, N, acc, c36);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 48, n0 + 112, M, N, acc, c37);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0, M, N, acc, c40);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 16, M, N, acc, c41);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 32, M, N, acc, c42);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 48, M, N, acc, c43);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 64, M, N, acc, c44);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 80, M, N, acc, c45);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 96, M, N, acc, c46);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 64, n0 + 112, M, N, acc, c47);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0, M, N, acc, c50);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 16, M, N, acc, c51);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 32, M, N, acc, c52);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 48, M, N, acc, c53);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 64, M, N, acc, c54);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 80, M, N, acc, c55);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 96, M, N, acc, c56);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 80, n0 + 112, M, N, acc, c57);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0, M, N, acc, c60);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 16, M, N, acc, c61);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 32, M, N, acc, c62);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 48, M, N, acc, c63);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 64, M, N, acc, c64);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 80, M, N, acc, c65);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 96, M, N, acc, c66);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 96, n0 + 112, M, N, acc, c67);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0, M, N, acc, c70);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 16, M, N, acc, c71);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 32, M, N, acc, c72);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 48, M, N, acc, c73);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 64, M, N, acc, c74);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 80, M, N, acc, c75);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 96, M, N, acc, c76);
-        MatmulKernel.store(mem, cOff, ldc, m0 + 112, n0 + 112, M, N, acc, c77);
+        // C leaves through local memory, 16 rows at a time: the thread's register row i for pass i, then 8
+        // coalesced stores per thread. One store site instead of 64 keeps the kernel, whose every access branches
+        // on the arena (ArenaMemory), within the compiler's inlining budget.
+        for (int i = 0; i < 8; i++) {
+            if (i == 0) {
+                as[ty * LDS + tx + 0] = c00; as[ty * LDS + tx + 16] = c01; as[ty * LDS + tx + 32] = c02; as[ty * LDS + tx + 48] = c03;
+                as[ty * LDS + tx + 64] = c04; as[ty * LDS + tx + 80] = c05; as[ty * LDS + tx + 96] = c06; as[ty * LDS + tx + 112] = c07;
+            } else if (i == 1) {
+                as[ty * LDS + tx + 0] = c10; as[ty * LDS + tx + 16] = c11; as[ty * LDS + tx + 32] = c12; as[ty * LDS + tx + 48] = c13;
+                as[ty * LDS + tx + 64] = c14; as[ty * LDS + tx + 80] = c15; as[ty * LDS + tx + 96] = c16; as[ty * LDS + tx + 112] = c17;
+            } else if (i == 2) {
+                as[ty * LDS + tx + 0] = c20; as[ty * LDS + tx + 16] = c21; as[ty * LDS + tx + 32] = c22; as[ty * LDS + tx + 48] = c23;
+                as[ty * LDS + tx + 64] = c24; as[ty * LDS + tx + 80] = c25; as[ty * LDS + tx + 96] = c26; as[ty * LDS + tx + 112] = c27;
+            } else if (i == 3) {
+                as[ty * LDS + tx + 0] = c30; as[ty * LDS + tx + 16] = c31; as[ty * LDS + tx + 32] = c32; as[ty * LDS + tx + 48] = c33;
+                as[ty * LDS + tx + 64] = c34; as[ty * LDS + tx + 80] = c35; as[ty * LDS + tx + 96] = c36; as[ty * LDS + tx + 112] = c37;
+            } else if (i == 4) {
+                as[ty * LDS + tx + 0] = c40; as[ty * LDS + tx + 16] = c41; as[ty * LDS + tx + 32] = c42; as[ty * LDS + tx + 48] = c43;
+                as[ty * LDS + tx + 64] = c44; as[ty * LDS + tx + 80] = c45; as[ty * LDS + tx + 96] = c46; as[ty * LDS + tx + 112] = c47;
+            } else if (i == 5) {
+                as[ty * LDS + tx + 0] = c50; as[ty * LDS + tx + 16] = c51; as[ty * LDS + tx + 32] = c52; as[ty * LDS + tx + 48] = c53;
+                as[ty * LDS + tx + 64] = c54; as[ty * LDS + tx + 80] = c55; as[ty * LDS + tx + 96] = c56; as[ty * LDS + tx + 112] = c57;
+            } else if (i == 6) {
+                as[ty * LDS + tx + 0] = c60; as[ty * LDS + tx + 16] = c61; as[ty * LDS + tx + 32] = c62; as[ty * LDS + tx + 48] = c63;
+                as[ty * LDS + tx + 64] = c64; as[ty * LDS + tx + 80] = c65; as[ty * LDS + tx + 96] = c66; as[ty * LDS + tx + 112] = c67;
+            } else if (i == 7) {
+                as[ty * LDS + tx + 0] = c70; as[ty * LDS + tx + 16] = c71; as[ty * LDS + tx + 32] = c72; as[ty * LDS + tx + 48] = c73;
+                as[ty * LDS + tx + 64] = c74; as[ty * LDS + tx + 80] = c75; as[ty * LDS + tx + 96] = c76; as[ty * LDS + tx + 112] = c77;
+            }
+            ctx.localBarrier();
+            int rowsLeft = rowsA - 16 * i;
+            for (int e = lid; e < 16 * TILE; e += 256) {
+                int r = e / TILE, col = e % TILE;
+                if (r < rowsLeft && col < colsB) {
+                    int at = cOff + (mBase + 16 * i + r) * ldc + nBase + col;
+                    float v = as[r * LDS + col];
+                    if (acc != 0) v += load(m0, m1, m2, m3, m4, m5, m6, m7, cArena, at);
+                    store(m0, m1, m2, m3, m4, m5, m6, m7, cArena, at, v);
+                }
+            }
+            ctx.localBarrier();
+        }
     }
 }

@@ -28,10 +28,19 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 /**
- * The backend seam on a TornadoVM device. All tensors are ranges of two device-resident arenas (one float, one
- * int array) that are copied to the device once, when the backend starts, and stay there: parameters, gradients,
- * AdamW moments and activations never cross to the host except through {@link #read}/{@link #write} (staged
- * through small buffers) and the scalar reductions.
+ * The backend seam on a TornadoVM device. All tensors are ranges of device-resident arenas (float arrays, and
+ * one int array for token ids) that are copied to the device once, when the backend starts, and stay there:
+ * parameters, gradients, AdamW moments and activations never cross to the host except through
+ * {@link #read}/{@link #write} (staged through small buffers) and the scalar reductions.
+ *
+ * <p>A TornadoVM array is indexed by {@code int}, so one arena holds under 2^31 floats (8 GiB); the configured
+ * device memory is split into up to {@link ArenaMemory#SLOTS} float arenas ({@link ArenaSet}), and a tensor lives
+ * inside one. Every kernel takes all eight arenas as parameters (unused slots are small placeholders) and finds
+ * each operand's arena in its integer arguments ({@link ArenaMemory}), so every graph below is the same whatever
+ * arena each tensor landed in: a group still runs as one execution, and one arena costs what it did. The other
+ * design, binding each operand's own array into the graphs, would need a graph per placement of a group's
+ * operands, and a plan's graphs are fixed when it is built; TornadoVM also cannot pick one of several array
+ * parameters by a runtime value, hence one uniform branch per access.
  *
  * <p>Every kernel is one task graph, built once, in one {@link TornadoExecutionPlan}; each graph consumes the
  * arenas from the graph executed before it and persists them for the next, so the device buffers are shared.
@@ -52,6 +61,8 @@ public final class TornadoBackend implements Backend {
     private static final int GAIN_CHUNK_ROWS = 64;
     private static final long DEFAULT_MEMORY_MIB = 1024;
     private static final int INT_ARENA = 1 << 22;
+    /** Floats of a placeholder for an arena slot the memory does not need (kernels never address it). */
+    private static final int UNUSED_ARENA = ArenaAllocator.ALIGN;
 
     static {
         // A group graph (20-25 tasks, each with its own argument arrays) needs more TornadoVM bytecode than the
@@ -64,6 +75,8 @@ public final class TornadoBackend implements Backend {
     /** Tensors per multi-tensor launch (longer lists take several) and work-groups per tensor of their sum of squares. */
     private static final int LIST_TENSORS = 1024;
     private static final int LIST_GROUPS_PER_TENSOR = 16;
+    /** Operands of the widest multi-tensor launch (AdamW: param, grad, m, v). */
+    private static final int LIST_OPERANDS = 4;
     private static final int ARGS = 32;
     private static final int FARGS = 8;
 
@@ -141,8 +154,11 @@ public final class TornadoBackend implements Backend {
             Op.ATTENTION, Op.ATTENTION_DQ, Op.ATTENTION_DKDV);
 
     private final TornadoDevice device;
-    private final FloatArray mem;
+    /** The float arenas, {@link ArenaMemory#SLOTS} of them; those past {@link ArenaSet#count} are placeholders. */
+    private final FloatArray[] arenas = new FloatArray[ArenaMemory.SLOTS];
     private final IntArray imem;
+    /** The float arenas and the int arena: what every graph consumes from its predecessor and persists. */
+    private final Object[] deviceArrays;
     private final IntArray args = new IntArray(ARGS);
     private final FloatArray fargs = new FloatArray(FARGS);
     private final FloatArray smallStage = new FloatArray(SMALL_STAGE);
@@ -150,7 +166,7 @@ public final class TornadoBackend implements Backend {
     private final IntArray intStage = new IntArray(INT_STAGE);
     private final FloatArray partials = new FloatArray(REDUCE_GROUPS);
     /** The list of a multi-tensor launch (see {@link Kernels#zeroList}) and, for AdamW, each entry's decay factor. */
-    private final IntArray tensorTable = new IntArray(5 * LIST_TENSORS + 1);
+    private final IntArray tensorTable = new IntArray((1 + 2 * LIST_OPERANDS) * LIST_TENSORS + 1);
     private final FloatArray tensorDecay = new FloatArray(LIST_TENSORS);
     private final FloatArray listPartials = new FloatArray(LIST_TENSORS * LIST_GROUPS_PER_TENSOR);
     private final Map<Group, GroupGraph> groupGraphs = new EnumMap<>(Group.class);
@@ -160,7 +176,7 @@ public final class TornadoBackend implements Backend {
     private final List<Queued> queue = new ArrayList<>();
     /** The launches of the call being made, moved to {@link #queue} when it ends. */
     private final List<Launch> building = new ArrayList<>();
-    private final ArenaAllocator floats;
+    private final ArenaSet floats;
     private final ArenaAllocator ints;
     private final Map<Op, WorkerGrid> grids = new EnumMap<>(Op.class);
     private final GridScheduler scheduler = new GridScheduler();
@@ -237,16 +253,48 @@ public final class TornadoBackend implements Backend {
     }
 
     /**
+     * The most bytes of one float arena, from {@code -Djllama.tornado.arenaMiB} or {@code JLLAMA_TORNADO_ARENA_MIB};
+     * default (and at most) the largest TornadoVM array, just under 8 GiB. Smaller only to test several arenas
+     * with a small model.
+     */
+    static long configuredArenaBytes() {
+        String value = System.getProperty("jllama.tornado.arenaMiB", System.getenv("JLLAMA_TORNADO_ARENA_MIB"));
+        if (value == null || value.isBlank()) return 4 * ArenaSet.MAX_ARENA_ELEMENTS;
+        try {
+            return Long.parseLong(value.trim()) << 20;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("jllama.tornado.arenaMiB / JLLAMA_TORNADO_ARENA_MIB must be a"
+                    + " number of MiB, got '" + value + "'");
+        }
+    }
+
+    /**
      * @param deviceIndex device of TornadoVM's default backend, or -1 for its default device
-     * @param memoryBytes size of the float arena on the device (all tensors of the model live in it)
+     * @param memoryBytes device memory of the float arenas together (all tensors of the model live in them)
      */
     public TornadoBackend(int deviceIndex, long memoryBytes) {
+        this(deviceIndex, memoryBytes, configuredArenaBytes());
+    }
+
+    /**
+     * @param memoryBytes device memory of the float arenas together
+     * @param arenaBytes the most bytes of one arena: the memory is split evenly into the fewest arenas this size
+     *        or smaller, at most {@link ArenaMemory#SLOTS}
+     */
+    public TornadoBackend(int deviceIndex, long memoryBytes, long arenaBytes) {
+        if (memoryBytes < (4L << 20)) {
+            throw new IllegalArgumentException("TornadoVM device memory of " + memoryBytes + " bytes is too small");
+        }
+        this.floats = new ArenaSet(memoryBytes / 4, Math.min(arenaBytes / 4, ArenaSet.MAX_ARENA_ELEMENTS),
+                ArenaMemory.SLOTS);
         this.device = TornadoDevices.device(deviceIndex);
-        long elements = Math.min(memoryBytes / 4, Integer.MAX_VALUE - (1L << 20));
-        if (elements < (1 << 20)) throw new IllegalArgumentException("TornadoVM arena of " + memoryBytes + " bytes is too small");
-        this.mem = new FloatArray((int) elements);
+        for (int a = 0; a < ArenaMemory.SLOTS; a++) {
+            arenas[a] = new FloatArray(a < floats.count() ? (int) floats.capacity(a) : UNUSED_ARENA);
+        }
         this.imem = new IntArray(INT_ARENA);
-        this.floats = new ArenaAllocator("float", elements);
+        this.deviceArrays = new Object[ArenaMemory.SLOTS + 1];
+        System.arraycopy(arenas, 0, deviceArrays, 0, ArenaMemory.SLOTS);
+        deviceArrays[ArenaMemory.SLOTS] = imem;
         this.ints = new ArenaAllocator("int", INT_ARENA);
         List<ImmutableTaskGraph> graphs = new ArrayList<>();
         for (Op op : Op.values()) graphs.add(build(op).snapshot());
@@ -254,7 +302,7 @@ public final class TornadoBackend implements Backend {
         for (Group group : Group.values()) graphs.add(buildGroup(group, graphs.size()).snapshot());
         this.plan = new TornadoExecutionPlan(graphs.toArray(new ImmutableTaskGraph[0]));
         plan.withDevice(device);
-        // Copies both arenas to the device once; every later graph consumes them from its predecessor.
+        // Copies the arenas to the device once; every later graph consumes them from its predecessor.
         args.init(0);
         grids.get(Op.INIT).setGlobalWork(1, 1, 1);
         grids.get(Op.INIT).setLocalWork(1, 1, 1);
@@ -263,53 +311,54 @@ public final class TornadoBackend implements Backend {
 
     private TaskGraph build(Op op) {
         KernelContext c = new KernelContext();
+        FloatArray[] m = arenas;
         String name = op.name().toLowerCase();
         TaskGraph g = new TaskGraph(name);
         if (op == Op.INIT) {
-            g.transferToDevice(DataTransferMode.FIRST_EXECUTION, mem, imem)
+            g.transferToDevice(DataTransferMode.FIRST_EXECUTION, deviceArrays)
                     .transferToDevice(DataTransferMode.EVERY_EXECUTION, args, fargs)
-                    .task("t", Kernels::zero, c, mem, imem, args, fargs);
+                    .task("t", Kernels::zero, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs);
         } else {
-            g.consumeFromDevice(mem, imem);
+            g.consumeFromDevice(deviceArrays);
             switch (op) {
                 case WRITE_SMALL -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, smallStage)
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
-                        .task("t", Kernels::writeFloats, c, mem, imem, args, fargs, smallStage);
+                        .task("t", Kernels::writeFloats, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, smallStage);
                 case WRITE_LARGE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, largeStage)
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
-                        .task("t", Kernels::writeFloats, c, mem, imem, args, fargs, largeStage);
+                        .task("t", Kernels::writeFloats, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, largeStage);
                 case WRITE_INTS -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, intStage)
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
-                        .task("t", Kernels::writeInts, c, mem, imem, args, fargs, intStage);
+                        .task("t", Kernels::writeInts, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, intStage);
                 case READ_SMALL -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args)
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
-                        .task("t", Kernels::readFloats, c, mem, imem, args, fargs, smallStage)
+                        .task("t", Kernels::readFloats, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, smallStage)
                         .transferToHost(DataTransferMode.EVERY_EXECUTION, smallStage);
                 case READ_LARGE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args)
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
-                        .task("t", Kernels::readFloats, c, mem, imem, args, fargs, largeStage)
+                        .task("t", Kernels::readFloats, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, largeStage)
                         .transferToHost(DataTransferMode.EVERY_EXECUTION, largeStage);
                 case REDUCE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args)
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
-                        .task("t", Kernels::reduce, c, mem, imem, args, fargs, partials)
+                        .task("t", Kernels::reduce, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, partials)
                         .transferToHost(DataTransferMode.EVERY_EXECUTION, partials);
                 case ZERO_LIST -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, tensorTable)
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
-                        .task("t", Kernels::zeroList, c, mem, imem, args, fargs, tensorTable);
+                        .task("t", Kernels::zeroList, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, tensorTable);
                 case SUM_SQUARES_LIST -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, tensorTable)
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
-                        .task("t", Kernels::sumOfSquaresList, c, mem, imem, args, fargs, tensorTable, listPartials)
+                        .task("t", Kernels::sumOfSquaresList, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, tensorTable, listPartials)
                         .transferToHost(DataTransferMode.EVERY_EXECUTION, listPartials);
                 case ADAMW_LIST -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, fargs, tensorTable, tensorDecay)
-                        .task("t", Kernels::adamwList, c, mem, imem, args, fargs, tensorTable, tensorDecay);
+                        .task("t", Kernels::adamwList, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, tensorTable, tensorDecay);
                 // Only the kernels that read float arguments re-send them: one host-to-device copy less per call.
                 default -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args)
                         .transferToDevice(FLOAT_ARG_OPS.contains(op) ? DataTransferMode.EVERY_EXECUTION
                                 : DataTransferMode.FIRST_EXECUTION, fargs)
-                        .task("t", kernel(op), c, mem, imem, args, fargs);
+                        .task("t", kernel(op), c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs);
             }
         }
-        g.persistOnDevice(mem, imem);
+        g.persistOnDevice(deviceArrays);
         // The GEMMs' third dimension counts K slices (split-K); 1 when the tile grid alone fills the device.
         WorkerGrid grid = op == Op.GEMM || op == Op.GEMM128 ? new WorkerGrid3D(1, 1, 1) : new WorkerGrid1D(1);
         grids.put(op, grid);
@@ -318,7 +367,8 @@ public final class TornadoBackend implements Backend {
     }
 
     /** The kernel of a graph that takes only the arenas and the argument arrays. */
-    private static TornadoFunctions.Task5<KernelContext, FloatArray, IntArray, IntArray, FloatArray> kernel(Op op) {
+    private static TornadoFunctions.Task12<KernelContext, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray,
+            FloatArray, FloatArray, FloatArray, IntArray, IntArray, FloatArray> kernel(Op op) {
         return switch (op) {
                             case ZERO -> Kernels::zero;
                             case COPY -> Kernels::copy;
@@ -352,8 +402,9 @@ public final class TornadoBackend implements Backend {
      */
     private TaskGraph buildGroup(Group group, int planIndex) {
         KernelContext c = new KernelContext();
+        FloatArray[] m = arenas;
         String name = "group_" + group.name().toLowerCase();
-        TaskGraph g = new TaskGraph(name).consumeFromDevice(mem, imem);
+        TaskGraph g = new TaskGraph(name).consumeFromDevice(deviceArrays);
         List<Op> ops = new ArrayList<>();
         for (Call call : group.calls) ops.addAll(List.of(call.tasks(groupGemm)));
         int n = ops.size();
@@ -367,11 +418,11 @@ public final class TornadoBackend implements Backend {
             g.transferToDevice(DataTransferMode.EVERY_EXECUTION, taskArgs[i])
                     .transferToDevice(FLOAT_ARG_OPS.contains(op) ? DataTransferMode.EVERY_EXECUTION
                             : DataTransferMode.FIRST_EXECUTION, taskFargs[i])
-                    .task("t" + i, kernel(op), c, mem, imem, taskArgs[i], taskFargs[i]);
+                    .task("t" + i, kernel(op), c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, taskArgs[i], taskFargs[i]);
             taskGrids[i] = op == Op.GEMM || op == Op.GEMM128 ? new WorkerGrid3D(1, 1, 1) : new WorkerGrid1D(1);
             scheduler.addWorkerGrid(name + ".t" + i, taskGrids[i]);
         }
-        g.persistOnDevice(mem, imem);
+        g.persistOnDevice(deviceArrays);
         groupGraphs.put(group, new GroupGraph(planIndex, ops.toArray(new Op[0]), taskArgs, taskFargs, taskGrids));
         return g;
     }
@@ -384,7 +435,25 @@ public final class TornadoBackend implements Backend {
     private float[] callFargs = new float[0];
 
     private void args(int... values) {
+        if (values.length > ArenaMemory.ARENA) throw new IllegalArgumentException(values.length + " kernel arguments");
         callArgs = values;
+    }
+
+    /**
+     * The arenas of the next launch's float operands: operand {@code k} is the tensor whose offset (plus a
+     * position inside it) the launch's argument {@code k} holds; its arena goes to argument {@code ARENA + k}.
+     */
+    private void arenas(Tensor... operands) {
+        int[] all = Arrays.copyOf(callArgs, ArenaMemory.ARENA + operands.length);
+        for (int k = 0; k < operands.length; k++) {
+            TornadoTensor t = (TornadoTensor) operands[k];
+            if (all[k] < t.offset() || all[k] > t.offset() + t.size()) {
+                throw new IllegalStateException("kernel argument " + k + " (" + all[k] + ") is not inside tensor '"
+                        + t.name() + "' [" + t.offset() + ", " + (t.offset() + t.size()) + ")");
+            }
+            all[ArenaMemory.ARENA + k] = t.arena();
+        }
+        callArgs = all;
     }
 
     private void fargs(float... values) {
@@ -569,8 +638,30 @@ public final class TornadoBackend implements Backend {
 
     @Override
     public String device() {
-        return device.getPhysicalDevice().getDeviceName() + " (TornadoVM " + device.getTornadoVMBackend()
-                + ", arena " + (floats.capacity() >> 18) + " MiB, gemm " + gemm.tile + ", split-K " + (splitK ? "on" : "off") + ")";
+        return device.getPhysicalDevice().getDeviceName() + " (TornadoVM " + device.getTornadoVMBackend() + ", "
+                + floats.count() + (floats.count() == 1 ? " arena" : " arenas") + " of " + (floats.capacity(0) >> 18)
+                + " MiB, gemm " + gemm.tile + ", split-K " + (splitK ? "on" : "off") + ")";
+    }
+
+    /** The float arenas and the int arena, all allocated on the device when the backend starts. */
+    @Override
+    public long deviceBytesReserved() {
+        return 4 * (floats.capacity() + ints.capacity());
+    }
+
+    @Override
+    public long deviceBytesInUse() {
+        return 4 * (floats.used() + ints.used());
+    }
+
+    /** How many float arenas the device memory is split into. */
+    int arenaCount() {
+        return floats.count();
+    }
+
+    /** How many arenas, from the first, have held a tensor. */
+    int arenasReached() {
+        return floats.reached();
     }
 
     // ---- memory ----
@@ -578,9 +669,11 @@ public final class TornadoBackend implements Backend {
     @Override
     public Tensor allocate(String name, int size) {
         if (size < 0) throw new IllegalArgumentException("tensor '" + name + "' has negative size " + size);
-        TornadoTensor t = new TornadoTensor(name, floats.allocate(name, size), size, this);
+        ArenaSet.Slot slot = floats.allocate(name, size);
+        TornadoTensor t = new TornadoTensor(name, slot.arena(), slot.offset(), size, this);
         // Now rather than queued: allocation may come in the middle of another call's launches (scratch buffers).
         args(t.offset(), size);
+        arenas(t);
         launchNow(Op.ZERO, size, LOCAL);
         return t;
     }
@@ -595,7 +688,7 @@ public final class TornadoBackend implements Backend {
     public void free(Tensor tensor) {
         TornadoTensor t = (TornadoTensor) tensor;
         if (t.owner() != this) throw new IllegalArgumentException("tensor '" + t.name() + "' belongs to another backend");
-        floats.free(t.offset(), t.size());
+        floats.free(new ArenaSet.Slot(t.arena(), t.offset()), t.size());
     }
 
     @Override
@@ -607,6 +700,7 @@ public final class TornadoBackend implements Backend {
             FloatArray stage = small ? smallStage : largeStage;
             MemorySegment.copy(src, srcOffset + done, stage.getSegment(), ValueLayout.JAVA_FLOAT, 0, n);
             args(at(dst) + dstOffset + done, n);
+            arenas(dst);
             launchNow(small ? Op.WRITE_SMALL : Op.WRITE_LARGE, n, LOCAL);
             done += n;
         }
@@ -620,6 +714,7 @@ public final class TornadoBackend implements Backend {
             boolean small = n <= SMALL_STAGE;
             FloatArray stage = small ? smallStage : largeStage;
             args(at(src) + srcOffset + done, n);
+            arenas(src);
             launchNow(small ? Op.READ_SMALL : Op.READ_LARGE, n, LOCAL);
             MemorySegment.copy(stage.getSegment(), ValueLayout.JAVA_FLOAT, 0, dst, dstOffset + done, n);
             done += n;
@@ -645,6 +740,7 @@ public final class TornadoBackend implements Backend {
     @Override
     public void zero(Tensor tensor) {
         args(at(tensor), tensor.size());
+        arenas(tensor);
         launch(Op.ZERO, tensor.size(), LOCAL);
         endCall(Call.ZERO);
     }
@@ -654,6 +750,7 @@ public final class TornadoBackend implements Backend {
         check(dst, dstOffset, length, "copy destination");
         check(src, srcOffset, length, "copy source");
         args(at(dst) + dstOffset, at(src) + srcOffset, length);
+        arenas(dst, src);
         launch(Op.COPY, length, LOCAL);
         endCall(Call.COPY);
     }
@@ -667,12 +764,15 @@ public final class TornadoBackend implements Backend {
         TornadoTensor partials = split.slices() > 1 ? splitKPartials(split.slices() * m * n) : null;
         if (partials == null) {
             args(at(c), at(a), at(b), m, n, k, aRs, aCs, bRs, bCs, ldc, accumulate ? 1 : 0, k, 0);
+            arenas(c, a, b);
             launchGemm(m, n, 1);
         } else {
             // Slice z writes its own M x N block of the partials (overwriting); the reduction adds them into C.
             args(partials.offset(), at(a), at(b), m, n, k, aRs, aCs, bRs, bCs, n, 0, split.kSlice(), m * n);
+            arenas(partials, a, b);
             launchGemm(m, n, split.slices());
             args(at(c), partials.offset(), m, n, ldc, split.slices(), accumulate ? 1 : 0);
+            arenas(c, partials);
             launch(Op.GEMM_REDUCE, (long) m * n, LOCAL);
         }
         endCall(Call.MATMUL);
@@ -754,6 +854,7 @@ public final class TornadoBackend implements Backend {
     @Override
     public void rmsnorm(Tensor out, Tensor rstd, Tensor x, Tensor gain, int rows, int dim, float eps) {
         args(at(out), at(rstd), at(x), at(gain), rows, dim);
+        arenas(out, rstd, x, gain);
         fargs(eps);
         launch(Op.RMSNORM, (long) rows * Kernels.ROW_GROUP, Kernels.ROW_GROUP);
         endCall(Call.RMSNORM);
@@ -764,10 +865,13 @@ public final class TornadoBackend implements Backend {
         int chunks = (rows + GAIN_CHUNK_ROWS - 1) / GAIN_CHUNK_ROWS;
         TornadoTensor partial = scratch(chunks * dim);
         args(at(dx), at(dout), at(x), at(gain), at(rstd), dim);
+        arenas(dx, dout, x, gain, rstd);
         launch(Op.RMSNORM_BACKWARD_INPUT, (long) rows * Kernels.ROW_GROUP, Kernels.ROW_GROUP);
         args(partial.offset(), at(dout), at(x), at(rstd), rows, dim, GAIN_CHUNK_ROWS, chunks);
+        arenas(partial, dout, x, rstd);
         launch(Op.GAIN_PARTIAL, (long) chunks * dim, LOCAL);
         args(at(dgain), partial.offset(), dim, chunks);
+        arenas(dgain, partial);
         launch(Op.COLUMN_SUM_ADD, dim, LOCAL);
         endCall(Call.RMSNORM_BACKWARD);
     }
@@ -775,6 +879,7 @@ public final class TornadoBackend implements Backend {
     @Override
     public void rope(Tensor x, Tensor table, int rows, int seqLen, int heads, int headDim, boolean inverse) {
         args(at(x), at(table), rows, seqLen, heads, headDim, inverse ? 1 : 0);
+        arenas(x, table);
         launch(Op.ROPE, (long) rows * heads * (headDim / 2), LOCAL);
         endCall(Call.ROPE);
     }
@@ -782,6 +887,7 @@ public final class TornadoBackend implements Backend {
     @Override
     public void swiglu(Tensor out, Tensor gate, Tensor up, int n) {
         args(at(out), at(gate), at(up), n);
+        arenas(out, gate, up);
         launch(Op.SWIGLU, n, LOCAL);
         endCall(Call.SWIGLU);
     }
@@ -789,6 +895,7 @@ public final class TornadoBackend implements Backend {
     @Override
     public void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int n) {
         args(at(dgate), at(dup), at(dout), at(gate), at(up), n);
+        arenas(dgate, dup, dout, gate, up);
         launch(Op.SWIGLU_BACKWARD, n, LOCAL);
         endCall(Call.SWIGLU_BACKWARD);
     }
@@ -810,6 +917,7 @@ public final class TornadoBackend implements Backend {
                           int batch, int seqLen, int heads, int kvHeads, int headDim) {
         int block = attentionBlock(heads, kvHeads, headDim);
         args(at(out), at(lse), at(q), at(k), at(v), batch, seqLen, heads, kvHeads, headDim);
+        arenas(out, lse, q, k, v);
         fargs((float) (1.0 / Math.sqrt(headDim)));
         int blocks = (seqLen + block - 1) / block;
         launch(Op.ATTENTION, (long) batch * heads * blocks * block, block);
@@ -824,13 +932,16 @@ public final class TornadoBackend implements Backend {
         int queries = batch * heads * seqLen;
         TornadoTensor d = scratch(queries);
         args(d.offset(), at(dout), at(out), queries, seqLen, heads, headDim);
+        arenas(d, dout, out);
         launch(Op.ATTENTION_D, queries, LOCAL);
         float scale = (float) (1.0 / Math.sqrt(headDim));
         int blocks = (seqLen + block - 1) / block;
         args(at(dq), at(dout), at(lse), d.offset(), at(q), at(k), at(v), batch, seqLen, heads, kvHeads, headDim);
+        arenas(dq, dout, lse, d, q, k, v);
         fargs(scale);
         launch(Op.ATTENTION_DQ, (long) batch * heads * blocks * block, block);
         args(at(dk), at(dv), at(dout), at(lse), d.offset(), at(q), at(k), at(v), batch, seqLen, heads, kvHeads, headDim);
+        arenas(dk, dv, dout, lse, d, q, k, v);
         fargs(scale);
         launch(Op.ATTENTION_DKDV, (long) batch * kvHeads * blocks * block, block);
         endCall(Call.ATTENTION_BACKWARD);
@@ -849,6 +960,7 @@ public final class TornadoBackend implements Backend {
             }
         }
         args(at(out), at(table), ati(tokens), rows, dim);
+        arenas(out, table);
         launch(Op.EMBEDDING, (long) rows * dim, LOCAL);
         endCall(Call.EMBEDDING);
     }
@@ -881,6 +993,7 @@ public final class TornadoBackend implements Backend {
         writeInts(tokenGroups, groups, groups.length);
         int base = tokenGroups.offset();
         args(at(dtable), at(dout), base, base + rows, base + 2 * rows + 1, distinct, dim);
+        arenas(dtable, dout);
         launch(Op.EMBEDDING_BACKWARD, (long) distinct * dim, LOCAL);
         endCall(Call.EMBEDDING_BACKWARD);
     }
@@ -896,6 +1009,7 @@ public final class TornadoBackend implements Backend {
         }
         check(losses, lossOffset, rows, "crossEntropy losses");
         args(at(losses) + lossOffset, at(logits), ati(targets) + targetOffset, rows, vocab);
+        arenas(losses, logits);
         fargs(gradScale);
         launch(Op.CROSS_ENTROPY, (long) rows * Kernels.ROW_GROUP, Kernels.ROW_GROUP);
         endCall(Call.CROSS_ENTROPY);
@@ -906,6 +1020,7 @@ public final class TornadoBackend implements Backend {
     @Override
     public void add(Tensor dst, Tensor src, int n) {
         args(at(dst), at(src), n);
+        arenas(dst, src);
         launch(Op.ADD, n, LOCAL);
         endCall(Call.ADD);
     }
@@ -913,6 +1028,7 @@ public final class TornadoBackend implements Backend {
     @Override
     public void scale(Tensor t, float factor) {
         args(at(t), t.size());
+        arenas(t);
         fargs(factor);
         launch(Op.SCALE, t.size(), LOCAL);
         endCall(Call.SCALE);
@@ -923,6 +1039,7 @@ public final class TornadoBackend implements Backend {
         if (n == 0) return 0;
         int groups = (int) Math.min(REDUCE_GROUPS, (n + Kernels.REDUCE_GROUP * 8L - 1) / (Kernels.REDUCE_GROUP * 8L));
         args(at(t), n, squares ? 1 : 0);
+        arenas(t);
         launchNow(Op.REDUCE, (long) groups * Kernels.REDUCE_GROUP, Kernels.REDUCE_GROUP);
         double total = 0;
         for (int g = 0; g < groups; g++) total += partials.get(g);
@@ -942,6 +1059,7 @@ public final class TornadoBackend implements Backend {
     @Override
     public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
         args(at(param), at(grad), at(m), at(v), param.size());
+        arenas(param, grad, m, v);
         fargs(step.lr(), step.beta1(), step.beta2(), step.eps(), 1f - step.lr() * step.weightDecay(),
                 step.biasCorrection1(), (float) Math.sqrt(step.biasCorrection2()), step.gradScale());
         launch(Op.ADAMW, param.size(), LOCAL);
@@ -952,7 +1070,8 @@ public final class TornadoBackend implements Backend {
 
     /**
      * Fills {@link #tensorTable} with {@code operands[0]}'s tensors (running element counts) and every operand's
-     * offsets, and returns their total element count. Operand k's tensor t must have the size of operand 0's.
+     * offsets and arenas (the layout {@link Kernels#offset} and {@link Kernels#arena} read), and returns their
+     * total element count. Operand k's tensor t must have the size of operand 0's.
      */
     @SafeVarargs
     private int tensorTable(List<Tensor>... operands) {
@@ -967,7 +1086,8 @@ public final class TornadoBackend implements Backend {
                     throw new IllegalArgumentException("tensor '" + operand.name() + "' has " + operand.size()
                             + " elements where '" + first.name() + "' has " + first.size());
                 }
-                tensorTable.set(tensors + 1 + k * tensors + t, at(operand));
+                tensorTable.set(tensors + 1 + 2 * k * tensors + t, at(operand));
+                tensorTable.set(tensors + 1 + (2 * k + 1) * tensors + t, ((TornadoTensor) operand).arena());
             }
             total += first.size();
         }

@@ -41,6 +41,16 @@ public interface Backend extends AutoCloseable {
         return -1;
     }
 
+    /** Bytes of device memory this backend holds for its tensors, or -1 for a backend on host memory. */
+    default long deviceBytesReserved() {
+        return -1;
+    }
+
+    /** Bytes of that device memory the live tensors occupy now, or -1 for a backend on host memory. */
+    default long deviceBytesInUse() {
+        return -1;
+    }
+
     // ---- memory ----
 
     /** A zero-filled float buffer of {@code size} elements. */

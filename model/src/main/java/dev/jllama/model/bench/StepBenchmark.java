@@ -20,10 +20,13 @@ public final class StepBenchmark {
      * @param executionsPerStep device executions per timed step ({@link Backend#executions()}), or -1 when the
      *        backend has none
      * @param profile kernel name to {seconds, calls} over the timed steps, or null when not profiled
+     * @param deviceBytesInUse device memory the model, its optimizer state and activations occupy after the timed
+     *        steps ({@link Backend#deviceBytesInUse()}), or -1 when the backend has none
+     * @param deviceBytesReserved device memory the backend holds ({@link Backend#deviceBytesReserved()}), or -1
      */
     public record Result(long parameters, int batch, int seqLen, double tokensPerS, double secondsPerStep,
                          double warmupSeconds, long activationBytes, double loss, double executionsPerStep,
-                         Map<String, double[]> profile) {}
+                         Map<String, double[]> profile, long deviceBytesInUse, long deviceBytesReserved) {}
 
     /** One untimed warm-up step (JIT, kernel compilation, first touch), then {@code reps} timed steps. */
     public static Result run(Backend backend, LlamaConfig config, int batch, int seqLen, int reps, boolean profile)
@@ -49,7 +52,7 @@ public final class StepBenchmark {
             return new Result(model.parameters().count(), batch, seqLen, options.tokensPerStep() * reps / seconds,
                     seconds / reps, warmup, model.activations(batch, seqLen).bytes(), loss,
                     executionsBefore < 0 ? -1 : (double) (backend.executions() - executionsBefore) / reps,
-                    profile ? profiler.totals() : null);
+                    profile ? profiler.totals() : null, backend.deviceBytesInUse(), backend.deviceBytesReserved());
         }
     }
 }
