@@ -145,7 +145,8 @@ public final class BenchCommand implements Command {
             out.printf("matmul on %s (%s), model %s, %d rows, %d rounds of %d%n", backend.name(), backend.device(),
                     modelName, rows, rounds, reps);
             if (baseline != null) {
-                out.printf("against OpenBLAS alone: %s (one sgemm per product), measured interleaved with ours%n",
+                out.printf("against OpenBLAS alone: %s (one sgemm per product), measured interleaved with ours;"
+                        + " a round is its median repetition%n",
                         baseline.describe());
             } else if (openblas) {
                 out.printf("no OpenBLAS baseline: %s%n", OpenBlasBaseline.unavailableReason());

@@ -14,7 +14,9 @@ import java.util.concurrent.locks.LockSupport;
  * GFLOP/s of the three matmul forms of every linear layer of a model (forward {@code x·Wᵀ}, backward-input
  * {@code dy·W}, backward-weight {@code dyᵀ·x}) at a given number of token rows; the LM head at one chunk of rows,
  * as the model computes it. Optionally against OpenBLAS alone on the same shapes and forms, measured interleaved
- * (ours, OpenBLAS, ours, OpenBLAS, ...) so that a machine shared with other work loads both alike.
+ * (ours, OpenBLAS, ours, OpenBLAS, ...) so that a machine shared with other work loads both alike; then each
+ * repetition is timed alone and a round counts its median repetition, which another process's burst of work shifts
+ * far less than a total would (a product here takes about a millisecond).
  */
 public final class MatmulBenchmark {
     private MatmulBenchmark() {}
@@ -90,10 +92,10 @@ public final class MatmulBenchmark {
                 double[] seconds = new double[rounds];
                 double[] baselineSeconds = new double[theirs == null ? 0 : rounds];
                 for (int round = 0; round < rounds; round++) {
-                    seconds[round] = time(backend, y, ours, reps) / reps;
+                    seconds[round] = theirs == null ? time(backend, y, ours, reps) / reps : medianRepetition(backend, y, ours, reps);
                     if (theirs != null) {
                         double[] t = new double[1];
-                        baseline.withThreads(() -> t[0] = time(null, null, theirs, reps) / reps);
+                        baseline.withThreads(() -> t[0] = medianRepetition(null, null, theirs, reps));
                         baselineSeconds[round] = t[0];
                         letOpenBlasThreadsSleep();
                     }
@@ -123,6 +125,13 @@ public final class MatmulBenchmark {
         for (int i = 0; i < reps; i++) op.run();
         if (backend != null) backend.sum(sync, 1);
         return (System.nanoTime() - start) / 1e9;
+    }
+
+    /** Seconds of the median of {@code reps} runs, each timed alone (and waited for, as in {@link #time}). */
+    private static double medianRepetition(Backend backend, Tensor sync, Runnable op, int reps) {
+        double[] seconds = new double[reps];
+        for (int i = 0; i < reps; i++) seconds[i] = time(backend, sync, op, 1);
+        return median(seconds);
     }
 
     /** Total flops over total time (each shape and form at its median round), ours. */
