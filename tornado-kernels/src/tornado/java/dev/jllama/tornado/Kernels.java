@@ -326,6 +326,17 @@ final class Kernels {
         }
     }
 
+    /** Copies every tensor of the list into {@code stage}, one after another (a read of many tensors); one thread per element. */
+    static void gatherList(KernelContext c, FloatArray mem, IntArray imem, IntArray a, FloatArray f, IntArray table,
+                           FloatArray stage) {
+        int i = c.globalIdx;
+        int tensors = a.get(0);
+        if (i < table.get(tensors)) {
+            int t = entryOf(table, tensors, i);
+            stage.set(i, mem.get(table.get(tensors + 1 + t) + i - table.get(t)));
+        }
+    }
+
     /**
      * Sums of squares of every tensor of the list: {@code a.get(1)} work-groups per tensor, group g summing a
      * grid-stride share of tensor {@code g / a.get(1)} into {@code partial[g]}.
