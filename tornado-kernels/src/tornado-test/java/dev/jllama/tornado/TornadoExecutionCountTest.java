@@ -68,8 +68,8 @@ class TornadoExecutionCountTest {
      */
     @Test
     void listReadIsOneExecutionPerStageFull() {
-        try (TornadoBackend tornado = new TornadoBackend(-1, Math.max(512L << 20, TornadoBackend.configuredMemoryBytes()))) {
-            LlamaModel model = new LlamaModel(LlamaConfig.PRESETS.get("15M"), tornado);
+        try (TornadoBackend tornado = new TornadoBackend(-1, Math.max(512L << 20, TornadoBackend.configuredMemoryBytes()));
+             LlamaModel model = new LlamaModel(LlamaConfig.PRESETS.get("15M"), tornado)) {
             ParameterLayout layout = new ParameterLayout(model.parameters());
             float[] host = new float[layout.size()];
             for (ParameterLayout.Bucket bucket : layout.buckets()) {
