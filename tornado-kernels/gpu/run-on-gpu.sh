@@ -108,7 +108,7 @@ run devices-opencl 60 "$WORK/opencl.argfile" dev.jllama.tornado.ParityCheck --de
 run parity-opencl 150 "$WORK/opencl.argfile" dev.jllama.tornado.ParityCheck
 # shellcheck disable=SC2046
 run bench-tornado-opencl 150 "$WORK/opencl.argfile" dev.jllama.tornado.GpuBench --backend tornado \
-  --matmul "$MATMUL" --step "$STEP_ONE_ARENA" $(shape gpu-15M) --steps "$STEPS" --profile true
+  --matmul "$MATMUL" $(shape gpu-15M) --step "$STEP_ONE_ARENA" --steps "$STEPS" --profile true
 # shellcheck disable=SC2046
 run step-opencl-gpu-110M 120 "$WORK/opencl.argfile" dev.jllama.tornado.GpuBench --backend tornado \
   $(shape gpu-110M) --steps "$STEPS"

@@ -16,7 +16,7 @@ import java.util.Map;
  * per measurement, prefixed {@code RESULT} (the backend named {@code tornado-gemm128} when {@code --gemm} picks
  * TornadoVM's GEMM kernel, with {@code -splitK-off} when {@code --splitK false}); with {@code --profile} also each kernel's calls and wall time per step
  * (exact here: every call of this backend is synchronous), prefixed {@code PROFILE}. {@code --shape} adds training
- * steps at named shapes after {@code --step}'s, the GPU throughput goals of {@link StepBenchmark#SHAPES}
+ * steps at named shapes, run before {@code --step}'s, the GPU throughput goals of {@link StepBenchmark#SHAPES}
  * ({@code gpu-15M}, {@code gpu-110M}, {@code gpu-1.1B}), as {@code llama bench --what step --shape}.
  */
 public final class GpuBench {
@@ -63,10 +63,11 @@ public final class GpuBench {
                     + ("false".equalsIgnoreCase(splitK) ? "-splitK-off" : "");
             System.out.println("backend " + label + ": " + backend.device());
             for (Run run : Run.parse(matmul)) matmul(backend, label, run, steps);
-            List<Run> stepRuns = Run.parse(step);
+            List<Run> stepRuns = new ArrayList<>();
             if (shape != null) {
                 for (StepBenchmark.Shape s : StepBenchmark.shapes(shape)) stepRuns.add(new Run(s.model(), s.batch(), s.seqLen()));
             }
+            stepRuns.addAll(Run.parse(step));
             for (Run run : stepRuns) step(backend, label, run, steps, profile);
         }
     }
