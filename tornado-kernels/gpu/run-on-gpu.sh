@@ -75,7 +75,7 @@ fi
 mkdir -p "$OUT/status"
 rm -f "$OUT"/status/*
 
-shape() {  # shape NAME: GpuBench's arguments for a shape (the name itself, or the rehearsal's stand-in)
+shape() {  # shape NAME: GpuBench's arguments for a shape (the name itself, or the rehearsal's stand-in; --step repeats)
   if [[ -n "${GPU_SMALL:-}" ]]; then echo "--step ${SPEC[$1]}"; else echo "--shape $1"; fi
 }
 
@@ -152,6 +152,7 @@ tokens() {
   value=$(grep -E "^RESULT step [^ ]+ $preset [0-9,]+ params batch $batch x $seq:" "$OUT/$stage.log" 2>/dev/null \
     | sed -E 's/.*: ([0-9,]+) tokens\/s.*/\1/' | tr -d , | head -1)
   if [[ -n "$value" ]]; then echo "$value"
+  elif [[ $rc == 0 ]]; then echo "no-result"
   elif [[ $rc == 124 || $rc == 137 ]]; then echo "timeout-${limit}s"
   else echo "failed-exit-$rc"; fi
 }

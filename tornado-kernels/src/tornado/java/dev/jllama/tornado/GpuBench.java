@@ -12,7 +12,7 @@ import java.util.Map;
 /**
  * The measurements of {@code llama bench --what matmul} and {@code --what step} without Spark on the class path,
  * for the GPU machine: {@code GpuBench --backend tornado|cpu [--matmul PRESET:BATCH:SEQ,...]
- * [--step PRESET:BATCH:SEQ,...] [--shape NAME,...] [--steps N] [--device N] [--profile true] [--gemm 64|128] [--splitK true|false]}. Prints one result line
+ * [--step PRESET:BATCH:SEQ,...]... [--shape NAME,...] [--steps N] [--device N] [--profile true] [--gemm 64|128] [--splitK true|false]}. Prints one result line
  * per measurement, prefixed {@code RESULT} (the backend named {@code tornado-gemm128} when {@code --gemm} picks
  * TornadoVM's GEMM kernel, with {@code -splitK-off} when {@code --splitK false}); with {@code --profile} also each kernel's calls and wall time per step
  * (exact here: every call of this backend is synchronous), prefixed {@code PROFILE}. {@code --shape} adds training
@@ -45,7 +45,7 @@ public final class GpuBench {
             switch (argv[i]) {
                 case "--backend" -> backendName = value;
                 case "--matmul" -> matmul = value;
-                case "--step" -> step = value;
+                case "--step" -> step = step == null ? value : step + "," + value; // repeatable
                 case "--shape" -> shape = value;
                 case "--steps" -> steps = Integer.parseInt(value);
                 case "--device" -> device = Integer.parseInt(value);
