@@ -33,6 +33,8 @@ PRESETS = {
                 max_seq_len=1024, tied_embeddings=True),
     "110M": dict(dim=768, layers=12, heads=12, kv_heads=12, vocab_size=32000, hidden_dim=hidden_dim(768, 32),
                  max_seq_len=1024, tied_embeddings=True),
+    "1.1B": dict(dim=2048, layers=16, heads=32, kv_heads=8, vocab_size=32000, hidden_dim=8192,
+                 max_seq_len=2048, tied_embeddings=False),
 }
 
 

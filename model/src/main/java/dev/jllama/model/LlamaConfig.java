@@ -95,6 +95,9 @@ public record LlamaConfig(int dim, int layers, int heads, int kvHeads, int vocab
         presets.put("15M", of(288, 6, 6, 6, 32000, 256, 32).withTiedEmbeddings(true));
         presets.put("42M", of(512, 8, 8, 8, 32000, 1024, 32).withTiedEmbeddings(true));
         presets.put("110M", of(768, 12, 12, 12, 32000, 1024, 32).withTiedEmbeddings(true));
+        // 1.1B: the largest shape of the GPU throughput goals (dim 2048, 16 layers, 32 query and 8 key/value
+        // heads, feed-forward 8192, untied LM head): 1,104,218,112 parameters, a single-GPU model.
+        presets.put("1.1B", new LlamaConfig(2048, 16, 32, 8, 32000, 8192, 1e-5f, 10000f, 2048, false));
         presets.put("7B", of(4096, 32, 32, 32, 32000, 2048, 256));
         presets.put("13B", of(5120, 40, 40, 40, 32000, 2048, 256));
         presets.put("33B", of(6656, 60, 52, 52, 32000, 2048, 256));
@@ -103,14 +106,16 @@ public record LlamaConfig(int dim, int layers, int heads, int kvHeads, int vocab
     }
 
     /**
-     * A peak learning rate for a preset: the paper's for 7B–65B, and values that train the small presets well
-     * in a few hundred steps.
+     * A peak learning rate for a preset: the paper's for 7B–65B (and its 7B rate for 1.1B, between the GPT-3
+     * paper's 2.0e-4 at 1.3B and TinyLlama's 4e-4 at 1.1B), and values that train the small presets well in a few
+     * hundred steps.
      */
     public static double recommendedPeakLr(String preset) {
         return switch (preset) {
             case "tiny" -> 3e-3;
             case "15M" -> 1e-3;
             case "42M", "110M" -> 6e-4;
+            case "1.1B", "7B", "13B" -> 3e-4;
             case "33B", "65B" -> 1.5e-4;
             default -> 3e-4;
         };

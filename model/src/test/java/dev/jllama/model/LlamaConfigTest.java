@@ -56,6 +56,7 @@ class LlamaConfigTest {
         assertEquals(1e-3, LlamaConfig.recommendedPeakLr("15M"));
         assertEquals(6e-4, LlamaConfig.recommendedPeakLr("42M"));
         assertEquals(6e-4, LlamaConfig.recommendedPeakLr("110M"));
+        assertEquals(3e-4, LlamaConfig.recommendedPeakLr("1.1B"));
         assertEquals(3e-4, LlamaConfig.recommendedPeakLr("my-config.json"));
     }
 
@@ -67,7 +68,19 @@ class LlamaConfigTest {
         assertShape("tiny", 64, 2, 4, 192, 4096, 128, true);
         assertEquals(2, LlamaConfig.PRESETS.get("tiny").kvHeads(), "tiny uses grouped-query attention");
         assertEquals(360_768, LlamaConfig.PRESETS.get("tiny").parameterCount());
-        assertEquals(List.of("tiny", "15M", "42M", "110M", "7B", "13B", "33B", "65B"), List.copyOf(LlamaConfig.PRESETS.keySet()));
+        assertEquals(List.of("tiny", "15M", "42M", "110M", "1.1B", "7B", "13B", "33B", "65B"),
+                List.copyOf(LlamaConfig.PRESETS.keySet()));
+    }
+
+    /** The GPU throughput goals' largest model: dim 2048, 16 layers, 32/8 heads, hidden 8192, vocab 32000. */
+    @Test
+    void oneBillionPresetIsTheGpuGoalShape() {
+        assertShape("1.1B", 2048, 16, 32, 8192, 32000, 2048, false);
+        LlamaConfig c = LlamaConfig.PRESETS.get("1.1B");
+        assertEquals(8, c.kvHeads());
+        assertEquals(64, c.headDim());
+        // Two 32000 x 2048 embeddings, and per layer 2 x 2048^2 + 2 x 2048 x 512 + 3 x 2048 x 8192 + 2 x 2048.
+        assertEquals(1_104_218_112L, c.parameterCount());
     }
 
     @Test

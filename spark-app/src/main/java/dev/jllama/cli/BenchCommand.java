@@ -32,7 +32,8 @@ public final class BenchCommand implements Command {
     public String usage() {
         return """
                 llama bench [--what matmul|step|tokenize|allreduce|scaling] [--model PRESET[,PRESET...]]
-                            [--batch N[,N...]] [--seq-len N] [--steps N] [--rounds N] [--profile] [--python PATH]
+                            [--batch N[,N...]] [--seq-len N] [--shape NAME[,NAME...]] [--steps N] [--rounds N]
+                            [--profile] [--python PATH]
                             [--no-openblas] [--backend auto|cpu|tornado] [--device N] [--threads N] [--ranks N]
                             [--sizes MIB[,MIB...]] [--data SPEC] [--json]
                   --what matmul    GFLOP/s of the three matmul forms at the linear-layer shapes of --model (default 15M)
@@ -46,6 +47,9 @@ public final class BenchCommand implements Command {
                                    device backend, the device executions per step (executions_per_step); with
                                    --python, PyTorch on the same model code, batch and threads after each of
                                    --rounds rounds (default 1)
+                  --shape NAMES    (step) instead of --model, --batch and --seq-len: named shapes, the GPU
+                                   throughput goals: gpu-15M (15M at 32 x 256), gpu-110M (110M at 16 x 1024),
+                                   gpu-1.1B (1.1B at 4 x 2048), e.g. --shape gpu-15M,gpu-110M
                   --python PATH    the Python with PyTorch for the baselines (default: $JLLAMA_HF_PYTHON, else none);
                                    runs the project's model/src/test/python scripts
                   --what tokenize  tokenizer encoding MB/s on the bundled corpus (--tokenizer FILE, --input FILE)
@@ -219,6 +223,11 @@ public final class BenchCommand implements Command {
     }
 
     private Map<String, Object> step(Args args, PrintStream out) throws Exception {
+        String shapeNames = args.string("shape", null);
+        if (shapeNames != null && (args.has("model") || args.has("batch") || args.has("seq-len"))) {
+            throw new UsageException("--shape names the model, batch and sequence length: give it without --model,"
+                    + " --batch and --seq-len");
+        }
         String models = args.string("model", "tiny,15M");
         String batches = args.string("batch", "16");
         int seqArg = args.integer("seq-len", -1);
@@ -231,21 +240,16 @@ public final class BenchCommand implements Command {
         PythonBaseline python = PythonBaseline.fromArgs(args);
         args.checkAllUsed();
         if (rounds < 1) throw new UsageException("--rounds must be at least 1, got " + rounds);
-        String[] modelNames = models.split(",");
-        String[] batchList = batches.split(",");
-        if (batchList.length != 1 && batchList.length != modelNames.length) {
-            throw new UsageException("--batch must be one number or one per --model (" + modelNames.length
-                    + "), got '" + batches + "'");
-        }
+        List<StepBenchmark.Shape> shapes = shapeNames != null ? namedShapes(shapeNames) : shapes(models, batches, seqArg);
         List<Map<String, Object>> results = new ArrayList<>();
         try (Backend backend = Backends.create(backendName, device, threads)) {
             int usedThreads = backend instanceof CpuBackend cpu ? cpu.threads()
                     : threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-            for (int i = 0; i < modelNames.length; i++) {
-                String modelName = modelNames[i].trim();
-                int batch = parseBatch(batchList[batchList.length == 1 ? 0 : i]);
+            for (StepBenchmark.Shape shape : shapes) {
+                String modelName = shape.model();
+                int batch = shape.batch();
                 LlamaConfig config = LlamaConfig.resolve(modelName);
-                int seqLen = seqArg > 0 ? seqArg : Math.min(config.maxSeqLen(), 256);
+                int seqLen = shape.seqLen() > 0 ? shape.seqLen() : Math.min(config.maxSeqLen(), 256);
                 double[] ours = new double[rounds], torch = new double[python == null ? 0 : rounds];
                 StepBenchmark.Result r = null;
                 for (int round = 0; round < rounds; round++) {
@@ -269,6 +273,7 @@ public final class BenchCommand implements Command {
                     }
                 }
                 Map<String, Object> m = new LinkedHashMap<>();
+                if (shapeNames != null) m.put("shape", shape.name());
                 m.put("model", modelName);
                 m.put("parameters", r.parameters());
                 m.put("batch", batch);
@@ -303,6 +308,30 @@ public final class BenchCommand implements Command {
             result.put("models", results);
             return result;
         }
+    }
+
+    private static List<StepBenchmark.Shape> namedShapes(String names) {
+        try {
+            return StepBenchmark.shapes(names);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--shape: " + e.getMessage());
+        }
+    }
+
+    /** One shape per --model, at its --batch (one for all or one each); seqLen -1: the model's context up to 256. */
+    private static List<StepBenchmark.Shape> shapes(String models, String batches, int seqLen) {
+        String[] modelNames = models.split(",");
+        String[] batchList = batches.split(",");
+        if (batchList.length != 1 && batchList.length != modelNames.length) {
+            throw new UsageException("--batch must be one number or one per --model (" + modelNames.length
+                    + "), got '" + batches + "'");
+        }
+        List<StepBenchmark.Shape> shapes = new ArrayList<>();
+        for (int i = 0; i < modelNames.length; i++) {
+            String model = modelNames[i].trim();
+            shapes.add(new StepBenchmark.Shape(model, model, parseBatch(batchList[batchList.length == 1 ? 0 : i]), seqLen));
+        }
+        return shapes;
     }
 
     private static int parseBatch(String value) {

@@ -39,7 +39,7 @@ public final class TrainCommand implements Command {
                                         name=DIR:weight,name=DIR:weight,... or @FILE.json; default: the bundled
                                         corpus, prepared on first use under runs/data/bundled
                   --out DIR             run directory; checkpoints go to DIR/checkpoints (default runs/train)
-                  --model PRESET|FILE   tiny, 15M, 42M, 110M, 7B, 13B, 33B, 65B or a JSON config (default tiny);
+                  --model PRESET|FILE   tiny, 15M, 42M, 110M, 1.1B, 7B, 13B, 33B, 65B or a JSON config (default tiny);
                                         the vocabulary size follows the dataset's tokenizer
                   --steps N             optimizer steps (default 300)
                   --micro-batch N       sequences per forward/backward on each rank (default 16)

@@ -5,6 +5,7 @@ import dev.jllama.model.LlamaModel;
 import dev.jllama.model.ParameterLayout;
 import dev.jllama.model.Parameters;
 import dev.jllama.model.backend.Backend;
+import dev.jllama.model.backend.Tensor;
 import dev.jllama.model.checkpoint.OptimizerState;
 import dev.jllama.model.optim.AdamW;
 import dev.jllama.model.optim.ShardedAdamW;
@@ -37,6 +38,9 @@ final class CollectiveSync implements StepSync {
     private final int checkEvery;
     private final float[] gradients;
     private final float[] parameters; // ZeRO-1: where the updated shares meet
+    /** Per bucket: its gradient tensors and their places in the flat vector, for one list read each. */
+    private final List<List<Tensor>> bucketGrads = new ArrayList<>();
+    private final List<int[]> bucketOffsets = new ArrayList<>();
     private final List<CompletableFuture<Void>> inFlight = new ArrayList<>();
     private long waitNanos; // compute stalled on communication: what overlap did not hide
 
@@ -52,6 +56,16 @@ final class CollectiveSync implements StepSync {
         this.checkEvery = checkEvery;
         this.gradients = new float[layout.size()];
         this.parameters = sharded == null ? null : new float[layout.size()];
+        for (ParameterLayout.Bucket b : layout.buckets()) {
+            List<Tensor> grads = new ArrayList<>();
+            int[] offsets = new int[b.params().size()];
+            for (Parameters.Param p : b.params()) {
+                offsets[grads.size()] = layout.offset(p);
+                grads.add(p.grad());
+            }
+            bucketGrads.add(grads);
+            bucketOffsets.add(offsets);
+        }
     }
 
     static CollectiveSync replicated(Collective collective, LlamaModel model, AdamW optimizer, int checkEvery) {
@@ -89,7 +103,7 @@ final class CollectiveSync implements StepSync {
     public LlamaModel.GradientListener gradientListener() {
         return group -> {
             ParameterLayout.Bucket bucket = layout.buckets().get(group);
-            for (Parameters.Param p : bucket.params()) backend.read(p.grad(), 0, gradients, layout.offset(p), p.size());
+            backend.read(bucketGrads.get(group), gradients, bucketOffsets.get(group));
             inFlight.add(sharded == null
                     ? collective.allReduceAsync(gradients, bucket.start(), bucket.length())
                     : collective.reduceScatterAsync(gradients, bucket.start(), bucket.length()));
@@ -161,9 +175,16 @@ final class CollectiveSync implements StepSync {
             return;
         }
         sharded.update(lr, step, clipScale);
-        for (ShardedAdamW.Segment s : sharded.segments()) {
-            backend.read(s.param().value(), s.offset(), parameters, layout.offset(s.param()) + s.offset(), s.length());
+        List<ShardedAdamW.Segment> segments = sharded.segments();
+        List<Tensor> values = new ArrayList<>();
+        int[] from = new int[segments.size()], lengths = new int[segments.size()], to = new int[segments.size()];
+        for (ShardedAdamW.Segment s : segments) {
+            from[values.size()] = s.offset();
+            lengths[values.size()] = s.length();
+            to[values.size()] = layout.offset(s.param()) + s.offset();
+            values.add(s.param().value());
         }
+        backend.read(values, from, lengths, parameters, to);
         allGatherBuckets(parameters);
         for (Parameters.Param p : layout.params()) backend.write(p.value(), 0, parameters, layout.offset(p), p.size());
     }
@@ -217,11 +238,18 @@ final class CollectiveSync implements StepSync {
         }
     }
 
+    /** CRC32C of the parameters bucket by bucket (in layout order: only ranks' checksums are compared). */
     private long parameterChecksum() {
         CRC32C crc = new CRC32C();
-        for (Parameters.Param p : layout.params()) {
-            float[] host = new float[p.size()];
-            backend.read(p.value(), 0, host, 0, host.length);
+        for (ParameterLayout.Bucket b : layout.buckets()) {
+            List<Tensor> values = new ArrayList<>();
+            int[] offsets = new int[b.params().size()];
+            for (Parameters.Param p : b.params()) {
+                offsets[values.size()] = layout.offset(p) - b.start();
+                values.add(p.value());
+            }
+            float[] host = new float[b.length()];
+            backend.read(values, host, offsets);
             ByteBuffer bytes = ByteBuffer.allocate(host.length * 4);
             bytes.asFloatBuffer().put(host);
             crc.update(bytes);

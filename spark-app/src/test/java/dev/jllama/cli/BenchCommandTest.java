@@ -123,6 +123,30 @@ class BenchCommandTest {
                 errors.toString(StandardCharsets.UTF_8));
     }
 
+    /** The GPU goals' smallest shape by name: 15M at 32 sequences of 256, on the CPU backend here. */
+    @Test
+    void stepRunsANamedShape() throws Exception {
+        assertEquals(0, bench("bench", "--what", "step", "--shape", "gpu-15M", "--steps", "1", "--threads", "2",
+                "--backend", "cpu", "--json"), errors.toString(StandardCharsets.UTF_8));
+        JsonNode m = lastLine().get("models").get(0);
+        assertEquals("gpu-15M", m.get("shape").asText());
+        assertEquals("15M", m.get("model").asText());
+        assertEquals(32, m.get("batch").asInt());
+        assertEquals(256, m.get("seq_len").asInt());
+        assertEquals(32 * 256, m.get("tokens_per_s").asDouble() * m.get("seconds_per_step").asDouble(), 1e-6);
+    }
+
+    @Test
+    void unknownShapesAndShapesWithAModelAreUsageErrors() {
+        assertEquals(2, bench("bench", "--what", "step", "--shape", "gpu-15M,gpu-7B"));
+        assertTrue(errors.toString(StandardCharsets.UTF_8)
+                .contains("--shape: unknown shape 'gpu-7B': the shapes are gpu-15M, gpu-110M, gpu-1.1B"),
+                errors.toString(StandardCharsets.UTF_8));
+        assertEquals(2, bench("bench", "--what", "step", "--shape", "gpu-15M", "--batch", "2"));
+        assertTrue(errors.toString(StandardCharsets.UTF_8).contains("give it without --model, --batch and --seq-len"),
+                errors.toString(StandardCharsets.UTF_8));
+    }
+
     @Test
     void unknownBenchmarkIsAUsageError() {
         assertEquals(2, bench("bench", "--what", "nonsense"));

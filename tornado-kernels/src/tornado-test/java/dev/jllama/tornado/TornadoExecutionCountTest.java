@@ -4,7 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jllama.model.LlamaConfig;
+import dev.jllama.model.LlamaModel;
+import dev.jllama.model.ParameterLayout;
+import dev.jllama.model.Parameters;
+import dev.jllama.model.backend.Tensor;
 import dev.jllama.model.bench.StepBenchmark;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -53,5 +59,46 @@ class TornadoExecutionCountTest {
     void headDim128StepIsThreeExecutionsPerLayerAndAFewMore() throws Exception {
         LlamaConfig wide = TornadoTrainingStepParityTest.WIDE_HEADS;
         assertEquals(FIXED + 3 * wide.layers(), executionsPerStep("head_dim 128", wide, 1, 40));
+    }
+
+    /**
+     * A gradient bucket leaves the device in ceil(bucket floats / stage) executions, whatever its tensor count: each
+     * of the 15M preset's buckets (a layer's nine tensors, the final norm, the 9.2M-float shared embedding), and
+     * one list of small tensors with one larger than two stages in the middle.
+     */
+    @Test
+    void listReadIsOneExecutionPerStageFull() {
+        try (TornadoBackend tornado = new TornadoBackend(-1, Math.max(512L << 20, TornadoBackend.configuredMemoryBytes()));
+             LlamaModel model = new LlamaModel(LlamaConfig.PRESETS.get("15M"), tornado)) {
+            ParameterLayout layout = new ParameterLayout(model.parameters());
+            float[] host = new float[layout.size()];
+            for (ParameterLayout.Bucket bucket : layout.buckets()) {
+                List<Tensor> grads = new ArrayList<>();
+                int[] offsets = new int[bucket.params().size()];
+                for (Parameters.Param p : bucket.params()) {
+                    offsets[grads.size()] = layout.offset(p);
+                    grads.add(p.grad());
+                }
+                assertReadExecutions(tornado, grads, host, offsets, bucket.length());
+            }
+            int[] sizes = {1000, 7, 2 * TornadoBackend.LARGE_STAGE + 3, 288, 0, 5000};
+            List<Tensor> tensors = new ArrayList<>();
+            int[] offsets = new int[sizes.length];
+            int total = 0;
+            for (int i = 0; i < sizes.length; i++) {
+                tensors.add(tornado.allocate("t" + i, sizes[i]));
+                offsets[i] = total;
+                total += sizes[i];
+            }
+            assertReadExecutions(tornado, tensors, new float[total], offsets, total);
+        }
+    }
+
+    private static void assertReadExecutions(TornadoBackend tornado, List<Tensor> tensors, float[] host, int[] offsets,
+                                             int floats) {
+        long before = tornado.executions();
+        tornado.read(tensors, host, offsets);
+        long expected = (floats + TornadoBackend.LARGE_STAGE - 1) / TornadoBackend.LARGE_STAGE;
+        assertEquals(expected, tornado.executions() - before, tensors.size() + " tensors of " + floats + " floats");
     }
 }

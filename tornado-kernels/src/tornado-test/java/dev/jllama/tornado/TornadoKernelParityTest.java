@@ -105,6 +105,11 @@ class TornadoKernelParityTest {
     }
 
     @Test
+    void listReads() {
+        check(ParityChecks::listReads);
+    }
+
+    @Test
     void invalidTokenIsRejectedLikeTheCpuBackend() {
         var table = tornado.allocate("table", 10 * 4);
         var out = tornado.allocate("out", 2 * 4);

@@ -4,9 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jllama.model.LlamaConfig;
+import dev.jllama.model.backend.Tensor;
 import dev.jllama.model.backend.cpu.CpuBackend;
 import dev.jllama.model.bench.StepBenchmark;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -52,6 +57,44 @@ class TornadoMultiArenaTest {
             assertEquals(TornadoExecutionCountTest.FIXED + 3 * tiny.layers(), r.executionsPerStep());
             assertTrue(r.deviceBytesInUse() > 0 && r.deviceBytesInUse() <= r.deviceBytesReserved(),
                     r.deviceBytesInUse() + " of " + r.deviceBytesReserved());
+        }
+    }
+
+    @Test
+    void listReadGathersTensorsFromSeveralArenas() {
+        try (TornadoBackend tornado = new TornadoBackend(-1, MEMORY, ARENA)) {
+            // 1.2 MB each: one per 2 MiB arena.
+            int size = 300_000, count = 5;
+            SplittableRandom random = new SplittableRandom(3);
+            List<Tensor> tensors = new ArrayList<>();
+            List<float[]> values = new ArrayList<>();
+            Set<Integer> arenas = new HashSet<>();
+            for (int i = 0; i < count; i++) {
+                float[] v = new float[size];
+                for (int j = 0; j < size; j++) v[j] = (float) random.nextDouble();
+                Tensor t = tornado.allocate("t" + i, size);
+                tornado.write(t, 0, v, 0, size);
+                tensors.add(t);
+                values.add(v);
+                arenas.add(((TornadoTensor) t).arena());
+            }
+            assertTrue(arenas.size() >= 4, "the tensors landed in arenas " + arenas);
+            int[] srcOffsets = new int[count], lengths = new int[count], dstOffsets = new int[count];
+            int filled = 7;
+            for (int i = 0; i < count; i++) {
+                srcOffsets[i] = 11 * i;
+                lengths[i] = size - 11 * i - 3 * i;
+                dstOffsets[i] = filled;
+                filled += lengths[i] + 5;
+            }
+            float[] dst = new float[filled];
+            tornado.read(tensors, srcOffsets, lengths, dst, dstOffsets);
+            for (int i = 0; i < count; i++) {
+                for (int j = 0; j < lengths[i]; j++) {
+                    assertEquals(values.get(i)[srcOffsets[i] + j], dst[dstOffsets[i] + j],
+                            "tensor " + i + " element " + (srcOffsets[i] + j));
+                }
+            }
         }
     }
 }

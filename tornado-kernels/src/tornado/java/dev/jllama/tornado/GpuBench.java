@@ -12,10 +12,12 @@ import java.util.Map;
 /**
  * The measurements of {@code llama bench --what matmul} and {@code --what step} without Spark on the class path,
  * for the GPU machine: {@code GpuBench --backend tornado|cpu [--matmul PRESET:BATCH:SEQ,...]
- * [--step PRESET:BATCH:SEQ,...] [--steps N] [--device N] [--profile true] [--gemm 64|128] [--splitK true|false]}. Prints one result line
+ * [--step PRESET:BATCH:SEQ,...]... [--shape NAME,...] [--steps N] [--device N] [--profile true] [--gemm 64|128] [--splitK true|false]}. Prints one result line
  * per measurement, prefixed {@code RESULT} (the backend named {@code tornado-gemm128} when {@code --gemm} picks
  * TornadoVM's GEMM kernel, with {@code -splitK-off} when {@code --splitK false}); with {@code --profile} also each kernel's calls and wall time per step
- * (exact here: every call of this backend is synchronous), prefixed {@code PROFILE}.
+ * (exact here: every call of this backend is synchronous), prefixed {@code PROFILE}. {@code --shape} adds training
+ * steps at named shapes, run before {@code --step}'s, the GPU throughput goals of {@link StepBenchmark#SHAPES}
+ * ({@code gpu-15M}, {@code gpu-110M}, {@code gpu-1.1B}), as {@code llama bench --what step --shape}.
  */
 public final class GpuBench {
     private GpuBench() {}
@@ -34,7 +36,7 @@ public final class GpuBench {
     }
 
     public static void main(String[] argv) throws Exception {
-        String backendName = "tornado", matmul = null, step = null, gemm = null, splitK = null;
+        String backendName = "tornado", matmul = null, step = null, shape = null, gemm = null, splitK = null;
         int steps = 5, device = -1;
         boolean profile = false;
         for (int i = 0; i < argv.length; i += 2) {
@@ -43,7 +45,8 @@ public final class GpuBench {
             switch (argv[i]) {
                 case "--backend" -> backendName = value;
                 case "--matmul" -> matmul = value;
-                case "--step" -> step = value;
+                case "--step" -> step = step == null ? value : step + "," + value; // repeatable
+                case "--shape" -> shape = value;
                 case "--steps" -> steps = Integer.parseInt(value);
                 case "--device" -> device = Integer.parseInt(value);
                 case "--profile" -> profile = Boolean.parseBoolean(value);
@@ -60,7 +63,12 @@ public final class GpuBench {
                     + ("false".equalsIgnoreCase(splitK) ? "-splitK-off" : "");
             System.out.println("backend " + label + ": " + backend.device());
             for (Run run : Run.parse(matmul)) matmul(backend, label, run, steps);
-            for (Run run : Run.parse(step)) step(backend, label, run, steps, profile);
+            List<Run> stepRuns = new ArrayList<>();
+            if (shape != null) {
+                for (StepBenchmark.Shape s : StepBenchmark.shapes(shape)) stepRuns.add(new Run(s.model(), s.batch(), s.seqLen()));
+            }
+            stepRuns.addAll(Run.parse(step));
+            for (Run run : stepRuns) step(backend, label, run, steps, profile);
         }
     }
 

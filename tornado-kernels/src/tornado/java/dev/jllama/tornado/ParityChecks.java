@@ -380,6 +380,33 @@ public final class ParityChecks {
         for (List<Pair> list : List.of(p, g, m, v)) for (Pair x : list) x.free();
     }
 
+    /**
+     * Reads of a list of tensors into one host array: sizes around the staging buffers' (one larger than the
+     * large stage, so that a tensor spans two transfers), then ranges of them, at arbitrary destination offsets
+     * with gaps, in an order unlike the tensors'. Exact: nothing is computed.
+     */
+    public void listReads() {
+        int[] sizes = {7, TornadoBackend.LARGE_STAGE + 4099, 0, 16_385, 1, 300_001};
+        List<Pair> pairs = new ArrayList<>();
+        int[] offsets = new int[sizes.length];
+        int end = 13;
+        for (int i = sizes.length - 1; i >= 0; i--) {
+            pairs.add(0, new Pair("r" + i, sizes[i]).fill(1));
+            offsets[i] = end;
+            end += sizes[i] + 5;
+        }
+        float[] a = new float[end], b = new float[end];
+        test.read(side(pairs, true), a, offsets);
+        ref.read(side(pairs, false), b, offsets);
+        results.add(new Result("read of a list (" + end + " floats)", relative(a, b), 0));
+        int[] from = {3, 4_000, 0, 16_000, 0, 5}, lengths = {4, 1_048_000, 0, 385, 1, 299_990};
+        float[] c = new float[end], d = new float[end];
+        test.read(side(pairs, true), from, lengths, c, offsets);
+        ref.read(side(pairs, false), from, lengths, d, offsets);
+        results.add(new Result("read of ranges of a list", relative(c, d), 0));
+        for (Pair x : pairs) x.free();
+    }
+
     private static List<Tensor> side(List<Pair> pairs, boolean test) {
         List<Tensor> out = new ArrayList<>();
         for (Pair x : pairs) out.add(test ? x.t : x.r);
@@ -401,6 +428,7 @@ public final class ParityChecks {
         attention(1, 1, 2, 1, 8);
         adamw(999);
         tensorLists();
+        listReads();
         return results;
     }
 

@@ -54,7 +54,8 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  */
 public final class TornadoBackend implements Backend {
     private static final int SMALL_STAGE = 1 << 14;
-    private static final int LARGE_STAGE = 1 << 20;
+    /** Floats per host-device transfer of {@link #read}/{@link #write} (a list {@link #read} fills it from many tensors). */
+    static final int LARGE_STAGE = 1 << 20;
     private static final int INT_STAGE = 1 << 16;
     private static final int REDUCE_GROUPS = 512;
     private static final int LOCAL = 256;
@@ -85,7 +86,7 @@ public final class TornadoBackend implements Backend {
         INIT, ZERO, COPY, ADD, SCALE, SWIGLU, SWIGLU_BACKWARD, ROPE, RMSNORM, RMSNORM_BACKWARD_INPUT, GAIN_PARTIAL,
         COLUMN_SUM_ADD, EMBEDDING, EMBEDDING_BACKWARD, CROSS_ENTROPY, ADAMW, GEMM, GEMM128, GEMM_REDUCE, ATTENTION, ATTENTION_D,
         ATTENTION_DQ, ATTENTION_DKDV, WRITE_SMALL, WRITE_LARGE, READ_SMALL, READ_LARGE, WRITE_INTS, REDUCE,
-        ZERO_LIST, SUM_SQUARES_LIST, ADAMW_LIST
+        ZERO_LIST, SUM_SQUARES_LIST, ADAMW_LIST, READ_LIST_SMALL, READ_LIST_LARGE
     }
 
     /**
@@ -349,6 +350,14 @@ public final class TornadoBackend implements Backend {
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", Kernels::sumOfSquaresList, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, tensorTable, listPartials)
                         .transferToHost(DataTransferMode.EVERY_EXECUTION, listPartials);
+                case READ_LIST_SMALL -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, tensorTable)
+                        .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
+                        .task("t", Kernels::gatherList, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, tensorTable, smallStage)
+                        .transferToHost(DataTransferMode.EVERY_EXECUTION, smallStage);
+                case READ_LIST_LARGE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, tensorTable)
+                        .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
+                        .task("t", Kernels::gatherList, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, tensorTable, largeStage)
+                        .transferToHost(DataTransferMode.EVERY_EXECUTION, largeStage);
                 case ADAMW_LIST -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, fargs, tensorTable, tensorDecay)
                         .task("t", Kernels::adamwList, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, tensorTable, tensorDecay);
                 // Only the kernels that read float arguments re-send them: one host-to-device copy less per call.
@@ -1122,6 +1131,60 @@ public final class TornadoBackend implements Backend {
             }
         }
         return squares;
+    }
+
+    /**
+     * Gathers the ranges into the staging buffer, one after another, and runs one execution per stage-full (or per
+     * {@link #LIST_TENSORS} pieces, a piece being a range or the part of one that fits the stage), then copies each
+     * piece to its place in {@code dst}.
+     */
+    @Override
+    public void read(List<Tensor> sources, int[] srcOffsets, int[] lengths, float[] dst, int[] dstOffsets) {
+        Backend.checkListRead(sources, srcOffsets, lengths, dst, dstOffsets);
+        int[] pieceSource = new int[LIST_TENSORS], pieceArena = new int[LIST_TENSORS], pieceDst = new int[LIST_TENSORS];
+        int[] pieceStart = new int[LIST_TENSORS + 1];
+        int pieces = 0, filled = 0;
+        for (int i = 0; i < sources.size(); i++) {
+            for (int done = 0; done < lengths[i]; ) {
+                int n = Math.min(lengths[i] - done, LARGE_STAGE - filled);
+                pieceStart[pieces] = filled;
+                pieceSource[pieces] = at(sources.get(i)) + srcOffsets[i] + done;
+                pieceArena[pieces] = ((TornadoTensor) sources.get(i)).arena();
+                pieceDst[pieces] = dstOffsets[i] + done;
+                pieces++;
+                filled += n;
+                done += n;
+                if (filled == LARGE_STAGE || pieces == LIST_TENSORS) {
+                    pieceStart[pieces] = filled;
+                    gather(pieces, pieceStart, pieceSource, pieceArena, pieceDst, dst);
+                    pieces = 0;
+                    filled = 0;
+                }
+            }
+        }
+        if (pieces > 0) {
+            pieceStart[pieces] = filled;
+            gather(pieces, pieceStart, pieceSource, pieceArena, pieceDst, dst);
+        }
+    }
+
+    /** One execution of {@link Kernels#gatherList} over {@code pieces} pieces, then the stage into {@code dst}. */
+    private void gather(int pieces, int[] pieceStart, int[] pieceSource, int[] pieceArena, int[] pieceDst, float[] dst) {
+        // The table's layout for one operand, as tensorTable writes it: starts, then offsets, then arenas.
+        for (int p = 0; p <= pieces; p++) tensorTable.set(p, pieceStart[p]);
+        for (int p = 0; p < pieces; p++) {
+            tensorTable.set(pieces + 1 + p, pieceSource[p]);
+            tensorTable.set(pieces + 1 + pieces + p, pieceArena[p]);
+        }
+        int total = pieceStart[pieces];
+        boolean small = total <= SMALL_STAGE;
+        args(pieces);
+        launchNow(small ? Op.READ_LIST_SMALL : Op.READ_LIST_LARGE, total, LOCAL);
+        MemorySegment stage = (small ? smallStage : largeStage).getSegment();
+        for (int p = 0; p < pieces; p++) {
+            MemorySegment.copy(stage, ValueLayout.JAVA_FLOAT, 4L * pieceStart[p], dst, pieceDst[p],
+                    pieceStart[p + 1] - pieceStart[p]);
+        }
     }
 
     /** One launch when the steps differ only in weight decay (AdamW's matrices and vectors); else one per tensor. */

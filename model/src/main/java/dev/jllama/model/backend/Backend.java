@@ -65,6 +65,49 @@ public interface Backend extends AutoCloseable {
 
     void read(Tensor src, int srcOffset, float[] dst, int dstOffset, int length);
 
+    /**
+     * {@link #read} of every whole tensor of the list: {@code sources[i]} into {@code dst[dstOffsets[i] ..]} (a
+     * gradient bucket into the all-reduce buffer): as few device transfers as the backend can.
+     */
+    default void read(List<Tensor> sources, float[] dst, int[] dstOffsets) {
+        int[] srcOffsets = new int[sources.size()], lengths = new int[sources.size()];
+        for (int i = 0; i < lengths.length; i++) lengths[i] = sources.get(i).size();
+        read(sources, srcOffsets, lengths, dst, dstOffsets);
+    }
+
+    /**
+     * {@link #read} of a range of every tensor of the list: elements {@code [srcOffsets[i], srcOffsets[i] +
+     * lengths[i])} of {@code sources[i]} into {@code dst[dstOffsets[i] ..]}; as few device transfers as the
+     * backend can.
+     */
+    default void read(List<Tensor> sources, int[] srcOffsets, int[] lengths, float[] dst, int[] dstOffsets) {
+        checkListRead(sources, srcOffsets, lengths, dst, dstOffsets);
+        for (int i = 0; i < sources.size(); i++) read(sources.get(i), srcOffsets[i], dst, dstOffsets[i], lengths[i]);
+    }
+
+    /** Checks that the arrays of a list {@link #read} have one entry per tensor and every range is in bounds. */
+    static void checkListRead(List<Tensor> sources, int[] srcOffsets, int[] lengths, float[] dst, int[] dstOffsets) {
+        int n = sources.size();
+        if (srcOffsets.length != n || lengths.length != n || dstOffsets.length != n) {
+            throw new IllegalArgumentException("read of " + n + " tensors needs " + n + " source offsets, lengths and"
+                    + " destination offsets, got " + srcOffsets.length + ", " + lengths.length + " and "
+                    + dstOffsets.length);
+        }
+        for (int i = 0; i < n; i++) {
+            Tensor t = sources.get(i);
+            if (srcOffsets[i] < 0 || lengths[i] < 0 || (long) srcOffsets[i] + lengths[i] > t.size()) {
+                throw new IndexOutOfBoundsException("read: range [" + srcOffsets[i] + ", "
+                        + ((long) srcOffsets[i] + lengths[i]) + ") is outside tensor '" + t.name() + "' of "
+                        + t.size() + " elements");
+            }
+            if (dstOffsets[i] < 0 || (long) dstOffsets[i] + lengths[i] > dst.length) {
+                throw new IndexOutOfBoundsException("read of tensor '" + t.name() + "': destination ["
+                        + dstOffsets[i] + ", " + ((long) dstOffsets[i] + lengths[i]) + ") is outside the host array of "
+                        + dst.length + " elements");
+            }
+        }
+    }
+
     void writeInts(IntTensor dst, int[] src, int length);
 
     void zero(Tensor tensor);

@@ -10,11 +10,44 @@ import dev.jllama.model.train.StepStats;
 import dev.jllama.model.train.TrainOptions;
 import dev.jllama.model.train.LocalSync;
 import dev.jllama.model.train.Trainer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** Training throughput: forward, backward and clipped AdamW steps of a model on random tokens. */
 public final class StepBenchmark {
     private StepBenchmark() {}
+
+    /** A training step's shape by name: a model preset at a batch of {@code batch} sequences of {@code seqLen}. */
+    public record Shape(String name, String model, int batch, int seqLen) {}
+
+    /** The shapes of the GPU throughput goals, by name: {@code gpu-15M}, {@code gpu-110M}, {@code gpu-1.1B}. */
+    public static final Map<String, Shape> SHAPES = shapes(
+            new Shape("gpu-15M", "15M", 32, 256),
+            new Shape("gpu-110M", "110M", 16, 1024),
+            new Shape("gpu-1.1B", "1.1B", 4, 2048));
+
+    private static Map<String, Shape> shapes(Shape... shapes) {
+        Map<String, Shape> byName = new LinkedHashMap<>();
+        for (Shape s : shapes) byName.put(s.name(), s);
+        return Collections.unmodifiableMap(byName);
+    }
+
+    /** The shapes named in {@code names} (separated by commas), in that order. */
+    public static List<Shape> shapes(String names) {
+        List<Shape> shapes = new ArrayList<>();
+        for (String name : names.split(",")) {
+            Shape shape = SHAPES.get(name.trim());
+            if (shape == null) {
+                throw new IllegalArgumentException("unknown shape '" + name.trim() + "': the shapes are "
+                        + String.join(", ", SHAPES.keySet()));
+            }
+            shapes.add(shape);
+        }
+        return shapes;
+    }
 
     /**
      * @param executionsPerStep device executions per timed step ({@link Backend#executions()}), or -1 when the
