@@ -92,10 +92,18 @@ public final class MatmulBenchmark {
                 double[] seconds = new double[rounds];
                 double[] baselineSeconds = new double[theirs == null ? 0 : rounds];
                 for (int round = 0; round < rounds; round++) {
-                    seconds[round] = theirs == null ? time(backend, y, ours, reps) / reps : medianRepetition(backend, y, ours, reps);
+                    if (theirs == null) {
+                        seconds[round] = time(backend, y, ours, reps) / reps;
+                        continue;
+                    }
+                    rampUp(backend, y, ours);
+                    seconds[round] = medianRepetition(backend, y, ours, reps);
                     if (theirs != null) {
                         double[] t = new double[1];
-                        baseline.withThreads(() -> t[0] = medianRepetition(null, null, theirs, reps));
+                        baseline.withThreads(() -> {
+                            rampUp(null, null, theirs);
+                            t[0] = medianRepetition(null, null, theirs, reps);
+                        });
                         baselineSeconds[round] = t[0];
                         letOpenBlasThreadsSleep();
                     }
@@ -126,6 +134,18 @@ public final class MatmulBenchmark {
         if (backend != null) backend.sum(sync, 1);
         return (System.nanoTime() - start) / 1e9;
     }
+
+    /**
+     * Runs {@code op} untimed for {@link #RAMP_UP_NANOS}: after the pause for OpenBLAS's threads the cores run slower
+     * for a while, and a millisecond product measured right then read a third below its speed (the side measured
+     * second, straight after the first, did not pay this).
+     */
+    private static void rampUp(Backend backend, Tensor sync, Runnable op) {
+        long start = System.nanoTime();
+        while (System.nanoTime() - start < RAMP_UP_NANOS) time(backend, sync, op, 1);
+    }
+
+    private static final long RAMP_UP_NANOS = 50_000_000L;
 
     /** Seconds of the median of {@code reps} runs, each timed alone (and waited for, as in {@link #time}). */
     private static double medianRepetition(Backend backend, Tensor sync, Runnable op, int reps) {
