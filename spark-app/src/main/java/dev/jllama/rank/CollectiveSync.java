@@ -41,6 +41,9 @@ final class CollectiveSync implements StepSync {
     /** Per bucket: its gradient tensors and their places in the flat vector, for one list read each. */
     private final List<List<Tensor>> bucketGrads = new ArrayList<>();
     private final List<int[]> bucketOffsets = new ArrayList<>();
+    /** Every gradient and every parameter, and their places in the flat vector, for one list write each. */
+    private final List<Tensor> allGrads = new ArrayList<>(), allValues = new ArrayList<>();
+    private final int[] allOffsets;
     private final List<CompletableFuture<Void>> inFlight = new ArrayList<>();
     private long waitNanos; // compute stalled on communication: what overlap did not hide
 
@@ -65,6 +68,12 @@ final class CollectiveSync implements StepSync {
             }
             bucketGrads.add(grads);
             bucketOffsets.add(offsets);
+        }
+        this.allOffsets = new int[layout.params().size()];
+        for (Parameters.Param p : layout.params()) {
+            allOffsets[allGrads.size()] = layout.offset(p);
+            allGrads.add(p.grad());
+            allValues.add(p.value());
         }
     }
 
@@ -114,11 +123,18 @@ final class CollectiveSync implements StepSync {
     public void reduceGradients() throws IOException {
         awaitAll();
         if (sharded == null) {
-            for (Parameters.Param p : layout.params()) backend.write(p.grad(), 0, gradients, layout.offset(p), p.size());
+            backend.write(allGrads, gradients, allOffsets);
         } else {
-            for (ShardedAdamW.Segment s : sharded.segments()) {
-                backend.write(s.param().grad(), s.offset(), gradients, layout.offset(s.param()) + s.offset(), s.length());
+            List<ShardedAdamW.Segment> segments = sharded.segments();
+            List<Tensor> grads = new ArrayList<>();
+            int[] from = new int[segments.size()], lengths = new int[segments.size()], to = new int[segments.size()];
+            for (ShardedAdamW.Segment s : segments) {
+                to[grads.size()] = s.offset();
+                lengths[grads.size()] = s.length();
+                from[grads.size()] = layout.offset(s.param()) + s.offset();
+                grads.add(s.param().grad());
             }
+            backend.write(grads, to, lengths, gradients, from);
         }
     }
 
@@ -186,7 +202,7 @@ final class CollectiveSync implements StepSync {
         }
         backend.read(values, from, lengths, parameters, to);
         allGatherBuckets(parameters);
-        for (Parameters.Param p : layout.params()) backend.write(p.value(), 0, parameters, layout.offset(p), p.size());
+        backend.write(allValues, parameters, allOffsets);
     }
 
     private void allGatherBuckets(float[] flat) throws IOException {

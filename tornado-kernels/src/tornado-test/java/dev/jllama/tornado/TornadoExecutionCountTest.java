@@ -67,7 +67,7 @@ class TornadoExecutionCountTest {
      * one list of small tensors with one larger than two stages in the middle.
      */
     @Test
-    void listReadIsOneExecutionPerStageFull() {
+    void listReadAndWriteAreOneExecutionPerStageFull() {
         try (TornadoBackend tornado = new TornadoBackend(-1, Math.max(512L << 20, TornadoBackend.configuredMemoryBytes()));
              LlamaModel model = new LlamaModel(LlamaConfig.PRESETS.get("15M"), tornado)) {
             ParameterLayout layout = new ParameterLayout(model.parameters());
@@ -94,11 +94,15 @@ class TornadoExecutionCountTest {
         }
     }
 
+    /** A list read, and a list write of the same tensors, each take one execution per stage-full. */
     private static void assertReadExecutions(TornadoBackend tornado, List<Tensor> tensors, float[] host, int[] offsets,
                                              int floats) {
+        long expected = (floats + TornadoBackend.LARGE_STAGE - 1) / TornadoBackend.LARGE_STAGE;
         long before = tornado.executions();
         tornado.read(tensors, host, offsets);
-        long expected = (floats + TornadoBackend.LARGE_STAGE - 1) / TornadoBackend.LARGE_STAGE;
-        assertEquals(expected, tornado.executions() - before, tensors.size() + " tensors of " + floats + " floats");
+        assertEquals(expected, tornado.executions() - before, "read of " + tensors.size() + " tensors of " + floats + " floats");
+        before = tornado.executions();
+        tornado.write(tensors, host, offsets);
+        assertEquals(expected, tornado.executions() - before, "write of " + tensors.size() + " tensors of " + floats + " floats");
     }
 }

@@ -394,6 +394,19 @@ final class Kernels {
         }
     }
 
+    /** Copies {@code stage} into every tensor of the list, one after another (a write of many tensors); one thread per element. */
+    static void scatterList(KernelContext c, FloatArray m0, FloatArray m1, FloatArray m2, FloatArray m3,
+            FloatArray m4, FloatArray m5, FloatArray m6, FloatArray m7, IntArray imem, IntArray a, FloatArray f, IntArray table,
+                            FloatArray stage) {
+        int i = c.globalIdx;
+        int tensors = a.get(0);
+        if (i < table.get(tensors)) {
+            int t = entryOf(table, tensors, i);
+            store(m0, m1, m2, m3, m4, m5, m6, m7, arena(table, tensors, 0, t),
+                    offset(table, tensors, 0, t) + i - table.get(t), stage.get(i));
+        }
+    }
+
     /**
      * Sums of squares of every tensor of the list: {@code a.get(1)} work-groups per tensor, group g summing a
      * grid-stride share of tensor {@code g / a.get(1)} into {@code partial[g]}.

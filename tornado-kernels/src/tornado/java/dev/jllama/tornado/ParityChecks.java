@@ -383,7 +383,7 @@ public final class ParityChecks {
     /**
      * Reads of a list of tensors into one host array: sizes around the staging buffers' (one larger than the
      * large stage, so that a tensor spans two transfers), then ranges of them, at arbitrary destination offsets
-     * with gaps, in an order unlike the tensors'. Exact: nothing is computed.
+     * with gaps, in an order unlike the tensors'; then writes of the same lists and ranges. Exact: nothing is computed.
      */
     public void listReads() {
         int[] sizes = {7, TornadoBackend.LARGE_STAGE + 4099, 0, 16_385, 1, 300_001};
@@ -404,6 +404,16 @@ public final class ParityChecks {
         test.read(side(pairs, true), from, lengths, c, offsets);
         ref.read(side(pairs, false), from, lengths, d, offsets);
         results.add(new Result("read of ranges of a list", relative(c, d), 0));
+        // Writes the other way: the host array's ranges into the tensors, then every tensor compared whole.
+        float[] host = new float[end];
+        for (int i = 0; i < end; i++) host[i] = (float) random.nextGaussian();
+        test.write(side(pairs, true), host, offsets);
+        ref.write(side(pairs, false), host, offsets);
+        for (Pair x : pairs) x.compare("write of a list: " + x.size, 0);
+        for (int i = 0; i < end; i++) host[i] = (float) random.nextGaussian();
+        test.write(side(pairs, true), from, lengths, host, offsets);
+        ref.write(side(pairs, false), from, lengths, host, offsets);
+        for (Pair x : pairs) x.compare("write of ranges of a list: " + x.size, 0);
         for (Pair x : pairs) x.free();
     }
 

@@ -86,7 +86,7 @@ public final class TornadoBackend implements Backend {
         INIT, ZERO, COPY, ADD, SCALE, SWIGLU, SWIGLU_BACKWARD, ROPE, RMSNORM, RMSNORM_BACKWARD_INPUT, GAIN_PARTIAL,
         COLUMN_SUM_ADD, EMBEDDING, EMBEDDING_BACKWARD, CROSS_ENTROPY, ADAMW, GEMM, GEMM128, GEMM_REDUCE, ATTENTION, ATTENTION_D,
         ATTENTION_DQ, ATTENTION_DKDV, WRITE_SMALL, WRITE_LARGE, READ_SMALL, READ_LARGE, WRITE_INTS, REDUCE,
-        ZERO_LIST, SUM_SQUARES_LIST, ADAMW_LIST, READ_LIST_SMALL, READ_LIST_LARGE
+        ZERO_LIST, SUM_SQUARES_LIST, ADAMW_LIST, READ_LIST_SMALL, READ_LIST_LARGE, WRITE_LIST_SMALL, WRITE_LIST_LARGE
     }
 
     /**
@@ -358,6 +358,12 @@ public final class TornadoBackend implements Backend {
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", Kernels::gatherList, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, tensorTable, largeStage)
                         .transferToHost(DataTransferMode.EVERY_EXECUTION, largeStage);
+                case WRITE_LIST_SMALL -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, tensorTable, smallStage)
+                        .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
+                        .task("t", Kernels::scatterList, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, tensorTable, smallStage);
+                case WRITE_LIST_LARGE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, tensorTable, largeStage)
+                        .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
+                        .task("t", Kernels::scatterList, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, tensorTable, largeStage);
                 case ADAMW_LIST -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, fargs, tensorTable, tensorDecay)
                         .task("t", Kernels::adamwList, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, tensorTable, tensorDecay);
                 // Only the kernels that read float arguments re-send them: one host-to-device copy less per call.
@@ -1140,50 +1146,81 @@ public final class TornadoBackend implements Backend {
      */
     @Override
     public void read(List<Tensor> sources, int[] srcOffsets, int[] lengths, float[] dst, int[] dstOffsets) {
-        Backend.checkListRead(sources, srcOffsets, lengths, dst, dstOffsets);
-        int[] pieceSource = new int[LIST_TENSORS], pieceArena = new int[LIST_TENSORS], pieceDst = new int[LIST_TENSORS];
-        int[] pieceStart = new int[LIST_TENSORS + 1];
-        int pieces = 0, filled = 0;
-        for (int i = 0; i < sources.size(); i++) {
-            for (int done = 0; done < lengths[i]; ) {
-                int n = Math.min(lengths[i] - done, LARGE_STAGE - filled);
-                pieceStart[pieces] = filled;
-                pieceSource[pieces] = at(sources.get(i)) + srcOffsets[i] + done;
-                pieceArena[pieces] = ((TornadoTensor) sources.get(i)).arena();
-                pieceDst[pieces] = dstOffsets[i] + done;
-                pieces++;
-                filled += n;
-                done += n;
-                if (filled == LARGE_STAGE || pieces == LIST_TENSORS) {
-                    pieceStart[pieces] = filled;
-                    gather(pieces, pieceStart, pieceSource, pieceArena, pieceDst, dst);
-                    pieces = 0;
-                    filled = 0;
-                }
-            }
-        }
-        if (pieces > 0) {
-            pieceStart[pieces] = filled;
-            gather(pieces, pieceStart, pieceSource, pieceArena, pieceDst, dst);
-        }
+        Backend.checkListRanges("read", sources, srcOffsets, lengths, dst, dstOffsets);
+        new StagedList(sources, srcOffsets, lengths, dstOffsets).transfer(false, dst);
     }
 
-    /** One execution of {@link Kernels#gatherList} over {@code pieces} pieces, then the stage into {@code dst}. */
-    private void gather(int pieces, int[] pieceStart, int[] pieceSource, int[] pieceArena, int[] pieceDst, float[] dst) {
-        // The table's layout for one operand, as tensorTable writes it: starts, then offsets, then arenas.
-        for (int p = 0; p <= pieces; p++) tensorTable.set(p, pieceStart[p]);
-        for (int p = 0; p < pieces; p++) {
-            tensorTable.set(pieces + 1 + p, pieceSource[p]);
-            tensorTable.set(pieces + 1 + pieces + p, pieceArena[p]);
+    /**
+     * Copies the host ranges into the staging buffer, one after another, and scatters each stage-full into the
+     * tensors in one execution (the transfer of a list read, the other way).
+     */
+    @Override
+    public void write(List<Tensor> targets, int[] dstOffsets, int[] lengths, float[] src, int[] srcOffsets) {
+        Backend.checkListRanges("write", targets, dstOffsets, lengths, src, srcOffsets);
+        new StagedList(targets, dstOffsets, lengths, srcOffsets).transfer(true, src);
+    }
+
+    /**
+     * A list transfer cut into pieces that fill the large stage: piece {@code p} is stage range {@code [start[p],
+     * start[p + 1])}, tensor range from {@code tensorAt[p]} in arena {@code arena[p]}, host range from {@code hostAt[p]}.
+     */
+    private final class StagedList {
+        private final List<Tensor> tensors;
+        private final int[] tensorOffsets, lengths, hostOffsets;
+        private final int[] start = new int[LIST_TENSORS + 1], tensorAt = new int[LIST_TENSORS],
+                arena = new int[LIST_TENSORS], hostAt = new int[LIST_TENSORS];
+        private int pieces, filled;
+
+        StagedList(List<Tensor> tensors, int[] tensorOffsets, int[] lengths, int[] hostOffsets) {
+            this.tensors = tensors;
+            this.tensorOffsets = tensorOffsets;
+            this.lengths = lengths;
+            this.hostOffsets = hostOffsets;
         }
-        int total = pieceStart[pieces];
-        boolean small = total <= SMALL_STAGE;
-        args(pieces);
-        launchNow(small ? Op.READ_LIST_SMALL : Op.READ_LIST_LARGE, total, LOCAL);
-        MemorySegment stage = (small ? smallStage : largeStage).getSegment();
-        for (int p = 0; p < pieces; p++) {
-            MemorySegment.copy(stage, ValueLayout.JAVA_FLOAT, 4L * pieceStart[p], dst, pieceDst[p],
-                    pieceStart[p + 1] - pieceStart[p]);
+
+        void transfer(boolean toDevice, float[] host) {
+            for (int i = 0; i < tensors.size(); i++) {
+                for (int done = 0; done < lengths[i]; ) {
+                    int n = Math.min(lengths[i] - done, LARGE_STAGE - filled);
+                    start[pieces] = filled;
+                    tensorAt[pieces] = at(tensors.get(i)) + tensorOffsets[i] + done;
+                    arena[pieces] = ((TornadoTensor) tensors.get(i)).arena();
+                    hostAt[pieces] = hostOffsets[i] + done;
+                    pieces++;
+                    filled += n;
+                    done += n;
+                    if (filled == LARGE_STAGE || pieces == LIST_TENSORS) stage(toDevice, host);
+                }
+            }
+            if (pieces > 0) stage(toDevice, host);
+        }
+
+        /** One execution of {@link Kernels#gatherList} or {@link Kernels#scatterList} over the pieces so far. */
+        private void stage(boolean toDevice, float[] host) {
+            start[pieces] = filled;
+            // The table's layout for one operand, as tensorTable writes it: starts, then offsets, then arenas.
+            for (int p = 0; p <= pieces; p++) tensorTable.set(p, start[p]);
+            for (int p = 0; p < pieces; p++) {
+                tensorTable.set(pieces + 1 + p, tensorAt[p]);
+                tensorTable.set(pieces + 1 + pieces + p, arena[p]);
+            }
+            boolean small = filled <= SMALL_STAGE;
+            MemorySegment stage = (small ? smallStage : largeStage).getSegment();
+            if (toDevice) {
+                for (int p = 0; p < pieces; p++) {
+                    MemorySegment.copy(host, hostAt[p], stage, ValueLayout.JAVA_FLOAT, 4L * start[p], start[p + 1] - start[p]);
+                }
+            }
+            args(pieces);
+            launchNow(toDevice ? (small ? Op.WRITE_LIST_SMALL : Op.WRITE_LIST_LARGE)
+                    : (small ? Op.READ_LIST_SMALL : Op.READ_LIST_LARGE), filled, LOCAL);
+            if (!toDevice) {
+                for (int p = 0; p < pieces; p++) {
+                    MemorySegment.copy(stage, ValueLayout.JAVA_FLOAT, 4L * start[p], host, hostAt[p], start[p + 1] - start[p]);
+                }
+            }
+            pieces = 0;
+            filled = 0;
         }
     }
 

@@ -81,29 +81,52 @@ public interface Backend extends AutoCloseable {
      * backend can.
      */
     default void read(List<Tensor> sources, int[] srcOffsets, int[] lengths, float[] dst, int[] dstOffsets) {
-        checkListRead(sources, srcOffsets, lengths, dst, dstOffsets);
+        checkListRanges("read", sources, srcOffsets, lengths, dst, dstOffsets);
         for (int i = 0; i < sources.size(); i++) read(sources.get(i), srcOffsets[i], dst, dstOffsets[i], lengths[i]);
     }
 
-    /** Checks that the arrays of a list {@link #read} have one entry per tensor and every range is in bounds. */
-    static void checkListRead(List<Tensor> sources, int[] srcOffsets, int[] lengths, float[] dst, int[] dstOffsets) {
-        int n = sources.size();
-        if (srcOffsets.length != n || lengths.length != n || dstOffsets.length != n) {
-            throw new IllegalArgumentException("read of " + n + " tensors needs " + n + " source offsets, lengths and"
-                    + " destination offsets, got " + srcOffsets.length + ", " + lengths.length + " and "
-                    + dstOffsets.length);
+    /**
+     * {@link #write} of every whole tensor of the list: {@code targets[i]} from {@code src[srcOffsets[i] ..]} (the
+     * all-reduced gradients back into the model): as few device transfers as the backend can.
+     */
+    default void write(List<Tensor> targets, float[] src, int[] srcOffsets) {
+        int[] dstOffsets = new int[targets.size()], lengths = new int[targets.size()];
+        for (int i = 0; i < lengths.length; i++) lengths[i] = targets.get(i).size();
+        write(targets, dstOffsets, lengths, src, srcOffsets);
+    }
+
+    /**
+     * {@link #write} of a range of every tensor of the list: elements {@code [dstOffsets[i], dstOffsets[i] +
+     * lengths[i])} of {@code targets[i]} from {@code src[srcOffsets[i] ..]}; as few device transfers as the backend can.
+     */
+    default void write(List<Tensor> targets, int[] dstOffsets, int[] lengths, float[] src, int[] srcOffsets) {
+        checkListRanges("write", targets, dstOffsets, lengths, src, srcOffsets);
+        for (int i = 0; i < targets.size(); i++) write(targets.get(i), dstOffsets[i], src, srcOffsets[i], lengths[i]);
+    }
+
+    /**
+     * Checks a list read or write ({@code what}): one tensor offset, length and host offset per tensor, and every
+     * range inside its tensor and inside the host array.
+     */
+    static void checkListRanges(String what, List<Tensor> tensors, int[] tensorOffsets, int[] lengths, float[] host,
+                                int[] hostOffsets) {
+        int n = tensors.size();
+        if (tensorOffsets.length != n || lengths.length != n || hostOffsets.length != n) {
+            throw new IllegalArgumentException(what + " of " + n + " tensors needs " + n + " tensor offsets, lengths and"
+                    + " host offsets, got " + tensorOffsets.length + ", " + lengths.length + " and "
+                    + hostOffsets.length);
         }
         for (int i = 0; i < n; i++) {
-            Tensor t = sources.get(i);
-            if (srcOffsets[i] < 0 || lengths[i] < 0 || (long) srcOffsets[i] + lengths[i] > t.size()) {
-                throw new IndexOutOfBoundsException("read: range [" + srcOffsets[i] + ", "
-                        + ((long) srcOffsets[i] + lengths[i]) + ") is outside tensor '" + t.name() + "' of "
+            Tensor t = tensors.get(i);
+            if (tensorOffsets[i] < 0 || lengths[i] < 0 || (long) tensorOffsets[i] + lengths[i] > t.size()) {
+                throw new IndexOutOfBoundsException(what + ": range [" + tensorOffsets[i] + ", "
+                        + ((long) tensorOffsets[i] + lengths[i]) + ") is outside tensor '" + t.name() + "' of "
                         + t.size() + " elements");
             }
-            if (dstOffsets[i] < 0 || (long) dstOffsets[i] + lengths[i] > dst.length) {
-                throw new IndexOutOfBoundsException("read of tensor '" + t.name() + "': destination ["
-                        + dstOffsets[i] + ", " + ((long) dstOffsets[i] + lengths[i]) + ") is outside the host array of "
-                        + dst.length + " elements");
+            if (hostOffsets[i] < 0 || (long) hostOffsets[i] + lengths[i] > host.length) {
+                throw new IndexOutOfBoundsException(what + " of tensor '" + t.name() + "': host range ["
+                        + hostOffsets[i] + ", " + ((long) hostOffsets[i] + lengths[i]) + ") is outside the host array of "
+                        + host.length + " elements");
             }
         }
     }

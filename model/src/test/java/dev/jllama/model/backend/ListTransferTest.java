@@ -12,8 +12,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** {@link Backend}'s list reads, in the default form every backend inherits (here on the CPU backend). */
-class ListReadTest {
+/** {@link Backend}'s list reads and writes, in the default form every backend inherits (here on the CPU backend). */
+class ListTransferTest {
     private static final int[] SIZES = {5, 0, 17, 3};
     private static CpuBackend backend;
     private static final List<Tensor> tensors = new ArrayList<>();
@@ -82,7 +82,32 @@ class ListReadTest {
         assertTrue(source.getMessage().contains("[10, 18) is outside tensor 't2' of 17"), source.getMessage());
         var destination = assertThrows(IndexOutOfBoundsException.class, () -> backend.read(List.of(tensors.get(2)),
                 host, new int[] {20}));
-        assertTrue(destination.getMessage().contains("destination [20, 37) is outside the host array of 30"),
+        assertTrue(destination.getMessage().contains("host range [20, 37) is outside the host array of 30"),
                 destination.getMessage());
+    }
+
+    @Test
+    void writesPutHostRangesIntoTensorsAndNothingElse() {
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            Tensor a = cpu.allocate("a", 6), b = cpu.allocate("b", 4);
+            cpu.write(a, 0, filled(6), 0, 6);
+            cpu.write(b, 0, filled(4), 0, 4);
+            float[] host = new float[20];
+            for (int i = 0; i < host.length; i++) host[i] = i;
+            cpu.write(List.of(a, b), host, new int[] {10, 2});
+            float[] ra = new float[6], rb = new float[4];
+            cpu.read(a, 0, ra, 0, 6);
+            cpu.read(b, 0, rb, 0, 4);
+            assertArrayEquals(new float[] {10, 11, 12, 13, 14, 15}, ra);
+            assertArrayEquals(new float[] {2, 3, 4, 5}, rb);
+            cpu.write(List.of(a, b, a), new int[] {1, 3, 5}, new int[] {2, 1, 1}, host, new int[] {18, 0, 7});
+            cpu.read(a, 0, ra, 0, 6);
+            cpu.read(b, 0, rb, 0, 4);
+            assertArrayEquals(new float[] {10, 18, 19, 13, 14, 7}, ra);
+            assertArrayEquals(new float[] {2, 3, 4, 0}, rb);
+            var range = assertThrows(IndexOutOfBoundsException.class, () -> cpu.write(List.of(b), new int[] {2},
+                    new int[] {3}, host, new int[] {0}));
+            assertTrue(range.getMessage().contains("write: range [2, 5) is outside tensor 'b' of 4"), range.getMessage());
+        }
     }
 }
