@@ -44,6 +44,9 @@ final class CollectiveSync implements StepSync {
     /** Every gradient and every parameter, and their places in the flat vector, for one list write each. */
     private final List<Tensor> allGrads = new ArrayList<>(), allValues = new ArrayList<>();
     private final int[] allOffsets;
+    /** ZeRO-1: this rank's share of each parameter, as ranges of the gradient and value tensors and of the flat vector. */
+    private final List<Tensor> ownedGrads = new ArrayList<>(), ownedValues = new ArrayList<>();
+    private final int[] ownedTensorOffsets, ownedLengths, ownedFlatOffsets;
     private final List<CompletableFuture<Void>> inFlight = new ArrayList<>();
     private long waitNanos; // compute stalled on communication: what overlap did not hide
 
@@ -74,6 +77,18 @@ final class CollectiveSync implements StepSync {
             allOffsets[allGrads.size()] = layout.offset(p);
             allGrads.add(p.grad());
             allValues.add(p.value());
+        }
+        List<ShardedAdamW.Segment> segments = sharded == null ? List.of() : sharded.segments();
+        ownedTensorOffsets = new int[segments.size()];
+        ownedLengths = new int[segments.size()];
+        ownedFlatOffsets = new int[segments.size()];
+        for (ShardedAdamW.Segment s : segments) {
+            int i = ownedGrads.size();
+            ownedTensorOffsets[i] = s.offset();
+            ownedLengths[i] = s.length();
+            ownedFlatOffsets[i] = layout.offset(s.param()) + s.offset();
+            ownedGrads.add(s.param().grad());
+            ownedValues.add(s.param().value());
         }
     }
 
@@ -125,16 +140,7 @@ final class CollectiveSync implements StepSync {
         if (sharded == null) {
             backend.write(allGrads, gradients, allOffsets);
         } else {
-            List<ShardedAdamW.Segment> segments = sharded.segments();
-            List<Tensor> grads = new ArrayList<>();
-            int[] from = new int[segments.size()], lengths = new int[segments.size()], to = new int[segments.size()];
-            for (ShardedAdamW.Segment s : segments) {
-                to[grads.size()] = s.offset();
-                lengths[grads.size()] = s.length();
-                from[grads.size()] = layout.offset(s.param()) + s.offset();
-                grads.add(s.param().grad());
-            }
-            backend.write(grads, to, lengths, gradients, from);
+            backend.write(ownedGrads, ownedTensorOffsets, ownedLengths, gradients, ownedFlatOffsets);
         }
     }
 
@@ -191,16 +197,7 @@ final class CollectiveSync implements StepSync {
             return;
         }
         sharded.update(lr, step, clipScale);
-        List<ShardedAdamW.Segment> segments = sharded.segments();
-        List<Tensor> values = new ArrayList<>();
-        int[] from = new int[segments.size()], lengths = new int[segments.size()], to = new int[segments.size()];
-        for (ShardedAdamW.Segment s : segments) {
-            from[values.size()] = s.offset();
-            lengths[values.size()] = s.length();
-            to[values.size()] = layout.offset(s.param()) + s.offset();
-            values.add(s.param().value());
-        }
-        backend.read(values, from, lengths, parameters, to);
+        backend.read(ownedValues, ownedTensorOffsets, ownedLengths, parameters, ownedFlatOffsets);
         allGatherBuckets(parameters);
         backend.write(allValues, parameters, allOffsets);
     }
