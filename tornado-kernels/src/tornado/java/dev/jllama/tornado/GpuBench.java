@@ -15,7 +15,8 @@ import java.util.Map;
  * [--step PRESET:BATCH:SEQ,...]... [--shape NAME,...] [--steps N] [--device N] [--profile true] [--gemm 64|128] [--splitK true|false]}. Prints one result line
  * per measurement, prefixed {@code RESULT} (the backend named {@code tornado-gemm128} when {@code --gemm} picks
  * TornadoVM's GEMM kernel, with {@code -splitK-off} when {@code --splitK false}); with {@code --profile} also each kernel's calls and wall time per step
- * (exact here: every call of this backend is synchronous), prefixed {@code PROFILE}. {@code --shape} adds training
+ * (the TornadoVM backend queues calls and runs a layer's as one execution, so a group's time is charged to the call
+ * that runs it; the counts and the total are exact), prefixed {@code PROFILE}. {@code --shape} adds training
  * steps at named shapes, run before {@code --step}'s, the GPU throughput goals of {@link StepBenchmark#SHAPES}
  * ({@code gpu-15M}, {@code gpu-110M}, {@code gpu-1.1B}), as {@code llama bench --what step --shape}.
  */
