@@ -98,15 +98,13 @@ public final class MatmulBenchmark {
                     }
                     rampUp(backend, y, ours);
                     seconds[round] = medianRepetition(backend, y, ours, reps);
-                    if (theirs != null) {
-                        double[] t = new double[1];
-                        baseline.withThreads(() -> {
-                            rampUp(null, null, theirs);
-                            t[0] = medianRepetition(null, null, theirs, reps);
-                        });
-                        baselineSeconds[round] = t[0];
-                        letOpenBlasThreadsSleep();
-                    }
+                    double[] t = new double[1];
+                    baseline.withThreads(() -> {
+                        rampUp(null, null, theirs);
+                        t[0] = medianRepetition(null, null, theirs, reps);
+                    });
+                    baselineSeconds[round] = t[0];
+                    letOpenBlasThreadsSleep();
                 }
                 results.add(new Result(shape.layer(), form, m, in, out, 2.0 * m * in * out, seconds, baselineSeconds));
             }
