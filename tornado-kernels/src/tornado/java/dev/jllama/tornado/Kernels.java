@@ -26,18 +26,6 @@ final class Kernels {
 
     // ---- data movement ----
 
-    static void writeFloats(KernelContext c, FloatArray m0, FloatArray m1, FloatArray m2, FloatArray m3,
-            FloatArray m4, FloatArray m5, FloatArray m6, FloatArray m7, IntArray imem, IntArray a, FloatArray f, FloatArray stage) {
-        int i = c.globalIdx;
-        if (i < a.get(1)) store(m0, m1, m2, m3, m4, m5, m6, m7, a.get(ARENA), a.get(0) + i, stage.get(i));
-    }
-
-    static void readFloats(KernelContext c, FloatArray m0, FloatArray m1, FloatArray m2, FloatArray m3,
-            FloatArray m4, FloatArray m5, FloatArray m6, FloatArray m7, IntArray imem, IntArray a, FloatArray f, FloatArray stage) {
-        int i = c.globalIdx;
-        if (i < a.get(1)) stage.set(i, load(m0, m1, m2, m3, m4, m5, m6, m7, a.get(ARENA), a.get(0) + i));
-    }
-
     static void writeInts(KernelContext c, FloatArray m0, FloatArray m1, FloatArray m2, FloatArray m3,
             FloatArray m4, FloatArray m5, FloatArray m6, FloatArray m7, IntArray imem, IntArray a, FloatArray f, IntArray stage) {
         int i = c.globalIdx;

@@ -85,8 +85,8 @@ public final class TornadoBackend implements Backend {
     private enum Op {
         INIT, ZERO, COPY, ADD, SCALE, SWIGLU, SWIGLU_BACKWARD, ROPE, RMSNORM, RMSNORM_BACKWARD_INPUT, GAIN_PARTIAL,
         COLUMN_SUM_ADD, EMBEDDING, EMBEDDING_BACKWARD, CROSS_ENTROPY, ADAMW, GEMM, GEMM128, GEMM_REDUCE, ATTENTION, ATTENTION_D,
-        ATTENTION_DQ, ATTENTION_DKDV, WRITE_SMALL, WRITE_LARGE, READ_SMALL, READ_LARGE, WRITE_INTS, REDUCE,
-        ZERO_LIST, SUM_SQUARES_LIST, ADAMW_LIST, READ_LIST_SMALL, READ_LIST_LARGE, WRITE_LIST_SMALL, WRITE_LIST_LARGE
+        ATTENTION_DQ, ATTENTION_DKDV, WRITE_INTS, REDUCE,
+        ZERO_LIST, SUM_SQUARES_LIST, ADAMW_LIST, READ_SMALL, READ_LARGE, WRITE_SMALL, WRITE_LARGE
     }
 
     /**
@@ -322,23 +322,9 @@ public final class TornadoBackend implements Backend {
         } else {
             g.consumeFromDevice(deviceArrays);
             switch (op) {
-                case WRITE_SMALL -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, smallStage)
-                        .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
-                        .task("t", Kernels::writeFloats, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, smallStage);
-                case WRITE_LARGE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, largeStage)
-                        .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
-                        .task("t", Kernels::writeFloats, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, largeStage);
                 case WRITE_INTS -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, intStage)
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", Kernels::writeInts, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, intStage);
-                case READ_SMALL -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args)
-                        .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
-                        .task("t", Kernels::readFloats, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, smallStage)
-                        .transferToHost(DataTransferMode.EVERY_EXECUTION, smallStage);
-                case READ_LARGE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args)
-                        .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
-                        .task("t", Kernels::readFloats, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, largeStage)
-                        .transferToHost(DataTransferMode.EVERY_EXECUTION, largeStage);
                 case REDUCE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args)
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", Kernels::reduce, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, partials)
@@ -350,18 +336,18 @@ public final class TornadoBackend implements Backend {
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", Kernels::sumOfSquaresList, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, tensorTable, listPartials)
                         .transferToHost(DataTransferMode.EVERY_EXECUTION, listPartials);
-                case READ_LIST_SMALL -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, tensorTable)
+                case READ_SMALL -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, tensorTable)
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", Kernels::gatherList, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, tensorTable, smallStage)
                         .transferToHost(DataTransferMode.EVERY_EXECUTION, smallStage);
-                case READ_LIST_LARGE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, tensorTable)
+                case READ_LARGE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, tensorTable)
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", Kernels::gatherList, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, tensorTable, largeStage)
                         .transferToHost(DataTransferMode.EVERY_EXECUTION, largeStage);
-                case WRITE_LIST_SMALL -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, tensorTable, smallStage)
+                case WRITE_SMALL -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, tensorTable, smallStage)
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", Kernels::scatterList, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, tensorTable, smallStage);
-                case WRITE_LIST_LARGE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, tensorTable, largeStage)
+                case WRITE_LARGE -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, tensorTable, largeStage)
                         .transferToDevice(DataTransferMode.FIRST_EXECUTION, fargs)
                         .task("t", Kernels::scatterList, c, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], imem, args, fargs, tensorTable, largeStage);
                 case ADAMW_LIST -> g.transferToDevice(DataTransferMode.EVERY_EXECUTION, args, fargs, tensorTable, tensorDecay)
@@ -709,31 +695,13 @@ public final class TornadoBackend implements Backend {
     @Override
     public void write(Tensor dst, int dstOffset, float[] src, int srcOffset, int length) {
         check(dst, dstOffset, length, "write");
-        for (int done = 0; done < length; ) {
-            int n = Math.min(length - done, LARGE_STAGE);
-            boolean small = n <= SMALL_STAGE;
-            FloatArray stage = small ? smallStage : largeStage;
-            MemorySegment.copy(src, srcOffset + done, stage.getSegment(), ValueLayout.JAVA_FLOAT, 0, n);
-            args(at(dst) + dstOffset + done, n);
-            arenas(dst);
-            launchNow(small ? Op.WRITE_SMALL : Op.WRITE_LARGE, n, LOCAL);
-            done += n;
-        }
+        new StagedList(List.of(dst), new int[] {dstOffset}, new int[] {length}, new int[] {srcOffset}).transfer(true, src);
     }
 
     @Override
     public void read(Tensor src, int srcOffset, float[] dst, int dstOffset, int length) {
         check(src, srcOffset, length, "read");
-        for (int done = 0; done < length; ) {
-            int n = Math.min(length - done, LARGE_STAGE);
-            boolean small = n <= SMALL_STAGE;
-            FloatArray stage = small ? smallStage : largeStage;
-            args(at(src) + srcOffset + done, n);
-            arenas(src);
-            launchNow(small ? Op.READ_SMALL : Op.READ_LARGE, n, LOCAL);
-            MemorySegment.copy(stage.getSegment(), ValueLayout.JAVA_FLOAT, 0, dst, dstOffset + done, n);
-            done += n;
-        }
+        new StagedList(List.of(src), new int[] {srcOffset}, new int[] {length}, new int[] {dstOffset}).transfer(false, dst);
     }
 
     @Override
@@ -1212,8 +1180,8 @@ public final class TornadoBackend implements Backend {
                 }
             }
             args(pieces);
-            launchNow(toDevice ? (small ? Op.WRITE_LIST_SMALL : Op.WRITE_LIST_LARGE)
-                    : (small ? Op.READ_LIST_SMALL : Op.READ_LIST_LARGE), filled, LOCAL);
+            launchNow(toDevice ? (small ? Op.WRITE_SMALL : Op.WRITE_LARGE)
+                    : (small ? Op.READ_SMALL : Op.READ_LARGE), filled, LOCAL);
             if (!toDevice) {
                 for (int p = 0; p < pieces; p++) {
                     MemorySegment.copy(stage, ValueLayout.JAVA_FLOAT, 4L * start[p], host, hostAt[p], start[p + 1] - start[p]);
