@@ -75,12 +75,15 @@ class TornadoKernelParityTest {
         });
     }
 
+    /** Blocks of 32 rows: several of them, a partial last one, GQA, the goal shapes' head_dim 64 and an odd one (10). */
     @Test
     void attention() {
         check(p -> {
             p.attention(2, 45, 4, 2, 16);
             p.attention(1, 70, 3, 3, 48);
             p.attention(1, 1, 2, 1, 8);
+            p.attention(2, 77, 4, 1, 64);
+            p.attention(1, 33, 2, 2, 10);
         });
     }
 

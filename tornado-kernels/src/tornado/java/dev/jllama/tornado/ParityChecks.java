@@ -436,6 +436,8 @@ public final class ParityChecks {
         attention(2, 45, 4, 2, 16);
         attention(1, 70, 3, 3, 48);
         attention(1, 1, 2, 1, 8);
+        attention(2, 77, 4, 1, 64);
+        attention(1, 33, 2, 2, 10);
         adamw(999);
         tensorLists();
         listReads();

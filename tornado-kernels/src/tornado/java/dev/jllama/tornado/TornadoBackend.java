@@ -903,7 +903,7 @@ public final class TornadoBackend implements Backend {
         arenas(out, lse, q, k, v);
         fargs((float) (1.0 / Math.sqrt(headDim)));
         int blocks = (seqLen + block - 1) / block;
-        launch(Op.ATTENTION, (long) batch * heads * blocks * block, block);
+        launch(Op.ATTENTION, (long) batch * heads * blocks * AttentionKernels.THREADS, AttentionKernels.THREADS);
         endCall(Call.ATTENTION);
     }
 
@@ -922,11 +922,13 @@ public final class TornadoBackend implements Backend {
         args(at(dq), at(dout), at(lse), d.offset(), at(q), at(k), at(v), batch, seqLen, heads, kvHeads, headDim);
         arenas(dq, dout, lse, d, q, k, v);
         fargs(scale);
-        launch(Op.ATTENTION_DQ, (long) batch * heads * blocks * block, block);
+        launch(Op.ATTENTION_DQ, (long) batch * heads * blocks * AttentionKernels.THREADS,
+                AttentionKernels.THREADS);
         args(at(dk), at(dv), at(dout), at(lse), d.offset(), at(q), at(k), at(v), batch, seqLen, heads, kvHeads, headDim);
         arenas(dk, dv, dout, lse, d, q, k, v);
         fargs(scale);
-        launch(Op.ATTENTION_DKDV, (long) batch * kvHeads * blocks * block, block);
+        launch(Op.ATTENTION_DKDV, (long) batch * kvHeads * blocks * AttentionKernels.THREADS,
+                AttentionKernels.THREADS);
         endCall(Call.ATTENTION_BACKWARD);
     }
 
