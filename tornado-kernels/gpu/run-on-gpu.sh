@@ -7,6 +7,7 @@
 # 16x1024, gpu-1.1B = 1.1B at 4x2048) on OpenCL, on PTX (when the SDK has it) and on the CPU backend of the same
 # machine, each shape in its own JVM so that one that does not fit fails alone; a table of them with GPU/CPU ratios
 # ends the summary. The CPU takes one timed step after its warm-up step.
+# Attention forward and backward alone at the three shapes' heads (GFLOP/s over the causal half), in the first stage.
 # Both GEMM kernels are measured: the default (128x128 tiles) and -Djllama.tornado.gemm=64 (stage *-gemm64);
 # and the default without split-K (-Djllama.tornado.splitK=false, stage *-splitK-off), for the weight gradients.
 # Budget: BUDGET_S seconds (default 480, about 8 minutes on an H100/H200; 1800 with GPU_SMALL). Stages run in order
@@ -63,14 +64,14 @@ SHAPES=(gpu-15M gpu-110M gpu-1.1B)
 declare -A SPEC
 if [[ -n "${GPU_SMALL:-}" ]]; then
   export JLLAMA_TORNADO_MEMORY_MIB=512; MEMORY_110M=512; MEMORY_1_1B=512
-  MATMUL="15M:1:64"; STEPS=2; CPU_STEPS=1; BUDGET=${BUDGET_S:-1800}
+  MATMUL="15M:1:64"; ATTENTION="15M:1:64,tiny:2:128"; STEPS=2; CPU_STEPS=1; BUDGET=${BUDGET_S:-1800}
   # 42M needs more than the rehearsal's 512 MiB, so the path of a stage that fails alone is rehearsed too.
   SPEC=([gpu-15M]=15M:1:64 [gpu-110M]=tiny:4:128 [gpu-1.1B]=42M:1:64)
 else
   # Device memory for all tensors (arenas of at most 8 GiB, allocated in full when a backend starts, on the host too):
   # 15M at 32 x 256 and the matmuls fit 7800 MiB; 110M at 16 x 1024 needs ~10 GB, 1.1B at 4 x 2048 ~31-35 GB.
   export JLLAMA_TORNADO_MEMORY_MIB=7800; MEMORY_110M=16000; MEMORY_1_1B=48000
-  MATMUL="15M:32:256"; STEPS=5; CPU_STEPS=1; BUDGET=${BUDGET_S:-480}
+  MATMUL="15M:32:256"; ATTENTION="15M:32:256,110M:16:1024,1.1B:4:2048"; STEPS=5; CPU_STEPS=1; BUDGET=${BUDGET_S:-480}
   SPEC=([gpu-15M]=15M:32:256 [gpu-110M]=110M:16:1024 [gpu-1.1B]=1.1B:4:2048)
 fi
 mkdir -p "$OUT/status"
@@ -109,7 +110,7 @@ run devices-opencl 60 "$WORK/opencl.argfile" dev.jllama.tornado.ParityCheck --de
 run parity-opencl 150 "$WORK/opencl.argfile" dev.jllama.tornado.ParityCheck
 # shellcheck disable=SC2046
 run bench-tornado-opencl 150 "$WORK/opencl.argfile" dev.jllama.tornado.GpuBench --backend tornado \
-  --matmul "$MATMUL" $(shape gpu-15M) --steps "$STEPS" --profile true
+  --matmul "$MATMUL" --attention "$ATTENTION" $(shape gpu-15M) --steps "$STEPS" --profile true
 # shellcheck disable=SC2046
 JLLAMA_TORNADO_MEMORY_MIB=$MEMORY_110M run step-opencl-gpu-110M 120 "$WORK/opencl.argfile" dev.jllama.tornado.GpuBench --backend tornado \
   $(shape gpu-110M) --steps "$STEPS"

@@ -3,6 +3,7 @@ package dev.jllama.tornado;
 import dev.jllama.model.LlamaConfig;
 import dev.jllama.model.backend.Backend;
 import dev.jllama.model.backend.Backends;
+import dev.jllama.model.bench.AttentionBenchmark;
 import dev.jllama.model.bench.MatmulBenchmark;
 import dev.jllama.model.bench.StepBenchmark;
 import java.util.ArrayList;
@@ -11,7 +12,7 @@ import java.util.Map;
 
 /**
  * The measurements of {@code llama bench --what matmul} and {@code --what step} without Spark on the class path,
- * for the GPU machine: {@code GpuBench --backend tornado|cpu [--matmul PRESET:BATCH:SEQ,...]
+ * for the GPU machine: {@code GpuBench --backend tornado|cpu [--matmul PRESET:BATCH:SEQ,...] [--attention PRESET:BATCH:SEQ,...]
  * [--step PRESET:BATCH:SEQ,...]... [--shape NAME,...] [--steps N] [--device N] [--profile true] [--gemm 64|128] [--splitK true|false]}. Prints one result line
  * per measurement, prefixed {@code RESULT} (the backend named {@code tornado-gemm128} when {@code --gemm} picks
  * TornadoVM's GEMM kernel, with {@code -splitK-off} when {@code --splitK false}); with {@code --profile} also each kernel's calls and wall time per step
@@ -37,7 +38,7 @@ public final class GpuBench {
     }
 
     public static void main(String[] argv) throws Exception {
-        String backendName = "tornado", matmul = null, step = null, shape = null, gemm = null, splitK = null;
+        String backendName = "tornado", matmul = null, attention = null, step = null, shape = null, gemm = null, splitK = null;
         int steps = 5, device = -1;
         boolean profile = false;
         for (int i = 0; i < argv.length; i += 2) {
@@ -46,6 +47,7 @@ public final class GpuBench {
             switch (argv[i]) {
                 case "--backend" -> backendName = value;
                 case "--matmul" -> matmul = value;
+                case "--attention" -> attention = value;
                 case "--step" -> step = step == null ? value : step + "," + value; // repeatable
                 case "--shape" -> shape = value;
                 case "--steps" -> steps = Integer.parseInt(value);
@@ -64,6 +66,7 @@ public final class GpuBench {
                     + ("false".equalsIgnoreCase(splitK) ? "-splitK-off" : "");
             System.out.println("backend " + label + ": " + backend.device());
             for (Run run : Run.parse(matmul)) matmul(backend, label, run, steps);
+            for (Run run : Run.parse(attention)) attention(backend, label, run, steps);
             List<Run> stepRuns = new ArrayList<>();
             if (shape != null) {
                 for (StepBenchmark.Shape s : StepBenchmark.shapes(shape)) stepRuns.add(new Run(s.model(), s.batch(), s.seqLen()));
@@ -83,6 +86,16 @@ public final class GpuBench {
         }
         System.out.printf("RESULT matmul %s %s overall %.1f GFLOP/s%n", label, run.preset(),
                 MatmulBenchmark.overallGflops(results));
+    }
+
+    /** Causal attention of the model's heads, forward and backward: milliseconds and GFLOP/s (causal FLOPs). */
+    static void attention(Backend backend, String label, Run run, int reps) {
+        LlamaConfig c = LlamaConfig.PRESETS.get(run.preset());
+        AttentionBenchmark.Result r = AttentionBenchmark.run(backend, c, run.batch(), run.seqLen(), reps);
+        System.out.printf("RESULT attention %s %s batch %d x %d heads %d/%d head_dim %d: forward %.3f ms %.1f GFLOP/s,"
+                        + " backward %.3f ms %.1f GFLOP/s%n", label, run.preset(), r.batch(), r.seqLen(), r.heads(),
+                r.kvHeads(), r.headDim(), r.forwardSeconds() * 1e3, r.forwardGflops(), r.backwardSeconds() * 1e3,
+                r.backwardGflops());
     }
 
     /** Training tokens/s (forward, backward, clipped AdamW) as {@code llama bench --what step}. */

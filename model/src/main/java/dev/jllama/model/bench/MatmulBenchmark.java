@@ -125,7 +125,7 @@ public final class MatmulBenchmark {
      * Seconds for {@code reps} runs; a backend given is waited for through a read of {@code sync} (asynchronous
      * backends queue the work).
      */
-    private static double time(Backend backend, Tensor sync, Runnable op, int reps) {
+    static double time(Backend backend, Tensor sync, Runnable op, int reps) {
         if (backend != null) backend.sum(sync, 1);
         long start = System.nanoTime();
         for (int i = 0; i < reps; i++) op.run();
@@ -146,7 +146,7 @@ public final class MatmulBenchmark {
     private static final long RAMP_UP_NANOS = 50_000_000L;
 
     /** Seconds of the median of {@code reps} runs, each timed alone (and waited for, as in {@link #time}). */
-    private static double medianRepetition(Backend backend, Tensor sync, Runnable op, int reps) {
+    static double medianRepetition(Backend backend, Tensor sync, Runnable op, int reps) {
         double[] seconds = new double[reps];
         for (int i = 0; i < reps; i++) seconds[i] = time(backend, sync, op, 1);
         return median(seconds);
@@ -197,14 +197,14 @@ public final class MatmulBenchmark {
         return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
-    private static float[] random(int size, long seed) {
+    static float[] random(int size, long seed) {
         float[] values = new float[size];
         SplittableRandom random = new SplittableRandom(seed);
         for (int i = 0; i < size; i++) values[i] = (float) (random.nextDouble() * 2 - 1);
         return values;
     }
 
-    private static Tensor upload(Backend backend, String name, float[] values) {
+    static Tensor upload(Backend backend, String name, float[] values) {
         Tensor t = backend.allocate(name, values.length);
         backend.write(t, 0, values, 0, values.length);
         return t;
