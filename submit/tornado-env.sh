@@ -2,7 +2,7 @@
 # SDK's JVM flags (its argfile template rendered for this SDK by tornado-kernels/tornado-argfile.sh: --module-path
 # is a folder of links to the SDK's jars without "." and without the SDK's Log4j2 jars, which would shadow the
 # project's Log4j2) and puts the TornadoVM backend's classes on the class path, where ServiceLoader finds its
-# BackendProvider.
+# BackendProvider; and the memory options for its arenas (submit/tornado-memory.sh).
 # Expects ROOT, CP and the JVM_FLAGS array from the launcher.
 
 tornado_template="$TORNADOVM_HOME/tornado-argfile.template"
@@ -20,5 +20,7 @@ if [[ ! -f "$tornado_argfile" || ! -d "$tornado_modules" || "$tornado_template" 
   "$ROOT/tornado-kernels/tornado-argfile.sh" "$TORNADOVM_HOME" "$tornado_argfile" "$tornado_modules"
 fi
 JVM_FLAGS+=("@$tornado_argfile")
+source "$ROOT/submit/tornado-memory.sh"
+JVM_FLAGS+=("${TORNADO_MEMORY_OPTIONS[@]}")
 CP="$ROOT/tornado-kernels/target/classes:$CP"
 unset tornado_template tornado_argfile tornado_modules

@@ -57,7 +57,9 @@ sed -e "s#\${TORNADOVM_HOME}#$SDK#g" -e "s#^--module-path .*#--module-path $WORK
     -e 's/tornado\.drivers\.opencl,tornado\.drivers\.ptx/tornado.drivers.ptx/g' \
     -e 's/--add-modules \(.*\)tornado\.drivers\.opencl$/--add-modules \1tornado.drivers.ptx/' \
     "$SDK/tornado-argfile.template" > "$WORK/ptx.argfile"
-FLAGS=(-Xmx16g -Dtornado.device.memory=30GB --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+IgnoreUnrecognizedVMOptions)
+# The arenas' host copy is direct memory, whose default limit (the heap size) is below 1.1B's 48000 MiB of arenas.
+FLAGS=(-Xmx16g -XX:MaxDirectMemorySize=64g -Dtornado.device.memory=30GB --add-modules=jdk.incubator.vector
+  --enable-native-access=ALL-UNNAMED -XX:+IgnoreUnrecognizedVMOptions)
 
 # SPEC: each shape as PRESET:BATCH:SEQ (StepBenchmark.SHAPES), to find its results; the rehearsal runs stand-ins.
 SHAPES=(gpu-15M gpu-110M gpu-1.1B)

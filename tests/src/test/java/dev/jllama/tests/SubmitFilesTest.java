@@ -164,11 +164,7 @@ class SubmitFilesTest {
     @Test
     void tornadoFlagsAreRenderedFromTheSdkWithoutLog4jOrDot() throws Exception {
         Path sdk = fakeTornadoSdk();
-        Path backend = work.resolve("jllama-tornado-kernels.jar");
-        try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(backend))) {
-            zip.putNextEntry(new ZipEntry("dev/jllama/tornado/TornadoBackend.class"));
-            zip.closeEntry();
-        }
+        Path backend = fakeBackendJar();
         Map<String, String> s = settings(render("standalone.sh",
                 Map.of("TORNADOVM_HOME", sdk.toString(), "TORNADO_BACKEND_JAR", backend.toString())));
         List<String> executor = javaOptions(s.get("spark.executor.extraJavaOptions"));
@@ -187,6 +183,58 @@ class SubmitFilesTest {
         assertEquals(1, missing.status());
         assertTrue(missing.err().contains("absent.jar has no TornadoVM backend") && missing.err().contains("./mvnw"),
                 missing.err());
+    }
+
+    /**
+     * The executors' TornadoVM arenas (JLLAMA_TORNADO_MEMORY_MIB) are held on the host too: the JVM's direct-memory
+     * limit, TornadoVM's device cap and the container's overhead grow with them; a value that is not MiB is refused.
+     */
+    @Test
+    void tornadoArenasGetHostMemoryDeviceCapAndContainerOverhead() throws Exception {
+        Path backend = fakeBackendJar();
+        Map<String, String> sdk = Map.of("TORNADOVM_HOME", fakeTornadoSdk().toString(),
+                "TORNADO_BACKEND_JAR", backend.toString());
+        List<String> expected = List.of("-Djllama.tornado.memoryMiB=20000", "-XX:MaxDirectMemorySize=28192m",
+                "-Dtornado.device.memory=21024MB");
+        Map<String, String> withSdk = new HashMap<>(sdk);
+        withSdk.put("JLLAMA_TORNADO_MEMORY_MIB", "20000");
+        Map<String, String> yarn = settings(render("yarn.sh", withSdk));
+        assertTrue(javaOptions(yarn.get("spark.executor.extraJavaOptions")).containsAll(expected),
+                yarn.get("spark.executor.extraJavaOptions"));
+        assertEquals("23072m", yarn.get("spark.executor.memoryOverhead"));
+        assertFalse(yarn.get("--driver-java-options").contains("MaxDirectMemorySize"), "the driver holds no arenas");
+
+        Map<String, String> k8s = settings(render("kubernetes.sh", Map.of("JLLAMA_TORNADO_MEMORY_MIB", "20000")));
+        assertTrue(javaOptions(k8s.get("spark.executor.extraJavaOptions")).containsAll(expected),
+                k8s.get("spark.executor.extraJavaOptions"));
+        assertEquals("23072m", k8s.get("spark.executor.memoryOverhead"));
+        Map<String, String> k8sCpu = settings(render("kubernetes.sh", Map.of("GPUS", "0")));
+        assertFalse(k8sCpu.containsKey("spark.executor.memoryOverhead"), "no backend, no arenas");
+
+        Map<String, String> defaults = settings(render("standalone.sh", sdk));
+        assertTrue(javaOptions(defaults.get("spark.executor.extraJavaOptions")).containsAll(List.of(
+                "-Djllama.tornado.memoryMiB=1024", "-XX:MaxDirectMemorySize=9216m", "-Dtornado.device.memory=2048MB")),
+                defaults.get("spark.executor.extraJavaOptions"));
+
+        Map<String, String> bad = new HashMap<>(withSdk);
+        bad.put("JLLAMA_TORNADO_MEMORY_MIB", "8g");
+        bad.put("LLAMA_DRY_RUN", "1");
+        bad.put("SPARK_HOME", "/opt/spark");
+        Run refused = runScript(bad, CLUSTER.resolve("yarn.sh").toString());
+        assertEquals(1, refused.status());
+        assertTrue(refused.err().contains("JLLAMA_TORNADO_MEMORY_MIB must be a whole number of MiB, got '8g'"),
+                refused.err());
+        assertEquals("", refused.out());
+    }
+
+    /** A jar the launch files take for the TornadoVM backend's: it holds the backend's class. */
+    static Path fakeBackendJar() throws IOException {
+        Path backend = work.resolve("jllama-tornado-kernels.jar");
+        try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(backend))) {
+            zip.putNextEntry(new ZipEntry("dev/jllama/tornado/TornadoBackend.class"));
+            zip.closeEntry();
+        }
+        return backend;
     }
 
     /** An SDK's layout: the argfile template (as 5.2.0-jdk25's, shortened), its jars with Log4j2's among them. */

@@ -11,6 +11,9 @@ final class ArenaSet {
     /** The most floats one device array holds, less a margin for TornadoVM's array header. */
     static final long MAX_ARENA_ELEMENTS = Integer.MAX_VALUE - (1L << 20);
 
+    /** Room under the device's largest allocation for TornadoVM's array header (it needs strictly less). */
+    private static final long HEADER_ROOM_BYTES = 1 << 20;
+
     /** Where a tensor lives: arena index and element offset inside it. */
     record Slot(int arena, int offset) {}
 
@@ -35,7 +38,7 @@ final class ArenaSet {
             throw new IllegalArgumentException("TornadoVM device memory of " + (totalElements >> 18) + " MiB needs "
                     + count + " arenas of at most " + (arenaElements >> 18) + " MiB, more than the " + maxArenas
                     + " the kernels address; lower -Djllama.tornado.memoryMiB / JLLAMA_TORNADO_MEMORY_MIB or raise"
-                    + " -Djllama.tornado.arenaMiB");
+                    + " -Djllama.tornado.arenaMiB (an arena is at most the device's largest allocation)");
         }
         long each = (totalElements / count + ArenaAllocator.ALIGN - 1) / ArenaAllocator.ALIGN * ArenaAllocator.ALIGN;
         each = Math.min(each, arenaElements);
@@ -47,6 +50,22 @@ final class ArenaSet {
             left -= size;
         }
         capacity = totalElements;
+    }
+
+    /**
+     * The most floats of one arena: {@code configuredBytes}, but below the device's largest single allocation
+     * (OpenCL's CL_DEVICE_MAX_MEM_ALLOC_SIZE, which TornadoVM will not exceed: a quarter of global memory on many
+     * GPUs, 4 GiB on PoCL) and {@link #MAX_ARENA_ELEMENTS}, rounded down to the alignment.
+     *
+     * @param deviceMaxAllocationBytes the device's figure; zero or less where the driver reports none
+     */
+    static long arenaElements(long configuredBytes, long deviceMaxAllocationBytes) {
+        long bytes = configuredBytes;
+        if (deviceMaxAllocationBytes > 2 * HEADER_ROOM_BYTES) {
+            bytes = Math.min(bytes, deviceMaxAllocationBytes - HEADER_ROOM_BYTES);
+        }
+        long elements = Math.min(bytes / Float.BYTES, MAX_ARENA_ELEMENTS);
+        return elements / ArenaAllocator.ALIGN * ArenaAllocator.ALIGN;
     }
 
     /** First fit over the arenas in order. */

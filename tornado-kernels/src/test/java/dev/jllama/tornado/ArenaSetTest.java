@@ -34,6 +34,23 @@ class ArenaSetTest {
         assertEquals(total, set.capacity());
     }
 
+    /** PoCL's 4 GiB largest allocation: 6 GiB of arenas become two, each under it; a GPU's 35 GB leaves 8 GiB. */
+    @Test
+    void anArenaStaysBelowTheDevicesLargestAllocation() {
+        long poclElements = ArenaSet.arenaElements(4 * ArenaSet.MAX_ARENA_ELEMENTS, 4L << 30);
+        assertTrue(poclElements * Float.BYTES < 4L << 30, "arena of " + poclElements + " floats");
+        assertTrue(poclElements * Float.BYTES >= (4L << 30) - (2 << 20), "arena of " + poclElements + " floats");
+        assertEquals(0, poclElements % ArenaAllocator.ALIGN);
+        ArenaSet set = new ArenaSet(6L << 28, poclElements, 8);
+        assertEquals(2, set.count());
+        assertEquals(3L << 28, set.capacity(0));
+
+        long gpuElements = ArenaSet.arenaElements(4 * ArenaSet.MAX_ARENA_ELEMENTS, 35_000_000_000L);
+        assertTrue(gpuElements <= ArenaSet.MAX_ARENA_ELEMENTS && gpuElements > ArenaSet.MAX_ARENA_ELEMENTS - 64);
+        assertEquals(1L << 18, ArenaSet.arenaElements(1L << 20, 4L << 30), "a smaller configured arena is kept");
+        assertEquals(1L << 18, ArenaSet.arenaElements(1L << 20, 0), "a device that reports no limit");
+    }
+
     @Test
     void moreArenasThanTheKernelsAddressIsRejectedNamingTheKnobs() {
         var e = assertThrows(IllegalArgumentException.class, () -> new ArenaSet(9L << 20, 1 << 20, 8));

@@ -280,17 +280,25 @@ public final class TornadoBackend implements Backend {
     /**
      * @param memoryBytes device memory of the float arenas together
      * @param arenaBytes the most bytes of one arena: the memory is split evenly into the fewest arenas this size
-     *        or smaller, at most {@link ArenaMemory#SLOTS}
+     *        or smaller (and smaller than the device's largest allocation), at most {@link ArenaMemory#SLOTS}
      */
     public TornadoBackend(int deviceIndex, long memoryBytes, long arenaBytes) {
         if (memoryBytes < (4L << 20)) {
             throw new IllegalArgumentException("TornadoVM device memory of " + memoryBytes + " bytes is too small");
         }
-        this.floats = new ArenaSet(memoryBytes / 4, Math.min(arenaBytes / 4, ArenaSet.MAX_ARENA_ELEMENTS),
-                ArenaMemory.SLOTS);
         this.device = TornadoDevices.device(deviceIndex);
-        for (int a = 0; a < ArenaMemory.SLOTS; a++) {
-            arenas[a] = new FloatArray(a < floats.count() ? (int) floats.capacity(a) : UNUSED_ARENA);
+        this.floats = new ArenaSet(memoryBytes / 4, ArenaSet.arenaElements(arenaBytes, device.getMaxAllocMemory()),
+                ArenaMemory.SLOTS);
+        try {
+            for (int a = 0; a < ArenaMemory.SLOTS; a++) {
+                arenas[a] = new FloatArray(a < floats.count() ? (int) floats.capacity(a) : UNUSED_ARENA);
+            }
+        } catch (OutOfMemoryError e) {
+            // TornadoVM keeps a host copy of every device array: the arenas are direct memory on the host too.
+            throw new IllegalStateException("TornadoVM backend: the host copy of its " + (memoryBytes >> 20)
+                    + " MiB of float arenas does not fit the JVM's direct memory (" + e.getMessage() + "); raise"
+                    + " -XX:MaxDirectMemorySize (submit/llama and submit/cluster set it from JLLAMA_TORNADO_MEMORY_MIB)"
+                    + " or lower -Djllama.tornado.memoryMiB / JLLAMA_TORNADO_MEMORY_MIB", e);
         }
         this.imem = new IntArray(INT_ARENA);
         this.deviceArrays = new Object[ArenaMemory.SLOTS + 1];
