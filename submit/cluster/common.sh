@@ -5,14 +5,12 @@
 # Reads:  SPARK_HOME (the cluster's Spark 4.2, Scala 2.13) or SPARK_SUBMIT (a spark-submit command);
 #         TORNADOVM_HOME (optional: the TornadoVM SDK, at the same path on this host and on every node) and
 #         TORNADO_BACKEND_JAR (default: tornado-kernels' jar, built with that SDK);
-#         JLLAMA_TORNADO_MEMORY_MIB (each executor's TornadoVM arenas: device memory and as much host memory,
-#         default 1024; submit/tornado-memory.sh);
+#         JLLAMA_TORNADO_MEMORY_MIB (each executor's TornadoVM device memory, default 1024; submit/tornado-memory.sh);
 #         APP_NAME (the application's name in Spark, default jllama-train);
 #         LLAMA_DRY_RUN=1 prints the spark-submit command, one argument per line, instead of running it.
 # Sets:   ROOT, APP_JAR, JVM_OPTIONS (driver and executors), EXECUTOR_JAVA_OPTIONS (plus TornadoVM's), TORNADO_JAR
-#         (the TornadoVM backend's jar, empty without an SDK), TORNADO_EXECUTOR_OPTIONS (the arenas' memory options,
-#         for the executors of a backend that comes from elsewhere: the Kubernetes image), TORNADO_EXECUTOR_OVERHEAD
-#         (spark.executor.memoryOverhead for a container that holds the arenas), COMMON_ARGS (main class and name).
+#         (the TornadoVM backend's jar, empty without an SDK), TORNADO_EXECUTOR_OPTIONS (the device memory options, for
+#         executors whose backend comes from elsewhere: the Kubernetes image), COMMON_ARGS (main class and name).
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 APP_JAR="$ROOT/spark-app/target/jllama-spark-app-0.1.0-SNAPSHOT-spark.jar"
 if [[ ! -f "$APP_JAR" ]]; then
@@ -25,9 +23,6 @@ EXECUTOR_JAVA_OPTIONS="$JVM_OPTIONS"
 TORNADO_JAR=""
 source "$ROOT/submit/tornado-memory.sh"
 TORNADO_EXECUTOR_OPTIONS="${TORNADO_MEMORY_OPTIONS[*]}"
-# YARN and Kubernetes size an executor's container as heap + overhead: the overhead holds the arenas' host copy and
-# 3 GiB for the JVM's own native memory and the GPU driver's (Spark's default overhead: 10 % of the heap, >= 384 MiB).
-TORNADO_EXECUTOR_OVERHEAD="spark.executor.memoryOverhead=$((TORNADO_MEMORY_MIB + 3072))m"
 if [[ -n "${TORNADOVM_HOME:-}" ]]; then
   TORNADO_JAR="${TORNADO_BACKEND_JAR:-$ROOT/tornado-kernels/target/jllama-tornado-kernels-0.1.0-SNAPSHOT.jar}"
   # A zip's entry names are stored as they are: no unzip needed to see whether the backend was built into it.

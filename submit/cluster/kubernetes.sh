@@ -14,7 +14,7 @@
 #   EXECUTOR_CORES   cores per executor, the CPU work of one rank (default 8)
 #   EXECUTOR_MEMORY  heap per executor (default 16g); DRIVER_MEMORY the driver's (default 4g)
 #   GPUS             GPUs per executor: 1, or 0 for the CPU backend without kubernetes/pod-template.yaml (default 1)
-#   JLLAMA_TORNADO_MEMORY_MIB  device memory of each executor's TornadoVM backend (default 1024), held on the host too
+#   JLLAMA_TORNADO_MEMORY_MIB  device memory of each executor's TornadoVM backend (default 1024)
 # GPUs: Spark asks for nvidia.com/gpu (spark.executor.resource.gpu.vendor) and the pod template states the same
 # limit and tolerates GPU nodes' taint; the NVIDIA device plugin must run on the cluster. In the image, the TornadoVM
 # flags are already rendered (/opt/jllama/conf/tornado.argfile), so TORNADOVM_HOME here plays no part.
@@ -49,7 +49,7 @@ if [[ "$GPUS" -gt 0 ]]; then
     --conf "spark.kubernetes.executor.podTemplateContainerName=spark-kubernetes-executor"
     --conf "spark.executor.resource.gpu.amount=$GPUS" --conf "spark.task.resource.gpu.amount=$GPUS"
     --conf "spark.executor.resource.gpu.vendor=nvidia.com"
-    --conf "spark.executor.resource.gpu.discoveryScript=$in_image/discover-gpus.sh" --conf "$TORNADO_EXECUTOR_OVERHEAD"
+    --conf "spark.executor.resource.gpu.discoveryScript=$in_image/discover-gpus.sh"
     --jars "local://$in_image/jllama-tornado-kernels.jar")
 fi
 args+=(--conf "spark.executor.extraJavaOptions=$executor_options")

@@ -11,7 +11,7 @@
 #   EXECUTOR_MEMORY  heap per executor (default 16g); DRIVER_MEMORY the driver's (default 4g)
 #   GPUS             GPUs per executor: 1, or 0 for the CPU backend (default 1)
 #   TORNADOVM_HOME   the TornadoVM SDK, at this path here and on every worker (unset: CPU backend only)
-#   JLLAMA_TORNADO_MEMORY_MIB  device memory of each executor's TornadoVM backend (default 1024), held on the host too
+#   JLLAMA_TORNADO_MEMORY_MIB  device memory of each executor's TornadoVM backend (default 1024)
 #   LOG4J2_ON_WORKERS  this repository's submit/conf/log4j2.properties as the workers see it (default: the same
 #                    path as here, e.g. a shared checkout); executors read it when they start
 # The workers themselves must offer their GPUs to Spark, in their spark-defaults.conf or SPARK_WORKER_OPTS:

@@ -11,7 +11,7 @@
 #   EXECUTOR_MEMORY  heap per executor (default 16g); DRIVER_MEMORY the driver's (default 4g)
 #   GPUS             GPUs per executor: 1, or 0 for the CPU backend (default 1)
 #   TORNADOVM_HOME   the TornadoVM SDK, at this path here and on every NodeManager (unset: CPU backend only)
-#   JLLAMA_TORNADO_MEMORY_MIB  device memory of each executor's TornadoVM backend (default 1024), held on the host too
+#   JLLAMA_TORNADO_MEMORY_MIB  device memory of each executor's TornadoVM backend (default 1024)
 # GPUs: Spark asks YARN for its resource yarn.io/gpu (spark.yarn.resourceGpuDeviceName) for every executor, so the
 # cluster must schedule GPUs (yarn.resource-types=yarn.io/gpu, the NodeManagers' GPU plugin with isolation). YARN
 # does not tell Spark which GPU it gave a container: this folder's discover-gpus.sh, shipped with the job and run by
@@ -40,6 +40,6 @@ if [[ "$GPUS" -gt 0 ]]; then
 fi
 args+=(--files "$files")
 if [[ -n "$TORNADO_JAR" ]]; then
-  args+=(--jars "$TORNADO_JAR" --conf "$TORNADO_EXECUTOR_OVERHEAD")
+  args+=(--jars "$TORNADO_JAR")
 fi
 spark_submit "${args[@]}" "$APP_JAR" train "$@"

@@ -57,9 +57,7 @@ sed -e "s#\${TORNADOVM_HOME}#$SDK#g" -e "s#^--module-path .*#--module-path $WORK
     -e 's/tornado\.drivers\.opencl,tornado\.drivers\.ptx/tornado.drivers.ptx/g' \
     -e 's/--add-modules \(.*\)tornado\.drivers\.opencl$/--add-modules \1tornado.drivers.ptx/' \
     "$SDK/tornado-argfile.template" > "$WORK/ptx.argfile"
-# The arenas' host copy is direct memory, whose default limit (the heap size) is below 1.1B's 48000 MiB of arenas.
-FLAGS=(-Xmx16g -XX:MaxDirectMemorySize=64g -Dtornado.device.memory=30GB --add-modules=jdk.incubator.vector
-  --enable-native-access=ALL-UNNAMED -XX:+IgnoreUnrecognizedVMOptions)
+FLAGS=(-Xmx16g -Dtornado.device.memory=30GB --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+IgnoreUnrecognizedVMOptions)
 
 # SPEC: each shape as PRESET:BATCH:SEQ (StepBenchmark.SHAPES), to find its results; the rehearsal runs stand-ins.
 SHAPES=(gpu-15M gpu-110M gpu-1.1B)
@@ -70,7 +68,7 @@ if [[ -n "${GPU_SMALL:-}" ]]; then
   # 42M needs more than the rehearsal's 512 MiB, so the path of a stage that fails alone is rehearsed too.
   SPEC=([gpu-15M]=15M:1:64 [gpu-110M]=tiny:4:128 [gpu-1.1B]=42M:1:64)
 else
-  # Device memory for all tensors (arenas of at most 8 GiB, allocated in full when a backend starts, on the host too):
+  # Device memory for all tensors (arenas of at most 8 GiB, allocated in full when a backend starts):
   # 15M at 32 x 256 and the matmuls fit 7800 MiB; 110M at 16 x 1024 needs ~10 GB, 1.1B at 4 x 2048 ~31-35 GB.
   export JLLAMA_TORNADO_MEMORY_MIB=7800; MEMORY_110M=16000; MEMORY_1_1B=48000
   MATMUL="15M:32:256"; ATTENTION="15M:32:256,110M:16:1024,1.1B:4:2048"; STEPS=5; CPU_STEPS=1; BUDGET=${BUDGET_S:-480}

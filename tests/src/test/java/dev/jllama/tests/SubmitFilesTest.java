@@ -186,34 +186,31 @@ class SubmitFilesTest {
     }
 
     /**
-     * The executors' TornadoVM arenas (JLLAMA_TORNADO_MEMORY_MIB) are held on the host too: the JVM's direct-memory
-     * limit, TornadoVM's device cap and the container's overhead grow with them; a value that is not MiB is refused.
+     * The executors' TornadoVM device memory (JLLAMA_TORNADO_MEMORY_MIB) reaches them with TornadoVM's own cap raised
+     * to match; a value that is not MiB is refused.
      */
     @Test
-    void tornadoArenasGetHostMemoryDeviceCapAndContainerOverhead() throws Exception {
+    void tornadoDeviceMemoryReachesTheExecutorsWithTornadosCap() throws Exception {
         Path backend = fakeBackendJar();
         Map<String, String> sdk = Map.of("TORNADOVM_HOME", fakeTornadoSdk().toString(),
                 "TORNADO_BACKEND_JAR", backend.toString());
-        List<String> expected = List.of("-Djllama.tornado.memoryMiB=20000", "-XX:MaxDirectMemorySize=28192m",
-                "-Dtornado.device.memory=21024MB");
+        List<String> expected = List.of("-Djllama.tornado.memoryMiB=20000", "-Dtornado.device.memory=21024MB");
         Map<String, String> withSdk = new HashMap<>(sdk);
         withSdk.put("JLLAMA_TORNADO_MEMORY_MIB", "20000");
         Map<String, String> yarn = settings(render("yarn.sh", withSdk));
         assertTrue(javaOptions(yarn.get("spark.executor.extraJavaOptions")).containsAll(expected),
                 yarn.get("spark.executor.extraJavaOptions"));
-        assertEquals("23072m", yarn.get("spark.executor.memoryOverhead"));
-        assertFalse(yarn.get("--driver-java-options").contains("MaxDirectMemorySize"), "the driver holds no arenas");
+        assertFalse(yarn.get("--driver-java-options").contains("tornado"), "the driver runs no backend");
 
         Map<String, String> k8s = settings(render("kubernetes.sh", Map.of("JLLAMA_TORNADO_MEMORY_MIB", "20000")));
         assertTrue(javaOptions(k8s.get("spark.executor.extraJavaOptions")).containsAll(expected),
                 k8s.get("spark.executor.extraJavaOptions"));
-        assertEquals("23072m", k8s.get("spark.executor.memoryOverhead"));
         Map<String, String> k8sCpu = settings(render("kubernetes.sh", Map.of("GPUS", "0")));
-        assertFalse(k8sCpu.containsKey("spark.executor.memoryOverhead"), "no backend, no arenas");
+        assertFalse(k8sCpu.get("spark.executor.extraJavaOptions").contains("tornado"), "no backend");
 
         Map<String, String> defaults = settings(render("standalone.sh", sdk));
         assertTrue(javaOptions(defaults.get("spark.executor.extraJavaOptions")).containsAll(List.of(
-                "-Djllama.tornado.memoryMiB=1024", "-XX:MaxDirectMemorySize=9216m", "-Dtornado.device.memory=2048MB")),
+                "-Djllama.tornado.memoryMiB=1024", "-Dtornado.device.memory=2048MB")),
                 defaults.get("spark.executor.extraJavaOptions"));
 
         Map<String, String> bad = new HashMap<>(withSdk);

@@ -26,6 +26,7 @@ import uk.ac.manchester.tornado.api.common.TornadoFunctions;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.arrays.TornadoNativeArray;
 
 /**
  * The backend seam on a TornadoVM device. All tensors are ranges of device-resident arenas (float arrays, and
@@ -289,16 +290,12 @@ public final class TornadoBackend implements Backend {
         this.device = TornadoDevices.device(deviceIndex);
         this.floats = new ArenaSet(memoryBytes / 4, ArenaSet.arenaElements(arenaBytes, device.getMaxAllocMemory()),
                 ArenaMemory.SLOTS);
-        try {
-            for (int a = 0; a < ArenaMemory.SLOTS; a++) {
-                arenas[a] = new FloatArray(a < floats.count() ? (int) floats.capacity(a) : UNUSED_ARENA);
-            }
-        } catch (OutOfMemoryError e) {
-            // TornadoVM keeps a host copy of every device array: the arenas are direct memory on the host too.
-            throw new IllegalStateException("TornadoVM backend: the host copy of its " + (memoryBytes >> 20)
-                    + " MiB of float arenas does not fit the JVM's direct memory (" + e.getMessage() + "); raise"
-                    + " -XX:MaxDirectMemorySize (submit/llama and submit/cluster set it from JLLAMA_TORNADO_MEMORY_MIB)"
-                    + " or lower -Djllama.tornado.memoryMiB / JLLAMA_TORNADO_MEMORY_MIB", e);
+        for (int a = 0; a < ArenaMemory.SLOTS; a++) {
+            // An arena's host copy is only ever read as zeros, once: pages that are never written cost nothing.
+            arenas[a] = a < floats.count()
+                    ? FloatArray.fromSegmentShallow(ZeroPages.allocate(TornadoNativeArray.ARRAY_HEADER
+                            + floats.capacity(a) * Float.BYTES))
+                    : new FloatArray(UNUSED_ARENA);
         }
         this.imem = new IntArray(INT_ARENA);
         this.deviceArrays = new Object[ArenaMemory.SLOTS + 1];
