@@ -55,7 +55,7 @@ final class ArenaSet {
     /**
      * The most floats of one arena: {@code configuredBytes}, but below the device's largest single allocation
      * (OpenCL's CL_DEVICE_MAX_MEM_ALLOC_SIZE, which TornadoVM will not exceed: a quarter of global memory on many
-     * GPUs, 4 GiB on PoCL) and {@link #MAX_ARENA_ELEMENTS}, rounded down to the alignment.
+     * GPUs, on PoCL a figure that follows free memory) and {@link #MAX_ARENA_ELEMENTS}, rounded down to the alignment.
      *
      * @param deviceMaxAllocationBytes the device's figure; zero or less where the driver reports none
      */
