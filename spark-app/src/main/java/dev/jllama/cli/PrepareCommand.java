@@ -4,72 +4,105 @@ import dev.jllama.data.prepare.PrepareJob;
 import dev.jllama.data.prepare.PrepareOptions;
 import dev.jllama.data.prepare.PrepareResult;
 import dev.jllama.data.prepare.QualityFilter;
+import dev.jllama.model.checkpoint.CheckpointStore;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** {@code llama prepare}: text/JSONL → cleaned, deduplicated, tokenised token shards with a manifest (on Spark). */
-public final class PrepareCommand implements Command {
+@Command(name = "prepare", description = "Text/JSONL to cleaned, deduplicated, tokenised token shards with a"
+        + " manifest, on Spark.")
+public final class PrepareCommand extends LlamaCommand {
+
+    @Option(names = "--input", required = true, arity = "1..*", paramLabel = "PATH", description = "text files"
+            + " (documents separated by blank lines) or *.jsonl with a \"text\" field; files, directories or globs; local"
+            + " paths or Hadoop URIs (hdfs://)")
+    List<String> inputs;
+
+    @Option(names = "--output", required = true, paramLabel = "DIR",
+            description = "dataset directory to create (must not exist); appears only when complete")
+    String output;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE.model",
+            description = "SentencePiece model to use (default: the bundled 4096-piece model)")
+    String tokenizer;
+
+    @Option(names = "--vocab-size", paramLabel = "N", description = "instead, train a BPE tokenizer of N pieces on the"
+            + " cleaned training split")
+    @Range(min = 259)
+    Integer vocabSize;
+
+    @Option(names = "--val-fraction", defaultValue = "" + PrepareOptions.DEFAULT_VAL_FRACTION, paramLabel = "F",
+            description = "share of documents for the validation split, by document hash (default: ${DEFAULT-VALUE})")
+    @Range(min = 0, max = 1, maxExclusive = true)
+    double valFraction;
+
+    @Option(names = "--shard-tokens", defaultValue = "" + PrepareOptions.DEFAULT_SHARD_TOKENS, paramLabel = "N",
+            description = "tokens per shard (default: ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    long shardTokens;
+
+    @Option(names = "--line-dup-threshold", defaultValue = "" + PrepareOptions.DEFAULT_LINE_DUP_THRESHOLD,
+            paramLabel = "N", description = "remove lines occurring more than N times in the corpus; 0 turns it off"
+            + " (default: ${DEFAULT-VALUE})")
+    @Range(min = 0)
+    int lineDupThreshold;
+
+    @Option(names = "--min-chars", defaultValue = "100", paramLabel = "N",
+            description = "drop documents shorter than N characters (default: ${DEFAULT-VALUE})")
+    @Range(min = 0)
+    int minChars;
+
+    @Option(names = "--max-symbol-ratio", defaultValue = "0.25", paramLabel = "X",
+            description = "drop documents with more than X non-alphanumeric characters (default: ${DEFAULT-VALUE})")
+    @Range(min = 0, max = 1)
+    double maxSymbolRatio;
+
+    @Option(names = "--partitions", paramLabel = "N",
+            description = "Spark partitions (default: Spark's default parallelism); the output is the same for any")
+    @Range(min = 1)
+    Integer partitions;
+
+    @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark-submit's, else local[*])")
+    String master;
+
+    @Option(names = "--config", paramLabel = "FILE.yaml", description = "options from a YAML file (option: value);"
+            + " those given on the command line win")
+    java.nio.file.Path config;
+
+    @Option(names = "--dry-run", description = "check the inputs, the output and the tokenizer, print the resolved"
+            + " configuration and stop, starting no Spark job")
+    boolean dryRun;
 
     @Override
-    public String name() {
-        return "prepare";
+    void validate() {
+        if (tokenizer != null && vocabSize != null) throw new UsageException("give --tokenizer or --vocab-size, not both");
     }
 
     @Override
-    public String usage() {
-        return """
-                llama prepare --input PATH... --output DIR [--tokenizer FILE.model | --vocab-size N] [--val-fraction F]
-                              [--shard-tokens N] [--master URL] [--json]
-                  --input PATH...          text files (documents separated by blank lines) or *.jsonl with a "text"
-                                           field; files, directories or globs; local paths or Hadoop URIs (hdfs://)
-                  --output DIR             dataset directory to create (must not exist); appears only when complete
-                  --tokenizer FILE.model   SentencePiece model to use (default: the bundled 4096-piece model)
-                  --vocab-size N           instead, train a BPE tokenizer of N pieces on the cleaned training split
-                  --val-fraction F         share of documents for the validation split, by document hash (default 0.01)
-                  --shard-tokens N         tokens per shard (default 100000000)
-                  --line-dup-threshold N   remove lines occurring more than N times in the corpus (default 2; 0: off)
-                  --min-chars N            drop documents shorter than N characters (default 100)
-                  --max-symbol-ratio X     drop documents with more than X non-alphanumeric characters (default 0.25)
-                  --partitions N           Spark partitions (default: Spark's default parallelism); output is the same
-                  --master URL             Spark master (default: spark-submit's, else local[*])""";
-    }
-
-    @Override
-    public Map<String, Object> run(Args args, PrintStream out) throws Exception {
-        List<String> inputs = args.list("input");
-        if (inputs.isEmpty()) throw new UsageException("missing required option --input");
-        String output = args.required("output");
-        String tokenizer = args.string("tokenizer", null);
-        int vocabSize = args.integer("vocab-size", 0);
-        if (tokenizer != null && vocabSize > 0) throw new UsageException("give --tokenizer or --vocab-size, not both");
-        if (args.has("vocab-size") && vocabSize <= 258) {
-            throw new UsageException("--vocab-size must exceed 258 (3 special pieces and 256 byte pieces), got " + vocabSize);
-        }
-        double valFraction = args.number("val-fraction", PrepareOptions.DEFAULT_VAL_FRACTION);
-        long shardTokens = args.longValue("shard-tokens", PrepareOptions.DEFAULT_SHARD_TOKENS);
-        int lineDup = args.integer("line-dup-threshold", PrepareOptions.DEFAULT_LINE_DUP_THRESHOLD);
-        int minChars = args.integer("min-chars", PrepareOptions.DEFAULT_QUALITY.minChars());
-        double maxSymbols = args.number("max-symbol-ratio", PrepareOptions.DEFAULT_QUALITY.maxSymbolRatio());
-        int partitions = args.integer("partitions", 0);
-        String master = args.string("master", null);
-        args.checkAllUsed();
-
+    public Map<String, Object> run(PrintStream out) throws Exception {
         PrepareOptions options;
         try {
-            PrepareOptions base = vocabSize > 0
+            PrepareOptions base = vocabSize != null
                     ? PrepareOptions.withTrainedTokenizer(inputs, output, vocabSize)
                     : tokenizer != null
                     ? PrepareOptions.withTokenizerFile(inputs, output, tokenizer)
                     : PrepareOptions.withTokenizer(inputs, output, dev.jllama.data.tokenizer.Tokenizer.bundled());
-            options = base.valFraction(valFraction).shardTokens(shardTokens).lineDupThreshold(lineDup)
-                    .quality(new QualityFilter(minChars, maxSymbols)).partitions(partitions);
+            options = base.valFraction(valFraction).shardTokens(shardTokens).lineDupThreshold(lineDupThreshold)
+                    .quality(new QualityFilter(minChars, maxSymbolRatio)).partitions(partitions == null ? 0 : partitions);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
+        if (dryRun) return dryRun(out);
 
         SparkConf conf = new SparkConf().setAppName("jllama-prepare");
         if (master != null) conf.setMaster(master);
@@ -85,5 +118,21 @@ public final class PrepareCommand implements Command {
         result.put("mb_per_s", Math.round(r.megabytesPerSecond() * 1000) / 1000.0);
         result.putAll(r.stats());
         return result;
+    }
+
+    /** Everything {@code run} would check first, without Spark: inputs match files, the output is free. */
+    private Map<String, Object> dryRun(PrintStream out) throws IOException {
+        Configuration hadoop = new Configuration();
+        for (String input : inputs) {
+            Path path = new Path(CheckpointStore.toUri(input));
+            FileStatus[] matches = path.getFileSystem(hadoop).globStatus(path);
+            if (matches == null || matches.length == 0) throw new UsageException("--input " + input + " matches no file");
+        }
+        Path outPath = new Path(CheckpointStore.toUri(output));
+        if (outPath.getFileSystem(hadoop).exists(outPath)) throw new UsageException("--output " + output + " already exists");
+        if (tokenizer != null) dev.jllama.data.tokenizer.Tokenizer.fromBytes(TokenizeCommand.read(hadoop, tokenizer), tokenizer);
+        Map<String, Object> resolved = ResolvedOptions.of(spec);
+        out.println("prepare would run with: " + Json.line(resolved));
+        return Map.of("dry_run", true, "config", resolved);
     }
 }

@@ -151,7 +151,7 @@ class BenchCommandTest {
     void unknownBenchmarkIsAUsageError() {
         assertEquals(2, bench("bench", "--what", "nonsense"));
         assertTrue(errors.toString(StandardCharsets.UTF_8)
-                .contains("--what must be matmul, step, tokenize, allreduce or scaling"));
+                .contains("--what must be one of matmul, step, tokenize, allreduce, scaling, got 'nonsense'"));
     }
 
     @Test
@@ -171,6 +171,6 @@ class BenchCommandTest {
     @Test
     void allReduceNeedsTwoToFourRanks() {
         assertEquals(2, bench("bench", "--what", "allreduce", "--ranks", "5"));
-        assertTrue(errors.toString(StandardCharsets.UTF_8).contains("--ranks must be 2..4"));
+        assertTrue(errors.toString(StandardCharsets.UTF_8).contains("--ranks must be from 2 to 4 for --what allreduce, got 5"));
     }
 }
