@@ -10,7 +10,10 @@ import org.apache.spark.SparkConf;
  * many executors happened to have registered at some instant.
  */
 public final class WorldSize {
-    private static final Pattern LOCAL_CLUSTER = Pattern.compile("local-cluster\\[\\s*(\\d+)\\s*,.*]");
+    private static final Pattern LOCAL_CLUSTER =
+            Pattern.compile("local-cluster\\[\\s*(\\d+)\\s*,\\s*(\\d+)\\s*,\\s*(\\d+)\\s*]");
+    /** Spark refuses executors below 1.5 times its 300 MiB reserve, with a stack trace; say so in one line first. */
+    private static final int SPARK_MINIMUM_EXECUTOR_MIB = 450;
 
     private WorldSize() {}
 
@@ -29,6 +32,10 @@ public final class WorldSize {
         }
         Matcher localCluster = LOCAL_CLUSTER.matcher(master);
         if (localCluster.matches()) {
+            if (Integer.parseInt(localCluster.group(3)) < SPARK_MINIMUM_EXECUTOR_MIB) {
+                throw new IllegalArgumentException(master + ": executors of " + localCluster.group(3) + " MiB are below"
+                        + " Spark's minimum of " + SPARK_MINIMUM_EXECUTOR_MIB + " MiB (1.5 x its 300 MiB reserve)");
+            }
             return agreeing(Integer.parseInt(localCluster.group(1)), ranks, master + " starts "
                     + localCluster.group(1) + " executors");
         }

@@ -54,7 +54,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public String device() {
-        return "CPU, " + parallel.threads() + " threads, " + SPECIES.vectorBitSize() + "-bit vectors, matmul "
+        return "CPU, " + parallel.threads() + (parallel.threads() == 1 ? " thread, " : " threads, ") + SPECIES.vectorBitSize() + "-bit vectors, matmul "
                 + gemm.describe();
     }
 
