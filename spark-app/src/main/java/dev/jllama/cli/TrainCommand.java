@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jllama.data.mixture.TrainingData;
 import dev.jllama.data.prepare.BundledCorpus;
+import dev.jllama.data.shard.Manifest;
+import dev.jllama.data.tokenizer.Tokenizer;
 import dev.jllama.driver.TrainDriver;
 import dev.jllama.driver.WorldSize;
 import dev.jllama.model.LlamaConfig;
@@ -237,12 +239,25 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
             throw new UsageException(e.getMessage());
         }
 
-        if (data == null) {
-            out.println("no --data given: using the bundled sample corpus");
-            data = BundledCorpus.prepare(java.nio.file.Path.of("runs", "data", "bundled")).toString();
+        java.nio.file.Path bundledCache = java.nio.file.Path.of("runs", "data", "bundled");
+        java.nio.file.Path bundled = bundledCache.toAbsolutePath().resolve(BundledCorpus.DATASET_NAME);
+        String dataSpec;
+        int vocabSize;
+        if (data == null && dryRun && !java.nio.file.Files.exists(bundled.resolve(Manifest.FILE_NAME))) {
+            // A dry run starts no Spark, not even the local job that prepares the bundled corpus.
+            out.println("no --data given: the bundled sample corpus, which the run prepares first into " + bundled);
+            dataSpec = bundled.toUri().toString();
+            vocabSize = Tokenizer.bundled().vocabSize();
+        } else {
+            if (data == null) {
+                out.println("no --data given: using the bundled sample corpus");
+                data = BundledCorpus.prepare(bundledCache).toString();
+            }
+            TrainingData dataset = TrainingData.open(data, hadoop);
+            dataSpec = dataset.qualifiedSpec();
+            vocabSize = dataset.vocabSize();
         }
-        TrainingData dataset = TrainingData.open(data, hadoop);
-        LlamaConfig modelConfig = LlamaConfig.resolve(model).withVocabSize(dataset.vocabSize());
+        LlamaConfig modelConfig = LlamaConfig.resolve(model).withVocabSize(vocabSize);
         int seqLen = this.seqLen != null ? this.seqLen : Math.min(modelConfig.maxSeqLen(), 256);
         if (seqLen > modelConfig.maxSeqLen()) {
             throw new UsageException("--seq-len " + seqLen + " exceeds the model's max_seq_len " + modelConfig.maxSeqLen());
@@ -260,7 +275,7 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
 
         // What the run records: every option as resolved, the derived values in place of their defaults.
         Map<String, Object> resolved = ResolvedOptions.of(spec);
-        resolved.put("data", dataset.qualifiedSpec());
+        resolved.put("data", dataSpec);
         resolved.put("seq-len", seqLen);
         resolved.put("batch-tokens", tokens);
         resolved.put("lr", lr);
@@ -294,7 +309,7 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
         record.put("written", Instant.now().toString());
         runDir.writeConfig(record);
 
-        TrainPlan plan = new TrainPlan(dataset.qualifiedSpec(), runDir.checkpointRoot(), modelConfig.toJson().toString(),
+        TrainPlan plan = new TrainPlan(dataSpec, runDir.checkpointRoot(), modelConfig.toJson().toString(),
                 options.toJson().toString(), backend.backend, backend.deviceIndex(), backend.threadCount(), resume,
                 zero == 1, null, null, Duration.ofSeconds(collectiveTimeout), checkEvery, logEvery, evalBatches, null);
         TrainDriver.Outcome outcome = TrainDriver.run(plan, new TrainDriver.Cluster(master, world,
