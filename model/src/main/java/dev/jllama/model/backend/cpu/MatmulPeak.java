@@ -31,7 +31,7 @@ final class MatmulPeak {
      * then cached).
      */
     static PeakFlops of(Backend backend, int threads, String kernel, PeakFlopsCache cache) {
-        String key = cpuModel() + " | " + threads + " threads | " + kernel;
+        String key = cpuModel() + " | " + threads + (threads == 1 ? " thread | " : " threads | ") + kernel;
         Double cached = cache.get(key);
         if (cached != null) return new PeakFlops(cached, "matmul rate cached in " + cache.file());
         double measured = measure(backend, threads);

@@ -45,16 +45,24 @@ final class PeakFlopsCache {
 
     /** The peak recorded for {@code key}, or null. */
     Double get(String key) {
-        JsonNode value = read().get(key);
+        return get(read(), key);
+    }
+
+    private static Double get(ObjectNode entries, String key) {
+        JsonNode value = entries.get(key);
         if (value == null || !value.isNumber()) return null;
         double flops = value.asDouble();
         return flops > 0 && Double.isFinite(flops) ? flops : null;
     }
 
-    /** Records {@code flops} for {@code key}, keeping the file's other entries. */
+    /**
+     * Records {@code flops} for {@code key}, keeping the file's other entries, and a higher figure already recorded
+     * for the same key (ranks on one machine probe at the same time and slow each other down).
+     */
     void put(String key, double flops) {
         ObjectNode entries = read();
-        entries.put(key, flops);
+        Double recorded = get(entries, key);
+        entries.put(key, recorded != null ? Math.max(recorded, flops) : flops);
         Path tmp = null;
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());

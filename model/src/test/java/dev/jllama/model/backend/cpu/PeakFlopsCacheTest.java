@@ -32,6 +32,10 @@ class PeakFlopsCacheTest {
         cache.put("b", 2.5e11);
         assertEquals(1.5e11, cache.get("a"));
         assertEquals(2.5e11, new PeakFlopsCache(file).get("b"), "read back by another instance");
+        cache.put("a", 1.0e11);
+        assertEquals(1.5e11, cache.get("a"), "a slower measurement of the same key keeps the faster one");
+        cache.put("a", 2.0e11);
+        assertEquals(2.0e11, cache.get("a"), "a faster one replaces it");
 
         for (String damaged : new String[] {"{\"a\": 1.5e11, \"b\":", "[1, 2]", "", "\u0000\u0001garbage"}) {
             Files.writeString(file, damaged, StandardCharsets.ISO_8859_1);
