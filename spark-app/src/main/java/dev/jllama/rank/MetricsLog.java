@@ -25,7 +25,8 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * {@code metrics.jsonl} in the run directory, on any Hadoop FileSystem, written by rank 0: one JSON object per step
- * ({@link StepMetrics}) and one per validation ({@code {"step", "tokens", "val_loss", "time"}}), in step order.
+ * ({@link StepMetrics}) and one per validation ({@code {"step", "tokens", "val_loss", "val_ppl", "val_bpb", "time"}}),
+ * in step order.
  *
  * <p>New lines are appended where the FileSystem can append (HDFS); where it cannot (local files through Hadoop's
  * checksummed FileSystem, object stores) or an append fails, the whole file is rewritten next to it and renamed over
@@ -37,13 +38,18 @@ final class MetricsLog {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     static final String FILE = "metrics.jsonl";
 
-    /** A validation loss measured after {@code step}. */
-    record Validation(int step, long tokens, double valLoss, double time) {
+    /**
+     * A validation measured after {@code step}: mean loss (nats per token), its perplexity and bits per byte (null in
+     * lines written before they were recorded).
+     */
+    record Validation(int step, long tokens, double valLoss, Double valPerplexity, Double valBitsPerByte, double time) {
         ObjectNode toJson() {
             ObjectNode node = JsonNodeFactory.instance.objectNode();
             node.put("step", step);
             node.put("tokens", tokens);
             node.put("val_loss", valLoss);
+            node.put("val_ppl", valPerplexity);
+            node.put("val_bpb", valBitsPerByte);
             node.put("time", time);
             return node;
         }
@@ -51,7 +57,10 @@ final class MetricsLog {
         static Validation fromJson(JsonNode node, String source) {
             return new Validation(StepMetrics.Fields.integer(node, "step", source),
                     StepMetrics.Fields.longValue(node, "tokens", source),
-                    StepMetrics.Fields.number(node, "val_loss", source), StepMetrics.Fields.number(node, "time", source));
+                    StepMetrics.Fields.number(node, "val_loss", source),
+                    StepMetrics.Fields.optionalNumber(node, "val_ppl", source),
+                    StepMetrics.Fields.optionalNumber(node, "val_bpb", source),
+                    StepMetrics.Fields.number(node, "time", source));
         }
     }
 
