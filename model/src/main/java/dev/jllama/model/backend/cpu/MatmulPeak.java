@@ -20,8 +20,11 @@ final class MatmulPeak {
     static final int N = 1024;
     /** Rows per thread: the OpenBLAS kernel cuts the rows into tiles of at most 256, so every thread gets one. */
     private static final int ROWS_PER_THREAD = 256;
-    /** The timed products stop once they have taken this long (and at least {@link #MIN_REPS} ran). */
-    private static final double PROBE_SECONDS = 0.25;
+    /**
+     * The timed products stop once they have taken this long (and at least {@link #MIN_REPS} ran). The best of many
+     * short products, not one long one: on a shared machine most are slowed by other processes, a few are not.
+     */
+    private static final double PROBE_SECONDS = 0.5;
     private static final int MIN_REPS = 3;
 
     private MatmulPeak() {}
@@ -40,7 +43,7 @@ final class MatmulPeak {
     }
 
     private static int rows(int threads) {
-        return ROWS_PER_THREAD * Math.max(8, threads);
+        return ROWS_PER_THREAD * Math.max(4, threads);
     }
 
     /** FLOP/s of the best of a few {@code rows × N × K} products after one untimed one (first touch, JIT). */
