@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.ChecksumException;
 import org.apache.hadoop.fs.FSDataOutputStream;
@@ -166,17 +167,22 @@ final class MetricsLog {
         rewrite();
     }
 
-    /** The whole file from what is recorded, written next to it and renamed over it. */
-    private void rewrite() throws IOException {
-        List<String> lines = new ArrayList<>();
+    /** Everything recorded in step order, a validation after the step it followed. */
+    void forEachInStepOrder(Consumer<StepMetrics> step, Consumer<Validation> validation) {
         int v = 0;
         List<Validation> byStep = new ArrayList<>(validations);
         byStep.sort((a, b) -> Integer.compare(a.step(), b.step()));
         for (StepMetrics s : steps) {
-            while (v < byStep.size() && byStep.get(v).step() < s.step()) lines.add(byStep.get(v++).toJson().toString());
-            lines.add(s.toJson().toString());
+            while (v < byStep.size() && byStep.get(v).step() < s.step()) validation.accept(byStep.get(v++));
+            step.accept(s);
         }
-        while (v < byStep.size()) lines.add(byStep.get(v++).toJson().toString());
+        while (v < byStep.size()) validation.accept(byStep.get(v++));
+    }
+
+    /** The whole file from what is recorded, written next to it and renamed over it. */
+    private void rewrite() throws IOException {
+        List<String> lines = new ArrayList<>();
+        forEachInStepOrder(s -> lines.add(s.toJson().toString()), v -> lines.add(v.toJson().toString()));
         replace(path, text(lines), conf);
         pending.clear();
         rewriteNeeded = false;

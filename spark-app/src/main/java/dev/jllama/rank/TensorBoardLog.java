@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.zip.CRC32C;
@@ -86,16 +85,9 @@ final class TensorBoardLog implements Closeable {
                 host.replaceAll("[^A-Za-z0-9.-]", "_"), ThreadLocalRandom.current().nextInt());
         TensorBoardLog log = new TensorBoardLog(fs, new Path(dir, name), conf);
         double now = System.currentTimeMillis() / 1000.0;
-        log.record(event(now, 0).fileVersion("brain.Event:2"));
-        log.record(event(now, 1).sessionStart()); // a running TensorBoard drops what it read of older attempts
-        int v = 0;
-        List<MetricsLog.Validation> validations = metrics.validations().stream()
-                .sorted((a, b) -> Integer.compare(a.step(), b.step())).toList();
-        for (StepMetrics step : metrics.steps()) {
-            while (v < validations.size() && validations.get(v).step() < step.step()) log.add(validations.get(v++));
-            log.add(step);
-        }
-        while (v < validations.size()) log.add(validations.get(v++));
+        log.record(new Event(now, 0).fileVersion("brain.Event:2"));
+        log.record(new Event(now, 1).sessionStart()); // a running TensorBoard drops what it read of older attempts
+        metrics.forEachInStepOrder(log::add, log::add);
         FSDataOutputStream stream = fs.create(log.path, false);
         if (stream.hasCapability(StreamCapabilities.HFLUSH)) {
             log.out = stream;
@@ -127,7 +119,7 @@ final class TensorBoardLog implements Closeable {
         values.put("train/compute_s", m.computeS());
         values.put("train/all_reduce_wait_s", m.commWaitS());
         values.put("train/data_wait_s", m.dataWaitS());
-        record(event(m.time(), m.step()).scalars(values));
+        record(new Event(m.time(), m.step()).scalars(values));
     }
 
     /** A validation's scalars, under the {@code val/} tags. */
@@ -136,7 +128,7 @@ final class TensorBoardLog implements Closeable {
         values.put("val/loss", v.valLoss());
         values.put("val/perplexity", v.valPerplexity());
         values.put("val/bits_per_byte", v.valBitsPerByte());
-        record(event(v.time(), v.step()).scalars(values));
+        record(new Event(v.time(), v.step()).scalars(values));
     }
 
     /** Puts the recorded events into the file where TensorBoard can read them. */
@@ -180,36 +172,32 @@ final class TensorBoardLog implements Closeable {
         return ((value >>> 15) | (value << 17)) + MASK_DELTA;
     }
 
-    private static Event event(double wallTime, long step) {
-        return new Event(wallTime, step);
-    }
-
     /** One {@code Event} proto, built with protobuf's own encoder. */
     private static final class Event {
         private final ByteString.Output bytes = ByteString.newOutput();
         private final CodedOutputStream out = CodedOutputStream.newInstance(bytes);
 
         Event(double wallTime, long step) {
-            write(() -> {
-                out.writeDouble(1, wallTime);
-                out.writeInt64(2, step);
+            write(o -> {
+                o.writeDouble(1, wallTime);
+                o.writeInt64(2, step);
             });
         }
 
         Event fileVersion(String version) {
-            write(() -> out.writeString(3, version));
+            write(o -> o.writeString(3, version));
             return this;
         }
 
         /** {@code session_log { status: START }}. */
         Event sessionStart() {
-            write(() -> out.writeBytes(7, message(m -> m.writeEnum(1, 1))));
+            write(o -> o.writeBytes(7, message(sessionLog -> sessionLog.writeEnum(1, 1))));
             return this;
         }
 
         /** {@code summary { value { tag, simple_value } ... }}; null values are left out. */
         Event scalars(Map<String, Double> values) {
-            write(() -> out.writeBytes(5, message(summary -> {
+            write(o -> o.writeBytes(5, message(summary -> {
                 for (Map.Entry<String, Double> e : values.entrySet()) {
                     if (e.getValue() == null) continue;
                     float value = e.getValue().floatValue();
@@ -223,7 +211,7 @@ final class TensorBoardLog implements Closeable {
         }
 
         byte[] bytes() {
-            write(out::flush);
+            write(CodedOutputStream::flush);
             return bytes.toByteString().toByteArray();
         }
 
@@ -231,18 +219,15 @@ final class TensorBoardLog implements Closeable {
             void write(CodedOutputStream out) throws IOException;
         }
 
-        private interface Write {
-            void run() throws IOException;
-        }
-
-        private static void write(Write write) {
+        private void write(Fields fields) {
             try {
-                write.run();
+                fields.write(out);
             } catch (IOException e) {
                 throw new IllegalStateException("encoding into memory cannot fail", e);
             }
         }
 
+        /** A nested message's bytes, for a length-delimited field. */
         private static ByteString message(Fields fields) throws IOException {
             ByteString.Output bytes = ByteString.newOutput();
             CodedOutputStream out = CodedOutputStream.newInstance(bytes);
