@@ -36,8 +36,8 @@ import org.apache.logging.log4j.Logger;
  * kept (a fresh run: nothing; a resumed run: the steps up to its checkpoint) and goes on with the attempt's own
  * steps; once that start is in the file, the earlier attempts' files are deleted. So a TensorBoard started later
  * sees every step once, exactly as {@code metrics.jsonl}; one already running gets a SessionLog START at step 1
- * first, on which TensorBoard drops every point it read before (the Python reader, {@code --load_fast=false};
- * the Rust data server may show the old points until it restarts).
+ * first, on which TensorBoard drops every point it read before (its Python loader and its Rust data server both
+ * do: tensorboard 2.21 with an earlier attempt's file left beside the new one showed every step once).
  *
  * <p>Writing: the stream stays open for the attempt and is flushed ({@code hflush}) at every {@link #flush()}:
  * HDFS, and local files through the raw local FileSystem (the checksummed one cannot flush part of a checksum
