@@ -333,10 +333,10 @@ public final class BenchCommand extends LlamaCommand {
                 for (int round = 0; round < rounds; round++) {
                     r = StepBenchmark.run(backend, config, batch, seqLen, reps, profile);
                     ours[round] = r.tokensPerS();
-                    out.printf("%-5s %,12d params | batch %d x %d | %,10.0f tokens/s | %.3f s/step | activations"
+                    out.printf("%-5s %,12d params | batch %d x %d | %,10.0f tokens/s | MFU %s | %.3f s/step | activations"
                                     + " %.1f MiB | %s (%s)%n", modelName, r.parameters(), batch, seqLen,
-                            r.tokensPerS(), r.secondsPerStep(), r.activationBytes() / 1048576.0, backend.name(),
-                            backend.device());
+                            r.tokensPerS(), r.mfu() == null ? "-" : String.format("%.1f%%", 100 * r.mfu()),
+                            r.secondsPerStep(), r.activationBytes() / 1048576.0, backend.name(), backend.device());
                     if (r.deviceBytesReserved() >= 0) {
                         out.printf("      device memory: %.0f MiB in use of %.0f MiB reserved%n",
                                 r.deviceBytesInUse() / 1048576.0, r.deviceBytesReserved() / 1048576.0);
@@ -358,6 +358,8 @@ public final class BenchCommand extends LlamaCommand {
                 m.put("seq_len", seqLen);
                 m.put("tokens_per_s", MatmulBenchmark.median(ours));
                 m.put("tokens_per_s_per_round", ours);
+                m.put("mfu", r.mfuAt(MatmulBenchmark.median(ours)));
+                m.put("peak_flops", r.peakFlops());
                 m.put("seconds_per_step", r.secondsPerStep());
                 m.put("activation_bytes", r.activationBytes());
                 m.put("loss", r.loss());
@@ -383,6 +385,7 @@ public final class BenchCommand extends LlamaCommand {
             result.put("device", backend.device());
             result.put("threads", usedThreads);
             result.put("tokens_per_s", results.get(results.size() - 1).get("tokens_per_s"));
+            result.put("mfu", results.get(results.size() - 1).get("mfu"));
             result.put("models", results);
             return result;
         }

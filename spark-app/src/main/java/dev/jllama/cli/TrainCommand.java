@@ -324,6 +324,8 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
         result.put("steps", steps);
         result.put("start_step", first.startStep());
         result.put("tokens_per_s", first.tokensPerS());
+        result.put("mfu", first.mfu());
+        result.put("peak_flops", first.peakFlops());
         result.put("tokens_per_step", outcome.plan().trainOptions().tokensPerStep() * outcome.ranks().size());
         result.put("ranks", outcome.ranks().size());
         result.put("master", outcome.master());
