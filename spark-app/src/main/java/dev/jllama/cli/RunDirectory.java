@@ -31,7 +31,8 @@ final class RunDirectory {
     private final Configuration conf;
 
     RunDirectory(String location, Configuration conf) throws IOException {
-        Path path = new Path(CheckpointStore.toUri(location));
+        // From the string: Hadoop drops the "/" that ends an existing local directory's URI.
+        Path path = new Path(CheckpointStore.toUri(location).toString());
         this.fs = path.getFileSystem(conf);
         this.dir = fs.makeQualified(path);
         this.conf = conf;
