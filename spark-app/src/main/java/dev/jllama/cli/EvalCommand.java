@@ -7,8 +7,10 @@ import dev.jllama.model.eval.FewShotTask;
 import dev.jllama.model.eval.MultipleChoice;
 import dev.jllama.model.eval.Perplexity;
 import java.io.BufferedReader;
+import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -152,7 +154,7 @@ public final class EvalCommand extends LlamaCommand {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("task", task.name());
         json.put("file", file);
-        json.put("kind", task.kind().name().toLowerCase(java.util.Locale.ROOT));
+        json.put("kind", task.kind().fileName());
         json.put("items", items.size());
         out.printf("%-26s %s (%s, %,d items, %d-shot)%n", "task " + task.name(), file, json.get("kind"), items.size(),
                 shots);
@@ -184,7 +186,7 @@ public final class EvalCommand extends LlamaCommand {
         Path path = new Path(samples);
         ObjectMapper mapper = new ObjectMapper();
         try (var stream = path.getFileSystem(conf).create(path, true);
-             var writer = new java.io.BufferedWriter(new java.io.OutputStreamWriter(stream, StandardCharsets.UTF_8))) {
+             var writer = new BufferedWriter(new OutputStreamWriter(stream, StandardCharsets.UTF_8))) {
             for (Map<String, Object> sample : scored) writer.write(mapper.writeValueAsString(sample) + "\n");
         }
     }

@@ -6,10 +6,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.TreeSet;
 
 /**
  * A multiple-choice task file (JSONL) and the few-shot prompts built from it the way lm-evaluation-harness builds
@@ -32,8 +35,13 @@ public final class FewShotTask {
     public enum Kind {
         MULTIPLE_CHOICE, MMLU, WINOGRANDE;
 
-        static Kind of(String name) {
-            for (Kind k : values()) if (k.name().toLowerCase(java.util.Locale.ROOT).equals(name)) return k;
+        /** The name task files use. */
+        public String fileName() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        static Kind of(String fileName) {
+            for (Kind k : values()) if (k.fileName().equals(fileName)) return k;
             return null;
         }
     }
@@ -99,8 +107,6 @@ public final class FewShotTask {
     public String name() { return name; }
     public Kind kind() { return kind; }
     public List<TextItem> items() { return items; }
-    public List<TextItem> exemplars() { return exemplars; }
-    public boolean hasRatio() { return unconditionalContext != null; }
 
     /** Reads a task file; every error is one line naming {@code file} and the line. */
     public static FewShotTask read(String file, BufferedReader reader) throws IOException {
@@ -132,7 +138,7 @@ public final class FewShotTask {
                     String field = it.next();
                     if (!TASK_FIELDS.contains(field)) {
                         throw new IllegalArgumentException(where + ": unknown task setting \"" + field + "\" (known: "
-                                + String.join(", ", new java.util.TreeSet<>(TASK_FIELDS)) + ")");
+                                + String.join(", ", new TreeSet<>(TASK_FIELDS)) + ")");
                     }
                 }
                 name = text(task, "name", name, where);
@@ -237,7 +243,7 @@ public final class FewShotTask {
                 indices[j] = swap;
             }
         }
-        return java.util.Arrays.copyOf(indices, n);
+        return Arrays.copyOf(indices, n);
     }
 
     private static TextItem plain(JsonNode node, String where, int line) {
@@ -261,7 +267,7 @@ public final class FewShotTask {
         }
         text.append("\nAnswer:");
         int[] chars = new int[choices.size()];
-        java.util.Arrays.fill(chars, 1);
+        Arrays.fill(chars, 1);
         return new TextItem(List.of(text.toString()), letters, chars, label(node, choices.size(), where), line);
     }
 
