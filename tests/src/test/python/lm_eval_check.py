@@ -5,15 +5,16 @@
                                          "lls"}], "extra": {context: [[ll per choice] per doc]}}, as a JSON list
 
 SPEC.json: {"task_yaml": a task file of lm-evaluation-harness (e.g. "mmlu/default/mmlu_anatomy.yaml"), "docs":
-[rows of that task's dataset], "fewshot_docs": [rows] or null, "shots": K, "extra_contexts": [str]}. The task is
-lm-evaluation-harness's ConfigurableTask with that YAML's own doc_to_text, doc_to_choice, doc_to_target,
-process_docs and description, the docs as its test split and the fewshot docs (or else the test split) as its
-few-shot split drawn by its first_n sampler; its evaluator builds the requests, scores them through the LM below and
-computes acc and acc_norm. The only code of ours is the LM: LlamaForCausalLM (float32) on HF_DIR with the
-SentencePiece model HF_DIR/tokenizer.model, every context following the end-of-document token (as
-lm-evaluation-harness's HFLM with add_bos_token puts BOS first; our documents start after EOS), truncated on the left
-to max_position_embeddings + 1 tokens as HFLM does. "extra_contexts": for each, the log-likelihood of every choice
-(" " + choice) after that context through the same LM's loglikelihood (lm-evaluation-harness's _encode_pair).
+[rows of that task's dataset], "fewshot_docs": [rows] or null, "shots": K, "mutual_info": bool,
+"extra_contexts": [str]}. The task is lm-evaluation-harness's ConfigurableTask with that YAML's own doc_to_text,
+doc_to_choice, doc_to_target, process_docs and description, the docs as its test split and the fewshot docs (or
+else the test split) as its few-shot split drawn by its first_n sampler; its evaluator builds the requests, scores
+them through the LM below and computes acc, acc_norm and, with "mutual_info", acc_mutual_info (whose requests it
+adds). The only code of ours is the LM: LlamaForCausalLM (float32) on HF_DIR with the SentencePiece model
+HF_DIR/tokenizer.model, every context following the end-of-document token (as lm-evaluation-harness's HFLM with
+add_bos_token puts BOS first; our documents start after EOS), truncated on the left to max_position_embeddings + 1
+tokens as HFLM does. "extra_contexts": for each, the log-likelihood of every choice (" " + choice) after that
+context through the same LM's loglikelihood (lm-evaluation-harness's _encode_pair).
 """
 import json
 import os
@@ -76,7 +77,8 @@ def task_config(spec):
     splits = {"test": datasets.Dataset.from_list(spec["docs"])}
     if spec.get("fewshot_docs"):
         splits["dev"] = datasets.Dataset.from_list(spec["fewshot_docs"])
-    metrics = [{"metric": m, "aggregation": "mean", "higher_is_better": True} for m in ("acc", "acc_norm")]
+    metrics = [{"metric": m, "aggregation": "mean", "higher_is_better": True}
+               for m in ["acc", "acc_norm"] + (["acc_mutual_info"] if spec.get("mutual_info") else [])]
     return dict(task=config["task"], custom_dataset=lambda **kwargs: splits, test_split="test",
                 fewshot_split="dev" if "dev" in splits else "test", fewshot_config={"sampler": "first_n"},
                 output_type="multiple_choice", metric_list=metrics, num_fewshot=spec["shots"], **fields)

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * MMLU and WinoGrande, converted by {@code submit/tasks/from_lm_eval.py} and scored by {@code llama eval --shots 2},
  * every choice's log-likelihood equals lm-evaluation-harness's on our Hugging Face export (its own task templates,
  * few-shot contexts, request building and metrics; transformers' LlamaForCausalLM scoring), to 1e-4, and acc and
- * acc_norm are the same; BoolQ's acc_ratio against "Answer:" is checked on its loglikelihood requests.
+ * acc_norm are the same; BoolQ's acc_ratio against "Answer:" is checked on its loglikelihood requests, and against
+ * "" (the end-of-document token alone) equals its acc_mutual_info.
  */
 class LmEvalCrossCheckTest {
     static final String VARIABLE = "JLLAMA_LMEVAL_PYTHON";
@@ -35,8 +36,19 @@ class LmEvalCrossCheckTest {
     @TempDir
     Path tmp;
 
-    /** One task of the check: lm-evaluation-harness's name for the converter and its YAML, and its rows. */
-    private record Task(String name, String yaml, List<ObjectNode> rows, List<ObjectNode> fewshotRows) {}
+    /**
+     * One task of the check: lm-evaluation-harness's name for the converter and its YAML, and its rows; with
+     * {@code mutualInfo}, our task's unconditional context is "" and lm-evaluation-harness's metric acc_mutual_info.
+     */
+    private record Task(String name, String yaml, List<ObjectNode> rows, List<ObjectNode> fewshotRows, boolean mutualInfo) {
+        Task(String name, String yaml, List<ObjectNode> rows, List<ObjectNode> fewshotRows) {
+            this(name, yaml, rows, fewshotRows, false);
+        }
+
+        String stem() {
+            return mutualInfo ? name + "-mutual-info" : name;
+        }
+    }
 
     @Test
     void perItemLogLikelihoodsAndAccuraciesEqualLmEvaluationHarness() throws Exception {
@@ -53,10 +65,12 @@ class LmEvalCrossCheckTest {
             for (int i = 0; i < n; i++) b.append(i == 0 ? "" : " ").append(words[random.nextInt(words.length)]);
             return b.toString();
         };
+        List<ObjectNode> boolq = rows(6, i -> JSON.createObjectNode()
+                .put("passage", capitalised(phrase.apply(10 + i)) + ".").put("question", phrase.apply(5))
+                .put("label", random.nextInt(2)));
         List<Task> tasks = List.of(
-                new Task("boolq", "super_glue/boolq/default.yaml", rows(6, i -> JSON.createObjectNode()
-                        .put("passage", capitalised(phrase.apply(10 + i)) + ".").put("question", phrase.apply(5))
-                        .put("label", random.nextInt(2))), List.of()),
+                new Task("boolq", "super_glue/boolq/default.yaml", boolq, List.of()),
+                new Task("boolq", "super_glue/boolq/default.yaml", boolq, List.of(), true),
                 new Task("hellaswag", "hellaswag/hellaswag.yaml", rows(6, i -> {
                     ObjectNode row = JSON.createObjectNode().put("activity_label", capitalised(phrase.apply(1)))
                             // the last row's context is longer than the model's window: it is truncated on the left
@@ -76,13 +90,19 @@ class LmEvalCrossCheckTest {
         List<String> evalArgs = new ArrayList<>(List.of("eval", "--checkpoint", run.toString(), "--shots",
                 Integer.toString(SHOTS), "--samples", tmp.resolve("samples.jsonl").toString(), "--tasks"));
         for (Task task : tasks) {
-            Path rows = writeRows(tmp.resolve(task.name() + "-rows.jsonl"), task.rows());
-            Path out = tmp.resolve(task.name() + ".jsonl");
+            Path rows = writeRows(tmp.resolve(task.stem() + "-rows.jsonl"), task.rows());
+            Path out = tmp.resolve(task.stem() + ".jsonl");
             List<String> args = new ArrayList<>(List.of(task.name(), rows.toString(), out.toString(), "--sampler", "first_n"));
             if (!task.fewshotRows().isEmpty()) {
-                args.addAll(List.of("--fewshot", writeRows(tmp.resolve(task.name() + "-dev.jsonl"), task.fewshotRows()).toString()));
+                args.addAll(List.of("--fewshot", writeRows(tmp.resolve(task.stem() + "-dev.jsonl"), task.fewshotRows()).toString()));
             }
             HfPython.runScript(VARIABLE, CONVERTER, args.toArray(String[]::new));
+            if (task.mutualInfo()) {
+                String converted = Files.readString(out);
+                String withEmptyContext = converted.replace("\"unconditional_context\": \"Answer:\"", "\"unconditional_context\": \"\"");
+                assertTrue(!withEmptyContext.equals(converted), "the converter gives BoolQ the paper's \"Answer:\"");
+                Files.writeString(out, withEmptyContext);
+            }
             evalArgs.add(out.toString());
         }
         JsonNode ours = ExportFixtures.llama(evalArgs.toArray(String[]::new));
@@ -94,8 +114,9 @@ class LmEvalCrossCheckTest {
             ObjectNode spec = JSON.createObjectNode().put("task_yaml", task.yaml()).put("shots", SHOTS);
             spec.putArray("docs").addAll(task.rows());
             if (!task.fewshotRows().isEmpty()) spec.putArray("fewshot_docs").addAll(task.fewshotRows());
-            if (task.name().equals("boolq")) spec.putArray("extra_contexts").add("Answer:");
-            Path specFile = tmp.resolve(task.name() + "-spec.json");
+            if (task.mutualInfo()) spec.put("mutual_info", true);
+            else if (task.name().equals("boolq")) spec.putArray("extra_contexts").add("Answer:");
+            Path specFile = tmp.resolve(task.stem() + "-spec.json");
             Files.writeString(specFile, spec.toString());
             checkArgs.add(specFile.toString());
         }
@@ -104,7 +125,7 @@ class LmEvalCrossCheckTest {
         int at = 0, truncated = 0;
         for (int t = 0; t < tasks.size(); t++) {
             Task task = tasks.get(t);
-            boolean ratio = task.name().equals("boolq");
+            boolean ratio = task.name().equals("boolq") && !task.mutualInfo();
             JsonNode theirs = reference.get(t);
 
             JsonNode result = ours.get("tasks").get(t);
@@ -114,9 +135,12 @@ class LmEvalCrossCheckTest {
             double maxDiff = 0, spread = 0;
             for (int i = 0; i < n; i++) {
                 JsonNode our = samples.get(at + i), their = theirs.get("samples").get(i).get("lls");
-                assertEquals(their.size(), our.get("lls").size(), task.name() + " item " + i);
+                // With acc_mutual_info lm-evaluation-harness scores each choice, then each choice after "" alone.
+                ArrayNode ourLls = ((ArrayNode) our.get("lls")).deepCopy();
+                if (task.mutualInfo()) ourLls.addAll((ArrayNode) our.get("unconditional_lls"));
+                assertEquals(their.size(), ourLls.size(), task.stem() + " item " + i);
                 for (int c = 0; c < their.size(); c++) {
-                    maxDiff = Math.max(maxDiff, Math.abs(our.get("lls").get(c).asDouble() - their.get(c).asDouble()));
+                    maxDiff = Math.max(maxDiff, Math.abs(ourLls.get(c).asDouble() - their.get(c).asDouble()));
                     if (c > 0) spread += Math.abs(their.get(c).asDouble() - their.get(c - 1).asDouble());
                 }
                 if (our.get("truncated").asBoolean()) truncated++;
@@ -137,15 +161,21 @@ class LmEvalCrossCheckTest {
             at += n;
             JsonNode metrics = theirs.get("metrics");
             System.out.printf("lm-evaluation-harness %s (%d items, %d-shot): max |ours - lm-eval| per choice %.3g;"
-                            + " acc %.4f vs %.4f, acc_norm %.4f vs %.4f%s%n", task.name(), n, SHOTS, maxDiff,
+                            + " acc %.4f vs %.4f, acc_norm %.4f vs %.4f%s%n", task.stem(), n, SHOTS, maxDiff,
                     result.get("acc").asDouble(), metrics.get("acc").asDouble(), result.get("acc_norm").asDouble(),
                     metrics.get("acc_norm").asDouble(), ratio ? String.format(", acc_ratio %.4f vs %.4f",
-                            result.get("acc_ratio").asDouble(), (double) ratioRight / n) : "");
+                            result.get("acc_ratio").asDouble(), (double) ratioRight / n)
+                            : task.mutualInfo() ? String.format(", acc_ratio %.4f vs acc_mutual_info %.4f",
+                            result.get("acc_ratio").asDouble(), metrics.get("acc_mutual_info").asDouble()) : "");
             assertTrue(spread > 0.1 * n, task.name() + ": the log-likelihoods vary, so the comparison means something");
-            assertTrue(maxDiff <= 1e-4, task.name() + ": log-likelihoods differ by " + maxDiff);
-            assertEquals(metrics.get("acc").asDouble(), result.get("acc").asDouble(), 1e-12, task.name() + " acc");
-            assertEquals(metrics.get("acc_norm").asDouble(), result.get("acc_norm").asDouble(), 1e-12, task.name() + " acc_norm");
+            assertTrue(maxDiff <= 1e-4, task.stem() + ": log-likelihoods differ by " + maxDiff);
+            assertEquals(metrics.get("acc").asDouble(), result.get("acc").asDouble(), 1e-12, task.stem() + " acc");
+            assertEquals(metrics.get("acc_norm").asDouble(), result.get("acc_norm").asDouble(), 1e-12, task.stem() + " acc_norm");
             if (ratio) assertEquals((double) ratioRight / n, result.get("acc_ratio").asDouble(), 1e-12, "boolq acc_ratio");
+            if (task.mutualInfo()) {
+                assertEquals(metrics.get("acc_mutual_info").asDouble(), result.get("acc_ratio").asDouble(), 1e-12,
+                        "acc_ratio after \"\" is acc_mutual_info");
+            }
         }
         assertEquals(samples.size(), at);
         assertTrue(truncated > 0, "some item is longer than the model's window, so truncation is compared too");
