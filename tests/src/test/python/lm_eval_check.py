@@ -97,7 +97,8 @@ def check(lm, spec_path):
     name = task.config.task
     metrics = {k.split(",")[0]: v for k, v in results["results"][name].items() if "," in k}
     samples = [{"doc_id": s["doc_id"], "arguments": [list(a) for a in s["arguments"]],
-                "lls": [r[0][0] for r in s["resps"]]} for s in sorted(results["samples"][name], key=lambda s: s["doc_id"])]
+                "lls": [r[0][0] for r in s["resps"]]}
+               for s in sorted(results["samples"][name], key=lambda s: s["doc_id"])]
     extra = {}
     for context in spec.get("extra_contexts", []):
         docs = list(task.eval_docs)
