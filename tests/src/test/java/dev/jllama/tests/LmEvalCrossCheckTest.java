@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 class LmEvalCrossCheckTest {
     static final String VARIABLE = "JLLAMA_LMEVAL_PYTHON";
     private static final Path SCRIPT = Path.of("src/test/python/lm_eval_check.py");
-    private static final Path CONVERTER = Path.of("../submit/tasks/from_lm_eval.py");
+    private static final Path CONVERTER = ApplicationJar.ROOT.resolve("submit/tasks/from_lm_eval.py");
     private static final int SHOTS = 2;
     private static final ObjectMapper JSON = new ObjectMapper();
 
