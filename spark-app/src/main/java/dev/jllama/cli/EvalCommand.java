@@ -128,9 +128,20 @@ public final class EvalCommand extends LlamaCommand {
                 result.put("seq_len", seqLen);
             }
             if (tasks != null) {
+                // Every file is read and tokenised before any is scored: a bad line shows at once.
+                List<FewShotTask> read = new ArrayList<>();
+                List<List<MultipleChoice.Item>> prompts = new ArrayList<>();
+                for (String file : tasks) {
+                    FewShotTask task = readTask(file, conf);
+                    read.add(task);
+                    prompts.add(task.requests(shots, seed, (context, continuation) ->
+                            encodePair(loaded, context, continuation)));
+                }
                 List<Map<String, Object>> taskResults = new ArrayList<>();
                 List<Map<String, Object>> scored = new ArrayList<>();
-                for (String file : tasks) taskResults.add(evaluateTask(file, loaded, conf, out, scored));
+                for (int t = 0; t < tasks.size(); t++) {
+                    taskResults.add(evaluateTask(tasks.get(t), read.get(t), prompts.get(t), loaded, out, scored));
+                }
                 if (samples != null) writeSamples(scored, conf);
                 result.put("shots", shots);
                 result.put("tasks", taskResults);
@@ -139,17 +150,20 @@ public final class EvalCommand extends LlamaCommand {
         return result;
     }
 
-    /** Scores one task file, prints its lines and returns its JSON result. */
-    private Map<String, Object> evaluateTask(String file, TrainedModel loaded, Configuration conf, PrintStream out,
-                                             List<Map<String, Object>> scored) throws IOException {
+    private static FewShotTask readTask(String file, Configuration conf) throws IOException {
         Path path = new Path(file);
-        FewShotTask task;
         try (BufferedReader reader = new BufferedReader(new InputStreamReader(path.getFileSystem(conf).open(path),
                 StandardCharsets.UTF_8))) {
-            task = FewShotTask.read(file, reader);
+            return FewShotTask.read(file, reader);
         }
-        List<MultipleChoice.Item> items = task.requests(shots, seed, (context, continuation) ->
-                encodePair(loaded, context, continuation));
+    }
+
+    /**
+     * Scores one task's items, prints its lines, adds one sample per item to {@code scored} and returns its JSON
+     * result.
+     */
+    private Map<String, Object> evaluateTask(String file, FewShotTask task, List<MultipleChoice.Item> items,
+                                             TrainedModel loaded, PrintStream out, List<Map<String, Object>> scored) {
         MultipleChoice.Result r = MultipleChoice.evaluate(loaded.model, items, batch);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("task", task.name());

@@ -140,6 +140,13 @@ class GenerateEvalCommandTest {
         assertTrue(badKind.err().contains("task.jsonl:1: unknown kind \"cloze\""), badKind.err());
         CommandLineRun late = evalTasks(question.replace("question", "context"), wino);
         assertTrue(late.err().contains("task.jsonl:2: \"task\" settings must be the first line"), late.err());
+        String plain = "{\"context\": \"The cat sat on the\", \"choices\": [\"mat.\", \"moon.\"], \"label\": 0}";
+        Path good = Files.writeString(tmp.resolve("good.jsonl"), plain + "\n" + plain + "\n");
+        Path bad = Files.writeString(tmp.resolve("bad.jsonl"), plain + "\n{\"context\": 1}\n");
+        CommandLineRun secondBad = CommandLineRun.of("eval", "--checkpoint", run, "--tasks", good.toString(),
+                bad.toString(), "--backend", "cpu", "--threads", "1");
+        assertTrue(secondBad.err().contains("bad.jsonl:2: \"context\" must be a string"), secondBad.err());
+        assertTrue(!secondBad.out().contains("accuracy"), "every file is read before any is scored: " + secondBad.out());
         CommandLineRun negative = evalTasksWithShots(-1, sentence);
         assertEquals(2, negative.status(), negative.err());
     }
