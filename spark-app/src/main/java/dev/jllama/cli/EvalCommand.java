@@ -3,11 +3,14 @@ package dev.jllama.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jllama.data.mixture.TrainingData;
+import dev.jllama.model.eval.FewShotTask;
 import dev.jllama.model.eval.MultipleChoice;
 import dev.jllama.model.eval.Perplexity;
 import java.io.BufferedReader;
+import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -22,11 +25,11 @@ import picocli.CommandLine.Option;
 import org.apache.hadoop.fs.Path;
 
 /**
- * {@code llama eval}: perplexity and bits per byte on a dataset's validation split, and zero-shot multiple-choice
- * accuracy on a JSONL task.
+ * {@code llama eval}: perplexity and bits per byte on a dataset's validation split, and zero- or few-shot
+ * multiple-choice accuracy on task files.
  */
-@Command(name = "eval", description = "Perplexity and bits per byte on a dataset's validation split, and zero-shot"
-        + " multiple-choice accuracy on a JSONL task.")
+@Command(name = "eval", description = "Perplexity and bits per byte on a dataset's validation split, and zero- or"
+        + " few-shot multiple-choice accuracy on task files.")
 public final class EvalCommand extends LlamaCommand {
 
     @Option(names = "--checkpoint", required = true, paramLabel = "DIR",
@@ -38,10 +41,25 @@ public final class EvalCommand extends LlamaCommand {
             + " stored order (no seed: the same windows for every model)")
     String data;
 
-    @Option(names = "--tasks", paramLabel = "FILE", description = "JSONL, one item per line: {\"context\": TEXT,"
-            + " \"choices\": [TEXT, ...], \"label\": N}; each choice is scored by the log-likelihood of its tokens after"
-            + " the context, per character (as the LLaMA paper) and unnormalised")
-    String tasks;
+    @Option(names = "--tasks", arity = "1..*", paramLabel = "FILE", description = "multiple-choice task files (JSONL;"
+            + " the format is in the README, \"Few-shot evaluation\"): each choice scored by the log-likelihood of its"
+            + " tokens after the context, summed (acc), per character (acc_norm) and, where the task asks, against an"
+            + " unconditional context (acc_ratio)")
+    List<String> tasks;
+
+    @Option(names = "--shots", defaultValue = "0", paramLabel = "K",
+            description = "exemplars before each item, from the task's \"fewshot\" items or else its other items"
+                    + " (default: ${DEFAULT-VALUE})")
+    @Range(min = 0)
+    int shots;
+
+    @Option(names = "--seed", defaultValue = "1234", paramLabel = "S",
+            description = "draws the exemplars of tasks whose sampler is random (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--samples", paramLabel = "FILE.jsonl", description = "writes every scored item of every task, one"
+            + " JSON object a line: {\"task\", \"line\", \"label\", \"lls\", \"unconditional_lls\", \"truncated\"}")
+    String samples;
 
     @Option(names = "--seq-len", paramLabel = "N", description = "evaluation window (default: the checkpoint's training seq_len)")
     @Range(min = 1)
@@ -110,24 +128,89 @@ public final class EvalCommand extends LlamaCommand {
                 result.put("seq_len", seqLen);
             }
             if (tasks != null) {
-                List<MultipleChoice.Item> items = readTasks(tasks, loaded, conf);
-                MultipleChoice.Result r = MultipleChoice.evaluate(loaded.model, items, batch);
-                out.printf("%-26s %s (%,d items)%n", "task", tasks, items.size());
-                out.printf("%-26s %.4f ± %.4f (%d of %d)%n", "accuracy, per character", r.normalised().value(),
-                        r.normalised().standardError(), r.normalised().correct(), items.size());
-                out.printf("%-26s %.4f ± %.4f (%d of %d)%n", "accuracy, unnormalised", r.unnormalised().value(),
-                        r.unnormalised().standardError(), r.unnormalised().correct(), items.size());
-                out.printf("%-26s %.4f%n", "chance", chance(items));
-                result.put("task", tasks);
-                result.put("task_items", items.size());
-                result.put("acc_norm", r.normalised().value());
-                result.put("acc_norm_stderr", r.normalised().standardError());
-                result.put("acc", r.unnormalised().value());
-                result.put("acc_stderr", r.unnormalised().standardError());
-                result.put("chance", chance(items));
+                // Every file is read and tokenised before any is scored: a bad line shows at once.
+                List<FewShotTask> read = new ArrayList<>();
+                List<List<MultipleChoice.Item>> prompts = new ArrayList<>();
+                for (String file : tasks) {
+                    FewShotTask task = readTask(file, conf);
+                    read.add(task);
+                    prompts.add(task.requests(shots, seed, (context, continuation) ->
+                            encodePair(loaded, context, continuation)));
+                }
+                List<Map<String, Object>> taskResults = new ArrayList<>();
+                List<Map<String, Object>> scored = new ArrayList<>();
+                for (int t = 0; t < tasks.size(); t++) {
+                    taskResults.add(evaluateTask(tasks.get(t), read.get(t), prompts.get(t), loaded, out, scored));
+                }
+                if (samples != null) writeSamples(scored, conf);
+                result.put("shots", shots);
+                result.put("tasks", taskResults);
             }
         }
         return result;
+    }
+
+    private static FewShotTask readTask(String file, Configuration conf) throws IOException {
+        Path path = new Path(file);
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(path.getFileSystem(conf).open(path),
+                StandardCharsets.UTF_8))) {
+            return FewShotTask.read(file, reader);
+        }
+    }
+
+    /**
+     * Scores one task's items, prints its lines, adds one sample per item to {@code scored} and returns its JSON
+     * result.
+     */
+    private Map<String, Object> evaluateTask(String file, FewShotTask task, List<MultipleChoice.Item> items,
+                                             TrainedModel loaded, PrintStream out, List<Map<String, Object>> scored) {
+        MultipleChoice.Result r = MultipleChoice.evaluate(loaded.model, items, batch);
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("task", task.name());
+        json.put("file", file);
+        json.put("kind", task.kind().fileName());
+        json.put("items", items.size());
+        out.printf("%-26s %s (%s, %,d items, %d-shot)%n", "task " + task.name(), file, json.get("kind"), items.size(),
+                shots);
+        printAccuracy(out, json, "acc", "accuracy, summed", r.unnormalised());
+        printAccuracy(out, json, "acc_norm", "accuracy, per character", r.normalised());
+        if (r.ratio() != null) printAccuracy(out, json, "acc_ratio", "accuracy, ratio", r.ratio());
+        double chance = chance(items);
+        out.printf("%-26s %.4f%n", "chance", chance);
+        json.put("chance", chance);
+        if (r.truncatedItems() > 0) {
+            out.printf("%-26s %,d items lost context tokens from the start to the model's window of %d%n", "truncated",
+                    r.truncatedItems(), loaded.state.config().maxSeqLen());
+        }
+        json.put("truncated_items", r.truncatedItems());
+        for (int i = 0; i < items.size(); i++) {
+            Map<String, Object> sample = new LinkedHashMap<>();
+            sample.put("task", task.name());
+            sample.put("line", task.items().get(i).line());
+            sample.put("label", items.get(i).label());
+            sample.put("lls", r.logLikelihoods()[i]);
+            if (r.unconditionalLogLikelihoods() != null) sample.put("unconditional_lls", r.unconditionalLogLikelihoods()[i]);
+            sample.put("truncated", r.truncatedItemFlags()[i]);
+            scored.add(sample);
+        }
+        return json;
+    }
+
+    private void writeSamples(List<Map<String, Object>> scored, Configuration conf) throws IOException {
+        Path path = new Path(samples);
+        ObjectMapper mapper = new ObjectMapper();
+        try (var stream = path.getFileSystem(conf).create(path, true);
+             var writer = new BufferedWriter(new OutputStreamWriter(stream, StandardCharsets.UTF_8))) {
+            for (Map<String, Object> sample : scored) writer.write(mapper.writeValueAsString(sample) + "\n");
+        }
+    }
+
+    private static void printAccuracy(PrintStream out, Map<String, Object> json, String key, String label,
+                                      MultipleChoice.Accuracy accuracy) {
+        out.printf("  %-24s %.4f ± %.4f (%d of %d)%n", label, accuracy.value(), accuracy.standardError(),
+                accuracy.correct(), accuracy.items());
+        json.put(key, accuracy.value());
+        json.put(key + "_stderr", accuracy.standardError());
     }
 
     private static double chance(List<MultipleChoice.Item> items) {
@@ -144,62 +227,27 @@ public final class EvalCommand extends LlamaCommand {
     }
 
     /**
-     * Reads a JSONL task, tokenising each context as a document start and each choice as the text that follows it;
-     * every error names the file and line.
+     * lm-evaluation-harness's {@code _encode_pair}: whitespace ending the context moves to the continuation, the
+     * continuation's tokens are those of {@code context + continuation} past the context's own, and the context
+     * follows the end-of-document token, as every document does in the prepared data (an empty context is that
+     * token alone).
      */
-    static List<MultipleChoice.Item> readTasks(String file, TrainedModel loaded, Configuration conf) throws IOException {
-        Path path = new Path(file);
-        ObjectMapper mapper = new ObjectMapper();
-        List<MultipleChoice.Item> items = new ArrayList<>();
-        try (BufferedReader reader = new BufferedReader(new InputStreamReader(path.getFileSystem(conf).open(path),
-                StandardCharsets.UTF_8))) {
-            String line;
-            int number = 0;
-            while ((line = reader.readLine()) != null) {
-                number++;
-                if (line.isBlank()) continue;
-                String where = file + ":" + number;
-                JsonNode node;
-                try {
-                    node = mapper.readTree(line);
-                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                    throw new IllegalArgumentException(where + ": not a JSON object: "
-                            + e.getOriginalMessage().replace('\n', ' '));
-                }
-                if (node == null || !node.isObject()) throw new IllegalArgumentException(where + ": not a JSON object");
-                JsonNode context = node.get("context"), choices = node.get("choices"), label = node.get("label");
-                if (context == null || !context.isTextual()) {
-                    throw new IllegalArgumentException(where + ": \"context\" must be a string");
-                }
-                if (choices == null || !choices.isArray() || choices.size() < 2) {
-                    throw new IllegalArgumentException(where + ": \"choices\" must be an array of at least 2 strings");
-                }
-                if (label == null || !label.isIntegralNumber()) {
-                    throw new IllegalArgumentException(where + ": \"label\" must be an integer");
-                }
-                if (label.asInt() < 0 || label.asInt() >= choices.size()) {
-                    throw new IllegalArgumentException(where + ": \"label\" " + label.asInt() + " is out of range [0, "
-                            + choices.size() + ") of its " + choices.size() + " choices");
-                }
-                List<int[]> choiceIds = new ArrayList<>();
-                int[] chars = new int[choices.size()];
-                for (int c = 0; c < choices.size(); c++) {
-                    JsonNode choice = choices.get(c);
-                    if (!choice.isTextual() || choice.asText().isBlank()) {
-                        throw new IllegalArgumentException(where + ": choice " + c + " must be a non-empty string");
-                    }
-                    choiceIds.add(loaded.tokenizer.encode(choice.asText()));
-                    chars[c] = choice.asText().codePointCount(0, choice.asText().length());
-                }
-                try {
-                    items.add(new MultipleChoice.Item(loaded.encodeDocument(context.asText()), choiceIds, chars,
-                            label.asInt()));
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException(where + ": " + e.getMessage());
-                }
-            }
+    static MultipleChoice.Request encodePair(TrainedModel loaded, String context, String continuation) {
+        if (context.isEmpty()) {
+            return new MultipleChoice.Request(loaded.encodeDocument(""), loaded.tokenizer.encode(continuation));
         }
-        if (items.isEmpty()) throw new IllegalArgumentException(file + ": no items");
-        return items;
+        int end = context.length();
+        while (end > 0 && isPythonWhitespace(context.charAt(end - 1))) end--;
+        continuation = context.substring(end) + continuation;
+        context = context.substring(0, end);
+        int[] whole = loaded.tokenizer.encode(context + continuation);
+        int[] contextTokens = loaded.encodeDocument(context);
+        return new MultipleChoice.Request(contextTokens, Arrays.copyOfRange(whole, Math.min(whole.length,
+                contextTokens.length - 1), whole.length));
+    }
+
+    /** What Python's {@code str.rstrip()} strips. */
+    private static boolean isPythonWhitespace(char c) {
+        return Character.isWhitespace(c) || Character.isSpaceChar(c) || c == '\u0085';
     }
 }

@@ -71,10 +71,19 @@ class GenerateEvalCommandTest {
     }
 
     private CommandLineRun evalTasks(String... lines) throws Exception {
+        return evalTasksWithShots(0, lines);
+    }
+
+    private CommandLineRun evalTasksWithShots(int shots, String... lines) throws Exception {
         Path file = tmp.resolve("task.jsonl");
         Files.write(file, List.of(lines));
-        return CommandLineRun.of("eval", "--checkpoint", run, "--tasks", file.toString(), "--backend", "cpu",
-                "--threads", "1", "--json");
+        return CommandLineRun.of("eval", "--checkpoint", run, "--tasks", file.toString(), "--shots",
+                Integer.toString(shots), "--backend", "cpu", "--threads", "1", "--json");
+    }
+
+    private static JsonNode lastLine(CommandLineRun run) throws Exception {
+        String[] lines = run.out().strip().split("\n");
+        return new ObjectMapper().readTree(lines[lines.length - 1]);
     }
 
     @Test
@@ -82,9 +91,8 @@ class GenerateEvalCommandTest {
         String good = "{\"context\": \"The cat sat on the\", \"choices\": [\"mat.\", \"moon, said the dwarf.\"], \"label\": 0}";
         CommandLineRun ok = evalTasks(good, "", good);
         assertEquals(0, ok.status(), ok.err());
-        String[] lines = ok.out().strip().split("\n");
-        JsonNode result = new ObjectMapper().readTree(lines[lines.length - 1]);
-        assertEquals(2, result.get("task_items").asInt());
+        JsonNode result = lastLine(ok).get("tasks").get(0);
+        assertEquals(2, result.get("items").asInt());
         assertEquals(0.5, result.get("chance").asDouble());
 
         CommandLineRun malformed = evalTasks(good, "{\"context\": \"x\", \"choices\": [\"a\", \"b\"], \"label\": 0", good);
@@ -98,6 +106,49 @@ class GenerateEvalCommandTest {
         CommandLineRun oneChoice = evalTasks("{\"context\": \"x\", \"choices\": [\"a\"], \"label\": 0}");
         assertTrue(oneChoice.err().contains("task.jsonl:1: \"choices\" must be an array of at least 2 strings"),
                 oneChoice.err());
+    }
+
+    @Test
+    void fewShotTasksOfEachKindAreScoredAndBadSettingsNameTheirLine() throws Exception {
+        String settings = "{\"task\": {\"name\": \"birds\", \"kind\": \"mmlu\", \"description\": \"About birds.\\n\\n\","
+                + " \"sampler\": \"first_n\"}}";
+        String question = "{\"question\": \"What flies?\", \"choices\": [\"stone\", \"bird\", \"fish\"], \"label\": 1}";
+        String exemplar = "{\"question\": \"What sings?\", \"choices\": [\"robin\", \"rock\"], \"label\": 0, \"fewshot\": true}";
+        CommandLineRun mmlu = evalTasksWithShots(1, settings, question, exemplar, question);
+        assertEquals(0, mmlu.status(), mmlu.err());
+        JsonNode result = lastLine(mmlu);
+        assertEquals(1, result.get("shots").asInt());
+        assertEquals("birds", result.get("tasks").get(0).get("task").asText());
+        assertEquals("mmlu", result.get("tasks").get(0).get("kind").asText());
+        assertEquals(2, result.get("tasks").get(0).get("items").asInt());
+
+        String wino = "{\"task\": {\"kind\": \"winogrande\"}}";
+        String sentence = "{\"sentence\": \"The cup fell because _ was heavy.\", \"options\": [\"it\", \"the table\"], \"label\": 0}";
+        CommandLineRun ratio = evalTasksWithShots(0,
+                "{\"task\": {\"unconditional_context\": \"Answer:\"}}",
+                "{\"context\": \"The cat sat on the\", \"choices\": [\"mat.\", \"moon.\"], \"label\": 0}");
+        assertEquals(0, ratio.status(), ratio.err());
+        assertTrue(lastLine(ratio).get("tasks").get(0).has("acc_ratio"));
+        assertEquals(0, evalTasksWithShots(1, wino, sentence, sentence).status());
+
+        CommandLineRun tooFew = evalTasksWithShots(2, wino, sentence, sentence);
+        assertEquals(1, tooFew.status());
+        assertTrue(tooFew.err().contains("task.jsonl: 2 shots need 3 items"), tooFew.err());
+        CommandLineRun noBlank = evalTasks(wino, sentence.replace("_", "it"));
+        assertTrue(noBlank.err().contains("task.jsonl:2: \"sentence\" must hold exactly one \"_\""), noBlank.err());
+        CommandLineRun badKind = evalTasks("{\"task\": {\"kind\": \"cloze\"}}", sentence);
+        assertTrue(badKind.err().contains("task.jsonl:1: unknown kind \"cloze\""), badKind.err());
+        CommandLineRun late = evalTasks(question.replace("question", "context"), wino);
+        assertTrue(late.err().contains("task.jsonl:2: \"task\" settings must be the first line"), late.err());
+        String plain = "{\"context\": \"The cat sat on the\", \"choices\": [\"mat.\", \"moon.\"], \"label\": 0}";
+        Path good = Files.writeString(tmp.resolve("good.jsonl"), plain + "\n" + plain + "\n");
+        Path bad = Files.writeString(tmp.resolve("bad.jsonl"), plain + "\n{\"context\": 1}\n");
+        CommandLineRun secondBad = CommandLineRun.of("eval", "--checkpoint", run, "--tasks", good.toString(),
+                bad.toString(), "--backend", "cpu", "--threads", "1");
+        assertTrue(secondBad.err().contains("bad.jsonl:2: \"context\" must be a string"), secondBad.err());
+        assertTrue(!secondBad.out().contains("accuracy"), "every file is read before any is scored: " + secondBad.out());
+        CommandLineRun negative = evalTasksWithShots(-1, sentence);
+        assertEquals(2, negative.status(), negative.err());
     }
 
     @Test

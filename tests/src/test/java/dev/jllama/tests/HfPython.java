@@ -33,7 +33,15 @@ final class HfPython {
 
     /** Runs {@code hf_check.py args...}; fails the test unless it exits 0. Returns its standard output. */
     static String run(String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(System.getenv(VARIABLE), SCRIPT.toString()));
+        return runScript(VARIABLE, SCRIPT, args);
+    }
+
+    /**
+     * Runs {@code script args...} with the Python named by the environment variable {@code variable}; fails the test
+     * unless it exits 0. Returns its standard output.
+     */
+    static String runScript(String variable, Path script, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(System.getenv(variable), script.toString()));
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
         // One thread: reproducible sums in torch, and the build machine's cores stay with the build.
@@ -44,8 +52,9 @@ final class HfPython {
         try (InputStream in = p.getInputStream()) {
             out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "hf_check.py " + args[0] + " timed out");
-        assertEquals(0, p.exitValue(), "hf_check.py " + String.join(" ", args) + " failed");
+        String name = script.getFileName() + " " + String.join(" ", args);
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS), name + " timed out");
+        assertEquals(0, p.exitValue(), name + " failed");
         return out;
     }
 

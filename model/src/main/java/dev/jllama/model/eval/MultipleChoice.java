@@ -1,32 +1,46 @@
 package dev.jllama.model.eval;
 
 import dev.jllama.model.LlamaModel;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
- * Zero-shot multiple choice as in the LLaMA paper: each choice is scored by the log-likelihood of its tokens
- * following the context, normalised by the number of characters of the choice (the paper's normalisation), and
- * the highest score is the model's answer. The unnormalised sum is reported too. Batched: every (context, choice)
- * pair is one row of a forward pass in which only the choice's tokens are targets.
+ * Multiple choice scored by log-likelihood, as the LLaMA paper and lm-evaluation-harness score it: each choice is a
+ * request (context tokens, continuation tokens) whose score is the summed log-probability of the continuation's
+ * tokens after the context. The model's answer is the choice with the highest sum ({@code acc}), the highest sum per
+ * character of the choice ({@code acc_norm}), and, when the item carries unconditional requests, the highest
+ * difference between the conditional and the unconditional log-likelihood ({@code acc_ratio}, the paper's ratio
+ * against "Answer:"). Batched: every request is one row of a forward pass in which only the continuation's tokens
+ * are targets; a row longer than the model's context loses context tokens from its start, counted.
  */
 public final class MultipleChoice {
     private MultipleChoice() {}
 
+    /** The continuation's tokens scored after the context's. */
+    public record Request(int[] context, int[] continuation) {
+        public Request {
+            if (context.length == 0) throw new IllegalArgumentException("a request needs context tokens");
+            if (continuation.length == 0) throw new IllegalArgumentException("a choice has no tokens");
+        }
+    }
+
     /**
-     * @param context     tokens before the choices
-     * @param choices     each choice's tokens
-     * @param choiceChars each choice's length in characters (Unicode code points)
-     * @param label       index of the right choice
+     * @param choices       one request per choice
+     * @param unconditional one request per choice with the unconditional context, or none
+     * @param choiceChars   each choice's length in characters (Unicode code points), the acc_norm divisor
+     * @param label         index of the right choice
      */
-    public record Item(int[] context, List<int[]> choices, int[] choiceChars, int label) {
+    public record Item(List<Request> choices, List<Request> unconditional, int[] choiceChars, int label) {
         public Item {
             if (choices.size() < 2) throw new IllegalArgumentException("an item needs at least 2 choices, got " + choices.size());
             if (choiceChars.length != choices.size()) throw new IllegalArgumentException("one length per choice");
+            if (!unconditional.isEmpty() && unconditional.size() != choices.size()) {
+                throw new IllegalArgumentException("one unconditional request per choice, or none");
+            }
             if (label < 0 || label >= choices.size()) {
                 throw new IllegalArgumentException("label " + label + " is out of range [0, " + choices.size() + ")");
             }
-            if (context.length == 0) throw new IllegalArgumentException("an item needs context tokens");
-            for (int[] c : choices) if (c.length == 0) throw new IllegalArgumentException("a choice has no tokens");
             for (int n : choiceChars) if (n <= 0) throw new IllegalArgumentException("a choice has no characters");
         }
     }
@@ -44,88 +58,126 @@ public final class MultipleChoice {
     }
 
     /**
-     * @param logLikelihoods per item, per choice: the summed log-probability of the choice's tokens
-     * @param normalised     accuracy choosing by log-likelihood per character
-     * @param unnormalised   accuracy choosing by the summed log-likelihood
+     * @param logLikelihoods              per item, per choice: the summed log-probability of the continuation
+     * @param unconditionalLogLikelihoods the same after the unconditional context; null when no item has one
+     * @param normalised                  accuracy choosing by log-likelihood per character (acc_norm)
+     * @param unnormalised                accuracy choosing by the summed log-likelihood (acc)
+     * @param ratio                       accuracy choosing by conditional minus unconditional (acc_ratio), or null
+     * @param truncatedItemFlags          per item, whether some request of it lost context tokens to the model's window
      */
-    public record Result(double[][] logLikelihoods, Accuracy normalised, Accuracy unnormalised) {}
+    public record Result(double[][] logLikelihoods, double[][] unconditionalLogLikelihoods, Accuracy normalised,
+                         Accuracy unnormalised, Accuracy ratio, boolean[] truncatedItemFlags) {
+        /** Items of which some request lost context tokens to the model's window. */
+        public int truncatedItems() {
+            int n = 0;
+            for (boolean t : truncatedItemFlags) if (t) n++;
+            return n;
+        }
+    }
 
-    /**
-     * Scores every choice of every item, {@code batch} rows per forward pass. A row longer than
-     * {@code maxSeqLen + 1} tokens loses context tokens from its start.
-     */
+    /** Scores every request of every item, {@code batch} rows per forward pass. */
     public static Result evaluate(LlamaModel model, List<Item> items, int batch) {
         if (items.isEmpty()) throw new IllegalArgumentException("no items to evaluate");
-        int maxSeqLen = model.config().maxSeqLen();
-        int longest = 0;
+        boolean withRatio = !items.get(0).unconditional().isEmpty();
         for (Item item : items) {
-            for (int[] c : item.choices()) {
-                if (c.length > maxSeqLen) {
-                    throw new IllegalArgumentException("a choice of " + c.length + " tokens does not fit the model's "
-                            + "context of " + maxSeqLen);
-                }
-                longest = Math.max(longest, Math.min(maxSeqLen + 1, item.context().length + c.length));
+            if (item.unconditional().isEmpty() == withRatio) {
+                throw new IllegalArgumentException("either every item has unconditional requests or none has");
             }
         }
-        int seqLen = longest - 1;
-        if (seqLen <= 0) throw new IllegalArgumentException("context and choice make a single token: nothing to score");
-        double[][] scores = new double[items.size()][];
-        for (int i = 0; i < items.size(); i++) scores[i] = new double[items.get(i).choices().size()];
-
-        int[] inputs = new int[batch * seqLen], targets = new int[batch * seqLen];
-        float[] losses = new float[batch * seqLen];
-        int[] rowItem = new int[batch], rowChoice = new int[batch];
-        int rows = 0;
-        for (int i = 0; i < items.size(); i++) {
-            Item item = items.get(i);
-            for (int c = 0; c < item.choices().size(); c++) {
-                if (rows == 0) {
-                    java.util.Arrays.fill(inputs, 0);
-                    java.util.Arrays.fill(targets, -1);
-                }
-                pack(inputs, targets, rows * seqLen, seqLen, item.context(), item.choices().get(c));
-                rowItem[rows] = i;
-                rowChoice[rows] = c;
-                if (++rows == batch || (i == items.size() - 1 && c == item.choices().size() - 1)) {
-                    model.tokenLosses(inputs, targets, batch, seqLen, losses);
-                    for (int b = 0; b < rows; b++) {
-                        double sum = 0;
-                        for (int t = 0; t < seqLen; t++) sum -= losses[b * seqLen + t];
-                        scores[rowItem[b]][rowChoice[b]] = sum;
-                    }
-                    rows = 0;
-                }
-            }
+        List<Request> requests = new ArrayList<>();
+        for (Item item : items) {
+            requests.addAll(item.choices());
+            requests.addAll(item.unconditional());
         }
+        boolean[] truncated = new boolean[requests.size()];
+        double[] scores = score(model, requests, batch, truncated);
 
-        int normalisedRight = 0, unnormalisedRight = 0;
+        double[][] conditional = new double[items.size()][], unconditional = withRatio ? new double[items.size()][] : null;
+        boolean[] truncatedItems = new boolean[items.size()];
+        int normalisedRight = 0, unnormalisedRight = 0, ratioRight = 0, next = 0;
         for (int i = 0; i < items.size(); i++) {
             Item item = items.get(i);
-            int bestNormalised = 0, bestSum = 0;
-            for (int c = 1; c < scores[i].length; c++) {
-                if (scores[i][c] / item.choiceChars()[c] > scores[i][bestNormalised] / item.choiceChars()[bestNormalised]) {
+            int n = item.choices().size(), requestCount = n + item.unconditional().size();
+            for (int r = next; r < next + requestCount; r++) truncatedItems[i] |= truncated[r];
+            conditional[i] = Arrays.copyOfRange(scores, next, next + n);
+            int bestNormalised = 0, bestSum = 0, bestRatio = 0;
+            for (int c = 1; c < n; c++) {
+                if (conditional[i][c] / item.choiceChars()[c]
+                        > conditional[i][bestNormalised] / item.choiceChars()[bestNormalised]) {
                     bestNormalised = c;
                 }
-                if (scores[i][c] > scores[i][bestSum]) bestSum = c;
+                if (conditional[i][c] > conditional[i][bestSum]) bestSum = c;
             }
             if (bestNormalised == item.label()) normalisedRight++;
             if (bestSum == item.label()) unnormalisedRight++;
+            if (withRatio) {
+                unconditional[i] = Arrays.copyOfRange(scores, next + n, next + 2 * n);
+                for (int c = 1; c < n; c++) {
+                    if (conditional[i][c] - unconditional[i][c] > conditional[i][bestRatio] - unconditional[i][bestRatio]) {
+                        bestRatio = c;
+                    }
+                }
+                if (bestRatio == item.label()) ratioRight++;
+            }
+            next += requestCount;
         }
-        return new Result(scores, new Accuracy(normalisedRight, items.size()), new Accuracy(unnormalisedRight, items.size()));
+        return new Result(conditional, unconditional, new Accuracy(normalisedRight, items.size()),
+                new Accuracy(unnormalisedRight, items.size()),
+                withRatio ? new Accuracy(ratioRight, items.size()) : null, truncatedItems);
     }
 
     /**
-     * Writes context + choice into one row (from {@code at}) of {@code inputs} and {@code targets}, left-aligned,
-     * with only the choice's tokens as targets; the context loses tokens from its start when the row is too long.
+     * The summed log-likelihood of each request's continuation; {@code truncated[r]} is set when request r lost
+     * context tokens to the model's window.
      */
-    private static void pack(int[] inputs, int[] targets, int at, int seqLen, int[] context, int[] choice) {
-        int keep = Math.min(context.length, seqLen + 1 - choice.length);
-        int[] row = new int[keep + choice.length];
+    private static double[] score(LlamaModel model, List<Request> requests, int batch, boolean[] truncated) {
+        int maxSeqLen = model.config().maxSeqLen();
+        int longest = 0;
+        for (Request r : requests) {
+            if (r.continuation().length > maxSeqLen) {
+                throw new IllegalArgumentException("a choice of " + r.continuation().length + " tokens does not fit the"
+                        + " model's context of " + maxSeqLen);
+            }
+            longest = Math.max(longest, Math.min(maxSeqLen + 1, r.context().length + r.continuation().length));
+        }
+        int seqLen = longest - 1;
+        if (seqLen <= 0) throw new IllegalArgumentException("context and choice make a single token: nothing to score");
+        double[] scores = new double[requests.size()];
+        int[] inputs = new int[batch * seqLen], targets = new int[batch * seqLen];
+        float[] losses = new float[batch * seqLen];
+        for (int first = 0; first < requests.size(); first += batch) {
+            int rows = Math.min(batch, requests.size() - first);
+            Arrays.fill(inputs, 0);
+            Arrays.fill(targets, -1);
+            for (int b = 0; b < rows; b++) {
+                Request r = requests.get(first + b);
+                truncated[first + b] = pack(inputs, targets, b * seqLen, seqLen, r.context(), r.continuation());
+            }
+            model.tokenLosses(inputs, targets, batch, seqLen, losses);
+            for (int b = 0; b < rows; b++) {
+                double sum = 0;
+                for (int t = 0; t < seqLen; t++) sum -= losses[b * seqLen + t];
+                scores[first + b] = sum;
+            }
+        }
+        return scores;
+    }
+
+    /**
+     * Writes context + continuation into one row (from {@code at}) of {@code inputs} and {@code targets},
+     * left-aligned, with only the continuation's tokens as targets; the context loses tokens from its start when
+     * the row is too long (the last {@code seqLen + 1} tokens are kept, as lm-evaluation-harness does). Returns
+     * whether it did.
+     */
+    private static boolean pack(int[] inputs, int[] targets, int at, int seqLen, int[] context, int[] continuation) {
+        int keep = Math.min(context.length, seqLen + 1 - continuation.length);
+        int[] row = new int[keep + continuation.length];
         System.arraycopy(context, context.length - keep, row, 0, keep);
-        System.arraycopy(choice, 0, row, keep, choice.length);
+        System.arraycopy(continuation, 0, row, keep, continuation.length);
         for (int t = 0; t + 1 < row.length; t++) {
             inputs[at + t] = row[t];
             if (t + 1 >= keep) targets[at + t] = row[t + 1];
         }
+        return keep < context.length;
     }
 }

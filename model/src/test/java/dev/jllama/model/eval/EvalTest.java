@@ -83,45 +83,59 @@ class EvalTest {
         return sum;
     }
 
+    /** Summed log-likelihood of a request as lm-evaluation-harness truncates it: the last maxSeqLen + 1 tokens. */
+    private static double expected(LlamaModel model, MultipleChoice.Request r) {
+        int keep = Math.min(r.context().length, CONFIG.maxSeqLen() + 1 - r.continuation().length);
+        return logLikelihood(model, java.util.Arrays.copyOfRange(r.context(), r.context().length - keep,
+                r.context().length), r.continuation());
+    }
+
     @Test
-    void choicesAreScoredByTheirTokensLogLikelihoodAndTheBestPerCharacterWins() {
+    void choicesAreScoredByTheirTokensLogLikelihoodSummedPerCharacterAndAgainstTheUnconditionalContext() {
         SplittableRandom random = new SplittableRandom(5);
+        int[] unconditionalContext = tokens(3, random);
         List<MultipleChoice.Item> items = new ArrayList<>();
         for (int i = 0; i < 7; i++) {
-            List<int[]> choices = new ArrayList<>();
+            List<MultipleChoice.Request> choices = new ArrayList<>(), unconditional = new ArrayList<>();
             int[] chars = new int[3 + i % 2];
+            // The last item's context is longer than the model's context: it loses its start.
+            int[] context = tokens(i == 6 ? 40 : 1 + random.nextInt(12), random);
             for (int c = 0; c < chars.length; c++) {
-                choices.add(tokens(1 + random.nextInt(5), random));
+                int[] choice = tokens(1 + random.nextInt(5), random);
+                choices.add(new MultipleChoice.Request(context, choice));
+                unconditional.add(new MultipleChoice.Request(unconditionalContext, choice));
                 chars[c] = 1 + random.nextInt(30);
             }
-            // The last item's context is longer than the model's context: it loses its start.
-            items.add(new MultipleChoice.Item(tokens(i == 6 ? 40 : 1 + random.nextInt(12), random), choices, chars,
-                    i % chars.length));
+            items.add(new MultipleChoice.Item(choices, unconditional, chars, i % chars.length));
         }
         try (CpuBackend backend = new CpuBackend(2); LlamaModel model = model(backend, 2)) {
             MultipleChoice.Result r = MultipleChoice.evaluate(model, items, 5);
-            int normalisedRight = 0, right = 0;
+            int normalisedRight = 0, right = 0, ratioRight = 0;
             for (int i = 0; i < items.size(); i++) {
                 MultipleChoice.Item item = items.get(i);
-                int bestNormalised = 0, best = 0;
-                double[] expected = new double[item.choices().size()];
-                for (int c = 0; c < expected.length; c++) {
-                    int[] choice = item.choices().get(c);
-                    int keep = Math.min(item.context().length, CONFIG.maxSeqLen() + 1 - choice.length);
-                    int[] context = java.util.Arrays.copyOfRange(item.context(), item.context().length - keep,
-                            item.context().length);
-                    expected[c] = logLikelihood(model, context, choice);
-                    assertEquals(expected[c], r.logLikelihoods()[i][c], 1e-4 * Math.abs(expected[c]), "item " + i + " choice " + c);
-                    if (expected[c] / item.choiceChars()[c] > expected[bestNormalised] / item.choiceChars()[bestNormalised]) {
+                int bestNormalised = 0, best = 0, bestRatio = 0;
+                int n = item.choices().size();
+                double[] conditional = new double[n], ratio = new double[n];
+                for (int c = 0; c < n; c++) {
+                    conditional[c] = expected(model, item.choices().get(c));
+                    double unconditional = expected(model, item.unconditional().get(c));
+                    ratio[c] = conditional[c] - unconditional;
+                    assertEquals(conditional[c], r.logLikelihoods()[i][c], 1e-4 * Math.abs(conditional[c]), "item " + i + " choice " + c);
+                    assertEquals(unconditional, r.unconditionalLogLikelihoods()[i][c], 1e-4 * Math.abs(unconditional));
+                    if (conditional[c] / item.choiceChars()[c] > conditional[bestNormalised] / item.choiceChars()[bestNormalised]) {
                         bestNormalised = c;
                     }
-                    if (expected[c] > expected[best]) best = c;
+                    if (conditional[c] > conditional[best]) best = c;
+                    if (ratio[c] > ratio[bestRatio]) bestRatio = c;
                 }
                 if (bestNormalised == item.label()) normalisedRight++;
                 if (best == item.label()) right++;
+                if (bestRatio == item.label()) ratioRight++;
             }
             assertEquals(new MultipleChoice.Accuracy(normalisedRight, 7), r.normalised());
             assertEquals(new MultipleChoice.Accuracy(right, 7), r.unnormalised());
+            assertEquals(new MultipleChoice.Accuracy(ratioRight, 7), r.ratio());
+            assertEquals(1, r.truncatedItems());
         }
     }
 
@@ -134,12 +148,16 @@ class EvalTest {
 
     @Test
     void badItemsAreRejected() {
-        List<int[]> two = List.of(new int[] {1}, new int[] {2});
+        List<MultipleChoice.Request> two = List.of(new MultipleChoice.Request(new int[] {0}, new int[] {1}),
+                new MultipleChoice.Request(new int[] {0}, new int[] {2}));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new MultipleChoice.Item(new int[] {0}, two, new int[] {1, 1}, 2));
+                () -> new MultipleChoice.Item(two, List.of(), new int[] {1, 1}, 2));
         assertTrue(e.getMessage().contains("label 2 is out of range [0, 2)"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> new MultipleChoice.Item(new int[] {0}, List.of(new int[] {1}),
+        assertThrows(IllegalArgumentException.class, () -> new MultipleChoice.Item(two.subList(0, 1), List.of(),
                 new int[] {1}, 0));
-        assertThrows(IllegalArgumentException.class, () -> new MultipleChoice.Item(new int[0], two, new int[] {1, 1}, 0));
+        assertThrows(IllegalArgumentException.class, () -> new MultipleChoice.Item(two, two.subList(0, 1),
+                new int[] {1, 1}, 0));
+        assertThrows(IllegalArgumentException.class, () -> new MultipleChoice.Request(new int[0], new int[] {1}));
+        assertThrows(IllegalArgumentException.class, () -> new MultipleChoice.Request(new int[] {0}, new int[0]));
     }
 }
