@@ -31,11 +31,11 @@ public final class BenchCommand implements Command {
     @Override
     public String usage() {
         return """
-                llama bench [--what matmul|step|tokenize|allreduce|scaling] [--model PRESET[,PRESET...]]
+                llama bench [--what matmul|step|tokenize|allreduce|scaling|prepare] [--model PRESET[,PRESET...]]
                             [--batch N[,N...]] [--seq-len N] [--shape NAME[,NAME...]] [--steps N] [--rounds N]
                             [--profile] [--python PATH]
                             [--no-openblas] [--backend auto|cpu|tornado] [--device N] [--threads N] [--ranks N]
-                            [--sizes MIB[,MIB...]] [--data SPEC] [--json]
+                            [--sizes MIB[,MIB...]] [--data SPEC] [--master URL] [--work DIR] [--json]
                   --what matmul    GFLOP/s of the three matmul forms at the linear-layer shapes of --model (default 15M)
                                    for --batch sequences of its context (default 8), and the matmul kernel that ran;
                                    against OpenBLAS alone (one sgemm per product, OpenBLAS threaded as many ways as
@@ -61,6 +61,12 @@ public final class BenchCommand implements Command {
                                    thread each, every rank an executor JVM of a local-cluster, against one rank of
                                    one thread at the same per-rank batch (--batch sequences of --seq-len, default
                                    4 x 256) on the bundled corpus (or --data); ratio = ranks_s / one_rank_s
+                  --what prepare   end-to-end MB/s of the preparation job (both deduplications on) on generated
+                                   JSON-lines corpora of --sizes MB (default 100,200,400) with planted copies, after
+                                   an untimed 20 MB warm-up, on --master (default local-cluster[2,1,3072]: executors
+                                   in their own JVMs, so the driver's heap is the driver's alone); the driver's peak
+                                   heap per size, and the single-thread tokenizer rate on the same text beside it;
+                                   corpora and datasets under --work DIR (default runs/bench-prepare), removed after
                   --steps N        timed repetitions after warm-up (default 10 for matmul, 5 for step, 6 for
                                                                       scaling)""";
     }
@@ -74,7 +80,8 @@ public final class BenchCommand implements Command {
             case "tokenize" -> TokenizeBenchmark.run(args, out);
             case "allreduce" -> allReduce(args, out);
             case "scaling" -> scaling(args, out);
-            default -> throw new UsageException("--what must be matmul, step, tokenize, allreduce or scaling, got '"
+            case "prepare" -> PrepareBenchmark.run(args, out);
+            default -> throw new UsageException("--what must be matmul, step, tokenize, allreduce, scaling or prepare, got '"
                     + what + "'");
         };
     }
