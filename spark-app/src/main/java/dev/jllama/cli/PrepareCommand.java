@@ -54,7 +54,8 @@ public final class PrepareCommand implements Command {
                   --decontaminate FILE...  evaluation task files (JSON lines): remove documents sharing an n-gram
                                            with any string of an item
                   --decontaminate-ngram N  words per n-gram for --decontaminate (default 13)
-                  --partitions N           Spark partitions (default: Spark's default parallelism); output is the same
+                  --partitions N           Spark partitions (default: Spark's default parallelism, at least one per
+                                           64 MiB of input); the output is the same for any number
                   --master URL             Spark master (default: spark-submit's, else local[*])""";
     }
 

@@ -57,9 +57,12 @@ final class NearDedup {
                 .filter(t -> MinHash.similarity(t._2()._1()._2(), t._2()._2()) >= threshold)
                 .mapToPair(t -> new Tuple2<>(t._2()._1()._1(), t._1()));
         JavaPairRDD<Long, Long> removed = ConnectedComponents.toSmallest(confirmed, partitions); // materialised
+        // A join, not subtractByKey: Spark's subtract holds a whole partition of the left side (the documents) in
+        // an in-memory map, which ran executors out of heap at 400 MB; a join's buffers spill to disk.
         JavaRDD<Doc> kept = docs.mapToPair(d -> new Tuple2<>(nodeId(d), d))
-                .subtractByKey(removed, partitions)
-                .values();
+                .leftOuterJoin(removed, partitions)
+                .filter(t -> !t._2()._2().isPresent())
+                .map(t -> t._2()._1());
         signatures.unpersist(false);
         return kept;
     }

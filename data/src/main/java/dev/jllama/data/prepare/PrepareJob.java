@@ -45,6 +45,8 @@ import scala.Tuple2;
 public final class PrepareJob {
     private PrepareJob() {}
 
+    private static final long PARTITION_BYTES = 64L << 20;
+
     public static final String NORMALIZATION = "NFC + cleanup (controls removed, whitespace collapsed, lines trimmed)";
 
     public static PrepareResult run(JavaSparkContext sc, PrepareOptions o, Consumer<String> log) throws IOException {
@@ -101,11 +103,11 @@ public final class PrepareJob {
     private static Map<String, Object> build(JavaSparkContext sc, PrepareOptions o, FileSystem fs, Path tmp,
                                              Consumer<String> log) throws IOException {
         Configuration conf = sc.hadoopConfiguration();
-        int partitions = o.partitions() > 0 ? o.partitions() : sc.defaultParallelism();
         fs.mkdirs(tmp);
         Broadcast<byte[]> hconf = sc.broadcast(HadoopConf.toBytes(conf));
 
         List<DocumentInput.InputFile> files = DocumentInput.expand(o.inputs(), conf);
+        int partitions = o.partitions() > 0 ? o.partitions() : defaultPartitions(sc, files);
         // Task files are read before the corpus, so a bad one fails the job before any work.
         Decontamination.Tasks tasks = o.decontaminate().isEmpty() ? null
                 : Decontamination.load(o.decontaminate(), o.decontaminationNgram(), conf);
@@ -150,7 +152,7 @@ public final class PrepareJob {
             docs = stage(report, "decontamination", docs, r.kept());
             r.flagged().unpersist(false);
             for (int t = 0; t < tasks.files().size(); t++) {
-                decontamination.put(tasks.files().get(t), Map.of("items", tasks.items()[t],
+                decontamination.put(tasks.files().get(t), PrepareReport.fields("items", tasks.items()[t],
                         "items_shorter_than_ngram", tasks.itemsTooShort()[t], "documents_removed", r.removedPerTask()[t]));
             }
             timed.accept(String.format("decontamination (%d-grams of %d task files): %d documents removed %s",
@@ -223,7 +225,7 @@ public final class PrepareJob {
         stats.put("min_chars", quality.minChars());
         stats.put("max_symbol_ratio", quality.maxSymbolRatio());
         stats.put("exact_dedup", o.exactDedup() ? ExactDedup.RULE : "off");
-        stats.put("near_dedup", o.nearDedup() == null ? "off" : Map.of("shingle_words", o.nearDedup().shingleWords(),
+        stats.put("near_dedup", o.nearDedup() == null ? "off" : PrepareReport.fields("shingle_words", o.nearDedup().shingleWords(),
                 "bands", o.nearDedup().bands(), "rows", o.nearDedup().rows(), "threshold", o.nearDedup().threshold()));
         stats.put("input_files", files.size());
         stats.put("input_bytes", inputBytes);
@@ -234,7 +236,7 @@ public final class PrepareJob {
         stats.put("exact_duplicates", report.removed("exact_dedup"));
         stats.put("near_duplicates", report.removed("near_dedup"));
         stats.put("decontaminated", report.removed("decontamination"));
-        if (tasks != null) stats.put("decontamination", Map.of("ngram_words", tasks.n(), "task_files", decontamination));
+        if (tasks != null) stats.put("decontamination", PrepareReport.fields("ngram_words", tasks.n(), "task_files", decontamination));
         stats.put("documents_after_dedup", uniqueDocs);
         stats.put("frequent_lines_distinct", frequent.length);
         stats.putAll(counts.toMap());
@@ -252,6 +254,12 @@ public final class PrepareJob {
                 tok, Manifest.DEFAULT_BLOCK_BYTES, splits, stats);
         DatasetWriter.writeManifest(fs, tmp, manifest);
         return stats;
+    }
+
+    /** Spark's default parallelism, but at least one partition per 64 MB of input, so no task holds too much. */
+    private static int defaultPartitions(JavaSparkContext sc, List<DocumentInput.InputFile> files) {
+        long bytes = files.stream().mapToLong(DocumentInput.InputFile::bytes).sum();
+        return (int) Math.max(sc.defaultParallelism(), Math.min(100_000, (bytes + PARTITION_BYTES - 1) / PARTITION_BYTES));
     }
 
     /** Runs one filtering step: persists its output, records what it let through per source, releases its input. */

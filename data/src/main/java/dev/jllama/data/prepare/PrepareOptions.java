@@ -17,7 +17,7 @@ import java.util.List;
  * @param lineDupThreshold a normalised line occurring more than this many times in the corpus is removed
  *                         everywhere (0 turns line deduplication off)
  * @param partitions       Spark partitions for the shuffles and the minimum number of input splits (0: Spark's
- *                         default parallelism); has no effect on the output bytes
+ *                         default parallelism, at least one per 64 MiB of input); has no effect on the output bytes
  * @param textColumn       the JSON field or Parquet/ORC column holding the text
  * @param sourceColumn     the JSON field or Parquet/ORC column naming each document's source (null: none; where
  *                         absent or null, the input's source)

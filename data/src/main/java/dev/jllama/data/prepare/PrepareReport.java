@@ -34,6 +34,16 @@ final class PrepareReport {
     private final Map<String, SourceCounts> stages = new LinkedHashMap<>();
     private final Map<String, Map<String, Long>> tokens = new LinkedHashMap<>(); // split → source → tokens
 
+    /**
+     * A map of the given keys and values in their order: the manifest and report must not depend on Map.of's
+     * iteration order, which changes from JVM to JVM.
+     */
+    static Map<String, Object> fields(Object... keysAndValues) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) m.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        return m;
+    }
+
     /** Records what a stage let through; stages are reported in the order they are added, "read" first. */
     void stage(String name, SourceCounts after) {
         stages.put(name, after);
@@ -91,7 +101,7 @@ final class PrepareReport {
             }
             Map<String, Object> perStage = new LinkedHashMap<>();
             for (Map.Entry<String, SourceCounts> e : stages.entrySet()) {
-                perStage.put(e.getKey(), Map.of("documents", e.getValue().documents(source), "bytes", e.getValue().bytes(source)));
+                perStage.put(e.getKey(), fields("documents", e.getValue().documents(source), "bytes", e.getValue().bytes(source)));
             }
             s.put("after_stage", perStage);
             out.put(source, s);
