@@ -10,7 +10,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
-import java.util.NoSuchElementException;
 import java.util.zip.GZIPInputStream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
@@ -35,30 +34,15 @@ final class CompressedJsonLines {
             raw.close();
             throw damaged(file, raw, e);
         }
-        return new Iterator<>() {
+        return new PullIterator<>() {
             private final InputStream lines = new BufferedInputStream(in, 1 << 16);
             private final ObjectMapper json = new ObjectMapper();
             private final ByteArrayOutputStream line = new ByteArrayOutputStream();
             private long offset; // decompressed offset of the next line
-            private Document next;
-            private boolean done;
 
+            /** The next line's document; null for a blank line or at the end. */
             @Override
-            public boolean hasNext() {
-                while (next == null && !done) next = readDocument();
-                return next != null;
-            }
-
-            @Override
-            public Document next() {
-                if (!hasNext()) throw new NoSuchElementException();
-                Document d = next;
-                next = null;
-                return d;
-            }
-
-            /** The next line's document; null for a blank line or at the end (then {@code done}). */
-            private Document readDocument() {
+            protected Document pull() {
                 line.reset();
                 long start = offset;
                 try {
@@ -66,7 +50,7 @@ final class CompressedJsonLines {
                     while ((b = lines.read()) >= 0 && b != '\n') line.write(b);
                     offset += line.size() + (b >= 0 ? 1 : 0);
                     if (b < 0) {
-                        done = true;
+                        end();
                         lines.close();
                         if (line.size() == 0) return null;
                     }

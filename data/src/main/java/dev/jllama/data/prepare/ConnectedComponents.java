@@ -38,8 +38,7 @@ final class ConnectedComponents {
                 .groupByKey(partitions)
                 .flatMapToPair(g -> {
                     long u = g._1();
-                    long m = u;
-                    for (long v : g._2()) m = Math.min(m, v);
+                    long m = smallest(u, g._2());
                     List<Tuple2<Long, Long>> out = new ArrayList<>();
                     for (long v : g._2()) if (v > u) out.add(new Tuple2<>(v, m));
                     return out.iterator();
@@ -53,13 +52,18 @@ final class ConnectedComponents {
                 .groupByKey(partitions)
                 .flatMapToPair(g -> {
                     long u = g._1();
-                    long m = u;
-                    for (long v : g._2()) m = Math.min(m, v);
+                    long m = smallest(u, g._2());
                     List<Tuple2<Long, Long>> out = new ArrayList<>();
                     if (u != m) out.add(new Tuple2<>(u, m));
                     for (long v : g._2()) if (v != m) out.add(new Tuple2<>(v, m));
                     return out.iterator();
                 })
                 .distinct(partitions);
+    }
+
+    private static long smallest(long node, Iterable<Long> neighbours) {
+        long m = node;
+        for (long v : neighbours) m = Math.min(m, v);
+        return m;
     }
 }

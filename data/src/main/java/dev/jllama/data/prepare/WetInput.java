@@ -6,7 +6,6 @@ import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
-import java.util.NoSuchElementException;
 import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
@@ -17,9 +16,9 @@ import org.netpreserve.jwarc.WarcRecord;
 
 /**
  * Common Crawl WET files through jwarc, one task per file: every conversion record is a document, its
- * WARC-Target-URI the document's location; other records (warcinfo) are skipped. A conversion record without a
- * body is an error naming the file and the record's byte offset (in the compressed file for .gz, where Common
- * Crawl starts a gzip member per record).
+ * WARC-Target-URI the document's location (the file where a record has none); other records (warcinfo) are
+ * skipped. A conversion record without a body is an error naming the file and the record's byte offset (in the
+ * compressed file for .gz, where Common Crawl starts a gzip member per record).
  */
 final class WetInput {
     private WetInput() {}
@@ -28,29 +27,14 @@ final class WetInput {
         Path p = new Path(file.path());
         InputStream in = p.getFileSystem(conf).open(p);
         WarcReader reader = new WarcReader(Channels.newChannel(in));
-        return new Iterator<>() {
-            private Document next;
-            private boolean done;
-
+        return new PullIterator<>() {
+            /** The next conversion record's document; null for other records and at the end. */
             @Override
-            public boolean hasNext() {
-                while (next == null && !done) next = readDocument();
-                return next != null;
-            }
-
-            @Override
-            public Document next() {
-                if (!hasNext()) throw new NoSuchElementException();
-                Document d = next;
-                next = null;
-                return d;
-            }
-
-            private Document readDocument() {
+            protected Document pull() {
                 try {
                     Optional<WarcRecord> r = reader.next();
                     if (r.isEmpty()) {
-                        done = true;
+                        end();
                         reader.close();
                         return null;
                     }
@@ -65,7 +49,8 @@ final class WetInput {
                         throw new IOException("input " + file.path() + ": the WET record at byte offset " + reader.position()
                                 + " is truncated (" + body.length + " of " + length + " body bytes)");
                     }
-                    return new Document(file.source(), c.target(), new String(body, StandardCharsets.UTF_8));
+                    String url = c.target();
+                    return new Document(file.source(), url != null ? url : file.path(), new String(body, StandardCharsets.UTF_8));
                 } catch (ParsingException e) {
                     throw new UncheckedIOException(new IOException("input " + file.path() + ": not a WARC/WET record at byte offset "
                             + reader.position() + ": " + e.getMessage(), e));
