@@ -11,7 +11,9 @@ import dev.jllama.rank.TrainPlan;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.IntFunction;
 import org.apache.hadoop.conf.Configuration;
@@ -139,7 +141,12 @@ public final class TrainCommand implements Command {
                     backendName, device, threads, resume, zero == 1, null, null, Duration.ofSeconds(timeout),
                     checkEvery, logEvery, evalBatches, null);
         };
-        planForRanks.apply(Math.max(1, ranksArg)); // bad options fail before a cluster starts
+        TrainPlan planned = planForRanks.apply(Math.max(1, ranksArg)); // bad options fail before a cluster starts
+        if (dataset.components().size() > 1) {
+            long windows = (long) steps * planned.trainOptions().tokensPerStep() * Math.max(1, ranksArg) / seqLen;
+            out.printf("mixture over %d steps of %d rank(s) (%,d windows of %d tokens): %s%n", steps, Math.max(1, ranksArg),
+                    windows, seqLen + 1, describeEpochs(dataset, seqLen, windows));
+        }
         TrainDriver.Outcome outcome = TrainDriver.run(planForRanks, new TrainDriver.Cluster(master, ranksArg, threads,
                 conf, attempts), out);
         RankResult first = outcome.ranks().get(0);
@@ -166,5 +173,16 @@ public final class TrainCommand implements Command {
         if (!first.data().isEmpty()) result.put("data", first.data());
         result.put("checkpoint", first.checkpoint());
         return result;
+    }
+
+    /** "name weight% → epochs" per dataset: the LLaMA paper's Table 1 columns that the plan implies. */
+    private static String describeEpochs(TrainingData dataset, int seqLen, long windows) {
+        List<String> parts = new ArrayList<>();
+        double total = dataset.components().stream().mapToDouble(c -> c.weight()).sum();
+        Map<String, Double> epochs = dataset.plannedEpochs("train", seqLen, windows);
+        for (var c : dataset.components()) {
+            parts.add(String.format("%s %.1f %% -> %.2f epochs", c.name(), 100 * c.weight() / total, epochs.get(c.name())));
+        }
+        return String.join(", ", parts);
     }
 }
