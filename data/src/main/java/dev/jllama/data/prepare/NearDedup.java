@@ -1,6 +1,5 @@
 package dev.jllama.data.prepare;
 
-import dev.jllama.data.shard.SplitMix64;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -14,28 +13,25 @@ import scala.Tuple2;
  * confirmed by their signatures' similarity, groups as connected components of the confirmed pairs
  * ({@link ConnectedComponents}), and of each group the document with the smallest node id kept. A band bucket
  * with k documents gives k − 1 edges to its smallest member (a star, not k² pairs), so a bucket of boilerplate
- * pages costs linear work. The node id hashes the document's key, source and location, so copies with equal text
- * from different places are distinct nodes and the kept one is a function of the content alone.
+ * pages costs linear work. A document's node id is the first 64 bits of its key (the SHA-256 of its cleaned
+ * text), so the kept document depends on the texts alone, not on where the files lie or how they are split;
+ * equal texts are one node, so without exact dedup before it they are first reduced to one ({@link ExactDedup}).
  */
 final class NearDedup {
     private NearDedup() {}
 
-    static long nodeId(Doc d) {
-        long h = SplitMix64.mix(d.id());
-        for (String s : new String[] {d.source(), d.location()}) {
-            for (int i = 0; i < s.length(); i++) h = SplitMix64.mix(h * 31 + s.charAt(i));
-        }
-        return h;
-    }
-
-    /** The documents that remain; {@code docs} should be persisted, it is read twice. */
-    static JavaRDD<Doc> apply(JavaRDD<Doc> docs, NearDedupOptions options, int partitions) {
+    /**
+     * The documents that remain; {@code docs} should be persisted (it is read twice), and {@code textsUnique} says
+     * whether exact dedup already ran on it.
+     */
+    static JavaRDD<Doc> apply(JavaRDD<Doc> input, NearDedupOptions options, int partitions, boolean textsUnique) {
+        JavaRDD<Doc> docs = textsUnique ? input : ExactDedup.apply(input, partitions);
         JavaPairRDD<Long, int[]> signatures = docs.mapPartitionsToPair(it -> {
             MinHash minHash = new MinHash(options);
             List<Tuple2<Long, int[]>> out = new ArrayList<>();
             while (it.hasNext()) {
                 Doc d = it.next();
-                out.add(new Tuple2<>(nodeId(d), minHash.signature(d.text())));
+                out.add(new Tuple2<>(d.id(), minHash.signature(d.text())));
             }
             return out.iterator();
         }).persist(StorageLevel.MEMORY_AND_DISK_SER());
@@ -59,7 +55,7 @@ final class NearDedup {
         JavaPairRDD<Long, Long> removed = ConnectedComponents.toSmallest(confirmed, partitions); // materialised
         // A join, not subtractByKey: Spark's subtract holds a whole partition of the left side (the documents) in
         // an in-memory map, which ran executors out of heap at 400 MB; a join's buffers spill to disk.
-        JavaRDD<Doc> kept = docs.mapToPair(d -> new Tuple2<>(nodeId(d), d))
+        JavaRDD<Doc> kept = docs.mapToPair(d -> new Tuple2<>(d.id(), d))
                 .leftOuterJoin(removed, partitions)
                 .filter(t -> !t._2()._2().isPresent())
                 .map(t -> t._2()._1());

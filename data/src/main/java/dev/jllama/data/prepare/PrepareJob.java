@@ -141,7 +141,7 @@ public final class PrepareJob {
             timed.accept(String.format("exact dedup: %d duplicates removed", report.removed("exact_dedup")));
         }
         if (o.nearDedup() != null) {
-            docs = stage(report, "near_dedup", docs, NearDedup.apply(docs, o.nearDedup(), partitions));
+            docs = stage(report, "near_dedup", docs, NearDedup.apply(docs, o.nearDedup(), partitions, o.exactDedup()));
             timed.accept(String.format("near dedup (%d-word shingles, %d bands x %d rows, Jaccard >= %.2f): %d removed",
                     o.nearDedup().shingleWords(), o.nearDedup().bands(), o.nearDedup().rows(), o.nearDedup().threshold(),
                     report.removed("near_dedup")));

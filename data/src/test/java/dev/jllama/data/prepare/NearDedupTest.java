@@ -69,10 +69,14 @@ class NearDedupTest {
     }
 
     private static Set<Doc> run(int partitions, boolean exact, NearDedupOptions near) {
+        return run(all, partitions, exact, near);
+    }
+
+    private static Set<Doc> run(List<Doc> input, int partitions, boolean exact, NearDedupOptions near) {
         JavaSparkContext sc = SparkTestSession.get();
-        JavaRDD<Doc> docs = sc.parallelize(all, partitions);
+        JavaRDD<Doc> docs = sc.parallelize(input, partitions);
         if (exact) docs = ExactDedup.apply(docs, partitions);
-        if (near != null) docs = NearDedup.apply(docs.persist(StorageLevel.MEMORY_ONLY()), near, partitions);
+        if (near != null) docs = NearDedup.apply(docs.persist(StorageLevel.MEMORY_ONLY()), near, partitions, exact);
         return new HashSet<>(docs.collect());
     }
 
@@ -113,6 +117,10 @@ class NearDedupTest {
         Set<Doc> one = run(1, true, NearDedupOptions.DEFAULT);
         Set<Doc> four = run(4, true, NearDedupOptions.DEFAULT);
         assertEquals(one, four, "the same documents are kept for any partitioning");
+        List<Doc> moved = all.stream().map(d -> new Doc(d.key(), d.draw(), d.source(), "hdfs://elsewhere/" + d.location(), d.text())).toList();
+        assertEquals(one.stream().map(Doc::key).collect(java.util.stream.Collectors.toSet()),
+                run(moved, 2, true, NearDedupOptions.DEFAULT).stream().map(Doc::key).collect(java.util.stream.Collectors.toSet()),
+                "the same texts are kept wherever the files lie");
         double[] q = quality(one, nearGroups);
         System.out.printf("near copies (1 %% of words changed): %.2f %% removed, %.2f %% of distinct documents kept%n",
                 100 * q[0], 100 * q[1]);
