@@ -2,6 +2,7 @@ package dev.jllama.data.prepare;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import java.awt.Color;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -20,6 +21,7 @@ import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.CombinedDomainCategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.renderer.category.StackedBarRenderer;
+import org.jfree.chart.renderer.category.StandardBarPainter;
 import org.jfree.data.category.DefaultCategoryDataset;
 
 /**
@@ -30,6 +32,10 @@ import org.jfree.data.category.DefaultCategoryDataset;
 final class PrepareReport {
     static final String JSON_FILE = "report.json";
     static final String PNG_FILE = "report.png";
+
+    /** Kept first (green), then one colour per stage that removes documents. */
+    private static final Color[] SERIES_COLOURS = {new Color(0x4c9a2a), new Color(0x9e9e9e), new Color(0xd62728),
+            new Color(0xff7f0e), new Color(0x9467bd), new Color(0x1f77b4), new Color(0x8c564b), new Color(0xe377c2)};
 
     private final Map<String, SourceCounts> stages = new LinkedHashMap<>();
     private final Map<String, Map<String, Long>> tokens = new LinkedHashMap<>(); // split → source → tokens
@@ -162,10 +168,12 @@ final class PrepareReport {
     byte[] png() throws IOException {
         if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
         CombinedDomainCategoryPlot plot = new CombinedDomainCategoryPlot(new CategoryAxis("source"));
-        plot.add(stackedPlot(0, "documents"));
+        CategoryPlot documents = stackedPlot(0, "documents");
+        plot.add(documents);
         plot.add(stackedPlot(1, "MB"));
+        plot.setFixedLegendItems(documents.getLegendItems()); // the two plots share their series
         JFreeChart chart = new JFreeChart("kept and removed per stage", JFreeChart.DEFAULT_TITLE_FONT, plot, true);
-        chart.setBackgroundPaint(java.awt.Color.WHITE);
+        chart.setBackgroundPaint(Color.WHITE);
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         ChartUtils.writeChartAsPNG(png, chart, 900, 700);
         return png.toByteArray();
@@ -182,8 +190,15 @@ final class PrepareReport {
                 data.addValue(removed * scale, "removed: " + list.get(i).getKey(), source);
             }
         }
-        CategoryPlot p = new CategoryPlot(data, null, new NumberAxis(unit), new StackedBarRenderer());
+        StackedBarRenderer bars = new StackedBarRenderer();
+        bars.setBarPainter(new StandardBarPainter());
+        bars.setShadowVisible(false);
+        bars.setMaximumBarWidth(0.15);
+        for (int i = 0; i < SERIES_COLOURS.length; i++) bars.setSeriesPaint(i, SERIES_COLOURS[i]);
+        CategoryPlot p = new CategoryPlot(data, null, new NumberAxis(unit), bars);
         p.setOrientation(PlotOrientation.VERTICAL);
+        p.setBackgroundPaint(Color.WHITE);
+        p.setRangeGridlinePaint(Color.LIGHT_GRAY);
         return p;
     }
 
