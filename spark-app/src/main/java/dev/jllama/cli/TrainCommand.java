@@ -181,7 +181,7 @@ public final class TrainCommand implements Command {
         double total = dataset.components().stream().mapToDouble(c -> c.weight()).sum();
         Map<String, Double> epochs = dataset.plannedEpochs("train", seqLen, windows);
         for (var c : dataset.components()) {
-            parts.add(String.format("%s %.1f %% -> %.2f epochs", c.name(), 100 * c.weight() / total, epochs.get(c.name())));
+            parts.add(String.format("%s %.1f %% -> %.3g epochs", c.name(), 100 * c.weight() / total, epochs.get(c.name())));
         }
         return String.join(", ", parts);
     }
