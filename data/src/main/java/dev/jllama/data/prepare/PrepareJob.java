@@ -158,7 +158,7 @@ public final class PrepareJob {
             timed.accept(String.format("decontamination (%d-grams of %d task files): %d documents removed %s",
                     tasks.n(), tasks.files().size(), r.removed(), decontamination));
         }
-        long uniqueDocs = docs.count();
+        long uniqueDocs = report.stageDocuments(report.stageNames().getLast()); // counted by the last step
 
         long[] frequent = frequentLines(docs, o.lineDupThreshold(), partitions);
         timed.accept(String.format("%d distinct lines occur more than %d times", frequent.length, o.lineDupThreshold()));
@@ -237,7 +237,7 @@ public final class PrepareJob {
         stats.put("near_duplicates", report.removed("near_dedup"));
         stats.put("decontaminated", report.removed("decontamination"));
         if (tasks != null) stats.put("decontamination", PrepareReport.fields("ngram_words", tasks.n(), "task_files", decontamination));
-        stats.put("documents_after_dedup", uniqueDocs);
+        stats.put("documents_before_filters", uniqueDocs);
         stats.put("frequent_lines_distinct", frequent.length);
         stats.putAll(counts.toMap());
         stats.put("train_documents", splits.get("train").documents());
