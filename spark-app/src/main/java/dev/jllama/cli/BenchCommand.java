@@ -16,86 +16,188 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code llama bench}: throughput of the kernels and of training steps on the chosen backend, and bandwidth of the
  * collective.
  */
-public final class BenchCommand implements Command {
+@Command(name = "bench", description = "Throughput of the kernels and of training steps on the chosen backend, the"
+        + " tokenizer's encoding rate, and bandwidth and scaling of the collective.")
+public final class BenchCommand extends LlamaCommand {
 
-    @Override
-    public String name() {
-        return "bench";
+    @Option(names = "--what", defaultValue = "step", paramLabel = "KIND", completionCandidates = Kinds.class,
+            description = {"what to measure (default: ${DEFAULT-VALUE}):",
+                "matmul: GFLOP/s of the three matmul forms at the linear-layer shapes of --model (default 15M) for --batch"
+                        + " sequences of its context (default 8), and the matmul kernel that ran; against OpenBLAS alone"
+                        + " (one sgemm per product, as many threads as the backend; --no-openblas leaves it out)"
+                        + " measured interleaved with ours for --rounds rounds (default 3), and PyTorch on the same shapes"
+                        + " with --python",
+                "step: training tokens/s (forward, backward, AdamW) of each --model (default tiny,15M) at --batch"
+                        + " sequences per step (default 16; one per model, e.g. 16,4,2), random tokens; --profile adds"
+                        + " every kernel's time and calls per step; with --python, PyTorch on the same model code, batch"
+                        + " and threads after each of --rounds rounds (default 1)",
+                "tokenize: the tokenizer's single-threaded encoding MB/s on the bundled corpus (--tokenizer, --input)",
+                "allreduce: ring all-reduce between --ranks processes on this machine (default 2, at most 4) over"
+                        + " loopback TCP for each of --sizes MiB: algorithm and bus bandwidth, against a plain"
+                        + " single-stream TCP copy",
+                "scaling: training step time of --model (default 15M) with --ranks executor JVMs (default 2) of one"
+                        + " thread each against one rank of one thread, at --batch x --seq-len per rank (default 4 x"
+                        + " 256) on the bundled corpus (or --data); ratio = ranks_s / one_rank_s",
+                "prepare: end-to-end MB/s of the preparation job (both deduplications on) on generated JSON-lines"
+                        + " corpora of --sizes MB (default 100,200,400) with planted copies, after an untimed 20 MB"
+                        + " warm-up, on --master (default local-cluster[2,1,3072]: executors in their own JVMs, so the"
+                        + " driver's heap is the driver's alone); the driver's peak heap per size and the single-thread"
+                        + " tokenizer rate on the same text beside it; corpora and datasets under --work, removed after"})
+    String what;
+
+    @Option(names = "--model", split = ",", paramLabel = "PRESET", description = "preset(s) to measure (default: per --what)")
+    List<String> models;
+
+    @Option(names = "--batch", split = ",", paramLabel = "N", description = "sequences per step; for step one for all"
+            + " models or one per --model (default: per --what)")
+    @Range(min = 1)
+    List<Integer> batches;
+
+    @Option(names = "--seq-len", paramLabel = "N", description = "sequence length (default: the model's context, at"
+            + " most 256 for step; 256 for scaling)")
+    @Range(min = 1)
+    Integer seqLen;
+
+    @Option(names = "--shape", split = ",", paramLabel = "NAME", description = "(step) instead of --model, --batch and"
+            + " --seq-len: named shapes of the GPU throughput goals: gpu-15M (15M at 32 x 256), gpu-110M (110M at 16 x"
+            + " 1024), gpu-1.1B (1.1B at 4 x 2048)")
+    List<String> shapes;
+
+    @Option(names = "--steps", paramLabel = "N", description = "timed repetitions after warm-up (default: 10 for matmul,"
+            + " 5 for step, 3 for tokenize, 6 for scaling)")
+    @Range(min = 1)
+    Integer steps;
+
+    @Option(names = "--rounds", paramLabel = "N", description = "rounds of ours against the baselines (default: 3 for"
+            + " matmul, 1 for step)")
+    @Range(min = 1)
+    Integer rounds;
+
+    @Option(names = "--profile", description = "(step) the time and calls per step of every kernel and, on a device"
+            + " backend, the device executions per step")
+    boolean profile;
+
+    @Option(names = "--python", paramLabel = "PATH", description = "the Python with PyTorch for the baselines (default:"
+            + " $JLLAMA_HF_PYTHON, else none); runs the project's model/src/test/python scripts")
+    String python;
+
+    @Option(names = "--no-openblas", description = "(matmul) leave out the OpenBLAS baseline")
+    boolean noOpenblas;
+
+    @Mixin
+    BackendOptions backend;
+
+    @Option(names = "--ranks", paramLabel = "N", description = "ranks (default 2; at most 4 for allreduce)")
+    @Range(min = 2)
+    Integer ranks;
+
+    @Option(names = "--sizes", split = ",", paramLabel = "N", description = "(allreduce) message sizes in MiB (default:"
+            + " 1,4,16,64,256); (prepare) corpus sizes in MB (default: 100,200,400)")
+    @Range(min = 1, max = 1024)
+    List<Integer> sizes;
+
+    @Option(names = "--data", paramLabel = "SPEC", description = "(scaling) the dataset (default: the bundled corpus)")
+    String data;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "(tokenize) SentencePiece model (default: the bundled one)")
+    String tokenizer;
+
+    @Option(names = "--input", paramLabel = "FILE", description = "(tokenize) text to encode (default: the bundled corpus)")
+    String input;
+
+    @Option(names = "--master", defaultValue = "local-cluster[2,1,3072]", paramLabel = "URL",
+            description = "(prepare) Spark master (default: ${DEFAULT-VALUE})")
+    String master;
+
+    @Option(names = "--work", defaultValue = "runs/bench-prepare", paramLabel = "DIR",
+            description = "(prepare) where the generated corpora and datasets go (default: ${DEFAULT-VALUE})")
+    String work;
+
+    /** The options each kind of benchmark reads, besides --what, --json and --verbose. */
+    private static final Map<String, List<String>> OPTIONS = Map.of(
+            "matmul", List.of("--model", "--batch", "--seq-len", "--steps", "--rounds", "--no-openblas", "--backend",
+                    "--device", "--threads", "--python"),
+            "step", List.of("--shape", "--model", "--batch", "--seq-len", "--steps", "--rounds", "--profile",
+                    "--backend", "--device", "--threads", "--python"),
+            "tokenize", List.of("--tokenizer", "--input", "--steps"),
+            "allreduce", List.of("--ranks", "--sizes"),
+            "scaling", List.of("--model", "--batch", "--seq-len", "--steps", "--ranks", "--data"),
+            "prepare", List.of("--sizes", "--master", "--work"));
+
+    static final class Kinds extends ArrayList<String> {
+        Kinds() {
+            super(List.of("matmul", "step", "tokenize", "allreduce", "scaling", "prepare"));
+        }
     }
 
     @Override
-    public String usage() {
-        return """
-                llama bench [--what matmul|step|tokenize|allreduce|scaling|prepare] [--model PRESET[,PRESET...]]
-                            [--batch N[,N...]] [--seq-len N] [--shape NAME[,NAME...]] [--steps N] [--rounds N]
-                            [--profile] [--python PATH]
-                            [--no-openblas] [--backend auto|cpu|tornado] [--device N] [--threads N] [--ranks N]
-                            [--sizes MIB[,MIB...]] [--data SPEC] [--master URL] [--work DIR] [--json]
-                  --what matmul    GFLOP/s of the three matmul forms at the linear-layer shapes of --model (default 15M)
-                                   for --batch sequences of its context (default 8), and the matmul kernel that ran;
-                                   against OpenBLAS alone (one sgemm per product, OpenBLAS threaded as many ways as
-                                   the backend; --no-openblas leaves it out) measured interleaved with ours for
-                                   --rounds rounds (default 3), and PyTorch on the same shapes with --python
-                  --what step      training tokens/s (forward, backward, AdamW) of each --model (default tiny,15M)
-                                   at --batch sequences per step (default 16; one per model, e.g. 16,4,2), random
-                                   tokens; --profile adds the time and calls per step of every kernel and, on a
-                                   device backend, the device executions per step (executions_per_step); with
-                                   --python, PyTorch on the same model code, batch and threads after each of
-                                   --rounds rounds (default 1)
-                  --shape NAMES    (step) instead of --model, --batch and --seq-len: named shapes, the GPU
-                                   throughput goals: gpu-15M (15M at 32 x 256), gpu-110M (110M at 16 x 1024),
-                                   gpu-1.1B (1.1B at 4 x 2048), e.g. --shape gpu-15M,gpu-110M
-                  --python PATH    the Python with PyTorch for the baselines (default: $JLLAMA_HF_PYTHON, else none);
-                                   runs the project's model/src/test/python scripts
-                  --what tokenize  tokenizer encoding MB/s on the bundled corpus (--tokenizer FILE, --input FILE)
-                  --what allreduce ring all-reduce between --ranks processes on this machine (default 2, 2..4) over
-                                   loopback TCP for each of --sizes MiB (default 1,4,16,64,256): algorithm bandwidth
-                                   (bytes / time) and bus bandwidth (algbw x 2(N-1)/N), against a plain single-stream
-                                   TCP copy between two processes
-                  --what scaling   training step time of --model (default 15M) with --ranks ranks (default 2) of one
-                                   thread each, every rank an executor JVM of a local-cluster, against one rank of
-                                   one thread at the same per-rank batch (--batch sequences of --seq-len, default
-                                   4 x 256) on the bundled corpus (or --data); ratio = ranks_s / one_rank_s
-                  --what prepare   end-to-end MB/s of the preparation job (both deduplications on) on generated
-                                   JSON-lines corpora of --sizes MB (default 100,200,400) with planted copies, after
-                                   an untimed 20 MB warm-up, on --master (default local-cluster[2,1,3072]: executors
-                                   in their own JVMs, so the driver's heap is the driver's alone); the driver's peak
-                                   heap per size, and the single-thread tokenizer rate on the same text beside it;
-                                   corpora and datasets under --work DIR (default runs/bench-prepare), removed after
-                  --steps N        timed repetitions after warm-up (default 10 for matmul, 5 for step, 6 for
-                                                                      scaling)""";
+    void validate() {
+        List<String> accepted = OPTIONS.get(what);
+        if (accepted == null) {
+            throw new UsageException("--what must be one of " + String.join(", ", new Kinds()) + ", got '" + what + "'");
+        }
+        for (var option : spec.commandLine().getParseResult().matchedOptions()) {
+            String name = option.longestName();
+            if (!accepted.contains(name) && !List.of("--what", "--json", "--verbose").contains(name)) {
+                throw new UsageException(name + " does not apply to --what " + what + " (it takes " + String.join(", ",
+                        accepted) + ")");
+            }
+        }
+        backend.validate();
+        if (what.equals("allreduce") && ranks != null && ranks > 4) {
+            throw new UsageException("--ranks must be from 2 to 4 for --what allreduce, got " + ranks);
+        }
+        if (shapes != null && (models != null || batches != null || seqLen != null)) {
+            throw new UsageException("--shape names the model, batch and sequence length: give it without --model,"
+                    + " --batch and --seq-len");
+        }
     }
 
     @Override
-    public Map<String, Object> run(Args args, PrintStream out) throws Exception {
-        String what = args.string("what", "step");
+    public Map<String, Object> run(PrintStream out) throws Exception {
         return switch (what) {
-            case "matmul" -> matmul(args, out);
-            case "step" -> step(args, out);
-            case "tokenize" -> TokenizeBenchmark.run(args, out);
-            case "allreduce" -> allReduce(args, out);
-            case "scaling" -> scaling(args, out);
-            case "prepare" -> PrepareBenchmark.run(args, out);
-            default -> throw new UsageException("--what must be matmul, step, tokenize, allreduce, scaling or prepare, got '"
-                    + what + "'");
+            case "matmul" -> matmul(out);
+            case "step" -> step(out);
+            case "tokenize" -> TokenizeBenchmark.run(tokenizer, input, steps == null ? 3 : steps, out);
+            case "allreduce" -> allReduce(out);
+            case "prepare" -> PrepareBenchmark.run(sizes == null ? List.of(100, 200, 400) : sizes, master, work, out);
+            default -> scaling(out);
         };
     }
 
+    private static <T> T or(T value, T fallback) {
+        return value != null ? value : fallback;
+    }
+
+    /** The one --model of matmul and scaling. */
+    private String oneModel(String fallback) {
+        if (models == null) return fallback;
+        if (models.size() != 1) throw new UsageException("--what " + what + " takes one --model, got " + models);
+        return models.get(0);
+    }
+
+    /** The one --batch of matmul and scaling. */
+    private int oneBatch(int fallback) {
+        if (batches == null) return fallback;
+        if (batches.size() != 1) throw new UsageException("--what " + what + " takes one --batch, got " + batches);
+        return batches.get(0);
+    }
+
     /** Data-parallel overhead: the same per-rank step with one rank and with several, each in its own JVM. */
-    private Map<String, Object> scaling(Args args, PrintStream out) throws Exception {
-        String model = args.string("model", "15M");
-        int batch = args.integer("batch", 4);
-        int seqLen = args.integer("seq-len", 256);
-        int steps = args.integer("steps", 6);
-        int ranks = args.integer("ranks", 2);
-        String data = args.string("data", null);
-        args.checkAllUsed();
-        if (ranks < 2) throw new UsageException("--ranks must be at least 2, got " + ranks);
+    private Map<String, Object> scaling(PrintStream out) throws Exception {
+        String model = oneModel("15M");
+        int batch = oneBatch(4);
+        int seqLen = or(this.seqLen, 256);
+        int steps = or(this.steps, 6);
+        int ranks = or(this.ranks, 2);
         double one = stepSeconds(1, model, batch, seqLen, steps, data, out).get("step_s");
         Map<String, Double> multi = stepSeconds(ranks, model, batch, seqLen, steps, data, out);
         double many = multi.get("step_s");
@@ -127,29 +229,24 @@ public final class BenchCommand implements Command {
                 "--eval-batches", "0", "--log-every", "1", "--master", "local-cluster[" + ranks + ",1,2048]",
                 "--out", Path.of("runs", "bench-scaling", ranks + "-ranks").toString()));
         if (data != null) argv.addAll(List.of("--data", data));
-        Map<String, Object> result = new TrainCommand().run(Args.parse(argv.toArray(String[]::new), 0), out);
+        Map<String, Object> result = TrainCommand.runWith(argv, out);
         double step = ((Number) result.get("tokens_per_step")).doubleValue()
                 / ((Number) result.get("tokens_per_s")).doubleValue();
         double wait = ((Number) ((List<?>) result.get("comm_wait_s")).get(0)).doubleValue();
         return Map.of("step_s", step, "comm_wait_s", wait);
     }
 
-    private Map<String, Object> matmul(Args args, PrintStream out) throws Exception {
-        String modelName = args.string("model", "15M");
-        int batch = args.integer("batch", 8);
-        int seqArg = args.integer("seq-len", -1);
-        int reps = args.integer("steps", 10);
-        int rounds = args.integer("rounds", 3);
-        boolean openblas = !args.flag("no-openblas");
-        String backendName = args.string("backend", "auto");
-        int device = args.integer("device", -1);
-        int threads = args.integer("threads", 0);
-        PythonBaseline python = PythonBaseline.fromArgs(args);
-        args.checkAllUsed();
-        if (rounds < 1) throw new UsageException("--rounds must be at least 1, got " + rounds);
+    private Map<String, Object> matmul(PrintStream out) throws Exception {
+        String modelName = oneModel("15M");
+        int batch = oneBatch(8);
+        int reps = or(steps, 10);
+        int rounds = or(this.rounds, 3);
+        boolean openblas = !noOpenblas;
+        int threads = this.backend.threadCount();
+        PythonBaseline python = PythonBaseline.find(this.python);
         LlamaConfig config = LlamaConfig.resolve(modelName);
-        int rows = batch * (seqArg > 0 ? seqArg : config.maxSeqLen());
-        try (Backend backend = Backends.create(backendName, device, threads)) {
+        int rows = batch * (seqLen != null ? seqLen : config.maxSeqLen());
+        try (Backend backend = Backends.create(this.backend.backend, this.backend.deviceIndex(), threads)) {
             int usedThreads = backend instanceof CpuBackend cpu ? cpu.threads()
                     : threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
             OpenBlasBaseline baseline = openblas ? OpenBlasBaseline.create(usedThreads) : null;
@@ -229,27 +326,16 @@ public final class BenchCommand implements Command {
         return String.format("%.2f-%.2f (%d)", sorted[0], sorted[sorted.length - 1], sorted.length);
     }
 
-    private Map<String, Object> step(Args args, PrintStream out) throws Exception {
-        String shapeNames = args.string("shape", null);
-        if (shapeNames != null && (args.has("model") || args.has("batch") || args.has("seq-len"))) {
-            throw new UsageException("--shape names the model, batch and sequence length: give it without --model,"
-                    + " --batch and --seq-len");
-        }
-        String models = args.string("model", "tiny,15M");
-        String batches = args.string("batch", "16");
-        int seqArg = args.integer("seq-len", -1);
-        int reps = args.integer("steps", 5);
-        int rounds = args.integer("rounds", 1);
-        boolean profile = args.flag("profile");
-        String backendName = args.string("backend", "auto");
-        int device = args.integer("device", -1);
-        int threads = args.integer("threads", 0);
-        PythonBaseline python = PythonBaseline.fromArgs(args);
-        args.checkAllUsed();
-        if (rounds < 1) throw new UsageException("--rounds must be at least 1, got " + rounds);
-        List<StepBenchmark.Shape> shapes = shapeNames != null ? namedShapes(shapeNames) : shapes(models, batches, seqArg);
+    private Map<String, Object> step(PrintStream out) throws Exception {
+        String shapeNames = shapes == null ? null : String.join(",", shapes);
+        int reps = or(steps, 5);
+        int rounds = or(this.rounds, 1);
+        int threads = this.backend.threadCount();
+        PythonBaseline python = PythonBaseline.find(this.python);
+        List<StepBenchmark.Shape> shapes = shapeNames != null ? namedShapes(shapeNames)
+                : shapes(or(models, List.of("tiny", "15M")), or(batches, List.of(16)), seqLen == null ? -1 : seqLen);
         List<Map<String, Object>> results = new ArrayList<>();
-        try (Backend backend = Backends.create(backendName, device, threads)) {
+        try (Backend backend = Backends.create(this.backend.backend, this.backend.deviceIndex(), threads)) {
             int usedThreads = backend instanceof CpuBackend cpu ? cpu.threads()
                     : threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
             for (StepBenchmark.Shape shape : shapes) {
@@ -262,10 +348,10 @@ public final class BenchCommand implements Command {
                 for (int round = 0; round < rounds; round++) {
                     r = StepBenchmark.run(backend, config, batch, seqLen, reps, profile);
                     ours[round] = r.tokensPerS();
-                    out.printf("%-5s %,12d params | batch %d x %d | %,10.0f tokens/s | %.3f s/step | activations"
+                    out.printf("%-5s %,12d params | batch %d x %d | %,10.0f tokens/s | MFU %s | %.3f s/step | activations"
                                     + " %.1f MiB | %s (%s)%n", modelName, r.parameters(), batch, seqLen,
-                            r.tokensPerS(), r.secondsPerStep(), r.activationBytes() / 1048576.0, backend.name(),
-                            backend.device());
+                            r.tokensPerS(), r.mfu() == null ? "-" : String.format("%.1f%%", 100 * r.mfu()),
+                            r.secondsPerStep(), r.activationBytes() / 1048576.0, backend.name(), backend.device());
                     if (r.deviceBytesReserved() >= 0) {
                         out.printf("      device memory: %.0f MiB in use of %.0f MiB reserved%n",
                                 r.deviceBytesInUse() / 1048576.0, r.deviceBytesReserved() / 1048576.0);
@@ -287,6 +373,8 @@ public final class BenchCommand implements Command {
                 m.put("seq_len", seqLen);
                 m.put("tokens_per_s", MatmulBenchmark.median(ours));
                 m.put("tokens_per_s_per_round", ours);
+                m.put("mfu", r.mfuAt(MatmulBenchmark.median(ours)));
+                m.put("peak_flops", r.peakFlops());
                 m.put("seconds_per_step", r.secondsPerStep());
                 m.put("activation_bytes", r.activationBytes());
                 m.put("loss", r.loss());
@@ -312,6 +400,7 @@ public final class BenchCommand implements Command {
             result.put("device", backend.device());
             result.put("threads", usedThreads);
             result.put("tokens_per_s", results.get(results.size() - 1).get("tokens_per_s"));
+            result.put("mfu", results.get(results.size() - 1).get("mfu"));
             result.put("models", results);
             return result;
         }
@@ -326,36 +415,22 @@ public final class BenchCommand implements Command {
     }
 
     /** One shape per --model, at its --batch (one for all or one each); seqLen -1: the model's context up to 256. */
-    private static List<StepBenchmark.Shape> shapes(String models, String batches, int seqLen) {
-        String[] modelNames = models.split(",");
-        String[] batchList = batches.split(",");
-        if (batchList.length != 1 && batchList.length != modelNames.length) {
-            throw new UsageException("--batch must be one number or one per --model (" + modelNames.length
-                    + "), got '" + batches + "'");
+    private static List<StepBenchmark.Shape> shapes(List<String> models, List<Integer> batches, int seqLen) {
+        if (batches.size() != 1 && batches.size() != models.size()) {
+            throw new UsageException("--batch must be one number or one per --model (" + models.size() + "), got "
+                    + batches);
         }
         List<StepBenchmark.Shape> shapes = new ArrayList<>();
-        for (int i = 0; i < modelNames.length; i++) {
-            String model = modelNames[i].trim();
-            shapes.add(new StepBenchmark.Shape(model, model, parseBatch(batchList[batchList.length == 1 ? 0 : i]), seqLen));
+        for (int i = 0; i < models.size(); i++) {
+            String model = models.get(i).trim();
+            shapes.add(new StepBenchmark.Shape(model, model, batches.get(batches.size() == 1 ? 0 : i), seqLen));
         }
         return shapes;
     }
 
-    private static int parseBatch(String value) {
-        try {
-            int batch = Integer.parseInt(value.trim());
-            if (batch >= 1) return batch;
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new UsageException("--batch must be positive whole numbers, got '" + value + "'");
-    }
-
-    private Map<String, Object> allReduce(Args args, PrintStream out) throws Exception {
-        int ranks = args.integer("ranks", 2);
-        List<Integer> sizes = mebibytes(args.string("sizes", "1,4,16,64,256"));
-        args.checkAllUsed();
-        if (ranks < 2 || ranks > 4) throw new UsageException("--ranks must be 2..4, got " + ranks);
+    private Map<String, Object> allReduce(PrintStream out) throws Exception {
+        int ranks = or(this.ranks, 2);
+        List<Integer> sizes = or(this.sizes, List.of(1, 4, 16, 64, 256));
         out.printf("all-reduce between %d rank processes over loopback TCP (%d cores)%n", ranks,
                 Runtime.getRuntime().availableProcessors());
         AllReduceBench.Result result = AllReduceBench.run(ranks, sizes);
@@ -380,21 +455,6 @@ public final class BenchCommand implements Command {
         json.put("tcp_gbps", result.tcpGbps());
         json.put("sizes", rows);
         return json;
-    }
-
-    private static List<Integer> mebibytes(String csv) {
-        List<Integer> sizes = new ArrayList<>();
-        for (String size : csv.split(",")) {
-            int mib;
-            try {
-                mib = Integer.parseInt(size.trim());
-            } catch (NumberFormatException e) {
-                throw new UsageException("--sizes must be MiB counts separated by commas, got '" + csv + "'");
-            }
-            if (mib < 1 || mib > 1024) throw new UsageException("--sizes must be 1..1024 MiB each, got " + mib);
-            sizes.add(mib);
-        }
-        return sizes;
     }
 
     /** Calls and time per step of every kernel, most expensive first. */

@@ -16,57 +16,60 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import org.apache.hadoop.fs.Path;
 
 /**
  * {@code llama eval}: perplexity and bits per byte on a dataset's validation split, and zero-shot multiple-choice
  * accuracy on a JSONL task.
  */
-public final class EvalCommand implements Command {
+@Command(name = "eval", description = "Perplexity and bits per byte on a dataset's validation split, and zero-shot"
+        + " multiple-choice accuracy on a JSONL task.")
+public final class EvalCommand extends LlamaCommand {
+
+    @Option(names = "--checkpoint", required = true, paramLabel = "DIR",
+            description = "a checkpoint, or a run directory (its newest complete checkpoint); any Hadoop URI")
+    String checkpoint;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "a prepared dataset made with the checkpoint's tokenizer:"
+            + " perplexity and bits per byte over its validation split, in windows of --seq-len + 1 tokens taken in"
+            + " stored order (no seed: the same windows for every model)")
+    String data;
+
+    @Option(names = "--tasks", paramLabel = "FILE", description = "JSONL, one item per line: {\"context\": TEXT,"
+            + " \"choices\": [TEXT, ...], \"label\": N}; each choice is scored by the log-likelihood of its tokens after"
+            + " the context, per character (as the LLaMA paper) and unnormalised")
+    String tasks;
+
+    @Option(names = "--seq-len", paramLabel = "N", description = "evaluation window (default: the checkpoint's training seq_len)")
+    @Range(min = 1)
+    Integer seqLen;
+
+    @Option(names = "--batch", defaultValue = "16", paramLabel = "N",
+            description = "windows or choices per forward pass (default: ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int batch;
+
+    @Option(names = "--max-windows", paramLabel = "N",
+            description = "evaluate at most N windows, spread evenly over the split (default: all)")
+    @Range(min = 1)
+    Long maxWindows;
+
+    @Mixin
+    BackendOptions backend;
 
     @Override
-    public String name() {
-        return "eval";
-    }
-
-    @Override
-    public String usage() {
-        return """
-                llama eval --checkpoint DIR (--data DIR | --tasks FILE.jsonl) [--seq-len N] [--batch N]
-                           [--max-windows N] [--backend auto|cpu|tornado] [--device N] [--threads N] [--json]
-                  --checkpoint DIR   a checkpoint, or a run directory (its newest complete checkpoint); any Hadoop URI
-                  --data DIR         a prepared dataset made with the checkpoint's tokenizer: perplexity and bits per
-                                     byte over its validation split, in windows of --seq-len + 1 tokens taken in
-                                     stored order (no seed: the same windows for every model)
-                  --tasks FILE       JSONL, one item per line: {"context": TEXT, "choices": [TEXT, ...], "label": N};
-                                     each choice is scored by the log-likelihood of its tokens after the context, per
-                                     character (as the LLaMA paper) and unnormalised
-                  --seq-len N        evaluation window (default: the checkpoint's training seq_len)
-                  --batch N          windows or choices per forward pass (default 16)
-                  --max-windows N    evaluate at most N windows, spread evenly over the split (default 0: all)
-                  --backend NAME     auto (TornadoVM when a device exists, else CPU), cpu or tornado
-                  --device N         device index for a GPU backend (default: first)
-                  --threads N        CPU threads (default: all cores)
-                  --json             print the results as one JSON object on the last line""";
-    }
-
-    @Override
-    public Map<String, Object> run(Args args, PrintStream out) throws Exception {
-        String checkpoint = args.required("checkpoint");
-        String data = args.string("data", null);
-        String tasks = args.string("tasks", null);
-        int seqLenArg = args.integer("seq-len", 0);
-        int batch = args.integer("batch", 16);
-        long maxWindows = args.longValue("max-windows", 0);
-        String backendName = args.string("backend", "auto");
-        int device = args.integer("device", -1);
-        int threads = args.integer("threads", 0);
-        args.json();
-        args.checkAllUsed();
+    void validate() {
+        backend.validate();
         if (data == null && tasks == null) throw new UsageException("give --data DIR, --tasks FILE.jsonl or both");
-        if (batch <= 0) throw new UsageException("--batch must be positive, got " + batch);
-        if (maxWindows < 0) throw new UsageException("--max-windows must be >= 0, got " + maxWindows);
+    }
 
+    @Override
+    public Map<String, Object> run(PrintStream out) throws Exception {
+        String backendName = backend.backend;
+        int device = backend.deviceIndex(), threads = backend.threadCount();
         Configuration conf = new Configuration();
         Map<String, Object> result = new LinkedHashMap<>();
         try (TrainedModel loaded = TrainedModel.load(checkpoint, backendName, device, threads, conf)) {
@@ -75,7 +78,7 @@ public final class EvalCommand implements Command {
             out.printf("checkpoint %s (step %d), backend %s%n", loaded.checkpoint, loaded.state.step(),
                     loaded.backend.name());
             if (data != null) {
-                int seqLen = seqLenArg > 0 ? seqLenArg : trainingSeqLen(loaded);
+                int seqLen = this.seqLen != null ? this.seqLen : trainingSeqLen(loaded);
                 if (seqLen > loaded.state.config().maxSeqLen()) {
                     throw new UsageException("--seq-len " + seqLen + " exceeds the model's max_seq_len "
                             + loaded.state.config().maxSeqLen());
@@ -85,7 +88,7 @@ public final class EvalCommand implements Command {
                     throw new IllegalArgumentException("dataset " + dataset.describe() + " was made with another "
                             + "tokenizer than checkpoint " + loaded.checkpoint + "; its token ids mean other things");
                 }
-                List<int[]> windows = dataset.evalWindows("val", seqLen, maxWindows);
+                List<int[]> windows = dataset.evalWindows("val", seqLen, maxWindows == null ? 0 : maxWindows);
                 if (windows.isEmpty()) {
                     throw new IllegalArgumentException("the validation split of " + dataset.describe()
                             + " has no window of " + (seqLen + 1) + " tokens");

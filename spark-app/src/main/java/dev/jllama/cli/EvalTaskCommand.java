@@ -19,6 +19,8 @@ import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * {@code llama eval-task}: builds a multiple-choice task from the held-back validation documents of a prepared
@@ -27,42 +29,36 @@ import org.apache.hadoop.fs.Path;
  * second half and the second halves of three sentences of other validation documents, in random order. A model
  * that knows the language picks the ending that fits the opening.
  */
-public final class EvalTaskCommand implements Command {
+@Command(name = "eval-task", description = "Builds a multiple-choice task from a dataset's validation documents,"
+        + " reproducibly from a seed.")
+public final class EvalTaskCommand extends LlamaCommand {
     private static final Pattern SENTENCE_END = Pattern.compile("(?<=[.!?])\\s+|\\n+");
     private static final int MIN_WORDS = 8;
     private static final int MAX_CHARS = 300;
     private static final int CHOICES = 4;
 
-    @Override
-    public String name() {
-        return "eval-task";
-    }
+    @Option(names = "--data", required = true, paramLabel = "DIR", description = "a prepared dataset (any Hadoop URI);"
+            + " its validation split is decoded into documents (they end at the end-of-document token) and sentences")
+    String data;
 
-    @Override
-    public String usage() {
-        return """
-                llama eval-task --data DIR --out FILE.jsonl [--count N] [--seed S] [--json]
-                  --data DIR     a prepared dataset (any Hadoop URI); its validation split is decoded into documents
-                                 (they end at the end-of-document token) and sentences
-                  --out FILE     the task, one JSON object a line: {"context", "choices", "label", "document", "sentence"}
-                  --count N      items (default 500; fewer if the split has fewer sentences of 8 words or more)
-                  --seed S       which sentences and distractors (default 1234); the same seed gives the same file
-                  --json         print a summary as one JSON object on the last line""";
-    }
+    @Option(names = "--out", required = true, paramLabel = "FILE.jsonl", description = "the task, one JSON object a line:"
+            + " {\"context\", \"choices\", \"label\", \"document\", \"sentence\"}")
+    String outFile;
+
+    @Option(names = "--count", defaultValue = "500", paramLabel = "N", description = "items (default: ${DEFAULT-VALUE};"
+            + " fewer if the split has fewer sentences of 8 words or more)")
+    @Range(min = 1)
+    int count;
+
+    @Option(names = "--seed", defaultValue = "1234", paramLabel = "S",
+            description = "which sentences and distractors; the same seed gives the same file (default: ${DEFAULT-VALUE})")
+    long seed;
 
     /** A sentence of a validation document, split into the opening and the ending its item asks for. */
     private record Sentence(int document, int index, String previous, String opening, String ending) {}
 
     @Override
-    public Map<String, Object> run(Args args, PrintStream out) throws Exception {
-        String data = args.required("data");
-        String outFile = args.required("out");
-        int count = args.integer("count", 500);
-        long seed = args.longValue("seed", 1234);
-        args.json();
-        args.checkAllUsed();
-        if (count <= 0) throw new UsageException("--count must be positive, got " + count);
-
+    public Map<String, Object> run(PrintStream out) throws Exception {
         Configuration conf = new Configuration();
         Dataset dataset = Dataset.open(data, conf);
         Tokenizer tokenizer = dataset.tokenizer();

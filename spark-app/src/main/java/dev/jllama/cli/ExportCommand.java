@@ -17,47 +17,53 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.Path;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** {@code llama export}: a checkpoint as a Hugging Face {@code LlamaForCausalLM} directory or a GGUF file. */
-public final class ExportCommand implements Command {
+@Command(name = "export", description = "Writes a checkpoint as a Hugging Face LlamaForCausalLM directory or a GGUF file.")
+public final class ExportCommand extends LlamaCommand {
 
-    @Override
-    public String name() {
-        return "export";
-    }
+    @Option(names = "--checkpoint", required = true, paramLabel = "DIR",
+            description = "a run directory (its newest complete checkpoint), a checkpoint root, or one checkpoint")
+    String checkpointArg;
 
-    @Override
-    public String usage() {
-        return """
-                llama export --checkpoint DIR --format hf|gguf --out DIR [--dtype f32|f16|bf16] [--tokenizer FILE] [--json]
-                  --checkpoint DIR  a run directory (its newest complete checkpoint), a checkpoint root, or one checkpoint
-                  --format F        hf: a Hugging Face LlamaForCausalLM directory (config.json, model.safetensors,
-                                    tokenizer files); gguf: a GGUF v3 file for llama.cpp
-                  --out DIR         output directory; for gguf it receives model.gguf (a path ending in .gguf names
-                                    the file itself)
-                  --dtype T         f32 (default), f16 or bf16 for the matrices; GGUF keeps norm gains in f32
-                  --tokenizer FILE  SentencePiece model to export when the checkpoint holds none
-                  --json            print the result as one JSON object on the last line""";
-    }
+    @Option(names = "--format", required = true, paramLabel = "F", completionCandidates = Formats.class,
+            description = "hf: a Hugging Face LlamaForCausalLM directory (config.json, model.safetensors, tokenizer"
+                    + " files); gguf: a GGUF v3 file for llama.cpp")
+    String format;
 
-    @Override
-    public Map<String, Object> run(Args args, PrintStream out) throws Exception {
-        String checkpointArg = args.required("checkpoint");
-        String format = args.required("format");
-        String outArg = args.required("out");
-        String dtypeArg = args.string("dtype", "f32");
-        String tokenizerArg = args.string("tokenizer", null);
-        args.checkAllUsed();
-        if (!format.equals("hf") && !format.equals("gguf")) {
-            throw new UsageException("--format must be hf or gguf, got '" + format + "'");
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory; for gguf it receives"
+            + " model.gguf (a path ending in .gguf names the file itself)")
+    String outArg;
+
+    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "T",
+            description = "f32, f16 or bf16 for the matrices; GGUF keeps norm gains in f32 (default: ${DEFAULT-VALUE})")
+    String dtypeArg;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "SentencePiece model to export when the checkpoint holds none")
+    String tokenizerArg;
+
+    private TensorType dtype;
+
+    static final class Formats extends ArrayList<String> {
+        Formats() {
+            super(List.of("hf", "gguf"));
         }
-        TensorType dtype;
+    }
+
+    @Override
+    void validate() {
+        if (!new Formats().contains(format)) throw new UsageException("--format must be hf or gguf, got '" + format + "'");
         try {
             dtype = TensorType.parse(dtypeArg);
         } catch (IllegalArgumentException e) {
             throw new UsageException("--dtype: " + e.getMessage());
         }
+    }
 
+    @Override
+    public Map<String, Object> run(PrintStream out) throws Exception {
         long start = System.nanoTime();
         Configuration hadoop = new Configuration();
         String checkpoint = CheckpointStore.resolve(checkpointArg, hadoop);

@@ -9,62 +9,63 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code llama generate}: continues a prompt with a trained model, decoding token by token with a key/value cache
  * and printing the text as it is decoded.
  */
-public final class GenerateCommand implements Command {
+@Command(name = "generate", description = "Continues a prompt with a trained model, printing the text as it is decoded.")
+public final class GenerateCommand extends LlamaCommand {
     /** Rows of the prompt run through the model at once. */
     private static final int PROMPT_CHUNK = 64;
 
+    @Option(names = "--checkpoint", required = true, paramLabel = "DIR",
+            description = "a checkpoint, or a run directory (its newest complete checkpoint); any Hadoop URI")
+    String checkpoint;
+
+    @Option(names = "--prompt", required = true, paramLabel = "TEXT",
+            description = "the text to continue (it follows the end-of-document token, as every document does in training)")
+    String prompt;
+
+    @Option(names = "--max-tokens", defaultValue = "128", paramLabel = "N", description = "most tokens to generate"
+            + " (default: ${DEFAULT-VALUE}); generation also stops at the end-of-document token and when the context is full")
+    @Range(min = 0)
+    int maxTokens;
+
+    @Option(names = "--temperature", defaultValue = "0.8", paramLabel = "T",
+            description = "0 is greedy (the most likely token every time) (default: ${DEFAULT-VALUE})")
+    @Range(min = 0)
+    double temperature;
+
+    @Option(names = "--top-k", paramLabel = "K", description = "sample from the K most likely tokens only (default: no limit)")
+    @Range(min = 1)
+    Integer topK;
+
+    @Option(names = "--top-p", defaultValue = "0.95", paramLabel = "P",
+            description = "sample from the most likely tokens that make up probability P (default: ${DEFAULT-VALUE})")
+    @Range(min = 0, minExclusive = true, max = 1)
+    double topP;
+
+    @Option(names = "--seed", defaultValue = "1234", paramLabel = "S",
+            description = "sampling seed: the same seed gives the same text (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Mixin
+    BackendOptions backend;
+
     @Override
-    public String name() {
-        return "generate";
+    void validate() {
+        backend.validate();
     }
 
     @Override
-    public String usage() {
-        return """
-                llama generate --checkpoint DIR --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K]
-                               [--top-p P] [--seed S] [--backend auto|cpu|tornado] [--device N] [--threads N] [--json]
-                  --checkpoint DIR   a checkpoint, or a run directory (its newest complete checkpoint); any Hadoop URI
-                  --prompt TEXT      the text to continue (it follows the end-of-document token, as every document
-                                     does in training)
-                  --max-tokens N     most tokens to generate (default 128); generation also stops at the
-                                     end-of-document token and when the model's context is full
-                  --temperature T    0 is greedy (the most likely token every time); default 0.8
-                  --top-k K          sample from the K most likely tokens only (default 0: no limit)
-                  --top-p P          sample from the most likely tokens that make up probability P (default 0.95)
-                  --seed S           sampling seed (default 1234): the same seed gives the same text
-                  --backend NAME     auto (TornadoVM when a device exists, else CPU), cpu or tornado
-                  --device N         device index for a GPU backend (default: first)
-                  --threads N        CPU threads (default: all cores)
-                  --json             print text, token ids and tokens/s as one JSON object on the last line""";
-    }
-
-    @Override
-    public Map<String, Object> run(Args args, PrintStream out) throws Exception {
-        String checkpoint = args.required("checkpoint");
-        String prompt = args.required("prompt");
-        int maxTokens = args.integer("max-tokens", 128);
-        double temperature = args.number("temperature", 0.8);
-        int topK = args.integer("top-k", 0);
-        double topP = args.number("top-p", 0.95);
-        long seed = args.longValue("seed", 1234);
-        String backendName = args.string("backend", "auto");
-        int device = args.integer("device", -1);
-        int threads = args.integer("threads", 0);
-        args.json();
-        args.checkAllUsed();
-        if (maxTokens < 0) throw new UsageException("--max-tokens must be >= 0, got " + maxTokens);
-        Sampler sampler;
-        try {
-            sampler = new Sampler(temperature, topK, topP, seed);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
-
+    public Map<String, Object> run(PrintStream out) throws Exception {
+        Sampler sampler = new Sampler(temperature, topK == null ? 0 : topK, topP, seed);
+        String backendName = backend.backend;
+        int device = backend.deviceIndex(), threads = backend.threadCount();
         try (TrainedModel loaded = TrainedModel.load(checkpoint, backendName, device, threads, new Configuration());
              Decoder decoder = new Decoder(loaded.model, loaded.state.config().maxSeqLen(), PROMPT_CHUNK)) {
             int[] promptIds = loaded.encodeDocument(prompt);

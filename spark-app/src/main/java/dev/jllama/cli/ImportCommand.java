@@ -12,38 +12,32 @@ import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** {@code llama import}: a Hugging Face {@code LlamaForCausalLM} directory as step 0 of a new run directory. */
-public final class ImportCommand implements Command {
+@Command(name = "import", description = "Makes a Hugging Face LlamaForCausalLM directory step 0 of a new run directory.")
+public final class ImportCommand extends LlamaCommand {
     static final String MODEL_CONFIG_FILE = "model.json";
     /** The seed {@code train} uses when given none, so that a plain {@code train --resume} continues the import. */
     static final long TRAIN_DEFAULT_SEED = 1234;
 
-    @Override
-    public String name() {
-        return "import";
-    }
+    @Option(names = "--hf", required = true, paramLabel = "DIR", description = "a Hugging Face LlamaForCausalLM"
+            + " directory: config.json, model.safetensors (or shards listed by model.safetensors.index.json; F32, F16 or"
+            + " BF16), tokenizer.model if any")
+    String hf;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "a new run directory: the model becomes"
+            + " DIR/checkpoints/step-00000000 (weights, zero AdamW moments, tokenizer) and its config DIR/model.json,"
+            + " for train --model")
+    String outDir;
+
+    @Option(names = "--seed", defaultValue = "" + TRAIN_DEFAULT_SEED, paramLabel = "S", description = "the seed recorded"
+            + " in the checkpoint, which train --resume must be given (default: ${DEFAULT-VALUE}, train's default)")
+    long seed;
 
     @Override
-    public String usage() {
-        return """
-                llama import --hf DIR --out DIR [--seed S] [--json]
-                  --hf DIR    a Hugging Face LlamaForCausalLM directory: config.json, model.safetensors (or shards
-                              listed by model.safetensors.index.json; F32, F16 or BF16), tokenizer.model if any
-                  --out DIR   a new run directory: the model becomes DIR/checkpoints/step-00000000 (weights, zero
-                              AdamW moments, tokenizer) and its config DIR/model.json, for train --model
-                  --seed S    the seed recorded in the checkpoint, which train --resume must be given (default 1234,
-                              train's default)
-                  --json      print the result as one JSON object on the last line""";
-    }
-
-    @Override
-    public Map<String, Object> run(Args args, PrintStream out) throws Exception {
-        String hf = args.required("hf");
-        String outDir = args.required("out");
-        long seed = args.longValue("seed", TRAIN_DEFAULT_SEED);
-        args.checkAllUsed();
-
+    public Map<String, Object> run(PrintStream out) throws Exception {
         long start = System.nanoTime();
         Configuration hadoop = new Configuration();
         Path hfDir = new Path(CheckpointStore.toUri(hf));

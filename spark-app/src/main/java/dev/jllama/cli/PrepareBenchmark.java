@@ -34,13 +34,8 @@ final class PrepareBenchmark {
 
     private static final long WARM_UP_MB = 20;
 
-    static Map<String, Object> run(Args args, PrintStream out) throws Exception {
-        List<Long> sizes = new ArrayList<>();
-        for (String s : args.string("sizes", "100,200,400").split(",")) sizes.add(Long.parseLong(s.strip()));
-        String master = args.string("master", "local-cluster[2,1,3072]");
-        String work = args.string("work", "runs/bench-prepare");
-        args.checkAllUsed();
-        if (sizes.stream().anyMatch(s -> s < 1)) throw new UsageException("--sizes must be positive MB, got " + sizes);
+    /** Runs the job on corpora of {@code sizes} MB, in that order, on {@code master}, with files under {@code work}. */
+    static Map<String, Object> run(List<Integer> sizes, String master, String work, PrintStream out) throws Exception {
 
         SparkConf conf = new SparkConf().setAppName("jllama-bench-prepare").setMaster(master).set("spark.ui.enabled", "false");
         if (master.startsWith("local-cluster")) conf.set("spark.executor.extraClassPath", System.getProperty("java.class.path"));

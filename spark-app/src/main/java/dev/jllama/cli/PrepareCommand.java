@@ -5,106 +5,158 @@ import dev.jllama.data.prepare.PrepareJob;
 import dev.jllama.data.prepare.PrepareOptions;
 import dev.jllama.data.prepare.PrepareResult;
 import dev.jllama.data.prepare.QualityFilter;
+import dev.jllama.model.checkpoint.CheckpointStore;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * {@code llama prepare}: text, JSONL, Parquet, ORC, WET → cleaned, deduplicated (exact and near), decontaminated,
  * filtered, tokenised token shards with a manifest and a per-source report (on Spark).
  */
-public final class PrepareCommand implements Command {
+@Command(name = "prepare", description = "Text, JSON lines, Parquet, ORC or Common Crawl WET to cleaned, deduplicated"
+        + " (exact and near), decontaminated, tokenised token shards with a manifest and a per-source report, on Spark.")
+public final class PrepareCommand extends LlamaCommand {
+
+    @Option(names = "--input", required = true, arity = "1..*", paramLabel = "[NAME=]PATH", description = "files,"
+            + " directories or globs; local paths or Hadoop URIs (hdfs://). By name: *.parquet, *.orc, *.warc.wet[.gz]"
+            + " (Common Crawl WET), *.jsonl / *.json / *.ndjson (also .gz, .bz2, .zst), else text with documents"
+            + " separated by blank lines (also .gz, .bz2). NAME is the source the documents count for (default: the"
+            + " path's last name without extensions)")
+    List<String> inputs;
+
+    @Option(names = "--output", required = true, paramLabel = "DIR",
+            description = "dataset directory to create (must not exist); appears only when complete")
+    String output;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE.model",
+            description = "SentencePiece model to use (default: the bundled 4096-piece model)")
+    String tokenizer;
+
+    @Option(names = "--vocab-size", paramLabel = "N", description = "instead, train a BPE tokenizer of N pieces on the"
+            + " cleaned training split")
+    @Range(min = 259)
+    Integer vocabSize;
+
+    @Option(names = "--val-fraction", defaultValue = "" + PrepareOptions.DEFAULT_VAL_FRACTION, paramLabel = "F",
+            description = "share of documents for the validation split, by document hash (default: ${DEFAULT-VALUE})")
+    @Range(min = 0, max = 1, maxExclusive = true)
+    double valFraction;
+
+    @Option(names = "--shard-tokens", defaultValue = "" + PrepareOptions.DEFAULT_SHARD_TOKENS, paramLabel = "N",
+            description = "tokens per shard (default: ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    long shardTokens;
+
+    @Option(names = "--line-dup-threshold", defaultValue = "" + PrepareOptions.DEFAULT_LINE_DUP_THRESHOLD,
+            paramLabel = "N", description = "remove lines occurring more than N times in the corpus; 0 turns it off"
+            + " (default: ${DEFAULT-VALUE})")
+    @Range(min = 0)
+    int lineDupThreshold;
+
+    @Option(names = "--min-chars", defaultValue = "100", paramLabel = "N",
+            description = "drop documents shorter than N characters (default: ${DEFAULT-VALUE})")
+    @Range(min = 0)
+    int minChars;
+
+    @Option(names = "--max-symbol-ratio", defaultValue = "0.25", paramLabel = "X",
+            description = "drop documents with more than X non-alphanumeric characters (default: ${DEFAULT-VALUE})")
+    @Range(min = 0, max = 1)
+    double maxSymbolRatio;
+
+    @Option(names = "--text-column", defaultValue = PrepareOptions.DEFAULT_TEXT_COLUMN, paramLabel = "NAME",
+            description = "JSON field or Parquet/ORC column holding the text (default: ${DEFAULT-VALUE})")
+    String textColumn;
+
+    @Option(names = "--source-column", paramLabel = "NAME", description = "JSON field or Parquet/ORC column naming each"
+            + " document's source (default: none; where absent or null, the input's NAME)")
+    String sourceColumn;
+
+    @Option(names = "--no-exact-dedup", description = "keep documents whose cleaned text equals another's (default:"
+            + " removed, keeping the first by source and location)")
+    boolean noExactDedup;
+
+    @Option(names = "--no-near-dedup", description = "skip MinHash near-duplicate removal (default: on)")
+    boolean noNearDedup;
+
+    @Option(names = "--near-dedup-shingle", defaultValue = "" + NearDedupOptions.DEFAULT_SHINGLE_WORDS, paramLabel = "N",
+            description = "words per shingle (default: ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int shingleWords;
+
+    @Option(names = "--near-dedup-bands", defaultValue = "" + NearDedupOptions.DEFAULT_BANDS, paramLabel = "B",
+            description = "MinHash bands (default: ${DEFAULT-VALUE})")
+    @Range(min = 1, max = 1024)
+    int bands;
+
+    @Option(names = "--near-dedup-rows", defaultValue = "" + NearDedupOptions.DEFAULT_ROWS, paramLabel = "R",
+            description = "MinHash values per band; bands x rows at most 1024 (default: ${DEFAULT-VALUE})")
+    @Range(min = 1, max = 1024)
+    int rows;
+
+    @Option(names = "--near-dedup-threshold", defaultValue = "" + NearDedupOptions.DEFAULT_THRESHOLD, paramLabel = "J", description = "estimated Jaccard"
+            + " similarity at which a candidate pair is a duplicate; the LLaMA paper's book rule is 0.9 (default:"
+            + " ${DEFAULT-VALUE})")
+    @Range(min = 0, max = 1, minExclusive = true)
+    double threshold;
+
+    @Option(names = "--decontaminate", arity = "1..*", paramLabel = "FILE", description = "evaluation task files (JSON"
+            + " lines): remove documents sharing an n-gram with any string of an item; counted per file")
+    List<String> decontaminate;
+
+    @Option(names = "--decontaminate-ngram", defaultValue = "" + PrepareOptions.DEFAULT_DECONTAMINATION_NGRAM,
+            paramLabel = "N", description = "words per n-gram for --decontaminate (default: ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int ngram;
+
+    @Option(names = "--partitions", paramLabel = "N", description = "Spark partitions (default: Spark's default"
+            + " parallelism, at least one per 64 MiB of input); the output is the same for any")
+    @Range(min = 1)
+    Integer partitions;
+
+    @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark-submit's, else local[*])")
+    String master;
+
+    @Option(names = "--config", paramLabel = "FILE.yaml", description = "options from a YAML file (option: value);"
+            + " those given on the command line win")
+    java.nio.file.Path config;
+
+    @Option(names = "--dry-run", description = "check the inputs, the output and the tokenizer, print the resolved"
+            + " configuration and stop, starting no Spark job")
+    boolean dryRun;
 
     @Override
-    public String name() {
-        return "prepare";
+    void validate() {
+        if (tokenizer != null && vocabSize != null) throw new UsageException("give --tokenizer or --vocab-size, not both");
     }
 
     @Override
-    public String usage() {
-        return """
-                llama prepare --input PATH... --output DIR [--tokenizer FILE.model | --vocab-size N] [--val-fraction F]
-                              [--shard-tokens N] [--master URL] [--json]
-                  --input [NAME=]PATH...   files, directories or globs; local paths or Hadoop URIs (hdfs://). By name:
-                                           *.parquet, *.orc, *.warc.wet[.gz] (Common Crawl WET), *.jsonl / *.json /
-                                           *.ndjson (also .gz, .bz2, .zst), else text with documents separated by
-                                           blank lines (also .gz, .bz2). NAME is the source the documents count for
-                                           (default: the path's last name without extensions)
-                  --output DIR             dataset directory to create (must not exist); appears only when complete
-                  --tokenizer FILE.model   SentencePiece model to use (default: the bundled 4096-piece model)
-                  --vocab-size N           instead, train a BPE tokenizer of N pieces on the cleaned training split
-                  --val-fraction F         share of documents for the validation split, by document hash (default 0.01)
-                  --shard-tokens N         tokens per shard (default 100000000)
-                  --line-dup-threshold N   remove lines occurring more than N times in the corpus (default 2; 0: off)
-                  --min-chars N            drop documents shorter than N characters (default 100)
-                  --max-symbol-ratio X     drop documents with more than X non-alphanumeric characters (default 0.25)
-                  --text-column NAME       JSON field or Parquet/ORC column holding the text (default text)
-                  --source-column NAME     JSON field or Parquet/ORC column naming each document's source (default:
-                                           none; where absent or null, the input's NAME)
-                  --no-exact-dedup         keep documents whose cleaned text equals another's (default: removed)
-                  --no-near-dedup          skip MinHash near-duplicate removal (default: on)
-                  --near-dedup-shingle N   words per shingle (default 5)
-                  --near-dedup-bands B     MinHash bands (default 14)
-                  --near-dedup-rows R      MinHash values per band (default 8)
-                  --near-dedup-threshold J estimated Jaccard similarity at which a candidate pair is a duplicate
-                                           (default 0.8; the LLaMA book rule: 0.9)
-                  --decontaminate FILE...  evaluation task files (JSON lines): remove documents sharing an n-gram
-                                           with any string of an item
-                  --decontaminate-ngram N  words per n-gram for --decontaminate (default 13)
-                  --partitions N           Spark partitions (default: Spark's default parallelism, at least one per
-                                           64 MiB of input); the output is the same for any number
-                  --master URL             Spark master (default: spark-submit's, else local[*])""";
-    }
-
-    @Override
-    public Map<String, Object> run(Args args, PrintStream out) throws Exception {
-        List<String> inputs = args.list("input");
-        if (inputs.isEmpty()) throw new UsageException("missing required option --input");
-        String output = args.required("output");
-        String tokenizer = args.string("tokenizer", null);
-        int vocabSize = args.integer("vocab-size", 0);
-        if (tokenizer != null && vocabSize > 0) throw new UsageException("give --tokenizer or --vocab-size, not both");
-        if (args.has("vocab-size") && vocabSize <= 258) {
-            throw new UsageException("--vocab-size must exceed 258 (3 special pieces and 256 byte pieces), got " + vocabSize);
-        }
-        double valFraction = args.number("val-fraction", PrepareOptions.DEFAULT_VAL_FRACTION);
-        long shardTokens = args.longValue("shard-tokens", PrepareOptions.DEFAULT_SHARD_TOKENS);
-        int lineDup = args.integer("line-dup-threshold", PrepareOptions.DEFAULT_LINE_DUP_THRESHOLD);
-        int minChars = args.integer("min-chars", PrepareOptions.DEFAULT_QUALITY.minChars());
-        double maxSymbols = args.number("max-symbol-ratio", PrepareOptions.DEFAULT_QUALITY.maxSymbolRatio());
-        int partitions = args.integer("partitions", 0);
-        String textColumn = args.string("text-column", PrepareOptions.DEFAULT_TEXT_COLUMN);
-        String sourceColumn = args.string("source-column", null);
-        boolean exactDedup = !args.flag("no-exact-dedup");
-        boolean nearDedup = !args.flag("no-near-dedup");
-        NearDedupOptions near = NearDedupOptions.DEFAULT;
-        int shingle = args.integer("near-dedup-shingle", near.shingleWords());
-        int bands = args.integer("near-dedup-bands", near.bands());
-        int rows = args.integer("near-dedup-rows", near.rows());
-        double threshold = args.number("near-dedup-threshold", near.threshold());
-        List<String> tasks = args.list("decontaminate");
-        int ngram = args.integer("decontaminate-ngram", PrepareOptions.DEFAULT_DECONTAMINATION_NGRAM);
-        String master = args.string("master", null);
-        args.checkAllUsed();
-
+    public Map<String, Object> run(PrintStream out) throws Exception {
         PrepareOptions options;
         try {
-            PrepareOptions base = vocabSize > 0
+            PrepareOptions base = vocabSize != null
                     ? PrepareOptions.withTrainedTokenizer(inputs, output, vocabSize)
                     : tokenizer != null
                     ? PrepareOptions.withTokenizerFile(inputs, output, tokenizer)
                     : PrepareOptions.withTokenizer(inputs, output, dev.jllama.data.tokenizer.Tokenizer.bundled());
-            options = base.valFraction(valFraction).shardTokens(shardTokens).lineDupThreshold(lineDup)
-                    .quality(new QualityFilter(minChars, maxSymbols)).partitions(partitions)
-                    .columns(textColumn, sourceColumn).exactDedup(exactDedup)
-                    .nearDedup(nearDedup ? new NearDedupOptions(shingle, bands, rows, threshold) : null)
-                    .decontaminate(tasks, ngram);
+            options = base.valFraction(valFraction).shardTokens(shardTokens).lineDupThreshold(lineDupThreshold)
+                    .quality(new QualityFilter(minChars, maxSymbolRatio)).partitions(partitions == null ? 0 : partitions)
+                    .columns(textColumn, sourceColumn).exactDedup(!noExactDedup)
+                    .nearDedup(noNearDedup ? null : new NearDedupOptions(shingleWords, bands, rows, threshold))
+                    .decontaminate(decontaminate == null ? List.of() : decontaminate, ngram);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
+        if (dryRun) return dryRun(out);
 
         SparkConf conf = new SparkConf().setAppName("jllama-prepare");
         if (master != null) conf.setMaster(master);
@@ -124,5 +176,21 @@ public final class PrepareCommand implements Command {
         result.put("mb_per_s", Math.round(r.megabytesPerSecond() * 1000) / 1000.0);
         result.putAll(r.stats());
         return result;
+    }
+
+    /** Everything {@code run} would check first, without Spark: inputs match files, the output is free. */
+    private Map<String, Object> dryRun(PrintStream out) throws IOException {
+        Configuration hadoop = new Configuration();
+        for (String input : inputs) {
+            Path path = new Path(CheckpointStore.toUri(PrepareOptions.inputPath(input)));
+            FileStatus[] matches = path.getFileSystem(hadoop).globStatus(path);
+            if (matches == null || matches.length == 0) throw new UsageException("--input " + input + " matches no file");
+        }
+        Path outPath = new Path(CheckpointStore.toUri(output));
+        if (outPath.getFileSystem(hadoop).exists(outPath)) throw new UsageException("--output " + output + " already exists");
+        if (tokenizer != null) dev.jllama.data.tokenizer.Tokenizer.fromBytes(TokenizeCommand.read(hadoop, tokenizer), tokenizer);
+        Map<String, Object> resolved = ResolvedOptions.of(spec);
+        out.println("prepare would run with: " + Json.line(resolved));
+        return Map.of("dry_run", true, "config", resolved);
     }
 }

@@ -28,8 +28,8 @@ final class PythonBaseline {
      * under the project directory: {@code jllama.home} (set by {@code submit/llama}), else the working directory or
      * its parent (a module's directory).
      */
-    static PythonBaseline fromArgs(Args args) {
-        String python = args.string("python", System.getenv("JLLAMA_HF_PYTHON"));
+    static PythonBaseline find(String pythonOption) {
+        String python = pythonOption != null ? pythonOption : System.getenv("JLLAMA_HF_PYTHON");
         if (python == null || python.isBlank()) return null;
         String home = System.getProperty("jllama.home");
         List<Path> candidates = home != null ? List.of(Path.of(home)) : List.of(Path.of("."), Path.of(".."));

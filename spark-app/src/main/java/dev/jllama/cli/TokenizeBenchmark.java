@@ -19,12 +19,8 @@ import org.apache.hadoop.conf.Configuration;
 public final class TokenizeBenchmark {
     private TokenizeBenchmark() {}
 
-    public static Map<String, Object> run(Args args, PrintStream out) throws Exception {
-        String model = args.string("tokenizer", null);
-        String input = args.string("input", null);
-        int passes = args.integer("steps", 3);
-        args.checkAllUsed();
-        if (passes < 1) throw new UsageException("--steps must be at least 1, got " + passes);
+    /** @param model the tokenizer file, null for the bundled one; @param input the text, null for the bundled corpus */
+    public static Map<String, Object> run(String model, String input, int passes, PrintStream out) throws Exception {
         Configuration hadoop = new Configuration();
         Tokenizer tokenizer = model == null ? Tokenizer.bundled() : Tokenizer.fromBytes(TokenizeCommand.read(hadoop, model), model);
         byte[] text = input == null ? bundledCorpus() : TokenizeCommand.read(hadoop, input);

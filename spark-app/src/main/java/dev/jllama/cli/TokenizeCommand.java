@@ -17,48 +17,69 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * {@code llama tokenize}: encodes text with a SentencePiece model, or trains a BPE model on Spark.
  * Paths are Hadoop URIs or local paths.
  */
-public final class TokenizeCommand implements Command {
+@Command(name = "tokenize", sortOptions = false,
+        description = "Encodes text with a SentencePiece model, or trains a BPE model on Spark (--train).",
+        customSynopsis = {
+            "llama tokenize [--tokenizer FILE.model] (--text T | --input FILE) [--json]",
+            "       llama tokenize --train --input PATH... --vocab-size N --output FILE.model [--master URL] [--text T] [--json]"})
+public final class TokenizeCommand extends LlamaCommand {
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "SentencePiece BPE model (default: the bundled spm-bpe-4096)")
+    String tokenizerFile;
+
+    @Option(names = "--text", paramLabel = "T",
+            description = "encode T; prints ids and pieces (under --json the result has \"ids\" and \"pieces\")")
+    String text;
+
+    @Option(names = "--input", paramLabel = "PATH", arity = "1..*",
+            description = "encode the file's bytes (invalid UTF-8 counts as U+FFFD per bad sequence); with --train, the"
+                    + " training text: files, directories or globs")
+    List<String> inputs = new ArrayList<>();
+
+    @Option(names = "--train", description = "train a BPE model with byte fallback (LLaMA settings) on the --input text"
+            + " files: word counting on Spark, merges on the driver; writes --output")
+    boolean train;
+
+    @Option(names = "--vocab-size", paramLabel = "N",
+            description = "vocabulary size of the trained model, 3 meta and 256 byte pieces included")
+    @Range(min = 259)
+    Integer vocabSize;
+
+    @Option(names = "--output", paramLabel = "FILE.model", description = "where --train writes the model")
+    String output;
+
+    @Option(names = "--master", paramLabel = "URL", description = "Spark master for --train (default: spark-submit's, else local[*])")
+    String master;
 
     @Override
-    public String name() {
-        return "tokenize";
+    void validate() {
+        if (train) {
+            if (inputs.isEmpty()) throw new UsageException("--train needs --input PATH... (the training text)");
+            if (vocabSize == null) throw new UsageException("--train needs --vocab-size N");
+            if (output == null) throw new UsageException("--train needs --output FILE.model");
+            if (tokenizerFile != null) throw new UsageException("--tokenizer and --train exclude each other");
+        } else {
+            for (String trainOnly : new String[] {"--vocab-size", "--output", "--master"}) {
+                if (given(trainOnly)) throw new UsageException(trainOnly + " goes with --train");
+            }
+            if (inputs.size() > 1) throw new UsageException("--input takes one FILE to encode (several only with --train)");
+            if ((text == null) == inputs.isEmpty()) throw new UsageException("give exactly one of --text T or --input FILE");
+        }
     }
 
     @Override
-    public String usage() {
-        return """
-                llama tokenize [--tokenizer FILE.model] (--text T | --input FILE) [--json]
-                llama tokenize --train --input PATH... --vocab-size N --output FILE.model [--master URL] [--text T] [--json]
-                  --tokenizer FILE  SentencePiece BPE model (default: the bundled spm-bpe-4096)
-                  --text T          encode T; prints ids and pieces (under --json the result has "ids" and "pieces")
-                  --input FILE      encode the file's bytes (invalid UTF-8 counts as U+FFFD per bad sequence)
-                  --train           train a BPE model with byte fallback (LLaMA settings) on the --input text files:
-                                    word counting on Spark, merges on the driver; writes --output
-                  --vocab-size N    vocabulary size of the trained model, meta and 256 byte pieces included
-                  --master URL      Spark master for --train (default: spark-submit's, else local[*])""";
-    }
-
-    @Override
-    public Map<String, Object> run(Args args, PrintStream out) throws Exception {
-        boolean train = args.flag("train");
-        String text = args.string("text", null);
+    public Map<String, Object> run(PrintStream out) throws Exception {
         Map<String, Object> result = new LinkedHashMap<>();
         Configuration hadoop = new Configuration();
         Tokenizer tokenizer;
         if (train) {
-            List<String> inputs = args.list("input");
-            if (inputs.isEmpty()) throw new UsageException("--train needs --input PATH... (the training text)");
-            int vocabSize = args.integer("vocab-size", -1);
-            if (vocabSize < 0) throw new UsageException("--train needs --vocab-size N");
-            String output = args.required("output");
-            String master = args.string("master", null);
-            if (args.has("tokenizer")) throw new UsageException("--tokenizer and --train exclude each other");
-            args.checkAllUsed();
             long start = System.nanoTime();
             tokenizer = train(inputs, BpeTrainerOptions.llama(vocabSize), master, out);
             write(hadoop, output, tokenizer.toModelBytes());
@@ -69,13 +90,10 @@ public final class TokenizeCommand implements Command {
             result.put("seconds", seconds);
             if (text == null) return result;
         } else {
-            String model = args.string("tokenizer", null);
-            String input = args.string("input", null);
-            args.checkAllUsed();
-            if ((text == null) == (input == null)) throw new UsageException("give exactly one of --text T or --input FILE");
-            tokenizer = model == null ? Tokenizer.bundled() : Tokenizer.fromBytes(read(hadoop, model), model);
-            if (input != null) {
-                byte[] bytes = read(hadoop, input);
+            tokenizer = tokenizerFile == null ? Tokenizer.bundled()
+                    : Tokenizer.fromBytes(read(hadoop, tokenizerFile), tokenizerFile);
+            if (!inputs.isEmpty()) {
+                byte[] bytes = read(hadoop, inputs.get(0));
                 return encoded(tokenizer, tokenizer.encodeUtf8(bytes, 0, bytes.length), result, out);
             }
         }

@@ -18,7 +18,7 @@ import org.apache.hadoop.fs.Path;
 
 /**
  * How the driver shows rank 0's progress messages: on a terminal, a progress bar with the step's loss, learning
- * rate, gradient norm, throughput and time split, text lines scrolling above it; otherwise (a log file, a pipe, a
+ * rate, gradient norm, throughput, MFU (when the backend has a peak) and time split, text lines scrolling above it; otherwise (a log file, a pipe, a
  * test) plain lines, a step line every {@code logEvery} steps and at the first and last step.
  */
 abstract sealed class ProgressDisplay implements AutoCloseable {
@@ -126,13 +126,17 @@ abstract sealed class ProgressDisplay implements AutoCloseable {
                                 .startsFrom(m.step() - 1, Duration.ZERO).setUpdateIntervalMillis(500)
                                 .setConsumer(consumer).setEtaFunction(state -> eta()).build();
                     }
-                    // Most telling first: a narrow terminal cuts the line at its right edge.
-                    bar.setExtraMessage(String.format("loss %.4f | lr %.2e | gnorm %.3f | %,.0f tok/s | "
-                                    + "compute/comm/data %.2f/%.2f/%.2f s", m.loss(), m.lr(), m.gradNorm(), m.tokensPerS(),
-                            m.computeS(), m.commWaitS(), m.dataWaitS()));
+                    bar.setExtraMessage(metricsText(m));
                     bar.stepTo(m.step());
                 }
             }
+        }
+
+        /** The step's metrics after the bar, most telling first: a narrow terminal cuts the line at its right edge. */
+        static String metricsText(StepMetrics m) {
+            return String.format("loss %.4f | lr %.2e | gnorm %.3f | %,.0f tok/s%s | compute/comm/data %.2f/%.2f/%.2f s",
+                    m.loss(), m.lr(), m.gradNorm(), m.tokensPerS(), m.mfuText(" | MFU "), m.computeS(), m.commWaitS(),
+                    m.dataWaitS());
         }
 
         private Optional<Duration> eta() {

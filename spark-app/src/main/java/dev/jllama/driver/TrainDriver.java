@@ -13,7 +13,6 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.IntFunction;
 import java.util.stream.IntStream;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkException;
@@ -24,8 +23,7 @@ import scala.reflect.ClassTag;
 import scala.reflect.ClassTag$;
 
 /**
- * The driver of a training run: sizes the world (one rank per executor, or {@code --ranks}), waits until every
- * executor has registered, and runs exactly one barrier stage with one task per rank for the whole run, showing
+ * The driver of a training run: waits until every one of the world's executors ({@link WorldSize}) has registered, and runs exactly one barrier stage with one task per rank for the whole run, showing
  * rank 0's progress as it arrives ({@link ProgressDisplay}). When a rank is lost the stage fails (a barrier stage cannot lose one task);
  * the driver says which rank, where and at which step, and runs the stage again, resuming from the newest intact
  * checkpoint, up to {@code --max-attempts} times. With no master it runs the same stage on local Spark in this JVM.
@@ -37,7 +35,7 @@ public final class TrainDriver {
 
     /**
      * @param master  {@code --master}, or null for spark-submit's or, failing that, local Spark
-     * @param ranks   {@code --ranks}, or 0 for one per executor (one in local mode)
+     * @param ranks   the world size ({@link WorldSize#of}): one rank per executor, or per task slot on local Spark
      * @param threads {@code --threads}, or 0 for the cores of the task
      * @param extra   {@code --conf k=v} settings
      * @param attempts how many times the training stage runs before the run fails ({@code --max-attempts})
@@ -49,19 +47,17 @@ public final class TrainDriver {
 
     private TrainDriver() {}
 
-    /** @param planForRanks the plan for a world of the given size (the batch is split over the ranks) */
-    public static Outcome run(IntFunction<TrainPlan> planForRanks, Cluster cluster, PrintStream out)
-            throws IOException, InterruptedException {
-        SparkConf conf = sparkConf(cluster);
+    /** @param plan the run, its batch already split over {@code cluster.ranks()} ranks */
+    public static Outcome run(TrainPlan plan, Cluster cluster, PrintStream out) throws IOException, InterruptedException {
+        SparkConf conf = sparkConf(cluster.master(), cluster.extra());
         boolean local = isLocal(conf.get("spark.master"));
-        int ranks = local ? Math.max(1, cluster.ranks()) : cluster.ranks();
+        int ranks = cluster.ranks();
         if (local) localSlots(conf, ranks, cluster.threads());
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
-            if (!local) ranks = awaitExecutors(sc, ranks, conf.getInt(EXECUTOR_WAIT, 300), out);
+            if (!local) awaitExecutors(sc, ranks, conf.getInt(EXECUTOR_WAIT, 300), out);
             byte[] secret = new byte[32];
             new SecureRandom().nextBytes(secret);
             String driverHost = conf.get("spark.driver.host", "127.0.0.1");
-            TrainPlan plan = planForRanks.apply(ranks);
             try (ProgressDisplay display = ProgressDisplay.forOutput(out, plan.logEvery());
                  ProgressServer progress = new ProgressServer(driverHost, secret, display)) {
                 if (!local && plan.backend().equals("auto") && !conf.contains("spark.task.resource.gpu.amount")) {
@@ -118,14 +114,15 @@ public final class TrainDriver {
         return String.join(" ", e.getMessage().lines().takeWhile(line -> !line.startsWith("\tat ")).toList());
     }
 
-    private static SparkConf sparkConf(Cluster cluster) {
+    /** The run's Spark configuration: spark-submit's, {@code --conf} settings and {@code --master}, and ours. */
+    public static SparkConf sparkConf(String master, List<String> extra) {
         SparkConf conf = new SparkConf().setAppName("jllama-train");
-        for (String kv : cluster.extra()) {
+        for (String kv : extra) {
             int eq = kv.indexOf('=');
             if (eq <= 0) throw new IllegalArgumentException("--conf expects key=value, got '" + kv + "'");
             conf.set(kv.substring(0, eq), kv.substring(eq + 1));
         }
-        if (cluster.master() != null) conf.setMaster(cluster.master());
+        if (master != null) conf.setMaster(master);
         if (!conf.contains("spark.master")) conf.setMaster("local");
         if (isLocal(conf.get("spark.master"))) conf.setIfMissing("spark.ui.enabled", "false");
         // The data crossing between driver and tasks (the ranks' ids, their results) goes through Kryo; Spark
@@ -158,7 +155,7 @@ public final class TrainDriver {
     }
 
     /** True for Spark in this JVM ({@code local}, {@code local[N]}), not for {@code local-cluster}. */
-    static boolean isLocal(String master) {
+    public static boolean isLocal(String master) {
         return master.equals("local") || master.startsWith("local[");
     }
 
@@ -169,15 +166,14 @@ public final class TrainDriver {
         conf.set("spark.task.cpus", Integer.toString(perRank));
     }
 
-    /** Waits until {@code ranks} executors (or, with 0, all requested ones) have registered; returns the rank count. */
-    private static int awaitExecutors(JavaSparkContext sc, int ranks, int waitSeconds, PrintStream out) {
-        int wanted = ranks > 0 ? ranks : sc.getConf().getInt("spark.executor.instances", 0);
+    /** Waits until {@code ranks} executors have registered. */
+    private static void awaitExecutors(JavaSparkContext sc, int ranks, int waitSeconds, PrintStream out) {
         long deadline = System.nanoTime() + waitSeconds * 1_000_000_000L;
         int registered = executors(sc);
-        if (wanted > 0 && registered < wanted) out.printf("waiting for %d executors (%d registered)%n", wanted, registered);
-        while (wanted > 0 ? registered < wanted : registered == 0) {
+        if (registered < ranks) out.printf("waiting for %d executors (%d registered)%n", ranks, registered);
+        while (registered < ranks) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("only " + registered + " of " + Math.max(wanted, 1)
+                throw new IllegalStateException("only " + registered + " of " + ranks
                         + " executors registered within " + waitSeconds + " s (" + EXECUTOR_WAIT + ")");
             }
             try {
@@ -188,7 +184,6 @@ public final class TrainDriver {
             }
             registered = executors(sc);
         }
-        return wanted > 0 ? wanted : registered;
     }
 
     /** Registered executors, the driver not counted. */

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.ChecksumException;
 import org.apache.hadoop.fs.FSDataOutputStream;
@@ -25,7 +26,8 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * {@code metrics.jsonl} in the run directory, on any Hadoop FileSystem, written by rank 0: one JSON object per step
- * ({@link StepMetrics}) and one per validation ({@code {"step", "tokens", "val_loss", "time"}}), in step order.
+ * ({@link StepMetrics}) and one per validation ({@code {"step", "tokens", "val_loss", "val_ppl", "val_bpb", "time"}}),
+ * in step order.
  *
  * <p>New lines are appended where the FileSystem can append (HDFS); where it cannot (local files through Hadoop's
  * checksummed FileSystem, object stores) or an append fails, the whole file is rewritten next to it and renamed over
@@ -37,13 +39,18 @@ final class MetricsLog {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     static final String FILE = "metrics.jsonl";
 
-    /** A validation loss measured after {@code step}. */
-    record Validation(int step, long tokens, double valLoss, double time) {
+    /**
+     * A validation measured after {@code step}: mean loss (nats per token), its perplexity and bits per byte (null in
+     * lines written before they were recorded).
+     */
+    record Validation(int step, long tokens, double valLoss, Double valPerplexity, Double valBitsPerByte, double time) {
         ObjectNode toJson() {
             ObjectNode node = JsonNodeFactory.instance.objectNode();
             node.put("step", step);
             node.put("tokens", tokens);
             node.put("val_loss", valLoss);
+            node.put("val_ppl", valPerplexity);
+            node.put("val_bpb", valBitsPerByte);
             node.put("time", time);
             return node;
         }
@@ -51,7 +58,10 @@ final class MetricsLog {
         static Validation fromJson(JsonNode node, String source) {
             return new Validation(StepMetrics.Fields.integer(node, "step", source),
                     StepMetrics.Fields.longValue(node, "tokens", source),
-                    StepMetrics.Fields.number(node, "val_loss", source), StepMetrics.Fields.number(node, "time", source));
+                    StepMetrics.Fields.number(node, "val_loss", source),
+                    StepMetrics.Fields.optionalNumber(node, "val_ppl", source),
+                    StepMetrics.Fields.optionalNumber(node, "val_bpb", source),
+                    StepMetrics.Fields.number(node, "time", source));
         }
     }
 
@@ -157,17 +167,22 @@ final class MetricsLog {
         rewrite();
     }
 
-    /** The whole file from what is recorded, written next to it and renamed over it. */
-    private void rewrite() throws IOException {
-        List<String> lines = new ArrayList<>();
+    /** Everything recorded in step order, a validation after the step it followed. */
+    void forEachInStepOrder(Consumer<StepMetrics> step, Consumer<Validation> validation) {
         int v = 0;
         List<Validation> byStep = new ArrayList<>(validations);
         byStep.sort((a, b) -> Integer.compare(a.step(), b.step()));
         for (StepMetrics s : steps) {
-            while (v < byStep.size() && byStep.get(v).step() < s.step()) lines.add(byStep.get(v++).toJson().toString());
-            lines.add(s.toJson().toString());
+            while (v < byStep.size() && byStep.get(v).step() < s.step()) validation.accept(byStep.get(v++));
+            step.accept(s);
         }
-        while (v < byStep.size()) lines.add(byStep.get(v++).toJson().toString());
+        while (v < byStep.size()) validation.accept(byStep.get(v++));
+    }
+
+    /** The whole file from what is recorded, written next to it and renamed over it. */
+    private void rewrite() throws IOException {
+        List<String> lines = new ArrayList<>();
+        forEachInStepOrder(s -> lines.add(s.toJson().toString()), v -> lines.add(v.toJson().toString()));
         replace(path, text(lines), conf);
         pending.clear();
         rewriteNeeded = false;

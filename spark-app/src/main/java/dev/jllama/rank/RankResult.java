@@ -10,6 +10,8 @@ import java.util.Map;
  * @param gpus        the GPU addresses Spark gave the task (empty without GPU scheduling)
  * @param finalLoss   mean loss of the last step over all ranks (null when there was nothing to do)
  * @param tokensPerS  training tokens per second over all ranks, first step (warm-up) excluded
+ * @param mfu         model FLOPs utilisation at {@code tokensPerS} over all ranks' peaks (null without a peak)
+ * @param peakFlops   this rank's backend's peak FLOP/s, the MFU's denominator (null when it has none)
  * @param valLoss     rank 0: mean validation loss at the end (null when not evaluated)
  * @param valPerplexity rank 0: its perplexity
  * @param valBitsPerByte rank 0: bits per byte of the same windows
@@ -18,7 +20,7 @@ import java.util.Map;
  * @param checkpoint  rank 0: the newest complete checkpoint
  */
 public record RankResult(int rank, String host, List<String> gpus, String backend, String device, int startStep, int steps,
-                         Double finalLoss, Double tokensPerS, Double valLoss, Double valPerplexity,
+                         Double finalLoss, Double tokensPerS, Double mfu, Double peakFlops, Double valLoss, Double valPerplexity,
                          Double valBitsPerByte, long parameters, long activationBytes,
                          long momentBytes, double commWaitSeconds, Map<String, Object> data, String checkpoint)
         implements Serializable {}

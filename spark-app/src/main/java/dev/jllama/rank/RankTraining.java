@@ -9,9 +9,11 @@ import dev.jllama.data.shard.WindowSource;
 import dev.jllama.model.Initializer;
 import dev.jllama.model.LlamaConfig;
 import dev.jllama.model.LlamaModel;
+import dev.jllama.model.ModelFlops;
 import dev.jllama.model.ParameterLayout;
 import dev.jllama.model.backend.Backend;
 import dev.jllama.model.backend.Backends;
+import dev.jllama.model.backend.PeakFlops;
 import dev.jllama.model.checkpoint.CheckpointStore;
 import dev.jllama.model.checkpoint.OptimizerState;
 import dev.jllama.model.checkpoint.TrainingState;
@@ -32,12 +34,16 @@ import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * The life of one rank, the same in every barrier task: meet the peers, build the backend on this task's GPU (or
  * its CPU cores), initialise or resume, train on this rank's slice of the global data stream, and report.
  */
 public final class RankTraining {
+    private static final Logger LOG = LogManager.getLogger(RankTraining.class);
+
     private RankTraining() {}
 
     public static RankResult run(TrainPlan plan, RankEnvironment env) throws Exception {
@@ -53,6 +59,9 @@ public final class RankTraining {
              Backend backend = Backends.create(plan.backend(), device, threads);
              LlamaModel model = new LlamaModel(config, backend)) {
             Initializer.initialize(model, options.seed());
+            Optional<PeakFlops> peak = peakFlops(backend, rank, progress);
+            RunMonitor.Utilisation utilisation = new RunMonitor.Utilisation(
+                    ModelFlops.perToken(config, options.seqLen()), worldPeakFlops(peak, collective));
             boolean sharded = plan.zero() && world > 1;
             ParameterLayout layout = new ParameterLayout(model.parameters());
             try (AdamW replicated = sharded ? null : new AdamW(backend, model.parameters(), AdamW.Hyper.LLAMA);
@@ -69,10 +78,12 @@ public final class RankTraining {
 
                 TrainingData data = TrainingData.open(plan.data(), conf);
                 if (rank == 0) {
-                    progress.line(String.format("model: %,d parameters (dim %d, layers %d, heads %d/%d kv, vocab %d); "
-                                    + "%d rank%s; rank 0 on %s, backend %s (%s)", model.parameters().count(),
-                            config.dim(), config.layers(), config.heads(), config.kvHeads(), config.vocabSize(), world,
-                            world == 1 ? "" : "s", env.host(), backend.name(), backend.device()));
+                    progress.line(String.format("model: %,d parameters (dim %d, layers %d, heads %d/%d kv, vocab %d), "
+                                    + "%.3g model FLOPs per token; %d rank%s; rank 0 on %s, backend %s (%s); %s",
+                            model.parameters().count(), config.dim(), config.layers(), config.heads(), config.kvHeads(),
+                            config.vocabSize(), utilisation.flopsPerToken(), world, world == 1 ? "" : "s", env.host(),
+                            backend.name(), backend.device(), peak.map(p -> "peak " + p.describe() + " per rank ("
+                                    + p.source() + ")").orElse("no peak FLOP/s for this device: MFU not reported")));
                     progress.line(String.format("data %s: %,d training tokens; per rank %d x %d tokens per micro-batch, "
                                     + "%d micro-batches per step; %,d tokens per step in all; activations %.1f MiB",
                             data.describe(), data.tokens("train"), options.microBatch(), options.seqLen(),
@@ -96,9 +107,11 @@ public final class RankTraining {
                     WindowBatchSource batches = new WindowBatchSource(windows);
                     if (rank == 0) {
                         String runDir = new Path(plan.checkpoints()).getParent().toString();
-                        monitor = new RunMonitor(progress, MetricsLog.open(runDir, conf, plan.resume(), resume.step()),
-                                runDir, conf, new RunMonitor.Schedule(options.steps(), resume.step(), resume.tokensSeen(),
-                                trainer.globalTokensPerStep(), options.checkpointEvery(), plan.logEvery()),
+                        MetricsLog metrics = MetricsLog.open(runDir, conf, plan.resume(), resume.step());
+                        monitor = new RunMonitor(progress, metrics, openEventFile(runDir, conf, metrics, env.host(),
+                                progress), runDir, conf, new RunMonitor.Schedule(options.steps(), resume.step(),
+                                resume.tokensSeen(), trainer.globalTokensPerStep(), options.checkpointEvery(),
+                                plan.logEvery()), utilisation,
                                 sync instanceof CollectiveSync c ? c::waitSeconds : () -> 0, batches::waitSeconds);
                     }
                     RunMonitor rank0 = monitor;
@@ -106,7 +119,7 @@ public final class RankTraining {
                         if (validation == null) return;
                         lastValidation[0] = validation.evaluate(model);
                         progress.line(validation.describe(step, lastValidation[0]));
-                        rank0.validation(lastValidation[0].meanLoss());
+                        rank0.validation(lastValidation[0]);
                     };
                     last = trainer.run(resume.step(), resume.tokensSeen(), batches, store, data.tokenizerBytes(),
                             stats -> {
@@ -114,6 +127,9 @@ public final class RankTraining {
                                 if (rank0 != null) rank0.step(stats);
                             }, afterCheckpoint);
                     proportions = windows.report();
+                } catch (Exception e) {
+                    if (monitor != null) monitor.closeEventFile(); // this attempt's; a retried one starts its own
+                    throw e;
                 }
                 if (last == null && rank == 0) {
                     progress.line("nothing to do: the checkpoint is already at step " + resume.step() + " of "
@@ -122,19 +138,56 @@ public final class RankTraining {
                 if (validation != null && lastValidation[0] == null) {
                     lastValidation[0] = validation.evaluate(model);
                     progress.line(validation.describe(resume.step(), lastValidation[0]));
-                    monitor.validation(lastValidation[0].meanLoss());
+                    monitor.validation(lastValidation[0]);
                 }
                 if (monitor != null) monitor.finish();
                 Perplexity.Result val = lastValidation[0];
+                Double tokensPerS = throughput.tokensPerSecond(last);
                 long momentBytes = sharded ? 8L * zero.ownedElements() : 8L * model.parameters().count();
                 return new RankResult(rank, env.host(), List.copyOf(env.gpus()), backend.name(), backend.device(), resume.step(),
-                        options.steps(), last == null ? null : last.loss(), throughput.tokensPerSecond(last),
+                        options.steps(), last == null ? null : last.loss(), tokensPerS,
+                        tokensPerS == null ? null : utilisation.at(tokensPerS),
+                        peak.map(PeakFlops::flopsPerSecond).orElse(null),
                         val == null ? null : val.meanLoss(), val == null ? null : val.perplexity(),
                         val == null ? null : val.bitsPerByte(),
                         model.parameters().count(), model.activations(options.microBatch(), options.seqLen()).bytes(),
                         momentBytes, sync instanceof CollectiveSync c ? c.waitSeconds() : 0, proportions,
                         rank == 0 ? store.latest().map(Path::toString).orElse(null) : null);
             }
+        }
+    }
+
+    /** This rank's backend's peak FLOP/s; a failing measurement costs the MFU, not the run. */
+    private static Optional<PeakFlops> peakFlops(Backend backend, int rank, ProgressSender progress) {
+        try {
+            return backend.peakFlops();
+        } catch (RuntimeException e) {
+            LOG.warn("rank {}: cannot determine the backend's peak FLOP/s; MFU is not reported", rank, e);
+            if (rank == 0) progress.line("warning: cannot determine the peak FLOP/s (" + e + "): MFU not reported");
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The peak FLOP/s of all ranks together, each rank's own (ranks may run on different machines), or null when
+     * any rank has none. Every rank calls it at the same point: with several ranks it is a collective operation.
+     */
+    private static Double worldPeakFlops(Optional<PeakFlops> mine, Collective collective) throws IOException {
+        double[] peakAndMissing = {mine.map(PeakFlops::flopsPerSecond).orElse(0.0), mine.isPresent() ? 0 : 1};
+        if (collective != null) peakAndMissing = collective.allReduceDoubles(peakAndMissing);
+        return peakAndMissing[1] > 0 ? null : peakAndMissing[0];
+    }
+
+    /** Rank 0's TensorBoard event file for this attempt, or null (reported) when it cannot be started. */
+    private static TensorBoardLog openEventFile(String runDir, Configuration conf, MetricsLog metrics, String host,
+                                                ProgressSender progress) {
+        try {
+            return TensorBoardLog.open(runDir, conf, metrics, host);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("cannot start the TensorBoard event file in {}", runDir, e);
+            progress.line("warning: cannot start the TensorBoard event file in " + runDir + "/"
+                    + TensorBoardLog.DIRECTORY + ": " + e);
+            return null;
         }
     }
 

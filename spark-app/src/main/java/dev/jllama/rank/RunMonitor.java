@@ -1,5 +1,7 @@
 package dev.jllama.rank;
 
+import dev.jllama.model.ModelFlops;
+import dev.jllama.model.eval.Perplexity;
 import dev.jllama.model.train.StepStats;
 import java.awt.AWTError;
 import java.io.IOException;
@@ -15,9 +17,9 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * What rank 0 does for the people watching a run: a progress message to the driver after every step,
- * {@code metrics.jsonl} (appended at most every {@link #FLUSH_SECONDS} seconds, at every checkpoint and at the
- * end) and {@code loss.png} (at every checkpoint and at the end), both in the run directory. Writing them is a
- * convenience: a failure is reported and training goes on.
+ * {@code metrics.jsonl} and TensorBoard's event file (both written at most every {@link #FLUSH_SECONDS} seconds,
+ * at every checkpoint and at the end) and {@code loss.png} (at every checkpoint and at the end), all in the run
+ * directory. Writing them is a convenience: a failure is reported and training goes on.
  */
 final class RunMonitor {
     private static final Logger LOG = LogManager.getLogger(RunMonitor.class);
@@ -33,8 +35,23 @@ final class RunMonitor {
      */
     record Schedule(int steps, int startStep, long tokensSeen, long tokensPerStep, int checkpointEvery, int logEvery) {}
 
+    /**
+     * What MFU needs besides the tokens per second.
+     *
+     * @param flopsPerToken  model FLOPs of training per token ({@link ModelFlops#perToken})
+     * @param worldPeakFlops all ranks' peak FLOP/s together, or null when a backend gives none
+     */
+    record Utilisation(double flopsPerToken, Double worldPeakFlops) {
+        Double at(double tokensPerS) {
+            return worldPeakFlops == null ? null : ModelFlops.utilisation(flopsPerToken, tokensPerS, worldPeakFlops);
+        }
+    }
+
     private final ProgressSender progress;
     private final MetricsLog metrics;
+    /** Null when it could not be opened (reported then). */
+    private final TensorBoardLog tensorboard;
+    private final Utilisation utilisation;
     private final Configuration conf;
     private final Path picture;
     private final String title;
@@ -57,10 +74,13 @@ final class RunMonitor {
      * @param commWaitSeconds rank 0's all-reduce waiting so far
      * @param dataWaitSeconds rank 0's waiting for batches so far
      */
-    RunMonitor(ProgressSender progress, MetricsLog metrics, String runDir, Configuration conf, Schedule schedule,
-               DoubleSupplier commWaitSeconds, DoubleSupplier dataWaitSeconds) {
+    RunMonitor(ProgressSender progress, MetricsLog metrics, TensorBoardLog tensorboard, String runDir,
+               Configuration conf, Schedule schedule, Utilisation utilisation, DoubleSupplier commWaitSeconds,
+               DoubleSupplier dataWaitSeconds) {
         this.progress = progress;
         this.metrics = metrics;
+        this.tensorboard = tensorboard;
+        this.utilisation = utilisation;
         this.conf = conf;
         this.picture = new Path(runDir, LossCurve.FILE);
         this.title = new Path(runDir).getName();
@@ -79,9 +99,10 @@ final class RunMonitor {
         dataWaitBefore += dataWait;
         long tokens = schedule.tokensSeen() + (stats.step() - schedule.startStep()) * schedule.tokensPerStep();
         last = new StepMetrics(stats.step(), tokens, stats.loss(), stats.lr(), stats.gradNorm(), stats.tokensPerS(),
-                Math.max(0, stats.seconds() - commWait - dataWait), commWait, dataWait,
-                System.currentTimeMillis() / 1000.0);
+                utilisation.at(stats.tokensPerS()), Math.max(0, stats.seconds() - commWait - dataWait), commWait,
+                dataWait, System.currentTimeMillis() / 1000.0);
         metrics.add(last);
+        if (tensorboard != null) tensorboard.add(last);
 
         boolean first = stats.step() == schedule.startStep() + 1;
         if (first) {
@@ -110,16 +131,20 @@ final class RunMonitor {
         return (schedule.steps() - step) * perStep;
     }
 
-    /** A validation loss measured at the last step reached. */
-    void validation(double valLoss) {
+    /** A validation measured at the last step reached. */
+    void validation(Perplexity.Result result) {
         int step = last != null ? last.step() : schedule.startStep();
         long tokens = last != null ? last.tokens() : schedule.tokensSeen();
-        metrics.add(new MetricsLog.Validation(step, tokens, valLoss, System.currentTimeMillis() / 1000.0));
+        MetricsLog.Validation validation = new MetricsLog.Validation(step, tokens, result.meanLoss(),
+                result.perplexity(), result.bitsPerByte(), System.currentTimeMillis() / 1000.0);
+        metrics.add(validation);
+        if (tensorboard != null) tensorboard.add(validation);
     }
 
     /** At the end of the run: everything into the files. */
     void finish() {
         flushMetrics();
+        closeEventFile();
         drawLossCurve();
         drawing.shutdown();
         try {
@@ -135,9 +160,29 @@ final class RunMonitor {
         try {
             metrics.flush();
         } catch (IOException | RuntimeException e) {
-            LOG.warn("cannot write {}", metrics.path(), e);
-            progress.line("warning: cannot write " + metrics.path() + ": " + e);
+            warnCannotWrite(metrics.path(), e);
         }
+        if (tensorboard == null) return;
+        try {
+            tensorboard.flush();
+        } catch (IOException | RuntimeException e) {
+            warnCannotWrite(tensorboard.path(), e);
+        }
+    }
+
+    /** Closes the event file, also when the attempt fails (a retried attempt starts its own). */
+    void closeEventFile() {
+        if (tensorboard == null) return;
+        try {
+            tensorboard.close();
+        } catch (IOException | RuntimeException e) {
+            warnCannotWrite(tensorboard.path(), e);
+        }
+    }
+
+    private void warnCannotWrite(String path, Exception e) {
+        LOG.warn("cannot write {}", path, e);
+        progress.line("warning: cannot write " + path + ": " + e);
     }
 
     /** Draws the curve of what is recorded so far on the drawing thread: seconds for a long run, not the ranks' time. */

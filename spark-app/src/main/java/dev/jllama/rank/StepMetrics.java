@@ -14,13 +14,15 @@ import java.time.Duration;
  * @param lr         learning rate of the step
  * @param gradNorm   global gradient norm before clipping
  * @param tokensPerS global training tokens per second of this step
+ * @param mfu        model FLOPs utilisation of this step over all ranks ({@link dev.jllama.model.ModelFlops}), or
+ *                   null when a backend gives no peak FLOP/s
  * @param computeS   seconds of the step not spent waiting (forward, backward, optimizer)
  * @param commWaitS  seconds rank 0 waited for the all-reduce after its backward pass
  * @param dataWaitS  seconds rank 0 waited for its batches from the data reader
  * @param time       wall-clock time at the end of the step, seconds since the epoch
  */
 public record StepMetrics(int step, long tokens, double loss, double lr, double gradNorm, double tokensPerS,
-                          double computeS, double commWaitS, double dataWaitS, double time) {
+                          Double mfu, double computeS, double commWaitS, double dataWaitS, double time) {
 
     public ObjectNode toJson() {
         ObjectNode node = JsonNodeFactory.instance.objectNode();
@@ -30,6 +32,7 @@ public record StepMetrics(int step, long tokens, double loss, double lr, double 
         node.put("lr", lr);
         node.put("grad_norm", gradNorm);
         node.put("tokens_per_s", tokensPerS);
+        node.put("mfu", mfu);
         node.put("compute_s", computeS);
         node.put("comm_wait_s", commWaitS);
         node.put("data_wait_s", dataWaitS);
@@ -42,15 +45,22 @@ public record StepMetrics(int step, long tokens, double loss, double lr, double 
         return new StepMetrics(Fields.integer(node, "step", source), Fields.longValue(node, "tokens", source),
                 Fields.number(node, "loss", source), Fields.number(node, "lr", source),
                 Fields.number(node, "grad_norm", source), Fields.number(node, "tokens_per_s", source),
-                Fields.number(node, "compute_s", source), Fields.number(node, "comm_wait_s", source),
-                Fields.number(node, "data_wait_s", source), Fields.number(node, "time", source));
+                Fields.optionalNumber(node, "mfu", source), Fields.number(node, "compute_s", source),
+                Fields.number(node, "comm_wait_s", source), Fields.number(node, "data_wait_s", source),
+                Fields.number(node, "time", source));
     }
 
     /** The plain progress line, as the driver prints it without a terminal and rank 0's log records it. */
     public String plainLine(int steps, double etaSeconds) {
-        return String.format("step %5d/%d | loss %.4f | lr %.3e | grad norm %.3f | %,.0f tokens/s | compute %.3f s, "
+        return String.format("step %5d/%d | loss %.4f | lr %.3e | grad norm %.3f | %,.0f tokens/s%s | compute %.3f s, "
                         + "all-reduce wait %.3f s, data wait %.3f s | ETA %s", step, steps, loss, lr, gradNorm,
-                tokensPerS, computeS, commWaitS, dataWaitS, clock(etaSeconds));
+                tokensPerS, mfuText(" | MFU "), computeS, commWaitS, dataWaitS, clock(etaSeconds));
+    }
+
+    /** {@code prefix} and the MFU as a percentage, or nothing when there is no MFU. */
+    public String mfuText(String prefix) {
+        if (mfu == null) return "";
+        return prefix + (mfu >= 0.1 ? String.format("%.1f%%", 100 * mfu) : String.format("%.2f%%", 100 * mfu));
     }
 
     /** {@code h:mm:ss}, or {@code ?} before there is a step time to go by. */
@@ -78,6 +88,12 @@ public record StepMetrics(int step, long tokens, double loss, double lr, double 
                 throw new IllegalArgumentException(source + ": field '" + field + "' is " + value + ", not a number");
             }
             return value.asDouble();
+        }
+
+        /** The number, or null when the field is missing or null (lines written before it existed). */
+        static Double optionalNumber(JsonNode node, String field, String source) {
+            JsonNode value = node.get(field);
+            return value == null || value.isNull() ? null : number(node, field, source);
         }
 
         static long longValue(JsonNode node, String field, String source) {

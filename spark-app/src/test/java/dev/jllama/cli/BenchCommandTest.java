@@ -44,6 +44,10 @@ class BenchCommandTest {
         // tokens/s is the step's 2 x 32 tokens over the measured seconds per step.
         assertEquals(64, tiny.get("tokens_per_s").asDouble() * tiny.get("seconds_per_step").asDouble(), 1e-6);
         assertEquals(tiny.get("tokens_per_s").asDouble(), result.get("tokens_per_s").asDouble());
+        // MFU: tiny's 6 x 360,448 matrix elements + 6 x 2 layers x 32 positions x 64 wide FLOPs per token.
+        assertEquals((6.0 * 360_448 + 6.0 * 2 * 32 * 64) * tiny.get("tokens_per_s").asDouble()
+                / tiny.get("peak_flops").asDouble(), tiny.get("mfu").asDouble(), 1e-12);
+        assertEquals(tiny.get("mfu"), result.get("mfu"));
         // At least the float32 logits of the step's 64 positions over the 4096-piece vocabulary.
         assertTrue(tiny.get("activation_bytes").asLong() >= 64L * 4096 * 4, tiny.toString());
         // An untrained model predicts close to uniformly over the 4096-piece vocabulary: ln 4096 = 8.32.
@@ -151,7 +155,15 @@ class BenchCommandTest {
     void unknownBenchmarkIsAUsageError() {
         assertEquals(2, bench("bench", "--what", "nonsense"));
         assertTrue(errors.toString(StandardCharsets.UTF_8)
-                .contains("--what must be matmul, step, tokenize, allreduce or scaling"));
+                .contains("--what must be one of matmul, step, tokenize, allreduce, scaling, prepare, got 'nonsense'"));
+    }
+
+    @Test
+    void prepareTakesOnlyItsOwnOptions() {
+        assertEquals(2, bench("bench", "--what", "prepare", "--model", "tiny"));
+        assertTrue(errors.toString(StandardCharsets.UTF_8)
+                .contains("--model does not apply to --what prepare (it takes --sizes, --master, --work)"),
+                errors.toString(StandardCharsets.UTF_8));
     }
 
     @Test
@@ -171,6 +183,6 @@ class BenchCommandTest {
     @Test
     void allReduceNeedsTwoToFourRanks() {
         assertEquals(2, bench("bench", "--what", "allreduce", "--ranks", "5"));
-        assertTrue(errors.toString(StandardCharsets.UTF_8).contains("--ranks must be 2..4"));
+        assertTrue(errors.toString(StandardCharsets.UTF_8).contains("--ranks must be from 2 to 4 for --what allreduce, got 5"));
     }
 }

@@ -90,7 +90,7 @@ class ExportImportCommandTest {
 
     @Test
     void badInputsAreOneLineErrors() throws Exception {
-        assertFails(2, "missing required option --checkpoint", "export", "--format", "hf", "--out", tmp.toString());
+        assertFails(2, "Missing required option: '--checkpoint=DIR'", "export", "--format", "hf", "--out", tmp.toString());
         assertFails(2, "--format must be hf or gguf, got 'onnx'", "export", "--checkpoint", tmp.toString(),
                 "--format", "onnx", "--out", tmp.toString());
         assertFails(2, "--dtype: unsupported dtype 'f8' (choose f32, f16 or bf16)", "export", "--checkpoint",
@@ -100,7 +100,7 @@ class ExportImportCommandTest {
                 "--format", "hf", "--out", tmp.resolve("out").toString());
         assertFails(1, "holds no complete checkpoint", "export", "--checkpoint", tmp.toString(), "--format", "gguf",
                 "--out", tmp.resolve("out").toString());
-        assertFails(2, "missing required option --hf", "import", "--out", tmp.toString());
+        assertFails(2, "Missing required option: '--hf=DIR'", "import", "--out", tmp.toString());
         assertFails(1, "config.json does not exist", "import", "--hf", tmp.toString(), "--out", tmp.resolve("run").toString());
     }
 

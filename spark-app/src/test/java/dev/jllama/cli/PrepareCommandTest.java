@@ -76,14 +76,14 @@ class PrepareCommandTest {
         assertTrue(both.err().contains("give --tokenizer or --vocab-size, not both"), both.err());
         CommandLineRun small = CommandLineRun.of("prepare", "--input", corpus.toString(), "--output", out, "--vocab-size", "200");
         assertEquals(2, small.status());
-        assertTrue(small.err().contains("--vocab-size must exceed 258"), small.err());
+        assertTrue(small.err().contains("--vocab-size must be at least 259, got 200"), small.err());
         CommandLineRun noOutput = CommandLineRun.of("prepare", "--input", corpus.toString());
         assertEquals(2, noOutput.status());
-        assertTrue(noOutput.err().contains("missing required option --output"), noOutput.err());
+        assertTrue(noOutput.err().contains("Missing required option: '--output=DIR'"), noOutput.err());
         CommandLineRun badFraction = CommandLineRun.of("prepare", "--input", corpus.toString(), "--output", out,
                 "--val-fraction", "1.5");
         assertEquals(2, badFraction.status());
-        assertTrue(badFraction.err().contains("val fraction must be in [0, 1)"), badFraction.err());
+        assertTrue(badFraction.err().contains("--val-fraction must be at least 0 and less than 1, got 1.5"), badFraction.err());
         assertTrue(Files.notExists(Path.of(out)));
     }
 
@@ -117,6 +117,11 @@ class PrepareCommandTest {
         CommandLineRun noNear = CommandLineRun.of("prepare", "--input", a.toString(), "--output", tmp.resolve("x").toString(),
                 "--near-dedup-threshold", "1.5");
         assertEquals(2, noNear.status());
-        assertTrue(noNear.err().contains("threshold must be in (0, 1]"), noNear.err());
+        assertTrue(noNear.err().contains("--near-dedup-threshold must be greater than 0 and at most 1, got 1.5"), noNear.err());
+        CommandLineRun tooMany = CommandLineRun.of("prepare", "--input", a.toString(), "--output", tmp.resolve("x").toString(),
+                "--near-dedup-bands", "100", "--near-dedup-rows", "20");
+        assertEquals(2, tooMany.status());
+        assertTrue(tooMany.err().contains("bands × rows must be at most 1024, got 2000"), tooMany.err());
+        assertTrue(Files.notExists(tmp.resolve("x")));
     }
 }

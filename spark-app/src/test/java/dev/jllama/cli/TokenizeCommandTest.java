@@ -24,7 +24,10 @@ class TokenizeCommandTest {
     private final PrintStream out = new PrintStream(printed, true, StandardCharsets.UTF_8);
 
     private Map<String, Object> tokenize(String... argv) throws Exception {
-        return new TokenizeCommand().run(Args.parse(argv, 0), out);
+        String[] all = new String[argv.length + 1];
+        all[0] = "tokenize";
+        System.arraycopy(argv, 0, all, 1, argv.length);
+        return Main.checked(all).run(out);
     }
 
     static int[] ids(Map<String, Object> result) {
@@ -75,7 +78,7 @@ class TokenizeCommandTest {
         assertThrows(UsageException.class, () -> tokenize("--text", "a", "--input", "b"));
         assertThrows(UsageException.class, () -> tokenize());
         assertThrows(UsageException.class, () -> tokenize("--train", "--input", "x", "--output", "y"));
-        assertThrows(UsageException.class, () -> tokenize("--text", "a", "--bogus", "1"));
+        assertThrows(picocli.CommandLine.ParameterException.class, () -> tokenize("--text", "a", "--bogus", "1"));
     }
 
     @Test

@@ -11,13 +11,14 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import org.junit.jupiter.api.Test;
 
 /** What the driver shows of rank 0's messages: plain lines off a terminal, a bar with lines above it on one. */
 class ProgressDisplayTest {
 
     private static ProgressMessage.Step step(int step, int steps) {
-        return new ProgressMessage.Step(new StepMetrics(step, 256L * step, 8.0 - step * 0.01, 1e-3, 0.5, 1000, 0.2,
+        return new ProgressMessage.Step(new StepMetrics(step, 256L * step, 8.0 - step * 0.01, 1e-3, 0.5, 1000, 0.25, 0.2,
                 0.01, 0.001, 1.7e9 + step), steps, (steps - step) * 0.2);
     }
 
@@ -53,6 +54,21 @@ class ProgressDisplayTest {
             for (int s = 11; s <= 21; s++) display.show(step(s, 30)); // stage retried from the checkpoint of step 10
         }
         assertEquals(List.of(7, 10, 11, 20), shownSteps(bytes.toString(StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void barShowsMfuAfterTheThroughputWhenThereIsOne() {
+        Locale before = Locale.getDefault();
+        Locale.setDefault(Locale.US);
+        try {
+            assertEquals("loss 7.9600 | lr 1.00e-03 | gnorm 0.500 | 1,000 tok/s | MFU 25.0% | compute/comm/data "
+                    + "0.20/0.01/0.00 s", ProgressDisplay.Bar.metricsText(step(4, 4).metrics()));
+            StepMetrics noPeak = new StepMetrics(4, 1024, 7.96, 1e-3, 0.5, 1000, null, 0.2, 0.01, 0.001, 1.7e9);
+            assertEquals("loss 7.9600 | lr 1.00e-03 | gnorm 0.500 | 1,000 tok/s | compute/comm/data 0.20/0.01/0.00 s",
+                    ProgressDisplay.Bar.metricsText(noPeak));
+        } finally {
+            Locale.setDefault(before);
+        }
     }
 
     @Test

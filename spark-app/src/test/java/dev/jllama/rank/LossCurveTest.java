@@ -18,10 +18,10 @@ class LossCurveTest {
         List<StepMetrics> steps = new ArrayList<>();
         for (int s = 1; s <= 200; s++) {
             double lr = s <= 20 ? 1e-3 * s / 20 : 1e-4 + 0.9e-3 * 0.5 * (1 + Math.cos(Math.PI * (s - 20) / 180.0));
-            steps.add(new StepMetrics(s, 2048L * s, 8.3 * Math.exp(-s / 100.0) + 2, lr, 1, 1000, 1, 0, 0, 1.7e9 + s));
+            steps.add(new StepMetrics(s, 2048L * s, 8.3 * Math.exp(-s / 100.0) + 2, lr, 1, 1000, null, 1, 0, 0, 1.7e9 + s));
         }
-        List<MetricsLog.Validation> validations = List.of(new MetricsLog.Validation(100, 204800, 5.3, 1.7e9 + 100),
-                new MetricsLog.Validation(200, 409600, 3.4, 1.7e9 + 200));
+        List<MetricsLog.Validation> validations = List.of(new MetricsLog.Validation(100, 204800, 5.3, 200.3, 2.1, 1.7e9 + 100),
+                new MetricsLog.Validation(200, 409600, 3.4, 30.0, 1.5, 1.7e9 + 200));
         byte[] png = LossCurve.png("run", steps, validations);
         assertEquals("\u0089PNG", new String(png, 0, 4, java.nio.charset.StandardCharsets.ISO_8859_1), "PNG signature");
         BufferedImage image = ImageIO.read(new ByteArrayInputStream(png));

@@ -30,7 +30,7 @@ class MetricsLogTest {
     }
 
     private static StepMetrics step(int step, double loss) {
-        return new StepMetrics(step, 512L * step, loss, 1e-3, 0.5, 1000, 0.2, 0.01, 0.001, 1.7e9 + step);
+        return new StepMetrics(step, 512L * step, loss, 1e-3, 0.5, 1000, 0.0625, 0.2, 0.01, 0.001, 1.7e9 + step);
     }
 
     private List<JsonNode> lines() throws Exception {
@@ -54,7 +54,7 @@ class MetricsLogTest {
         assertEquals(List.of(), summary(), "a fresh run starts an empty file");
         log.add(step(1, 8.5));
         log.add(step(2, 8.25));
-        log.add(new MetricsLog.Validation(2, 1024, 8.0, 1.7e9 + 2.5));
+        log.add(new MetricsLog.Validation(2, 1024, 8.0, 2981.0, 4.5, 1.7e9 + 2.5));
         log.flush();
         log.add(step(3, 7.75));
         log.flush();
@@ -66,7 +66,7 @@ class MetricsLogTest {
     void resumeKeepsTheLinesUpToTheCheckpointAndDropsTheRest() throws Exception {
         MetricsLog first = MetricsLog.open(run.toString(), appendingLocalFiles(), false, 0);
         for (int s = 1; s <= 5; s++) first.add(step(s, 9 - s));
-        first.add(new MetricsLog.Validation(4, 2048, 4.5, 1.7e9 + 4.5));
+        first.add(new MetricsLog.Validation(4, 2048, 4.5, 90.0, 2.0, 1.7e9 + 4.5));
         first.flush();
         // The writer died in the middle of appending a line.
         Files.writeString(run.resolve(MetricsLog.FILE), "{\"step\":6,\"tokens\":30", StandardOpenOption.APPEND);
@@ -75,7 +75,7 @@ class MetricsLogTest {
         assertEquals(List.of("1 loss 8.0", "2 loss 7.0", "3 loss 6.0", "4 loss 5.0", "4 val 4.5"), summary());
         assertEquals(4, resumed.steps().size());
         resumed.add(step(5, 4.0));
-        resumed.add(new MetricsLog.Validation(4, 2048, 4.25, 1.7e9 + 9)); // evaluated again: replaces the old one
+        resumed.add(new MetricsLog.Validation(4, 2048, 4.25, 70.1, 1.9, 1.7e9 + 9)); // evaluated again: replaces the old one
         resumed.flush();
         assertEquals(List.of("1 loss 8.0", "2 loss 7.0", "3 loss 6.0", "4 loss 5.0", "4 val 4.25", "5 loss 4.0"),
                 summary());

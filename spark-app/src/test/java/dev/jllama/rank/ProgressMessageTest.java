@@ -9,19 +9,23 @@ import org.junit.jupiter.api.Test;
 
 /** The progress messages rank 0 sends the driver: their JSON round trip and the plain line they print as. */
 class ProgressMessageTest {
-    private static final StepMetrics METRICS = new StepMetrics(3, 6144, 2.5, 3e-4, 0.125, 1234.4, 0.5, 0.25, 0.125,
+    private static final StepMetrics METRICS = new StepMetrics(3, 6144, 2.5, 3e-4, 0.125, 1234.4, 0.123456, 0.5, 0.25, 0.125,
             1.7e9 + 0.123);
 
     @Test
     void stepSurvivesTheWireExactly() {
         ProgressMessage.Step step = new ProgressMessage.Step(new StepMetrics(7, 1L << 40, 8.326999180018902,
-                3.091282170483769E-4, 0.8495498842218059, 40.42830386918337, 6.171770939, 1e-9, 3.0217999999998524E-5,
+                3.091282170483769E-4, 0.8495498842218059, 40.42830386918337, 0.0123456789012345, 6.171770939, 1e-9, 3.0217999999998524E-5,
                 1.796095547959E9), 300, 184.25);
         String line = step.encode();
         assertTrue(!line.contains("\n"), "one message, one line: " + line);
         assertEquals(step, ProgressMessage.decode(line));
         ProgressMessage.Step unknownEta = new ProgressMessage.Step(METRICS, 10, Double.NaN);
         assertEquals(unknownEta, ProgressMessage.decode(unknownEta.encode()));
+        ProgressMessage.Step noPeak = new ProgressMessage.Step(new StepMetrics(3, 6144, 2.5, 3e-4, 0.125, 1234.4, null,
+                0.5, 0.25, 0.125, 1.7e9), 10, 1);
+        assertTrue(noPeak.encode().contains("\"mfu\":null"), "MFU absent is JSON null: " + noPeak.encode());
+        assertEquals(noPeak, ProgressMessage.decode(noPeak.encode()));
     }
 
     @Test
@@ -35,9 +39,15 @@ class ProgressMessageTest {
         Locale before = Locale.getDefault();
         Locale.setDefault(Locale.US);
         try {
-            assertEquals("step     3/10 | loss 2.5000 | lr 3.000e-04 | grad norm 0.125 | 1,234 tokens/s | compute 0.500 s, "
-                    + "all-reduce wait 0.250 s, data wait 0.125 s | ETA 1:01:05",
+            assertEquals("step     3/10 | loss 2.5000 | lr 3.000e-04 | grad norm 0.125 | 1,234 tokens/s | MFU 12.3% | "
+                    + "compute 0.500 s, all-reduce wait 0.250 s, data wait 0.125 s | ETA 1:01:05",
                     new ProgressMessage.Step(METRICS, 10, 3665).plainLine());
+            StepMetrics withoutPeak = new StepMetrics(3, 6144, 2.5, 3e-4, 0.125, 1234.4, null, 0.5, 0.25, 0.125, 1.7e9);
+            assertEquals("step     3/10 | loss 2.5000 | lr 3.000e-04 | grad norm 0.125 | 1,234 tokens/s | "
+                    + "compute 0.500 s, all-reduce wait 0.250 s, data wait 0.125 s | ETA 1:01:05",
+                    new ProgressMessage.Step(withoutPeak, 10, 3665).plainLine(), "no MFU without a peak");
+            StepMetrics lowMfu = new StepMetrics(3, 6144, 2.5, 3e-4, 0.125, 1234.4, 0.0123, 0.5, 0.25, 0.125, 1.7e9);
+            assertTrue(new ProgressMessage.Step(lowMfu, 10, 1).plainLine().contains("| MFU 1.23% |"));
             assertTrue(new ProgressMessage.Step(METRICS, 10, Double.NaN).plainLine().endsWith("| ETA ?"));
         } finally {
             Locale.setDefault(before);

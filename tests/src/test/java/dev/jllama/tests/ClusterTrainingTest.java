@@ -102,6 +102,20 @@ class ClusterTrainingTest {
         }
         BufferedImage picture = ImageIO.read(fs.open(new org.apache.hadoop.fs.Path("/runs/cluster/loss.png")));
         assertEquals(List.of(1000, 600), List.of(picture.getWidth(), picture.getHeight()));
+        // TensorBoard's event file, flushed open on HDFS: one record per metrics line after the version and restart.
+        var events = fs.listStatus(new org.apache.hadoop.fs.Path("/runs/cluster/tensorboard"));
+        assertEquals(1, events.length, java.util.Arrays.toString(events));
+        java.nio.ByteBuffer records;
+        try (var in = fs.open(events[0].getPath())) {
+            records = java.nio.ByteBuffer.wrap(in.readAllBytes()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        }
+        int count = 0;
+        while (records.hasRemaining()) {
+            long length = records.getLong();
+            records.position(records.position() + 4 + (int) length + 4); // the two checksums around the data
+            count++;
+        }
+        assertEquals(2 + metrics.size(), count);
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.jllama.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -70,13 +71,22 @@ class LauncherTest {
     void helpAndNoCommand() throws Exception {
         Result help = llama("--help");
         assertEquals(0, help.status(), help.err());
-        assertTrue(help.out().contains("commands: train, bench, tokenize, prepare"), help.out());
+        for (String command : List.of("train", "bench", "tokenize", "prepare")) {
+            assertTrue(help.out().contains("\n  " + command + " "), help.out());
+        }
         Result none = llama();
         assertEquals(2, none.status());
-        assertTrue(none.out().startsWith("usage: llama"), none.out());
+        assertTrue(none.out().startsWith("Usage: llama"), none.out());
         Result trainHelp = llama("train", "--help");
         assertEquals(0, trainHelp.status(), trainHelp.err());
-        assertTrue(trainHelp.out().startsWith("llama train") && trainHelp.out().contains("--steps N"), trainHelp.out());
+        assertTrue(trainHelp.out().startsWith("Usage: llama train") && trainHelp.out().contains("--steps=N"), trainHelp.out());
+        Result version = llama("--version");
+        assertEquals(0, version.status(), version.err());
+        assertTrue(version.out().startsWith("jllama 0.1.0-SNAPSHOT (git "), version.out());
+        Result bad = llama("train", "--micro-batch", "0");
+        assertEquals(2, bad.status());
+        assertEquals("llama train: --micro-batch must be at least 1, got 0\n", bad.err(), "one line, nothing before it");
+        assertTrue(Files.notExists(work.resolve("runs/train")), "nothing written");
     }
 
     @Test
@@ -98,5 +108,12 @@ class LauncherTest {
         // Three steps and the validation in metrics.jsonl, and the loss curve beside it.
         assertEquals(4, Files.readAllLines(work.resolve("runs/train/metrics.jsonl")).size());
         assertTrue(Files.size(work.resolve("runs/train/loss.png")) > 0);
+        // Quiet by default: none of the JVM's, Hadoop's or Spark's start-up notices.
+        for (String notice : List.of("Using incubator modules", "NativeCodeLoader", "resolves to a loopback address")) {
+            assertFalse(run.err().contains(notice), "stderr shows " + notice + ":\n" + run.err());
+        }
+        Result again = llama("train", "--steps", "3");
+        assertEquals(2, again.status(), again.err());
+        assertTrue(again.err().contains("already holds checkpoints (newest step-00000003): add --resume"), again.err());
     }
 }

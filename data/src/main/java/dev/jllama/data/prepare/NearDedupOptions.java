@@ -13,7 +13,12 @@ import java.io.Serializable;
  */
 public record NearDedupOptions(int shingleWords, int bands, int rows, double threshold) implements Serializable {
 
-    public static final NearDedupOptions DEFAULT = new NearDedupOptions(5, 14, 8, 0.8);
+    public static final int DEFAULT_SHINGLE_WORDS = 5;
+    public static final int DEFAULT_BANDS = 14;
+    public static final int DEFAULT_ROWS = 8;
+    public static final double DEFAULT_THRESHOLD = 0.8;
+    public static final NearDedupOptions DEFAULT = new NearDedupOptions(DEFAULT_SHINGLE_WORDS, DEFAULT_BANDS, DEFAULT_ROWS,
+            DEFAULT_THRESHOLD);
 
     public NearDedupOptions {
         if (shingleWords < 1) throw new IllegalArgumentException("shingle size must be at least 1 word, got " + shingleWords);

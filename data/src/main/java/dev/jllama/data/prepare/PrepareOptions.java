@@ -76,6 +76,11 @@ public record PrepareOptions(
                 List.of(), DEFAULT_DECONTAMINATION_NGRAM);
     }
 
+    /** The path of an input given as PATH or NAME=PATH. */
+    public static String inputPath(String input) {
+        return DocumentInput.Input.parse(input).path();
+    }
+
     /** Defaults with a given tokenizer model file. */
     public static PrepareOptions withTokenizerFile(List<String> inputs, String output, String tokenizerFile) {
         return defaults(inputs, output, tokenizerFile, null, 0);

@@ -1,6 +1,7 @@
 package dev.jllama.model.backend;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The seam between the model and the hardware: every tensor kernel a LLaMA training step needs, on opaque
@@ -39,6 +40,15 @@ public interface Backend extends AutoCloseable {
      */
     default long executions() {
         return -1;
+    }
+
+    /**
+     * The single-precision FLOP/s this backend's device can reach, the denominator of MFU; empty when unknown (MFU
+     * is then reported as absent). This default looks the device's name up in {@link PeakFlops#ofGpu}'s table of
+     * GPU datasheet peaks, so a GPU backend gets a peak without code of its own; the CPU backend measures its matmul.
+     */
+    default Optional<PeakFlops> peakFlops() {
+        return PeakFlops.ofGpu(device());
     }
 
     /** Bytes of device memory this backend holds for its tensors, or -1 for a backend on host memory. */

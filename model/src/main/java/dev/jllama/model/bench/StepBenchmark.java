@@ -3,8 +3,10 @@ package dev.jllama.model.bench;
 import dev.jllama.model.Initializer;
 import dev.jllama.model.LlamaConfig;
 import dev.jllama.model.LlamaModel;
+import dev.jllama.model.ModelFlops;
 import dev.jllama.model.backend.Backend;
 import dev.jllama.model.backend.KernelProfiler;
+import dev.jllama.model.backend.PeakFlops;
 import dev.jllama.model.optim.AdamW;
 import dev.jllama.model.train.StepStats;
 import dev.jllama.model.train.TrainOptions;
@@ -56,10 +58,24 @@ public final class StepBenchmark {
      * @param deviceBytesInUse device memory the model, its optimizer state and activations occupy after the timed
      *        steps ({@link Backend#deviceBytesInUse()}), or -1 when the backend has none
      * @param deviceBytesReserved device memory the backend holds ({@link Backend#deviceBytesReserved()}), or -1
+     * @param flopsPerToken model FLOPs of training per token ({@link ModelFlops#perToken})
+     * @param peakFlops the backend's peak FLOP/s ({@link Backend#peakFlops()}), or null when it has none
      */
     public record Result(long parameters, int batch, int seqLen, double tokensPerS, double secondsPerStep,
                          double warmupSeconds, long activationBytes, double loss, double executionsPerStep,
-                         Map<String, double[]> profile, long deviceBytesInUse, long deviceBytesReserved) {}
+                         Map<String, double[]> profile, long deviceBytesInUse, long deviceBytesReserved,
+                         double flopsPerToken, Double peakFlops) {
+
+        /** Model FLOPs utilisation of the timed steps, or null without a peak. */
+        public Double mfu() {
+            return mfuAt(tokensPerS);
+        }
+
+        /** Model FLOPs utilisation at {@code tokensPerS} (e.g. the median of several rounds), or null without a peak. */
+        public Double mfuAt(double tokensPerS) {
+            return peakFlops == null ? null : ModelFlops.utilisation(flopsPerToken, tokensPerS, peakFlops);
+        }
+    }
 
     /** One untimed warm-up step (JIT, kernel compilation, first touch), then {@code reps} timed steps. */
     public static Result run(Backend backend, LlamaConfig config, int batch, int seqLen, int reps, boolean profile)
@@ -85,7 +101,9 @@ public final class StepBenchmark {
             return new Result(model.parameters().count(), batch, seqLen, options.tokensPerStep() * reps / seconds,
                     seconds / reps, warmup, model.activations(batch, seqLen).bytes(), loss,
                     executionsBefore < 0 ? -1 : (double) (backend.executions() - executionsBefore) / reps,
-                    profile ? profiler.totals() : null, backend.deviceBytesInUse(), backend.deviceBytesReserved());
+                    profile ? profiler.totals() : null, backend.deviceBytesInUse(), backend.deviceBytesReserved(),
+                    ModelFlops.perToken(config, seqLen),
+                    backend.peakFlops().map(PeakFlops::flopsPerSecond).orElse(null));
         }
     }
 }

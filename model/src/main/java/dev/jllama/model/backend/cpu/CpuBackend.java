@@ -4,8 +4,10 @@ import dev.jllama.model.backend.AdamWStep;
 import dev.jllama.model.backend.Backend;
 import dev.jllama.model.backend.CachedAttention;
 import dev.jllama.model.backend.IntTensor;
+import dev.jllama.model.backend.PeakFlops;
 import dev.jllama.model.backend.Tensor;
 import java.util.Arrays;
+import java.util.Optional;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -28,6 +30,8 @@ public final class CpuBackend implements Backend {
     /** Blocked on OpenBLAS with the OpenBLAS matmul, else the Java kernel. */
     private final CpuAttention attention;
     private final BlasAttention blasAttention;
+    /** Measured (or read from the cache) on first use: runs that never ask for MFU pay nothing. */
+    private PeakFlops peak;
 
     /** The matmul kernel: system property {@value #MATMUL_PROPERTY}, default {@code auto}. */
     public static final String MATMUL_PROPERTY = "jllama.cpu.matmul";
@@ -54,7 +58,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public String device() {
-        return "CPU, " + parallel.threads() + " threads, " + SPECIES.vectorBitSize() + "-bit vectors, matmul "
+        return "CPU, " + parallel.threads() + (parallel.threads() == 1 ? " thread, " : " threads, ") + SPECIES.vectorBitSize() + "-bit vectors, matmul "
                 + gemm.describe();
     }
 
@@ -65,6 +69,16 @@ public final class CpuBackend implements Backend {
 
     public int threads() {
         return parallel.threads();
+    }
+
+    /**
+     * The rate of this backend's own matmul on this machine, threads and kernel: cached per machine in
+     * {@link PeakFlopsCache#standard()}, else measured by a probe of about a quarter of a second ({@link MatmulPeak}).
+     */
+    @Override
+    public synchronized Optional<PeakFlops> peakFlops() {
+        if (peak == null) peak = MatmulPeak.of(this, parallel.threads(), gemm.describe(), PeakFlopsCache.standard());
+        return Optional.of(peak);
     }
 
     private static float[] f(Tensor t) {

@@ -26,7 +26,7 @@ public final class OpenBlasBaseline {
 
     /** E.g. "openblas 0.3.31 (Cooperlake), 2 threads". */
     public String describe() {
-        return blas.describe() + ", " + threads + " threads";
+        return blas.describe() + ", " + threads + (threads == 1 ? " thread" : " threads");
     }
 
     /**
