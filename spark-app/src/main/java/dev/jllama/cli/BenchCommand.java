@@ -45,7 +45,12 @@ public final class BenchCommand extends LlamaCommand {
                         + " single-stream TCP copy",
                 "scaling: training step time of --model (default 15M) with --ranks executor JVMs (default 2) of one"
                         + " thread each against one rank of one thread, at --batch x --seq-len per rank (default 4 x"
-                        + " 256) on the bundled corpus (or --data); ratio = ranks_s / one_rank_s"})
+                        + " 256) on the bundled corpus (or --data); ratio = ranks_s / one_rank_s",
+                "prepare: end-to-end MB/s of the preparation job (both deduplications on) on generated JSON-lines"
+                        + " corpora of --sizes MB (default 100,200,400) with planted copies, after an untimed 20 MB"
+                        + " warm-up, on --master (default local-cluster[2,1,3072]: executors in their own JVMs, so the"
+                        + " driver's heap is the driver's alone); the driver's peak heap per size and the single-thread"
+                        + " tokenizer rate on the same text beside it; corpora and datasets under --work, removed after"})
     String what;
 
     @Option(names = "--model", split = ",", paramLabel = "PRESET", description = "preset(s) to measure (default: per --what)")
@@ -94,8 +99,8 @@ public final class BenchCommand extends LlamaCommand {
     @Range(min = 2)
     Integer ranks;
 
-    @Option(names = "--sizes", split = ",", paramLabel = "MIB", description = "(allreduce) message sizes in MiB"
-            + " (default: 1,4,16,64,256)")
+    @Option(names = "--sizes", split = ",", paramLabel = "N", description = "(allreduce) message sizes in MiB (default:"
+            + " 1,4,16,64,256); (prepare) corpus sizes in MB (default: 100,200,400)")
     @Range(min = 1, max = 1024)
     List<Integer> sizes;
 
@@ -108,6 +113,14 @@ public final class BenchCommand extends LlamaCommand {
     @Option(names = "--input", paramLabel = "FILE", description = "(tokenize) text to encode (default: the bundled corpus)")
     String input;
 
+    @Option(names = "--master", defaultValue = "local-cluster[2,1,3072]", paramLabel = "URL",
+            description = "(prepare) Spark master (default: ${DEFAULT-VALUE})")
+    String master;
+
+    @Option(names = "--work", defaultValue = "runs/bench-prepare", paramLabel = "DIR",
+            description = "(prepare) where the generated corpora and datasets go (default: ${DEFAULT-VALUE})")
+    String work;
+
     /** The options each kind of benchmark reads, besides --what, --json and --verbose. */
     private static final Map<String, List<String>> OPTIONS = Map.of(
             "matmul", List.of("--model", "--batch", "--seq-len", "--steps", "--rounds", "--no-openblas", "--backend",
@@ -116,11 +129,12 @@ public final class BenchCommand extends LlamaCommand {
                     "--backend", "--device", "--threads", "--python"),
             "tokenize", List.of("--tokenizer", "--input", "--steps"),
             "allreduce", List.of("--ranks", "--sizes"),
-            "scaling", List.of("--model", "--batch", "--seq-len", "--steps", "--ranks", "--data"));
+            "scaling", List.of("--model", "--batch", "--seq-len", "--steps", "--ranks", "--data"),
+            "prepare", List.of("--sizes", "--master", "--work"));
 
     static final class Kinds extends ArrayList<String> {
         Kinds() {
-            super(List.of("matmul", "step", "tokenize", "allreduce", "scaling"));
+            super(List.of("matmul", "step", "tokenize", "allreduce", "scaling", "prepare"));
         }
     }
 
@@ -154,6 +168,7 @@ public final class BenchCommand extends LlamaCommand {
             case "step" -> step(out);
             case "tokenize" -> TokenizeBenchmark.run(tokenizer, input, steps == null ? 3 : steps, out);
             case "allreduce" -> allReduce(out);
+            case "prepare" -> PrepareBenchmark.run(sizes == null ? List.of(100, 200, 400) : sizes, master, work, out);
             default -> scaling(out);
         };
     }

@@ -1,5 +1,6 @@
 package dev.jllama.cli;
 
+import dev.jllama.data.prepare.NearDedupOptions;
 import dev.jllama.data.prepare.PrepareJob;
 import dev.jllama.data.prepare.PrepareOptions;
 import dev.jllama.data.prepare.PrepareResult;
@@ -18,14 +19,19 @@ import org.apache.spark.api.java.JavaSparkContext;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code llama prepare}: text/JSONL → cleaned, deduplicated, tokenised token shards with a manifest (on Spark). */
-@Command(name = "prepare", description = "Text/JSONL to cleaned, deduplicated, tokenised token shards with a"
-        + " manifest, on Spark.")
+/**
+ * {@code llama prepare}: text, JSONL, Parquet, ORC, WET → cleaned, deduplicated (exact and near), decontaminated,
+ * filtered, tokenised token shards with a manifest and a per-source report (on Spark).
+ */
+@Command(name = "prepare", description = "Text, JSON lines, Parquet, ORC or Common Crawl WET to cleaned, deduplicated"
+        + " (exact and near), decontaminated, tokenised token shards with a manifest and a per-source report, on Spark.")
 public final class PrepareCommand extends LlamaCommand {
 
-    @Option(names = "--input", required = true, arity = "1..*", paramLabel = "PATH", description = "text files"
-            + " (documents separated by blank lines) or *.jsonl with a \"text\" field; files, directories or globs; local"
-            + " paths or Hadoop URIs (hdfs://)")
+    @Option(names = "--input", required = true, arity = "1..*", paramLabel = "[NAME=]PATH", description = "files,"
+            + " directories or globs; local paths or Hadoop URIs (hdfs://). By name: *.parquet, *.orc, *.warc.wet[.gz]"
+            + " (Common Crawl WET), *.jsonl / *.json / *.ndjson (also .gz, .bz2, .zst), else text with documents"
+            + " separated by blank lines (also .gz, .bz2). NAME is the source the documents count for (default: the"
+            + " path's last name without extensions)")
     List<String> inputs;
 
     @Option(names = "--output", required = true, paramLabel = "DIR",
@@ -67,8 +73,53 @@ public final class PrepareCommand extends LlamaCommand {
     @Range(min = 0, max = 1)
     double maxSymbolRatio;
 
-    @Option(names = "--partitions", paramLabel = "N",
-            description = "Spark partitions (default: Spark's default parallelism); the output is the same for any")
+    @Option(names = "--text-column", defaultValue = PrepareOptions.DEFAULT_TEXT_COLUMN, paramLabel = "NAME",
+            description = "JSON field or Parquet/ORC column holding the text (default: ${DEFAULT-VALUE})")
+    String textColumn;
+
+    @Option(names = "--source-column", paramLabel = "NAME", description = "JSON field or Parquet/ORC column naming each"
+            + " document's source (default: none; where absent or null, the input's NAME)")
+    String sourceColumn;
+
+    @Option(names = "--no-exact-dedup", description = "keep documents whose cleaned text equals another's (default:"
+            + " removed, keeping the first by source and location)")
+    boolean noExactDedup;
+
+    @Option(names = "--no-near-dedup", description = "skip MinHash near-duplicate removal (default: on)")
+    boolean noNearDedup;
+
+    @Option(names = "--near-dedup-shingle", defaultValue = "" + NearDedupOptions.DEFAULT_SHINGLE_WORDS, paramLabel = "N",
+            description = "words per shingle (default: ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int shingleWords;
+
+    @Option(names = "--near-dedup-bands", defaultValue = "" + NearDedupOptions.DEFAULT_BANDS, paramLabel = "B",
+            description = "MinHash bands (default: ${DEFAULT-VALUE})")
+    @Range(min = 1, max = 1024)
+    int bands;
+
+    @Option(names = "--near-dedup-rows", defaultValue = "" + NearDedupOptions.DEFAULT_ROWS, paramLabel = "R",
+            description = "MinHash values per band; bands x rows at most 1024 (default: ${DEFAULT-VALUE})")
+    @Range(min = 1, max = 1024)
+    int rows;
+
+    @Option(names = "--near-dedup-threshold", defaultValue = "" + NearDedupOptions.DEFAULT_THRESHOLD, paramLabel = "J", description = "estimated Jaccard"
+            + " similarity at which a candidate pair is a duplicate; the LLaMA paper's book rule is 0.9 (default:"
+            + " ${DEFAULT-VALUE})")
+    @Range(min = 0, max = 1, minExclusive = true)
+    double threshold;
+
+    @Option(names = "--decontaminate", arity = "1..*", paramLabel = "FILE", description = "evaluation task files (JSON"
+            + " lines): remove documents sharing an n-gram with any string of an item; counted per file")
+    List<String> decontaminate;
+
+    @Option(names = "--decontaminate-ngram", defaultValue = "" + PrepareOptions.DEFAULT_DECONTAMINATION_NGRAM,
+            paramLabel = "N", description = "words per n-gram for --decontaminate (default: ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int ngram;
+
+    @Option(names = "--partitions", paramLabel = "N", description = "Spark partitions (default: Spark's default"
+            + " parallelism, at least one per 64 MiB of input); the output is the same for any")
     @Range(min = 1)
     Integer partitions;
 
@@ -98,7 +149,10 @@ public final class PrepareCommand extends LlamaCommand {
                     ? PrepareOptions.withTokenizerFile(inputs, output, tokenizer)
                     : PrepareOptions.withTokenizer(inputs, output, dev.jllama.data.tokenizer.Tokenizer.bundled());
             options = base.valFraction(valFraction).shardTokens(shardTokens).lineDupThreshold(lineDupThreshold)
-                    .quality(new QualityFilter(minChars, maxSymbolRatio)).partitions(partitions == null ? 0 : partitions);
+                    .quality(new QualityFilter(minChars, maxSymbolRatio)).partitions(partitions == null ? 0 : partitions)
+                    .columns(textColumn, sourceColumn).exactDedup(!noExactDedup)
+                    .nearDedup(noNearDedup ? null : new NearDedupOptions(shingleWords, bands, rows, threshold))
+                    .decontaminate(decontaminate == null ? List.of() : decontaminate, ngram);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -107,6 +161,10 @@ public final class PrepareCommand extends LlamaCommand {
         SparkConf conf = new SparkConf().setAppName("jllama-prepare");
         if (master != null) conf.setMaster(master);
         else if (!conf.contains("spark.master")) conf.setMaster("local[*]").set("spark.ui.enabled", "false");
+        if (conf.get("spark.master").startsWith("local-cluster")) {
+            // Executors of a local cluster start from this machine's files: give them this JVM's class path.
+            conf.setIfMissing("spark.executor.extraClassPath", System.getProperty("java.class.path"));
+        }
         PrepareResult r;
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
             out.printf("preparing %s from %s on %s%n", output, String.join(", ", inputs), sc.master());
@@ -124,7 +182,7 @@ public final class PrepareCommand extends LlamaCommand {
     private Map<String, Object> dryRun(PrintStream out) throws IOException {
         Configuration hadoop = new Configuration();
         for (String input : inputs) {
-            Path path = new Path(CheckpointStore.toUri(input));
+            Path path = new Path(CheckpointStore.toUri(PrepareOptions.inputPath(input)));
             FileStatus[] matches = path.getFileSystem(hadoop).globStatus(path);
             if (matches == null || matches.length == 0) throw new UsageException("--input " + input + " matches no file");
         }

@@ -242,6 +242,7 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
         java.nio.file.Path bundledCache = java.nio.file.Path.of("runs", "data", "bundled");
         java.nio.file.Path bundled = bundledCache.toAbsolutePath().resolve(BundledCorpus.DATASET_NAME);
         String dataSpec;
+        TrainingData dataset = null; // stays null when a dry run has no prepared bundled corpus to open
         int vocabSize;
         if (data == null && dryRun && !java.nio.file.Files.exists(bundled.resolve(Manifest.FILE_NAME))) {
             // A dry run starts no Spark, not even the local job that prepares the bundled corpus.
@@ -253,7 +254,7 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
                 out.println("no --data given: using the bundled sample corpus");
                 data = BundledCorpus.prepare(bundledCache).toString();
             }
-            TrainingData dataset = TrainingData.open(data, hadoop);
+            dataset = TrainingData.open(data, hadoop);
             dataSpec = dataset.qualifiedSpec();
             vocabSize = dataset.vocabSize();
         }
@@ -272,6 +273,11 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
         }
         TrainOptions options = new TrainOptions(steps, seqLen, microBatch, (int) (tokens / microTokens), lr, warmup,
                 0.1, checkpointEvery, keep, seed);
+        if (dataset != null && dataset.components().size() > 1) {
+            long windows = (long) steps * tokens / seqLen;
+            out.printf("mixture over %d steps (%,d windows of %d tokens): %s%n", steps, windows, seqLen + 1,
+                    describeEpochs(dataset, seqLen, windows));
+        }
 
         // What the run records: every option as resolved, the derived values in place of their defaults.
         Map<String, Object> resolved = ResolvedOptions.of(spec);
@@ -377,5 +383,16 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
 
     private static boolean sameValue(JsonNode a, JsonNode b) {
         return a.isNumber() && b.isNumber() ? a.asDouble() == b.asDouble() : a.asText().equals(b.asText());
+    }
+
+    /** "name weight% -> epochs" per dataset: the LLaMA paper's Table 1 columns that the plan implies. */
+    private static String describeEpochs(TrainingData dataset, int seqLen, long windows) {
+        List<String> parts = new ArrayList<>();
+        double total = dataset.components().stream().mapToDouble(c -> c.weight()).sum();
+        Map<String, Double> epochs = dataset.plannedEpochs("train", seqLen, windows);
+        for (var c : dataset.components()) {
+            parts.add(String.format("%s %.1f %% -> %.3g epochs", c.name(), 100 * c.weight() / total, epochs.get(c.name())));
+        }
+        return String.join(", ", parts);
     }
 }

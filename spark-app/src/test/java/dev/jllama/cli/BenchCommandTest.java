@@ -155,7 +155,15 @@ class BenchCommandTest {
     void unknownBenchmarkIsAUsageError() {
         assertEquals(2, bench("bench", "--what", "nonsense"));
         assertTrue(errors.toString(StandardCharsets.UTF_8)
-                .contains("--what must be one of matmul, step, tokenize, allreduce, scaling, got 'nonsense'"));
+                .contains("--what must be one of matmul, step, tokenize, allreduce, scaling, prepare, got 'nonsense'"));
+    }
+
+    @Test
+    void prepareTakesOnlyItsOwnOptions() {
+        assertEquals(2, bench("bench", "--what", "prepare", "--model", "tiny"));
+        assertTrue(errors.toString(StandardCharsets.UTF_8)
+                .contains("--model does not apply to --what prepare (it takes --sizes, --master, --work)"),
+                errors.toString(StandardCharsets.UTF_8));
     }
 
     @Test

@@ -42,7 +42,9 @@ class HelpTest {
                 "eval", List.of("--checkpoint", "--data", "--tasks", "--max-windows", "--batch", "--json"),
                 "eval-task", List.of("--data", "--out", "--count", "--seed"),
                 "prepare", List.of("--input", "--output", "--tokenizer", "--vocab-size", "--val-fraction", "--shard-tokens",
-                        "--line-dup-threshold", "--partitions"),
+                        "--line-dup-threshold", "--partitions", "--text-column", "--source-column", "--no-exact-dedup",
+                        "--no-near-dedup", "--near-dedup-shingle", "--near-dedup-bands", "--near-dedup-rows",
+                        "--near-dedup-threshold", "--decontaminate", "--decontaminate-ngram"),
                 "export", List.of("--checkpoint", "--format", "--out", "--dtype", "--tokenizer"),
                 "import", List.of("--hf", "--out", "--seed"));
         options.forEach((command, names) -> {

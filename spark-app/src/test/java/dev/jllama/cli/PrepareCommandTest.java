@@ -86,4 +86,42 @@ class PrepareCommandTest {
         assertTrue(badFraction.err().contains("--val-fraction must be at least 0 and less than 1, got 1.5"), badFraction.err());
         assertTrue(Files.notExists(Path.of(out)));
     }
+
+    @Test
+    void namedSourcesDedupAndDecontaminationShowInTheJsonResult() throws IOException {
+        Path a = writeCorpus(tmp.resolve("a.txt"), 20);
+        Path b = tmp.resolve("b.jsonl");
+        // One copy of a's first document and one unrelated record; the task file holds 13 words of a's second.
+        Files.writeString(b, "{\"body\": \"At dawn the otter crossed the river bank while the mist was still lying low over"
+                + " the grass.\\nNobody saw the otter return, though the river bank kept its tracks until the rain came.\"}\n"
+                + "{\"body\": \"A record of its own about the lighthouse keeper, who counted ships all night long and wrote"
+                + " their names into a book that nobody read.\"}\n");
+        Path task = Files.writeString(tmp.resolve("task.jsonl"), "{\"context\": \"At dawn the heron crossed the river bank"
+                + " while the mist was still lying\", \"choices\": [\"low\", \"high\"]}\n");
+        Path out = tmp.resolve("sources");
+        JsonNode result = CommandLineRun.json("prepare", "--input", "stories=" + a, "--input", "records=" + b, "--output",
+                out.toString(), "--text-column", "body", "--near-dedup-threshold", "0.9", "--decontaminate", task.toString(),
+                "--min-chars", "20", "--master", "local[2]", "--json");
+        assertEquals(1, result.get("exact_duplicates").asInt());
+        assertEquals(0, result.get("near_duplicates").asInt(), "the other stories differ in two words of about 30");
+        assertEquals(1, result.get("decontaminated").asInt());
+        JsonNode sources = result.get("sources");
+        assertEquals(20, sources.get("stories").get("documents_in").asInt());
+        assertEquals(18, sources.get("stories").get("documents_out").asInt(), "one copy, one contaminated");
+        assertEquals(2, sources.get("records").get("documents_in").asInt());
+        assertEquals(2, sources.get("records").get("documents_out").asInt(), "the shared copy counts for 'records' < 'stories'");
+        assertEquals(result.get("train_tokens").asLong() + result.get("val_tokens").asLong(),
+                sources.get("stories").get("tokens_out").asLong() + sources.get("records").get("tokens_out").asLong());
+        assertTrue(Files.exists(out.resolve("report.json")) && Files.exists(out.resolve("report.png")));
+
+        CommandLineRun noNear = CommandLineRun.of("prepare", "--input", a.toString(), "--output", tmp.resolve("x").toString(),
+                "--near-dedup-threshold", "1.5");
+        assertEquals(2, noNear.status());
+        assertTrue(noNear.err().contains("--near-dedup-threshold must be greater than 0 and at most 1, got 1.5"), noNear.err());
+        CommandLineRun tooMany = CommandLineRun.of("prepare", "--input", a.toString(), "--output", tmp.resolve("x").toString(),
+                "--near-dedup-bands", "100", "--near-dedup-rows", "20");
+        assertEquals(2, tooMany.status());
+        assertTrue(tooMany.err().contains("bands × rows must be at most 1024, got 2000"), tooMany.err());
+        assertTrue(Files.notExists(tmp.resolve("x")));
+    }
 }

@@ -127,6 +127,10 @@ class DistributedEquivalenceTest {
         assertEquals(STEPS * 2 * 8, web + books, "every window of every step comes from one of the datasets: " + drawn);
         assertTrue(web > books, "the 0.75 dataset is drawn more often: " + drawn);
         assertEquals(0.75, drawn.get("web").get("weight").asDouble(), 1e-12);
+        // Both names are the same dataset, so their epochs are in the ratio of their windows.
+        double webEpochs = drawn.get("web").get("epochs").asDouble(), booksEpochs = drawn.get("books").get("epochs").asDouble();
+        assertTrue(booksEpochs > 0, drawn.toString());
+        assertEquals((double) web / books, webEpochs / booksEpochs, 1e-9, drawn.toString());
     }
 
     static void assertBitIdentical(Map<String, SafeTensors.Entry> a, Map<String, SafeTensors.Entry> b) {

@@ -30,6 +30,7 @@ final class MixtureWindowSource implements WindowSource {
     private final List<String> fingerprints;
     private final List<WindowStream> streams;
     private final double[] weights;
+    private final long[] windowsPerEpoch;
     private final double[] cumulative;
     private final String split;
     private final int seqLen;
@@ -45,8 +46,9 @@ final class MixtureWindowSource implements WindowSource {
     private long[] boundaryCounts;
 
     private MixtureWindowSource(List<MixtureComponent> components, List<String> fingerprints, List<WindowStream> streams,
-                                String split, int seqLen, long seed, RankSlice slice, long start) {
+                                long[] windowsPerEpoch, String split, int seqLen, long seed, RankSlice slice, long start) {
         this.components = List.copyOf(components);
+        this.windowsPerEpoch = windowsPerEpoch.clone();
         this.fingerprints = List.copyOf(fingerprints);
         this.streams = List.copyOf(streams);
         this.split = split;
@@ -90,7 +92,8 @@ final class MixtureWindowSource implements WindowSource {
             for (WindowStream s : streams) s.close();
             throw e;
         }
-        return new MixtureWindowSource(components, fingerprints, streams, split, seqLen, seed, slice, start);
+        long[] perEpoch = datasets.stream().mapToLong(d -> d.windowsPerEpoch(split, seqLen)).toArray();
+        return new MixtureWindowSource(components, fingerprints, streams, perEpoch, split, seqLen, seed, slice, start);
     }
 
     private static void checkMatches(MixturePosition saved, List<MixtureComponent> components, List<String> fingerprints,
@@ -183,8 +186,9 @@ final class MixtureWindowSource implements WindowSource {
     }
 
     /**
-     * Per dataset (by name): target weight (normalised), windows drawn by the whole world and their realised
-     * fraction, as of the last step boundary this rank reached.
+     * Per dataset (by name): target weight (normalised), windows drawn by the whole world, their realised
+     * fraction, and the epochs they make of that dataset (the LLaMA paper's Table 1 columns), as of the last step
+     * boundary this rank reached.
      */
     @Override
     public Map<String, Object> report() {
@@ -194,6 +198,7 @@ final class MixtureWindowSource implements WindowSource {
             e.put("weight", weights[i]);
             e.put("windows", boundaryCounts[i]);
             e.put("realised", boundaryDraws == 0 ? 0.0 : (double) boundaryCounts[i] / boundaryDraws);
+            e.put("epochs", (double) boundaryCounts[i] / windowsPerEpoch[i]);
             r.put(components.get(i).name(), e);
         }
         return r;

@@ -9,7 +9,9 @@ import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.apache.hadoop.conf.Configuration;
 
@@ -116,6 +118,19 @@ public final class TrainingData {
             parts.add(components.get(i).name() + "=" + datasets.get(i).dir() + ":" + components.get(i).weight());
         }
         return String.join(",", parts);
+    }
+
+    /**
+     * The epochs of each dataset that {@code windows} draws of seqLen+1 tokens from {@code split} make at the
+     * mixture's weights (expected values: the draws are random), by dataset name in the order given.
+     */
+    public Map<String, Double> plannedEpochs(String split, int seqLen, long windows) {
+        double[] weights = MixtureWindowSource.normalisedWeights(components);
+        Map<String, Double> epochs = new LinkedHashMap<>();
+        for (int i = 0; i < components.size(); i++) {
+            epochs.put(components.get(i).name(), weights[i] * windows / datasets.get(i).windowsPerEpoch(split, seqLen));
+        }
+        return epochs;
     }
 
     /** The datasets with their weights as given; a single dataset is one component of weight 1. */

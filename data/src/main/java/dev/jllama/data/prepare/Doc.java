@@ -5,17 +5,28 @@ import java.io.Serializable;
 /**
  * A cleaned document on its way through the job.
  *
- * @param key  hex of the first 16 bytes of the SHA-256 of the cleaned text: dedup key and output order
- * @param draw uniform in [0, 1) from the same hash; decides the split
+ * @param key      hex of the first 16 bytes of the SHA-256 of the cleaned text: exact-dedup key and output order
+ * @param draw     uniform in [0, 1) from the same hash; decides the split
+ * @param source   the source it counts for
+ * @param location its URL or file
  */
-record Doc(String key, double draw, String text) implements Serializable {
+record Doc(String key, double draw, String source, String location, String text) implements Serializable {
 
-    static Doc of(String cleaned) {
-        byte[] sha = DocumentHash.sha256(cleaned);
-        return new Doc(DocumentHash.key(sha), DocumentHash.splitDraw(sha), cleaned);
+    static Doc of(Document cleaned) {
+        byte[] sha = DocumentHash.sha256(cleaned.text());
+        return new Doc(DocumentHash.key(sha), DocumentHash.splitDraw(sha), cleaned.source(), cleaned.location(), cleaned.text());
     }
 
     Doc withText(String t) {
-        return new Doc(key, draw, t);
+        return new Doc(key, draw, source, location, t);
+    }
+
+    /** The first 64 bits of the key: the document's node in the near-duplicate graph. */
+    long id() {
+        return Long.parseUnsignedLong(key, 0, 16, 16);
+    }
+
+    long bytes() {
+        return Utf8Length.of(text);
     }
 }

@@ -30,9 +30,12 @@ import org.apache.spark.storage.StorageLevel;
 import scala.Tuple2;
 
 /**
- * The Spark data-preparation job: text/JSONL → NFC + cleanup → exact document dedup → removal of frequently
- * repeated lines → quality filters → train/val split by document hash → tokenisation (EOS after every document)
- * → shards sorted by document hash → manifest.
+ * The Spark data-preparation job, as a list of steps that each report what they let through per source:
+ * read ({@link DocumentInput}: text, JSON lines, Parquet, ORC, WET) → NFC + cleanup ({@link TextCleaner}) → exact
+ * document dedup ({@link ExactDedup}) → near-duplicate removal ({@link NearDedup}) → decontamination
+ * ({@link Decontamination}) → removal of frequently repeated lines → quality filters → train/val split by document
+ * hash → tokenisation (EOS after every document) → shards sorted by document hash → manifest and report
+ * ({@link PrepareReport}). Both deduplications run before the split, so no copy straddles train and validation.
  * <p>
  * The output bytes depend on the input content and the options only: documents are ordered by their content hash,
  * shard boundaries are cut from the concatenated token stream, and nothing time- or partition-dependent is stored.
@@ -41,6 +44,8 @@ import scala.Tuple2;
  */
 public final class PrepareJob {
     private PrepareJob() {}
+
+    private static final long PARTITION_BYTES = 64L << 20;
 
     public static final String NORMALIZATION = "NFC + cleanup (controls removed, whitespace collapsed, lines trimmed)";
 
@@ -98,41 +103,73 @@ public final class PrepareJob {
     private static Map<String, Object> build(JavaSparkContext sc, PrepareOptions o, FileSystem fs, Path tmp,
                                              Consumer<String> log) throws IOException {
         Configuration conf = sc.hadoopConfiguration();
-        int partitions = o.partitions() > 0 ? o.partitions() : sc.defaultParallelism();
         fs.mkdirs(tmp);
         Broadcast<byte[]> hconf = sc.broadcast(HadoopConf.toBytes(conf));
 
         List<DocumentInput.InputFile> files = DocumentInput.expand(o.inputs(), conf);
+        int partitions = o.partitions() > 0 ? o.partitions() : defaultPartitions(sc, files);
+        // Task files are read before the corpus, so a bad one fails the job before any work.
+        Decontamination.Tasks tasks = o.decontaminate().isEmpty() ? null
+                : Decontamination.load(o.decontaminate(), o.decontaminationNgram(), conf);
         long inputBytes = files.stream().mapToLong(DocumentInput.InputFile::bytes).sum();
-        log.accept(String.format("reading %d input files (%.1f MB)", files.size(), inputBytes / 1e6));
+        log.accept(String.format("reading %d input files (%.1f MB) from %d sources", files.size(), inputBytes / 1e6,
+                files.stream().map(DocumentInput.InputFile::source).distinct().count()));
 
         long t0 = System.nanoTime();
         Consumer<String> timed = msg -> log.accept(String.format("[%6.1f s] %s", (System.nanoTime() - t0) / 1e9, msg));
-        // Each document's UTF-8 size as read (after decompression, for throughput) and its cleaned text.
-        JavaRDD<Tuple2<Long, String>> read = DocumentInput.read(sc, files, partitions)
-                .map(r -> new Tuple2<>((long) r.getBytes(java.nio.charset.StandardCharsets.UTF_8).length, TextCleaner.clean(r)))
+        PrepareReport report = new PrepareReport();
+        // Reader and cleanup: each document's UTF-8 size as read (after decompression, for throughput) and cleaned.
+        DocumentInput.Columns columns = new DocumentInput.Columns(o.textColumn(), o.sourceColumn());
+        JavaRDD<Tuple2<Long, Doc>> read = DocumentInput.read(sc, files, columns, partitions, hconf)
+                .map(d -> new Tuple2<>(Utf8Length.of(d.text()),
+                        Doc.of(new Document(d.source(), d.location(), TextCleaner.clean(d.text())))))
                 .persist(StorageLevel.MEMORY_AND_DISK_SER());
-        long textBytes = read.map(Tuple2::_1).fold(0L, Long::sum);
-        JavaRDD<String> cleaned = read.map(Tuple2::_2);
-        long inputDocs = cleaned.count();
-        JavaPairRDD<String, Doc> unique = cleaned.filter(t -> !t.isEmpty()).map(Doc::of)
-                .mapToPair(d -> new Tuple2<>(d.key(), d))
-                .reduceByKey((a, b) -> a, partitions) // equal keys mean equal text: either copy will do
-                .persist(StorageLevel.MEMORY_AND_DISK_SER());
-        long nonEmpty = cleaned.filter(t -> !t.isEmpty()).count();
-        long uniqueDocs = unique.count();
+        SourceCounts asRead = new SourceCounts(new java.util.TreeMap<>(read
+                .mapToPair(t -> new Tuple2<>(t._2().source(), new long[] {1, t._1()}))
+                .reduceByKey(SourceCounts::sum).collectAsMap()));
+        report.stage("read", asRead);
+        long textBytes = asRead.bySource().values().stream().mapToLong(v -> v[1]).sum();
+        long inputDocs = asRead.documents();
+        JavaRDD<Doc> docs = read.map(Tuple2::_2).filter(d -> !d.text().isEmpty()).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        report.stage("cleanup", SourceCounts.of(docs));
         read.unpersist(false);
-        timed.accept(String.format("%d documents: %d empty after cleanup, %d exact duplicates", inputDocs,
-                inputDocs - nonEmpty, nonEmpty - uniqueDocs));
+        long nonEmpty = report.stageDocuments("cleanup");
+        timed.accept(String.format("%d documents read, %d empty after cleanup", inputDocs, inputDocs - nonEmpty));
 
-        long[] frequent = frequentLines(unique, o.lineDupThreshold(), partitions);
+        if (o.exactDedup()) {
+            docs = stage(report, "exact_dedup", docs, ExactDedup.apply(docs, partitions));
+            timed.accept(String.format("exact dedup: %d duplicates removed", report.removed("exact_dedup")));
+        }
+        if (o.nearDedup() != null) {
+            docs = stage(report, "near_dedup", docs, NearDedup.apply(docs, o.nearDedup(), partitions, o.exactDedup()));
+            timed.accept(String.format("near dedup (%d-word shingles, %d bands x %d rows, Jaccard >= %.2f): %d removed",
+                    o.nearDedup().shingleWords(), o.nearDedup().bands(), o.nearDedup().rows(), o.nearDedup().threshold(),
+                    report.removed("near_dedup")));
+        }
+        Map<String, Object> decontamination = new LinkedHashMap<>();
+        if (tasks != null) {
+            Decontamination.Result r = Decontamination.apply(sc, docs, tasks);
+            docs = stage(report, "decontamination", docs, r.kept());
+            r.flagged().unpersist(false);
+            for (int t = 0; t < tasks.files().size(); t++) {
+                decontamination.put(tasks.files().get(t), PrepareReport.fields("items", tasks.items()[t],
+                        "items_shorter_than_ngram", tasks.itemsTooShort()[t], "documents_removed", r.removedPerTask()[t]));
+            }
+            timed.accept(String.format("decontamination (%d-grams of %d task files): %d documents removed %s",
+                    tasks.n(), tasks.files().size(), r.removed(), decontamination));
+        }
+        long uniqueDocs = report.stageDocuments(report.stageNames().getLast()); // counted by the last step
+
+        long[] frequent = frequentLines(docs, o.lineDupThreshold(), partitions);
         timed.accept(String.format("%d distinct lines occur more than %d times", frequent.length, o.lineDupThreshold()));
         Broadcast<long[]> frequentB = sc.broadcast(frequent);
         QualityFilter quality = o.quality();
-        JavaRDD<Judged> judged = unique.values().map(d -> judge(d, frequentB.value(), quality))
+        JavaRDD<Judged> judged = docs.map(d -> judge(d, frequentB.value(), quality))
                 .persist(StorageLevel.MEMORY_AND_DISK_SER());
         Counts counts = judged.map(Judged::counts).fold(new Counts(), Counts::plus);
-        unique.unpersist(false);
+        report.stage("line_filter", SourceCounts.of(judged.filter(j -> !j.emptied()).map(Judged::doc)));
+        report.stage("quality_filter", SourceCounts.of(judged.filter(Judged::kept).map(Judged::doc)));
+        docs.unpersist(false);
 
         double cut = valCut(judged, o.valFraction(), counts.kept);
         JavaRDD<Judged> kept = judged.filter(Judged::kept);
@@ -155,7 +192,7 @@ public final class PrepareJob {
         Map<String, Manifest.Split> splits = new LinkedHashMap<>();
         for (var e : List.of(Map.entry("train", train), Map.entry("val", val))) {
             String split = e.getKey();
-            JavaPairRDD<String, int[]> tokens = e.getValue()
+            JavaPairRDD<String, ShardAssembly.Tokens> tokens = e.getValue()
                     .mapPartitionsToPair(it -> tokenize(it, model.value(), eos))
                     .sortByKey(true, partitions);
             String partsDir = new Path(tmp, "_parts/" + split).toString();
@@ -169,9 +206,12 @@ public final class PrepareJob {
                     .map(p -> ShardAssembly.writeShard(p, dir, hconf.value(), vocab, Manifest.DEFAULT_BLOCK_BYTES))
                     .collect();
             long total = parts.stream().mapToLong(ShardAssembly.Part::tokens).sum();
-            long docs = parts.stream().mapToLong(ShardAssembly.Part::documents).sum();
-            splits.put(split, new Manifest.Split(total, docs, shards));
-            timed.accept(String.format("%s: %d documents, %d tokens, %d shards", split, docs, total, shards.size()));
+            long docCount = parts.stream().mapToLong(ShardAssembly.Part::documents).sum();
+            Map<String, Long> bySource = new java.util.TreeMap<>();
+            for (ShardAssembly.Part p : parts) p.tokensBySource().forEach((k, v) -> bySource.merge(k, v, Long::sum));
+            report.tokens(split, bySource);
+            splits.put(split, new Manifest.Split(total, docCount, shards));
+            timed.accept(String.format("%s: %d documents, %d tokens, %d shards", split, docCount, total, shards.size()));
         }
         judged.unpersist(false);
         fs.delete(new Path(tmp, "_parts"), true);
@@ -184,19 +224,31 @@ public final class PrepareJob {
         stats.put("line_dup_threshold", o.lineDupThreshold());
         stats.put("min_chars", quality.minChars());
         stats.put("max_symbol_ratio", quality.maxSymbolRatio());
+        stats.put("exact_dedup", o.exactDedup() ? ExactDedup.RULE : "off");
+        stats.put("near_dedup", o.nearDedup() == null ? "off" : PrepareReport.fields("shingle_words", o.nearDedup().shingleWords(),
+                "bands", o.nearDedup().bands(), "rows", o.nearDedup().rows(), "threshold", o.nearDedup().threshold()));
         stats.put("input_files", files.size());
         stats.put("input_bytes", inputBytes);
         stats.put("input_text_bytes", textBytes);
         stats.put("input_documents", inputDocs);
         stats.put("documents_empty_after_cleanup", inputDocs - nonEmpty);
-        stats.put("documents_duplicate", nonEmpty - uniqueDocs);
+        stats.put("documents_duplicate", report.removed("exact_dedup"));
+        stats.put("exact_duplicates", report.removed("exact_dedup"));
+        stats.put("near_duplicates", report.removed("near_dedup"));
+        stats.put("decontaminated", report.removed("decontamination"));
+        if (tasks != null) stats.put("decontamination", PrepareReport.fields("ngram_words", tasks.n(), "task_files", decontamination));
+        stats.put("documents_before_filters", uniqueDocs);
         stats.put("frequent_lines_distinct", frequent.length);
         stats.putAll(counts.toMap());
         stats.put("train_documents", splits.get("train").documents());
         stats.put("train_tokens", splits.get("train").tokens());
         stats.put("val_documents", splits.get("val").documents());
         stats.put("val_tokens", splits.get("val").tokens());
+        stats.put("stages", report.stageNames());
+        stats.put("sources", report.bySource());
 
+        report.write(fs, tmp, stats);
+        log.accept(report.table());
         Manifest.TokenizerFile tok = DatasetWriter.writeTokenizer(fs, tmp, tokenizer.toModelBytes());
         Manifest manifest = new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, vocab, tokenizer.bosId(), eos, width,
                 tok, Manifest.DEFAULT_BLOCK_BYTES, splits, stats);
@@ -204,10 +256,24 @@ public final class PrepareJob {
         return stats;
     }
 
+    /** Spark's default parallelism, but at least one partition per 64 MB of input, so no task holds too much. */
+    private static int defaultPartitions(JavaSparkContext sc, List<DocumentInput.InputFile> files) {
+        long bytes = files.stream().mapToLong(DocumentInput.InputFile::bytes).sum();
+        return (int) Math.max(sc.defaultParallelism(), Math.min(100_000, (bytes + PARTITION_BYTES - 1) / PARTITION_BYTES));
+    }
+
+    /** Runs one filtering step: persists its output, records what it let through per source, releases its input. */
+    private static JavaRDD<Doc> stage(PrepareReport report, String name, JavaRDD<Doc> in, JavaRDD<Doc> out) {
+        JavaRDD<Doc> kept = out.persist(StorageLevel.MEMORY_AND_DISK_SER());
+        report.stage(name, SourceCounts.of(kept));
+        in.unpersist(false);
+        return kept;
+    }
+
     /** Hashes of normalised lines occurring more than {@code threshold} times, sorted (empty when off). */
-    private static long[] frequentLines(JavaPairRDD<String, Doc> docs, int threshold, int partitions) {
+    private static long[] frequentLines(JavaRDD<Doc> docs, int threshold, int partitions) {
         if (threshold <= 0) return new long[0];
-        List<Long> hashes = docs.values()
+        List<Long> hashes = docs
                 .flatMapToPair(d -> {
                     List<Tuple2<Long, Long>> out = new ArrayList<>();
                     for (String line : d.text().split("\n")) {
@@ -261,7 +327,7 @@ public final class PrepareJob {
         return BpeTrainer.train(train.map(j -> j.doc().text()), BpeTrainerOptions.llama(o.vocabSize()));
     }
 
-    private static Iterator<Tuple2<String, int[]>> tokenize(Iterator<Judged> docs, byte[] model, int eos) {
+    private static Iterator<Tuple2<String, ShardAssembly.Tokens>> tokenize(Iterator<Judged> docs, byte[] model, int eos) {
         Tokenizer t = Tokenizer.fromBytes(model, "tokenizer.model");
         return new Iterator<>() {
             @Override
@@ -270,12 +336,12 @@ public final class PrepareJob {
             }
 
             @Override
-            public Tuple2<String, int[]> next() {
+            public Tuple2<String, ShardAssembly.Tokens> next() {
                 Doc d = docs.next().doc();
                 int[] ids = t.encode(d.text());
                 int[] withEos = Arrays.copyOf(ids, ids.length + 1);
                 withEos[ids.length] = eos;
-                return new Tuple2<>(d.key(), withEos);
+                return new Tuple2<>(d.key(), new ShardAssembly.Tokens(d.source(), withEos));
             }
         };
     }

@@ -7,16 +7,24 @@ import java.util.List;
  * What the preparation job reads, writes and how it filters. Exactly one tokenizer source is set: a model file
  * (local or Hadoop URI), a {@link Tokenizer} instance, or a vocabulary size to train one in the same job.
  *
- * @param inputs           files, directories (read recursively) or globs; *.jsonl / *.json / *.ndjson (optionally
- *                         .gz) are JSON lines with a "text" field, anything else is text with documents separated
- *                         by blank lines
+ * @param inputs           files, directories (read recursively) or globs, each optionally as NAME=PATH to name its
+ *                         source; the format follows the file name: *.parquet, *.orc, *.warc.wet[.gz] (Common Crawl
+ *                         WET), *.jsonl / *.json / *.ndjson (optionally .gz, .bz2 or .zst), anything else text with
+ *                         documents separated by blank lines (optionally .gz or .bz2)
  * @param output           dataset directory to create; must not exist
  * @param valFraction      share of documents (chosen by document hash) that go to the validation split
  * @param shardTokens      tokens per shard (the last shard of a split holds the rest)
  * @param lineDupThreshold a normalised line occurring more than this many times in the corpus is removed
  *                         everywhere (0 turns line deduplication off)
  * @param partitions       Spark partitions for the shuffles and the minimum number of input splits (0: Spark's
- *                         default parallelism); has no effect on the output bytes
+ *                         default parallelism, at least one per 64 MiB of input); has no effect on the output bytes
+ * @param textColumn       the JSON field or Parquet/ORC column holding the text
+ * @param sourceColumn     the JSON field or Parquet/ORC column naming each document's source (null: none; where
+ *                         absent or null, the input's source)
+ * @param exactDedup       remove documents whose cleaned text equals another's
+ * @param nearDedup        MinHash near-duplicate removal settings; null turns it off
+ * @param decontaminate    evaluation task files (JSON lines); documents sharing an n-gram with an item are removed
+ * @param decontaminationNgram words per n-gram for decontamination
  */
 public record PrepareOptions(
         List<String> inputs,
@@ -28,15 +36,24 @@ public record PrepareOptions(
         long shardTokens,
         int lineDupThreshold,
         QualityFilter quality,
-        int partitions) {
+        int partitions,
+        String textColumn,
+        String sourceColumn,
+        boolean exactDedup,
+        NearDedupOptions nearDedup,
+        List<String> decontaminate,
+        int decontaminationNgram) {
 
     public static final double DEFAULT_VAL_FRACTION = 0.01;
     public static final long DEFAULT_SHARD_TOKENS = 100_000_000L;
     public static final int DEFAULT_LINE_DUP_THRESHOLD = 2;
     public static final QualityFilter DEFAULT_QUALITY = new QualityFilter(100, 0.25);
+    public static final String DEFAULT_TEXT_COLUMN = "text";
+    public static final int DEFAULT_DECONTAMINATION_NGRAM = 13;
 
     public PrepareOptions {
         inputs = List.copyOf(inputs);
+        decontaminate = List.copyOf(decontaminate);
         if (inputs.isEmpty()) throw new IllegalArgumentException("at least one input path is needed");
         if (output == null || output.isBlank()) throw new IllegalArgumentException("an output directory is needed");
         int sources = (tokenizerFile != null ? 1 : 0) + (tokenizer != null ? 1 : 0) + (vocabSize > 0 ? 1 : 0);
@@ -49,47 +66,86 @@ public record PrepareOptions(
         if (lineDupThreshold < 0) throw new IllegalArgumentException("line dup threshold must be >= 0, got " + lineDupThreshold);
         if (partitions < 0) throw new IllegalArgumentException("partitions must be >= 0, got " + partitions);
         if (quality == null) throw new IllegalArgumentException("quality filter settings are needed");
+        if (textColumn == null || textColumn.isBlank()) throw new IllegalArgumentException("a text column name is needed");
+        if (decontaminationNgram < 1) throw new IllegalArgumentException("decontamination n-gram must be at least 1 word, got " + decontaminationNgram);
+    }
+
+    private static PrepareOptions defaults(List<String> inputs, String output, String file, Tokenizer tokenizer, int vocab) {
+        return new PrepareOptions(inputs, output, file, tokenizer, vocab, DEFAULT_VAL_FRACTION, DEFAULT_SHARD_TOKENS,
+                DEFAULT_LINE_DUP_THRESHOLD, DEFAULT_QUALITY, 0, DEFAULT_TEXT_COLUMN, null, true, NearDedupOptions.DEFAULT,
+                List.of(), DEFAULT_DECONTAMINATION_NGRAM);
+    }
+
+    /** The path of an input given as PATH or NAME=PATH. */
+    public static String inputPath(String input) {
+        return DocumentInput.Input.parse(input).path();
     }
 
     /** Defaults with a given tokenizer model file. */
     public static PrepareOptions withTokenizerFile(List<String> inputs, String output, String tokenizerFile) {
-        return new PrepareOptions(inputs, output, tokenizerFile, null, 0, DEFAULT_VAL_FRACTION, DEFAULT_SHARD_TOKENS,
-                DEFAULT_LINE_DUP_THRESHOLD, DEFAULT_QUALITY, 0);
+        return defaults(inputs, output, tokenizerFile, null, 0);
     }
 
     /** Defaults with a tokenizer instance. */
     public static PrepareOptions withTokenizer(List<String> inputs, String output, Tokenizer tokenizer) {
-        return new PrepareOptions(inputs, output, null, tokenizer, 0, DEFAULT_VAL_FRACTION, DEFAULT_SHARD_TOKENS,
-                DEFAULT_LINE_DUP_THRESHOLD, DEFAULT_QUALITY, 0);
+        return defaults(inputs, output, null, tokenizer, 0);
     }
 
     /** Defaults, training a tokenizer of {@code vocabSize} pieces in the job. */
     public static PrepareOptions withTrainedTokenizer(List<String> inputs, String output, int vocabSize) {
-        return new PrepareOptions(inputs, output, null, null, vocabSize, DEFAULT_VAL_FRACTION, DEFAULT_SHARD_TOKENS,
-                DEFAULT_LINE_DUP_THRESHOLD, DEFAULT_QUALITY, 0);
+        return defaults(inputs, output, null, null, vocabSize);
     }
 
     public PrepareOptions valFraction(double f) {
-        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, f, shardTokens, lineDupThreshold, quality, partitions);
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, f, shardTokens, lineDupThreshold,
+                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram);
     }
 
     public PrepareOptions shardTokens(long n) {
-        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, n, lineDupThreshold, quality, partitions);
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, n, lineDupThreshold,
+                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram);
     }
 
     public PrepareOptions lineDupThreshold(int n) {
-        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens, n, quality, partitions);
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens, n,
+                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram);
     }
 
     public PrepareOptions quality(QualityFilter q) {
-        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens, lineDupThreshold, q, partitions);
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
+                lineDupThreshold, q, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram);
     }
 
     public PrepareOptions partitions(int n) {
-        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens, lineDupThreshold, quality, n);
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
+                lineDupThreshold, quality, n, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram);
     }
 
     public PrepareOptions output(String dir) {
-        return new PrepareOptions(inputs, dir, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens, lineDupThreshold, quality, partitions);
+        return new PrepareOptions(inputs, dir, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram);
+    }
+
+    /** The text field/column and the optional source field/column (null: none). */
+    public PrepareOptions columns(String text, String source) {
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
+                lineDupThreshold, quality, partitions, text, source, exactDedup, nearDedup, decontaminate, decontaminationNgram);
+    }
+
+    public PrepareOptions exactDedup(boolean on) {
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, on, nearDedup, decontaminate, decontaminationNgram);
+    }
+
+    /** Near-duplicate removal settings; null turns it off. */
+    public PrepareOptions nearDedup(NearDedupOptions n) {
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, n, decontaminate, decontaminationNgram);
+    }
+
+    /** Evaluation task files to decontaminate against, with n-grams of {@code ngram} words. */
+    public PrepareOptions decontaminate(List<String> taskFiles, int ngram) {
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, taskFiles, ngram);
     }
 }

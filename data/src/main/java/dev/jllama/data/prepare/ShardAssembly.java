@@ -11,6 +11,8 @@ import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
@@ -25,23 +27,29 @@ import scala.Tuple2;
 final class ShardAssembly {
     private ShardAssembly() {}
 
-    record Part(int index, String file, long tokens, long documents) implements Serializable {}
+    /** One document's tokens (EOS included) and the source they count for. */
+    record Tokens(String source, int[] ids) implements Serializable {}
+
+    record Part(int index, String file, long tokens, long documents, Map<String, Long> tokensBySource) implements Serializable {}
 
     record Piece(String file, long byteOffset, long byteLength) implements Serializable {}
 
     record ShardPlan(String split, int index, long tokens, List<Piece> pieces) implements Serializable {}
 
     /** Writes one partition's documents (already in key order) as raw little-endian tokens. */
-    static Iterator<Part> writePart(int index, Iterator<Tuple2<String, int[]>> docs, String dir, byte[] conf, int width)
+    static Iterator<Part> writePart(int index, Iterator<Tuple2<String, Tokens>> docs, String dir, byte[] conf, int width)
             throws IOException {
         Path p = new Path(dir, String.format("part-%05d", index));
         FileSystem fs = DatasetWriter.withoutSideChecksums(p.getFileSystem(HadoopConf.fromBytes(conf)));
         long tokens = 0;
         long documents = 0;
+        Map<String, Long> bySource = new TreeMap<>();
         byte[] buf = new byte[1 << 16];
         try (OutputStream out = new BufferedOutputStream(fs.create(p, true), 1 << 20)) {
             while (docs.hasNext()) {
-                int[] t = docs.next()._2();
+                Tokens doc = docs.next()._2();
+                int[] t = doc.ids();
+                bySource.merge(doc.source(), (long) t.length, Long::sum);
                 documents++;
                 tokens += t.length;
                 int pos = 0;
@@ -60,7 +68,7 @@ final class ShardAssembly {
                 out.write(buf, 0, pos);
             }
         }
-        return List.of(new Part(index, p.toString(), tokens, documents)).iterator();
+        return List.of(new Part(index, p.toString(), tokens, documents, bySource)).iterator();
     }
 
     /** Shard plans for parts given in partition order. */

@@ -120,6 +120,14 @@ public final class Dataset {
         return new WindowStream(order, loader, "jllama-window-prefetch-" + dir.getName() + "-" + split);
     }
 
+    /** Windows of seqLen+1 tokens in one epoch of {@code split}: what one pass over its shards yields. */
+    public long windowsPerEpoch(String split, int seqLen) {
+        if (seqLen <= 0) throw new IllegalArgumentException("seqLen must be positive, got " + seqLen);
+        long[] shardTokens = manifest.split(split).shards().stream().mapToLong(ShardInfo::tokens).toArray();
+        int perBlock = WindowOrder.windowsPerBlock(manifest.blockBytes(), seqLen, manifest.tokenWidth());
+        return new WindowOrder(shardTokens, seqLen, perBlock, 0).windowsPerEpoch();
+    }
+
     /** Reads the shards of {@code split} by token range (verified), for readers that do not stream windows. */
     BlockLoader loader(String split) throws IOException {
         return new BlockLoader(dir, dir.getFileSystem(conf), manifest, manifest.split(split).shards());

@@ -126,6 +126,27 @@ class TrainingDataTest {
     }
 
     @Test
+    void epochsCountTheWindowsDrawnAgainstOneEpochOfEachDataset() throws IOException {
+        TrainingData data = threeWay();
+        // Shards of 900+600, 420+280 and 199+134 tokens hold (n-1)/8 windows of 9 tokens each.
+        Map<String, Long> perEpoch = Map.of("web", 112L + 74, "books", 52L + 34, "code", 24L + 16);
+        Map<String, Double> planned = data.plannedEpochs("train", SEQ, 1000);
+        assertEquals(List.of("web", "books", "code"), List.copyOf(planned.keySet()));
+        assertEquals(0.5 * 1000 / 186, planned.get("web"), 1e-12);
+        assertEquals(0.2 * 1000 / 40, planned.get("code"), 1e-12);
+        try (WindowSource s = data.windows("train", SEQ, 5, new RankSlice(0, 1, 100), null)) {
+            firstTokens(s, 1000, 100);
+            Map<String, Object> report = s.report();
+            for (String name : perEpoch.keySet()) {
+                double epochs = (Double) ((Map<?, ?>) report.get(name)).get("epochs");
+                assertEquals(windows(report, name) / (double) perEpoch.get(name), epochs, 1e-12, name);
+                // 1000 draws: the count's binomial sigma is at most 6.3 % of its mean here; 25 % is four of them.
+                assertEquals(planned.get(name), epochs, 0.25 * planned.get(name), name);
+            }
+        }
+    }
+
+    @Test
     void ranksOfAStepTogetherDrawWhatOneRankDraws() throws IOException {
         TrainingData data = threeWay();
         int world = 3;

@@ -19,7 +19,7 @@ class DocumentRulesTest {
         byte[] sha = DocumentHash.sha256("abc");
         assertEquals("ba7816bf8f01cfea414140de5dae2223", DocumentHash.key(sha));
         assertEquals(0.6875515961056332, DocumentHash.splitDraw(sha), 0.0);
-        Doc cafe = Doc.of("café");
+        Doc cafe = Doc.of(new Document("s", "f", "café"));
         assertEquals("850f7dc43910ff890f8879c0ed26fe69", cafe.key(), "UTF-8, not UTF-16 or Latin-1");
         assertEquals(cafe.key(), cafe.withText("other").key(), "the key stays with the document");
         byte[] ones = new byte[32];
@@ -51,7 +51,7 @@ class DocumentRulesTest {
 
     @Test
     void countsSumEveryVerdict() {
-        Doc doc = Doc.of("twelve chars");
+        Doc doc = Doc.of(new Document("s", "f", "twelve chars"));
         List<Judged> judged = List.of(
                 new Judged(doc, QualityFilter.Verdict.KEEP, false, 3, 1),
                 new Judged(doc, QualityFilter.Verdict.TOO_SHORT, false, 1, 0),
@@ -83,9 +83,9 @@ class DocumentRulesTest {
         assertEquals(Tokenizer.bundled(), PrepareOptions.withTokenizer(in, "out", Tokenizer.bundled()).tokenizer());
         assertEquals(2, o.shardTokens(2).shardTokens(), "the smallest shard: one window of one token and its target");
         assertThrows(IllegalArgumentException.class, () -> new PrepareOptions(in, "out", "t.model", null, 300, 0.01, 10, 2,
-                PrepareOptions.DEFAULT_QUALITY, 0), "two tokenizer sources");
+                PrepareOptions.DEFAULT_QUALITY, 0, "text", null, true, null, List.of(), 13), "two tokenizer sources");
         assertThrows(IllegalArgumentException.class, () -> new PrepareOptions(in, "out", null, null, 0, 0.01, 10, 2,
-                PrepareOptions.DEFAULT_QUALITY, 0), "no tokenizer source");
+                PrepareOptions.DEFAULT_QUALITY, 0, "text", null, true, null, List.of(), 13), "no tokenizer source");
         assertThrows(IllegalArgumentException.class, () -> PrepareOptions.withTrainedTokenizer(List.of(), "out", 300));
         assertThrows(IllegalArgumentException.class, () -> PrepareOptions.withTrainedTokenizer(in, " ", 300));
         assertThrows(IllegalArgumentException.class, () -> o.valFraction(1.0));
@@ -94,6 +94,14 @@ class DocumentRulesTest {
         assertThrows(IllegalArgumentException.class, () -> o.lineDupThreshold(-1));
         assertThrows(IllegalArgumentException.class, () -> o.partitions(-1));
         assertThrows(IllegalArgumentException.class, () -> o.quality(null));
+        assertEquals(List.of("text", true, NearDedupOptions.DEFAULT, List.of(), 13),
+                List.of(o.textColumn(), o.exactDedup(), o.nearDedup(), o.decontaminate(), o.decontaminationNgram()),
+                "both deduplications on by default, no decontamination");
+        assertThrows(IllegalArgumentException.class, () -> o.columns(" ", null));
+        assertThrows(IllegalArgumentException.class, () -> o.decontaminate(List.of("t.jsonl"), 0));
+        assertThrows(IllegalArgumentException.class, () -> new NearDedupOptions(5, 14, 8, 0));
+        assertThrows(IllegalArgumentException.class, () -> new NearDedupOptions(0, 14, 8, 0.8));
+        assertEquals(0.719, NearDedupOptions.DEFAULT.candidateMidpoint(), 0.001);
         assertFalse(o.valFraction(0).valFraction() > 0, "0 turns the validation split off");
     }
 }

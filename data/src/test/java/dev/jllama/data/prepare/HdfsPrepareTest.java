@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.github.luben.zstd.ZstdOutputStream;
 import dev.jllama.data.SparkTestSession;
 import dev.jllama.data.shard.Dataset;
 import dev.jllama.data.shard.RankSlice;
@@ -15,10 +16,15 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -61,12 +67,28 @@ class HdfsPrepareTest {
         }
         write(root + "/in/stories.txt", text.toString());
         write(root + "/in/more.jsonl", "{\"text\": \"A lone JSON record about a lighthouse keeper and his long nights by the sea.\"}\n");
+        // A Parquet table written by Spark straight to HDFS, and zstd-compressed JSON lines.
+        SparkSession spark = SparkSession.builder().sparkContext(SparkTestSession.get().sc()).getOrCreate();
+        spark.createDataFrame(List.of(RowFactory.create("A Parquet row about the tides that climb the harbour steps twice a day."),
+                        RowFactory.create("Another Parquet row: the ferry leaves at noon and returns with the evening post.")),
+                new StructType().add("text", DataTypes.StringType)).write().parquet(root + "/tables/harbour");
+        try (OutputStream z = new ZstdOutputStream(fs.create(new Path(root + "/in2/news.jsonl.zst")))) {
+            z.write("{\"text\": \"A compressed record: the town council met to discuss the new bridge over the river.\"}\n"
+                    .getBytes(StandardCharsets.UTF_8));
+        }
         String out = root + "/datasets/stories";
-        PrepareOptions o = PrepareOptions.withTokenizer(List.of(root + "/in"), out, Tokenizer.bundled())
+        PrepareOptions o = PrepareOptions.withTokenizer(List.of(root + "/in", "harbour=" + root + "/tables/harbour",
+                        root + "/in2/news.jsonl.zst"), out, Tokenizer.bundled())
                 .quality(new QualityFilter(20, 0.25)).valFraction(0.1).shardTokens(100);
         PrepareResult r = PrepareJob.run(SparkTestSession.get(), o, m -> {});
         assertTrue(r.dataset().startsWith("hdfs://"), r.dataset());
-        assertEquals(11L, ((Number) r.stats().get("documents_kept")).longValue());
+        assertEquals(14L, ((Number) r.stats().get("documents_kept")).longValue());
+        @SuppressWarnings("unchecked")
+        Map<String, Map<String, Object>> sources = (Map<String, Map<String, Object>>) r.stats().get("sources");
+        assertEquals(Map.of("harbour", 2L, "in", 11L, "news", 1L),
+                Map.of("harbour", sources.get("harbour").get("documents_out"), "in", sources.get("in").get("documents_out"),
+                        "news", sources.get("news").get("documents_out")));
+        assertTrue(fs.exists(new Path(out, "report.json")) && fs.exists(new Path(out, "report.png")));
 
         Configuration conf = fs.getConf();
         Dataset d = Dataset.open(out, conf);

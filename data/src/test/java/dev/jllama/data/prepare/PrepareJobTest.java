@@ -120,7 +120,7 @@ class PrepareJobTest {
     }
 
     /** Reads every token of a split straight from its shards and cuts at EOS. */
-    private static List<String> decodeDocuments(Dataset d, String split, Tokenizer t) throws IOException {
+    static List<String> decodeDocuments(Dataset d, String split, Tokenizer t) throws IOException {
         List<Integer> all = new ArrayList<>();
         Manifest m = d.manifest();
         for (var shard : m.split(split).shards()) {

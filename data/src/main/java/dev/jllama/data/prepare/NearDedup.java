@@ -1,0 +1,75 @@
+package dev.jllama.data.prepare;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+
+/**
+ * Near-duplicate removal: MinHash signatures ({@link MinHash}), candidate pairs from equal band keys, candidates
+ * confirmed by their signatures' similarity, groups as connected components of the confirmed pairs
+ * ({@link ConnectedComponents}), and of each group the document with the smallest node id kept. A band bucket
+ * with k documents gives k − 1 edges to its smallest member (a star, not k² pairs), so a bucket of boilerplate
+ * pages costs linear work. A document's node id is the first 64 bits of its key (the SHA-256 of its cleaned
+ * text), so the kept document depends on the texts alone, not on where the files lie or how they are split;
+ * equal texts are one node, so without exact dedup before it they are first reduced to one ({@link ExactDedup}).
+ */
+final class NearDedup {
+    private NearDedup() {}
+
+    /**
+     * The documents that remain; {@code docs} should be persisted (it is read twice), and {@code textsUnique} says
+     * whether exact dedup already ran on it.
+     */
+    static JavaRDD<Doc> apply(JavaRDD<Doc> input, NearDedupOptions options, int partitions, boolean textsUnique) {
+        JavaRDD<Doc> docs = textsUnique ? input : ExactDedup.apply(input, partitions);
+        JavaPairRDD<Long, int[]> signatures = docs.mapPartitionsToPair(it -> {
+            MinHash minHash = new MinHash(options);
+            List<Tuple2<Long, int[]>> out = new ArrayList<>();
+            while (it.hasNext()) {
+                Doc d = it.next();
+                out.add(new Tuple2<>(d.id(), minHash.signature(d.text())));
+            }
+            return out.iterator();
+        }).persist(StorageLevel.MEMORY_AND_DISK_SER());
+
+        JavaPairRDD<Long, Long> candidates = signatures.mapPartitionsToPair(it -> bandKeys(it, options))
+                .groupByKey(partitions)
+                .flatMapToPair(bucket -> {
+                    long min = Long.MAX_VALUE;
+                    for (long id : bucket._2()) min = Math.min(min, id);
+                    List<Tuple2<Long, Long>> out = new ArrayList<>();
+                    for (long id : bucket._2()) if (id != min) out.add(new Tuple2<>(id, min));
+                    return out.iterator();
+                })
+                .distinct(partitions);
+        double threshold = options.threshold();
+        JavaPairRDD<Long, Long> confirmed = candidates.join(signatures, partitions)
+                .mapToPair(t -> new Tuple2<>(t._2()._1(), new Tuple2<>(t._1(), t._2()._2())))
+                .join(signatures, partitions)
+                .filter(t -> MinHash.similarity(t._2()._1()._2(), t._2()._2()) >= threshold)
+                .mapToPair(t -> new Tuple2<>(t._2()._1()._1(), t._1()));
+        JavaPairRDD<Long, Long> removed = ConnectedComponents.toSmallest(confirmed, partitions); // materialised
+        // A join, not subtractByKey: Spark's subtract holds a whole partition of the left side (the documents) in
+        // an in-memory map, which ran executors out of heap at 400 MB; a join's buffers spill to disk.
+        JavaRDD<Doc> kept = docs.mapToPair(d -> new Tuple2<>(d.id(), d))
+                .leftOuterJoin(removed, partitions)
+                .filter(t -> !t._2()._2().isPresent())
+                .map(t -> t._2()._1());
+        signatures.unpersist(false);
+        return kept;
+    }
+
+    private static Iterator<Tuple2<Long, Long>> bandKeys(Iterator<Tuple2<Long, int[]>> it, NearDedupOptions options) {
+        MinHash minHash = new MinHash(options);
+        List<Tuple2<Long, Long>> out = new ArrayList<>();
+        while (it.hasNext()) {
+            Tuple2<Long, int[]> s = it.next();
+            for (int b = 0; b < options.bands(); b++) out.add(new Tuple2<>(minHash.bandKey(s._2(), b), s._1()));
+        }
+        return out.iterator();
+    }
+}

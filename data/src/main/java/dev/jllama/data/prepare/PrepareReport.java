@@ -1,0 +1,208 @@
+package dev.jllama.data.prepare;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.awt.Color;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.CategoryAxis;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.plot.CategoryPlot;
+import org.jfree.chart.plot.CombinedDomainCategoryPlot;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.renderer.category.StackedBarRenderer;
+import org.jfree.chart.renderer.category.StandardBarPainter;
+import org.jfree.data.category.DefaultCategoryDataset;
+
+/**
+ * Per-source accounting of the whole job: documents and bytes that each stage let through, per source, and the
+ * tokens written per source and split. Written as {@code report.json} and {@code report.png} next to the
+ * manifest, summarised in the manifest's preparation section, and printed as a table.
+ */
+final class PrepareReport {
+    static final String JSON_FILE = "report.json";
+    static final String PNG_FILE = "report.png";
+
+    /** Kept first (green), then one colour per stage that removes documents. */
+    private static final Color[] SERIES_COLOURS = {new Color(0x4c9a2a), new Color(0x9e9e9e), new Color(0xd62728),
+            new Color(0xff7f0e), new Color(0x9467bd), new Color(0x1f77b4), new Color(0x8c564b), new Color(0xe377c2)};
+
+    private final Map<String, SourceCounts> stages = new LinkedHashMap<>();
+    private final Map<String, Map<String, Long>> tokens = new LinkedHashMap<>(); // split → source → tokens
+
+    /**
+     * A map of the given keys and values in their order: the manifest and report must not depend on Map.of's
+     * iteration order, which changes from JVM to JVM.
+     */
+    static Map<String, Object> fields(Object... keysAndValues) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) m.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        return m;
+    }
+
+    /** Records what a stage let through; stages are reported in the order they are added, "read" first. */
+    void stage(String name, SourceCounts after) {
+        stages.put(name, after);
+    }
+
+    void tokens(String split, Map<String, Long> bySource) {
+        tokens.put(split, new java.util.TreeMap<>(bySource));
+    }
+
+    List<String> stageNames() {
+        return List.copyOf(stages.keySet());
+    }
+
+    long stageDocuments(String stage) {
+        return stages.get(stage).documents();
+    }
+
+    List<String> sources() {
+        TreeSet<String> all = new TreeSet<>();
+        for (SourceCounts c : stages.values()) all.addAll(c.bySource().keySet());
+        return List.copyOf(all);
+    }
+
+    /** Documents the named stage removed (what the stage before let through minus what it did). */
+    long removed(String stage) {
+        SourceCounts before = null;
+        for (Map.Entry<String, SourceCounts> e : stages.entrySet()) {
+            if (e.getKey().equals(stage)) return before == null ? 0 : before.documents() - e.getValue().documents();
+            before = e.getValue();
+        }
+        return 0;
+    }
+
+    private long tokensOf(String source) {
+        return tokens.values().stream().mapToLong(m -> m.getOrDefault(source, 0L)).sum();
+    }
+
+    /**
+     * Per source: documents and bytes after each stage, documents and tokens in (read) and out (written), tokens
+     * per split. Tokens are counted where documents are tokenised, so only for the documents written.
+     */
+    Map<String, Object> bySource() {
+        Map<String, Object> out = new LinkedHashMap<>();
+        SourceCounts read = stages.values().iterator().next();
+        SourceCounts last = List.copyOf(stages.values()).getLast();
+        for (String source : sources()) {
+            Map<String, Object> s = new LinkedHashMap<>();
+            s.put("documents_in", read.documents(source));
+            s.put("bytes_in", read.bytes(source));
+            s.put("documents_out", last.documents(source));
+            s.put("bytes_out", last.bytes(source));
+            s.put("tokens_out", tokensOf(source));
+            for (Map.Entry<String, Map<String, Long>> t : tokens.entrySet()) {
+                s.put("tokens_" + t.getKey(), t.getValue().getOrDefault(source, 0L));
+            }
+            Map<String, Object> perStage = new LinkedHashMap<>();
+            for (Map.Entry<String, SourceCounts> e : stages.entrySet()) {
+                perStage.put(e.getKey(), fields("documents", e.getValue().documents(source), "bytes", e.getValue().bytes(source)));
+            }
+            s.put("after_stage", perStage);
+            out.put(source, s);
+        }
+        return out;
+    }
+
+    /** A table: per source the documents read, removed by each stage, kept, and tokens written. */
+    String table() {
+        List<String> names = List.copyOf(stages.keySet());
+        List<String> header = new ArrayList<>(List.of("source", names.getFirst()));
+        for (String n : names.subList(1, names.size())) header.add("-" + n);
+        header.add("kept");
+        header.add("tokens");
+        List<List<String>> rows = new ArrayList<>();
+        rows.add(header);
+        List<String> sources = new ArrayList<>(sources());
+        sources.add("(all)");
+        for (String source : sources) {
+            List<String> row = new ArrayList<>(List.of(source));
+            long prev = -1;
+            for (SourceCounts c : stages.values()) {
+                long d = source.equals("(all)") ? c.documents() : c.documents(source);
+                row.add(String.valueOf(prev < 0 ? d : prev - d));
+                prev = d;
+            }
+            row.add(String.valueOf(prev));
+            row.add(String.valueOf(source.equals("(all)") ? sources().stream().mapToLong(this::tokensOf).sum() : tokensOf(source)));
+            rows.add(row);
+        }
+        int[] width = new int[header.size()];
+        for (List<String> r : rows) for (int i = 0; i < r.size(); i++) width[i] = Math.max(width[i], r.get(i).length());
+        StringBuilder b = new StringBuilder("documents per source: read, removed by each stage, kept; tokens written\n");
+        for (List<String> r : rows) {
+            for (int i = 0; i < r.size(); i++) {
+                String cell = r.get(i);
+                b.append(i == 0 ? String.format("%-" + width[i] + "s", cell) : String.format("  %" + width[i] + "s", cell));
+            }
+            b.append('\n');
+        }
+        return b.toString();
+    }
+
+    /** Writes report.json (the given summary plus {@link #bySource()}) and report.png into {@code dir}. */
+    void write(FileSystem fs, Path dir, Map<String, Object> summary) throws IOException {
+        Map<String, Object> json = new LinkedHashMap<>(summary);
+        json.put("stages", List.copyOf(stages.keySet()));
+        json.put("sources", bySource());
+        try (OutputStream out = fs.create(new Path(dir, JSON_FILE), false)) {
+            out.write(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(json));
+        }
+        try (OutputStream out = fs.create(new Path(dir, PNG_FILE), false)) {
+            out.write(png());
+        }
+    }
+
+    /** Two stacked bar charts, documents and bytes: per source, what each stage removed and what was kept. */
+    byte[] png() throws IOException {
+        if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
+        CombinedDomainCategoryPlot plot = new CombinedDomainCategoryPlot(new CategoryAxis("source"));
+        CategoryPlot documents = stackedPlot(0, "documents");
+        plot.add(documents);
+        plot.add(stackedPlot(1, "MB"));
+        plot.setFixedLegendItems(documents.getLegendItems()); // the two plots share their series
+        JFreeChart chart = new JFreeChart("kept and removed per stage", JFreeChart.DEFAULT_TITLE_FONT, plot, true);
+        chart.setBackgroundPaint(Color.WHITE);
+        ByteArrayOutputStream png = new ByteArrayOutputStream();
+        ChartUtils.writeChartAsPNG(png, chart, 900, 700);
+        return png.toByteArray();
+    }
+
+    private CategoryPlot stackedPlot(int field, String unit) {
+        DefaultCategoryDataset data = new DefaultCategoryDataset();
+        double scale = field == 0 ? 1 : 1e-6;
+        List<Map.Entry<String, SourceCounts>> list = List.copyOf(stages.entrySet());
+        for (String source : sources()) {
+            data.addValue(value(list.getLast().getValue(), source, field) * scale, "kept", source);
+            for (int i = 1; i < list.size(); i++) {
+                long removed = value(list.get(i - 1).getValue(), source, field) - value(list.get(i).getValue(), source, field);
+                data.addValue(removed * scale, "removed: " + list.get(i).getKey(), source);
+            }
+        }
+        StackedBarRenderer bars = new StackedBarRenderer();
+        bars.setBarPainter(new StandardBarPainter());
+        bars.setShadowVisible(false);
+        bars.setMaximumBarWidth(0.15);
+        for (int i = 0; i < SERIES_COLOURS.length; i++) bars.setSeriesPaint(i, SERIES_COLOURS[i]);
+        CategoryPlot p = new CategoryPlot(data, null, new NumberAxis(unit), bars);
+        p.setOrientation(PlotOrientation.VERTICAL);
+        p.setBackgroundPaint(Color.WHITE);
+        p.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        return p;
+    }
+
+    private static long value(SourceCounts c, String source, int field) {
+        return field == 0 ? c.documents(source) : c.bytes(source);
+    }
+}
