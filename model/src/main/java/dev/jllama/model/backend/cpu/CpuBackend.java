@@ -5,6 +5,7 @@ import dev.jllama.model.backend.Backend;
 import dev.jllama.model.backend.CachedAttention;
 import dev.jllama.model.backend.IntTensor;
 import dev.jllama.model.backend.PeakFlops;
+import dev.jllama.model.backend.Precision;
 import dev.jllama.model.backend.Tensor;
 import java.util.Arrays;
 import java.util.Optional;
@@ -26,7 +27,14 @@ public final class CpuBackend implements Backend {
     private static final FloatVector ONE = FloatVector.broadcast(SPECIES, 1f);
 
     private final Parallel parallel;
+    private final Precision precision;
+    /** The matmul of {@link #precision}: the fp32 kernel, or {@link Bf16Matmul} in front of it. */
     private final MatmulKernel gemm;
+    /**
+     * In bf16: attention's operands rounded to bf16 (q, k, v, and dout backward); null in fp32. Without OpenBLAS the
+     * Java attention then multiplies fp32 probabilities by the rounded V (its products are fused with the softmax).
+     */
+    private float[] roundedQ, roundedK, roundedV, roundedDout;
     /** Blocked on OpenBLAS with the OpenBLAS matmul, else the Java kernel. */
     private final CpuAttention attention;
     private final BlasAttention blasAttention;
@@ -45,15 +53,32 @@ public final class CpuBackend implements Backend {
      *               {@code openblas} or {@code java}
      */
     public CpuBackend(int threads, String matmul) {
+        this(threads, matmul, Precision.FP32);
+    }
+
+    /** {@link #CpuBackend(int, String)} with its matrix products, attention's included, in {@code precision}. */
+    public CpuBackend(int threads, Precision precision) {
+        this(threads, System.getProperty(MATMUL_PROPERTY, "auto"), precision);
+    }
+
+    public CpuBackend(int threads, String matmul, Precision precision) {
         this.parallel = new Parallel(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
-        this.gemm = MatmulKernel.create(matmul, parallel);
+        this.precision = precision;
+        MatmulKernel fp32 = MatmulKernel.create(matmul, parallel);
+        this.gemm = precision == Precision.BF16 ? Bf16Matmul.create(fp32, parallel) : fp32;
         this.attention = new CpuAttention(parallel);
-        this.blasAttention = gemm instanceof OpenBlasGemm ? new BlasAttention(OpenBlas.get(), parallel) : null;
+        this.blasAttention = fp32 instanceof OpenBlasGemm
+                ? new BlasAttention(OpenBlas.get(), parallel, precision == Precision.BF16) : null;
     }
 
     @Override
     public String name() {
         return "cpu";
+    }
+
+    @Override
+    public Precision precision() {
+        return precision;
     }
 
     @Override
@@ -269,23 +294,43 @@ public final class CpuBackend implements Backend {
     @Override
     public void attention(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
                           int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        float[] qs = f(q), ks = f(k), vs = f(v);
+        if (precision == Precision.BF16) {
+            qs = roundedQ = roundedCopy(qs, roundedQ);
+            ks = roundedK = roundedCopy(ks, roundedK);
+            vs = roundedV = roundedCopy(vs, roundedV);
+        }
         if (blasAttention != null) {
-            blasAttention.forward(f(out), f(lse), f(q), f(k), f(v), batch, seqLen, heads, kvHeads, headDim);
+            blasAttention.forward(f(out), f(lse), qs, ks, vs, batch, seqLen, heads, kvHeads, headDim);
             return;
         }
-        attention.forward(f(out), f(lse), f(q), f(k), f(v), batch, seqLen, heads, kvHeads, headDim);
+        attention.forward(f(out), f(lse), qs, ks, vs, batch, seqLen, heads, kvHeads, headDim);
+    }
+
+    /** {@code src} rounded to bf16 into {@code buffer} (a new one when it is too small); returns the buffer. */
+    private float[] roundedCopy(float[] src, float[] buffer) {
+        float[] dst = buffer != null && buffer.length >= src.length ? buffer : new float[src.length];
+        parallel.forEach(chunks(src.length), c -> Bf16.round(src, c * CHUNK, dst, c * CHUNK, chunkEnd(c, src.length) - c * CHUNK));
+        return dst;
     }
 
     @Override
     public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor out, Tensor lse,
                                   Tensor q, Tensor k, Tensor v,
                                   int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        float[] qs = f(q), ks = f(k), vs = f(v), dy = f(dout);
+        if (precision == Precision.BF16) {
+            qs = roundedQ = roundedCopy(qs, roundedQ);
+            ks = roundedK = roundedCopy(ks, roundedK);
+            vs = roundedV = roundedCopy(vs, roundedV);
+            dy = roundedDout = roundedCopy(dy, roundedDout);
+        }
         if (blasAttention != null) {
-            blasAttention.backward(f(dq), f(dk), f(dv), f(dout), f(out), f(lse), f(q), f(k), f(v),
+            blasAttention.backward(f(dq), f(dk), f(dv), dy, f(out), f(lse), qs, ks, vs,
                     batch, seqLen, heads, kvHeads, headDim);
             return;
         }
-        attention.backward(f(dq), f(dk), f(dv), f(dout), f(out), f(lse), f(q), f(k), f(v),
+        attention.backward(f(dq), f(dk), f(dv), dy, f(out), f(lse), qs, ks, vs,
                 batch, seqLen, heads, kvHeads, headDim);
     }
 
