@@ -57,7 +57,8 @@ final class Bf16 {
     static void toBits(float[] src, int srcAt, short[] dst, int dstAt, int n) {
         int i = 0;
         for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
-            IntVector high = roundBits(FloatVector.fromArray(FLOATS, src, srcAt + i)).lanewise(VectorOperators.LSHR, 16);
+            IntVector high = roundBits(FloatVector.fromArray(FLOATS, src, srcAt + i))
+                    .lanewise(VectorOperators.LSHR, 16);
             ((ShortVector) high.convertShape(VectorOperators.I2S, SHORTS, 0)).intoArray(dst, dstAt + i);
         }
         for (; i < n; i++) dst[dstAt + i] = (short) (roundBits(src[srcAt + i]) >>> 16);

@@ -110,7 +110,8 @@ final class Bf16Matmul implements MatmulKernel {
     }
 
     private void convert(float[] src, short[] dst, int n) {
-        parallel.forEach(chunks(n), chunk -> Bf16.toBits(src, chunk * CHUNK, dst, chunk * CHUNK, chunkLength(chunk, n)));
+        parallel.forEach(chunks(n),
+                chunk -> Bf16.toBits(src, chunk * CHUNK, dst, chunk * CHUNK, chunkLength(chunk, n)));
     }
 
     private static final int CHUNK = 1 << 15;
