@@ -112,9 +112,9 @@ public final class BenchCommand extends LlamaCommand {
     /** The options each kind of benchmark reads, besides --what, --json and --verbose. */
     private static final Map<String, List<String>> OPTIONS = Map.of(
             "matmul", List.of("--model", "--batch", "--seq-len", "--steps", "--rounds", "--no-openblas", "--backend",
-                    "--device", "--threads", "--python"),
+                    "--device", "--threads", "--precision", "--python"),
             "step", List.of("--shape", "--model", "--batch", "--seq-len", "--steps", "--rounds", "--profile",
-                    "--backend", "--device", "--threads", "--python"),
+                    "--backend", "--device", "--threads", "--precision", "--python"),
             "tokenize", List.of("--tokenizer", "--input", "--steps"),
             "allreduce", List.of("--ranks", "--sizes"),
             "scaling", List.of("--model", "--batch", "--seq-len", "--steps", "--ranks", "--data"));
