@@ -252,7 +252,8 @@ public final class BenchCommand extends LlamaCommand {
                 out.println("PyTorch, same shapes and forms (after ours):");
                 torch = python.run("bench_matmul.py", List.of("--library", "torch", "--model", modelName,
                         "--rows", Integer.toString(rows), "--steps", Integer.toString(reps),
-                        "--rounds", Integer.toString(rounds), "--threads", Integer.toString(usedThreads)), out);
+                        "--rounds", Integer.toString(rounds), "--threads", Integer.toString(usedThreads),
+                        "--precision", precision.label()), out);
                 out.printf("PyTorch: %s%n", torch.get("library").asText());
             }
             out.printf("  %-20s %-16s %-28s %9s %9s %-17s %9s%n", "layer", "form", "shape", "ours", "openblas",
