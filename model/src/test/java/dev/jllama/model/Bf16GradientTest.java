@@ -1,5 +1,6 @@
 package dev.jllama.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jllama.model.backend.Backend;
@@ -10,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -79,6 +81,34 @@ class Bf16GradientTest {
             errors.forEach((name, error) -> assertTrue(error <= GRADIENT_BOUND, name + ": relative error " + error));
             double largest = errors.values().stream().mapToDouble(Double::doubleValue).max().orElseThrow();
             assertTrue(largest > 1e-3, "bf16 gradients equal fp32's to " + largest + ": no product ran in bf16");
+        }
+    }
+
+    /** bf16 keeps the backend's property: the same bits for any thread count (attention and the LM head included). */
+    @Test
+    void bf16GradientsDoNotDependOnTheThreadCount() {
+        LlamaConfig config = config();
+        int[] windows = new int[BATCH * (SEQ + 1)];
+        SplittableRandom random = new SplittableRandom(4);
+        for (int i = 0; i < windows.length; i++) windows[i] = random.nextInt(config.vocabSize());
+        float[][] first = null;
+        for (int threads : new int[] {1, 3}) {
+            try (Backend backend = new CpuBackend(threads, Precision.BF16);
+                 LlamaModel model = new LlamaModel(config, backend)) {
+                Initializer.initialize(model, 8);
+                model.zeroGradients();
+                model.forwardBackward(windows, BATCH, SEQ, 1f / (BATCH * SEQ));
+                List<Parameters.Param> params = model.parameters().all();
+                float[][] grads = new float[params.size()][];
+                for (int i = 0; i < grads.length; i++) grads[i] = ModelGradientTest.read(backend, params.get(i).grad());
+                if (first == null) {
+                    first = grads;
+                } else {
+                    for (int i = 0; i < grads.length; i++) {
+                        assertArrayEquals(first[i], grads[i], params.get(i).name());
+                    }
+                }
+            }
         }
     }
 }
