@@ -71,11 +71,6 @@ final class Bf16Matmul implements MatmulKernel {
         return null;
     }
 
-    /** Whether products run on sbgemm (else on rounded operands in the fp32 kernel). */
-    boolean onSbgemm() {
-        return sbgemm != null;
-    }
-
     @Override
     public String describe() {
         return description;
@@ -105,7 +100,7 @@ final class Bf16Matmul implements MatmulKernel {
     }
 
     /** Rounds {@code n} elements of {@code src} into {@code dst}, in fixed chunks on the pool. */
-    void round(float[] src, float[] dst, int n) {
+    private void round(float[] src, float[] dst, int n) {
         parallel.forEach(chunks(n), chunk -> Bf16.round(src, chunk * CHUNK, dst, chunk * CHUNK, chunkLength(chunk, n)));
     }
 
