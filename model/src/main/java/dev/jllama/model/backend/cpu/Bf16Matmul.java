@@ -3,6 +3,8 @@ package dev.jllama.model.backend.cpu;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.IdentityHashMap;
+import java.util.Map;
 
 /**
  * The matmul of bf16 mixed precision: both operands rounded to bf16, products accumulated and written in fp32.
@@ -11,8 +13,10 @@ import java.nio.file.Path;
  * Elsewhere the operands are rounded to bf16 values kept in fp32 arrays and the fp32 kernel multiplies them: the
  * same products (a product of two bf16 numbers is exact in fp32), at the fp32 rate plus the rounding.
  *
- * <p>Operands are converted on every call into buffers this kernel keeps: a weight's conversion costs one pass over
- * it against {@code rows} multiply-adds per element in the product, and the master weights stay fp32.
+ * <p>Activations are converted on every call into buffers this kernel keeps. Weights (the B operand of
+ * {@link #multiplyByWeight}) are converted once and kept until the backend reports the array written
+ * ({@link #forget}): the LM head's weight is multiplied once per chunk of rows, forward and backward, and converting
+ * its {@code vocab x dim} values each time would cost a pass over them per chunk. The master weights stay fp32.
  */
 final class Bf16Matmul implements MatmulKernel {
     private final Parallel parallel;
@@ -23,6 +27,8 @@ final class Bf16Matmul implements MatmulKernel {
     private final String description;
     private float[] roundedA = new float[0], roundedB = new float[0];
     private short[] bitsA = new short[0], bitsB = new short[0];
+    /** Each weight array's converted copy (bf16 bits with sbgemm, rounded floats without), until it is written. */
+    private final Map<float[], Object> weights = new IdentityHashMap<>();
 
     private Bf16Matmul(Parallel parallel, OpenBlas sbgemm, MatmulKernel fp32, String description) {
         this.parallel = parallel;
@@ -79,24 +85,65 @@ final class Bf16Matmul implements MatmulKernel {
     @Override
     public void multiply(int m, int n, int k, float[] a, boolean transA, float[] b, boolean transB, float[] c,
                          boolean accumulate) {
+        multiply(m, n, k, a, transA, b, transB, c, accumulate, false);
+    }
+
+    /**
+     * {@link #multiply} whose B is a weight: its conversion is kept for the next products with it, until
+     * {@link #forget} says the array changed.
+     */
+    void multiplyByWeight(int m, int n, int k, float[] a, boolean transA, float[] w, boolean transB, float[] c,
+                          boolean accumulate) {
+        multiply(m, n, k, a, transA, w, transB, c, accumulate, true);
+    }
+
+    /** The backend wrote {@code array}: a kept conversion of it is stale. */
+    void forget(float[] array) {
+        weights.remove(array);
+    }
+
+    private void multiply(int m, int n, int k, float[] a, boolean transA, float[] b, boolean transB, float[] c,
+                          boolean accumulate, boolean bIsWeight) {
         int sizeA = m * k, sizeB = k * n;
         if (sbgemm == null) {
             if (roundedA.length < sizeA) roundedA = new float[sizeA];
-            if (roundedB.length < sizeB) roundedB = new float[sizeB];
             round(a, roundedA, sizeA);
-            round(b, roundedB, sizeB);
-            fp32.multiply(m, n, k, roundedA, transA, roundedB, transB, c, accumulate);
+            float[] rb;
+            if (bIsWeight) {
+                rb = (float[]) weights.get(b);
+                if (rb == null || rb.length != sizeB) {
+                    rb = new float[sizeB];
+                    round(b, rb, sizeB);
+                    weights.put(b, rb);
+                }
+            } else {
+                if (roundedB.length < sizeB) roundedB = new float[sizeB];
+                round(b, roundedB, sizeB);
+                rb = roundedB;
+            }
+            fp32.multiply(m, n, k, roundedA, transA, rb, transB, c, accumulate);
             return;
         }
         if (bitsA.length < sizeA) bitsA = new short[sizeA];
-        if (bitsB.length < sizeB) bitsB = new short[sizeB];
-        short[] ba = bitsA, bb = bitsB;
+        short[] ba = bitsA, bb;
         convert(a, ba, sizeA);
-        convert(b, bb, sizeB);
+        if (bIsWeight) {
+            bb = (short[]) weights.get(b);
+            if (bb == null || bb.length != sizeB) {
+                bb = new short[sizeB];
+                convert(b, bb, sizeB);
+                weights.put(b, bb);
+            }
+        } else {
+            if (bitsB.length < sizeB) bitsB = new short[sizeB];
+            bb = bitsB;
+            convert(b, bb, sizeB);
+        }
         int lda = Math.max(1, transA ? m : k), ldb = Math.max(1, transB ? k : n);
         float beta = accumulate ? 1f : 0f;
+        short[] bits = bb;
         OpenBlasGemm.forEachTile(parallel, m, n, (m0, rows, n0, cols) -> sbgemm.sbgemm(transA, transB, rows, cols, k,
-                ba, transA ? m0 : m0 * lda, lda, bb, transB ? n0 * ldb : n0, ldb, beta, c, m0 * n + n0, n));
+                ba, transA ? m0 : m0 * lda, lda, bits, transB ? n0 * ldb : n0, ldb, beta, c, m0 * n + n0, n));
     }
 
     /** Rounds {@code n} elements of {@code src} into {@code dst}, in fixed chunks on the pool. */

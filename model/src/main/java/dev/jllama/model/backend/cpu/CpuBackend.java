@@ -28,8 +28,10 @@ public final class CpuBackend implements Backend {
 
     private final Parallel parallel;
     private final Precision precision;
-    /** The matmul of {@link #precision}: the fp32 kernel, or {@link Bf16Matmul} in front of it. */
+    /** The matmul of {@link #precision}: the fp32 kernel, or {@link #bf16} in front of it. */
     private final MatmulKernel gemm;
+    /** In bf16 the matmul, which keeps weights converted until {@link #written} reports them changed; else null. */
+    private final Bf16Matmul bf16;
     /**
      * In bf16: attention's operands rounded to bf16 (q, k, v, and dout backward); null in fp32. Without OpenBLAS the
      * Java attention then multiplies fp32 probabilities by the rounded V (its products are fused with the softmax).
@@ -65,7 +67,8 @@ public final class CpuBackend implements Backend {
         this.parallel = new Parallel(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
         this.precision = precision;
         MatmulKernel fp32 = MatmulKernel.create(matmul, parallel);
-        this.gemm = precision == Precision.BF16 ? Bf16Matmul.create(fp32, parallel) : fp32;
+        this.bf16 = precision == Precision.BF16 ? Bf16Matmul.create(fp32, parallel) : null;
+        this.gemm = bf16 != null ? bf16 : fp32;
         this.attention = new CpuAttention(parallel);
         this.blasAttention = fp32 instanceof OpenBlasGemm
                 ? new BlasAttention(OpenBlas.get(), parallel, precision == Precision.BF16) : null;
@@ -110,6 +113,15 @@ public final class CpuBackend implements Backend {
         return ((CpuTensor) t).data();
     }
 
+    /**
+     * Every kernel that writes tensors says so here first, and so does {@link #free}: in bf16 the matmul keeps weights
+     * converted, and a written array's conversion is stale.
+     */
+    private void written(Tensor... outputs) {
+        if (bf16 == null) return;
+        for (Tensor t : outputs) bf16.forget(f(t));
+    }
+
     private static int[] ints(IntTensor t) {
         return ((CpuIntTensor) t).data();
     }
@@ -128,11 +140,13 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void free(Tensor tensor) {
-        // Heap memory: released when the model drops its reference.
+        // Heap memory: released when the model drops its reference, and the matmul's bf16 copy of it with it.
+        written(tensor);
     }
 
     @Override
     public void write(Tensor dst, int dstOffset, float[] src, int srcOffset, int length) {
+        written(dst);
         System.arraycopy(src, srcOffset, f(dst), dstOffset, length);
     }
 
@@ -148,12 +162,14 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void zero(Tensor tensor) {
+        written(tensor);
         float[] data = f(tensor);
         parallel.forEach(chunks(data.length), c -> Arrays.fill(data, c * CHUNK, chunkEnd(c, data.length), 0f));
     }
 
     @Override
     public void copy(Tensor dst, int dstOffset, Tensor src, int srcOffset, int length) {
+        written(dst);
         System.arraycopy(f(src), srcOffset, f(dst), dstOffset, length);
     }
 
@@ -161,16 +177,27 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmul(Tensor out, Tensor x, Tensor w, int rows, int in, int outDim) {
+        written(out);
+        if (bf16 != null) {
+            bf16.multiplyByWeight(rows, outDim, in, f(x), false, f(w), true, f(out), false);
+            return;
+        }
         gemm.multiply(rows, outDim, in, f(x), false, f(w), true, f(out), false);
     }
 
     @Override
     public void matmulBackwardInput(Tensor dx, Tensor dout, Tensor w, int rows, int in, int outDim, boolean accumulate) {
+        written(dx);
+        if (bf16 != null) {
+            bf16.multiplyByWeight(rows, in, outDim, f(dout), false, f(w), false, f(dx), accumulate);
+            return;
+        }
         gemm.multiply(rows, in, outDim, f(dout), false, f(w), false, f(dx), accumulate);
     }
 
     @Override
     public void matmulBackwardWeight(Tensor dw, Tensor dout, Tensor x, int rows, int in, int outDim) {
+        written(dw);
         gemm.multiply(outDim, in, rows, f(dout), true, f(x), false, f(dw), true);
     }
 
@@ -178,6 +205,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void rmsnorm(Tensor out, Tensor rstd, Tensor x, Tensor gain, int rows, int dim, float eps) {
+        written(out, rstd);
         float[] o = f(out), r = f(rstd), xs = f(x), g = f(gain);
         parallel.forEach(rowBlocks(rows), block -> {
             for (int row = block * 64, end = Math.min(rows, row + 64); row < end; row++) {
@@ -198,6 +226,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void rmsnormBackward(Tensor dx, Tensor dgain, Tensor dout, Tensor x, Tensor gain, Tensor rstd,
                                 int rows, int dim) {
+        written(dx, dgain);
         float[] dxs = f(dx), dg = f(dgain), dy = f(dout), xs = f(x), g = f(gain), r = f(rstd);
         // Input gradient: rows are independent.
         parallel.forEach(rowBlocks(rows), block -> {
@@ -227,6 +256,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void rope(Tensor x, Tensor table, int rows, int seqLen, int heads, int headDim, boolean inverse) {
+        written(x);
         float[] xs = f(x), tab = f(table);
         float sign = inverse ? -1f : 1f;
         int stride = heads * headDim;
@@ -251,6 +281,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void swiglu(Tensor out, Tensor gate, Tensor up, int n) {
+        written(out);
         float[] o = f(out), g = f(gate), u = f(up);
         parallel.forEach(chunks(n), c -> {
             int i = c * CHUNK, end = chunkEnd(c, n);
@@ -268,6 +299,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int n) {
+        written(dgate, dup);
         float[] dg = f(dgate), du = f(dup), dy = f(dout), g = f(gate), u = f(up);
         parallel.forEach(chunks(n), c -> {
             int i = c * CHUNK, end = chunkEnd(c, n);
@@ -294,6 +326,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void attention(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
                           int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        written(out, lse);
         float[] qs = f(q), ks = f(k), vs = f(v);
         if (precision == Precision.BF16) {
             qs = roundedQ = roundedCopy(qs, roundedQ);
@@ -318,6 +351,7 @@ public final class CpuBackend implements Backend {
     public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor out, Tensor lse,
                                   Tensor q, Tensor k, Tensor v,
                                   int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        written(dq, dk, dv);
         float[] qs = f(q), ks = f(k), vs = f(v), dy = f(dout);
         if (precision == Precision.BF16) {
             qs = roundedQ = roundedCopy(qs, roundedQ);
@@ -337,6 +371,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void attentionCached(Tensor out, Tensor q, Tensor kCache, Tensor vCache,
                                 int rows, int start, int heads, int kvHeads, int headDim) {
+        written(out);
         float[] o = f(out), qs = f(q), k = f(kCache), v = f(vCache);
         parallel.forEach(heads, h -> CachedAttention.head(o, qs, k, v, rows, start, heads, kvHeads, headDim, h));
     }
@@ -345,6 +380,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void embedding(Tensor out, Tensor table, IntTensor tokens, int rows, int dim) {
+        written(out);
         float[] o = f(out), tab = f(table);
         int[] ids = ints(tokens);
         int vocab = tab.length / dim;
@@ -362,6 +398,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void embeddingBackward(Tensor dtable, Tensor dout, IntTensor tokens, int rows, int dim) {
+        written(dtable);
         float[] dt = f(dtable), dy = f(dout);
         int[] ids = ints(tokens);
         // Columns are independent: each task adds every row into its own column range, in row order.
@@ -378,6 +415,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void crossEntropy(Tensor losses, int lossOffset, Tensor logits, IntTensor targets, int targetOffset,
                              int rows, int vocab, float gradScale) {
+        written(losses, logits);
         float[] loss = f(losses), z = f(logits);
         int[] ys = ints(targets);
         parallel.forEach(rows, row -> {
@@ -444,6 +482,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void add(Tensor dst, Tensor src, int n) {
+        written(dst);
         float[] d = f(dst), s = f(src);
         parallel.forEach(chunks(n), c -> {
             int i = c * CHUNK, end = chunkEnd(c, n);
@@ -456,6 +495,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void scale(Tensor t, float factor) {
+        written(t);
         float[] d = f(t);
         parallel.forEach(chunks(d.length), c -> {
             for (int i = c * CHUNK, end = chunkEnd(c, d.length); i < end; i++) d[i] *= factor;
@@ -504,6 +544,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void adamw(Tensor param, Tensor grad, int offset, Tensor m, Tensor v, int momentOffset, int length,
                       AdamWStep step) {
+        written(param, m, v);
         float[] p = f(param), g = f(grad), m1 = f(m), m2 = f(v);
         parallel.forEach(chunks(length), c -> {
             int start = c * CHUNK;
