@@ -13,10 +13,12 @@ import java.util.Map;
  * Elsewhere the operands are rounded to bf16 values kept in fp32 arrays and the fp32 kernel multiplies them: the
  * same products (a product of two bf16 numbers is exact in fp32), at the fp32 rate plus the rounding.
  *
- * <p>Activations are converted on every call into buffers this kernel keeps. Weights (the B operand of
- * {@link #multiplyByWeight}) are converted once and kept until the backend reports the array written
- * ({@link #forget}): the LM head's weight is multiplied once per chunk of rows, forward and backward, and converting
- * its {@code vocab x dim} values each time would cost a pass over them per chunk. The master weights stay fp32.
+ * <p>Each operand is converted once and kept until the backend reports its array written ({@link #forget}; the
+ * buffer stays for the next conversion, so a training step allocates nothing after the first): a
+ * conversion is a memory-bound pass that costs, per element of an operand, a large fraction of the product's
+ * {@code 2 x n} multiply-adds on it when n is a few hundred, and the same arrays come back (a weight forward and
+ * backward and in every chunk of the LM head's rows, an activation in its forward product and in its weight gradient,
+ * an output gradient in both of its backward products). The master weights stay fp32.
  */
 final class Bf16Matmul implements MatmulKernel {
     private final Parallel parallel;
@@ -25,10 +27,8 @@ final class Bf16Matmul implements MatmulKernel {
     /** Without sbgemm: the fp32 kernel that multiplies the rounded operands; else null. */
     private final MatmulKernel fp32;
     private final String description;
-    private float[] roundedA = new float[0], roundedB = new float[0];
-    private short[] bitsA = new short[0], bitsB = new short[0];
-    /** Each weight array's converted copy (bf16 bits with sbgemm, rounded floats without), until it is written. */
-    private final Map<float[], Object> weights = new IdentityHashMap<>();
+    /** Each operand array's conversion, current until the array is written, its buffer kept until it is freed. */
+    private final Map<float[], Conversion> converted = new IdentityHashMap<>();
 
     private Bf16Matmul(Parallel parallel, OpenBlas sbgemm, MatmulKernel fp32, String description) {
         this.parallel = parallel;
@@ -85,75 +85,72 @@ final class Bf16Matmul implements MatmulKernel {
     @Override
     public void multiply(int m, int n, int k, float[] a, boolean transA, float[] b, boolean transB, float[] c,
                          boolean accumulate) {
-        multiply(m, n, k, a, transA, b, transB, c, accumulate, false);
-    }
-
-    /**
-     * {@link #multiply} whose B is a weight: its conversion is kept for the next products with it, until
-     * {@link #forget} says the array changed.
-     */
-    void multiplyByWeight(int m, int n, int k, float[] a, boolean transA, float[] w, boolean transB, float[] c,
-                          boolean accumulate) {
-        multiply(m, n, k, a, transA, w, transB, c, accumulate, true);
-    }
-
-    /** The backend wrote {@code array}: a kept conversion of it is stale. */
-    void forget(float[] array) {
-        weights.remove(array);
-    }
-
-    private void multiply(int m, int n, int k, float[] a, boolean transA, float[] b, boolean transB, float[] c,
-                          boolean accumulate, boolean bIsWeight) {
-        int sizeA = m * k, sizeB = k * n;
         if (sbgemm == null) {
-            if (roundedA.length < sizeA) roundedA = new float[sizeA];
-            round(a, roundedA, sizeA);
-            float[] rb;
-            if (bIsWeight) {
-                rb = (float[]) weights.get(b);
-                if (rb == null || rb.length != sizeB) {
-                    rb = new float[sizeB];
-                    round(b, rb, sizeB);
-                    weights.put(b, rb);
-                }
-            } else {
-                if (roundedB.length < sizeB) roundedB = new float[sizeB];
-                round(b, roundedB, sizeB);
-                rb = roundedB;
-            }
-            fp32.multiply(m, n, k, roundedA, transA, rb, transB, c, accumulate);
+            fp32.multiply(m, n, k, rounded(a, m * k), transA, rounded(b, k * n), transB, c, accumulate);
             return;
         }
-        if (bitsA.length < sizeA) bitsA = new short[sizeA];
-        short[] ba = bitsA, bb;
-        convert(a, ba, sizeA);
-        if (bIsWeight) {
-            bb = (short[]) weights.get(b);
-            if (bb == null || bb.length != sizeB) {
-                bb = new short[sizeB];
-                convert(b, bb, sizeB);
-                weights.put(b, bb);
-            }
-        } else {
-            if (bitsB.length < sizeB) bitsB = new short[sizeB];
-            bb = bitsB;
-            convert(b, bb, sizeB);
-        }
+        short[] ba = bits(a, m * k), bb = bits(b, k * n);
         int lda = Math.max(1, transA ? m : k), ldb = Math.max(1, transB ? k : n);
         float beta = accumulate ? 1f : 0f;
-        short[] bits = bb;
         OpenBlasGemm.forEachTile(parallel, m, n, (m0, rows, n0, cols) -> sbgemm.sbgemm(transA, transB, rows, cols, k,
-                ba, transA ? m0 : m0 * lda, lda, bits, transB ? n0 * ldb : n0, ldb, beta, c, m0 * n + n0, n));
+                ba, transA ? m0 : m0 * lda, lda, bb, transB ? n0 * ldb : n0, ldb, beta, c, m0 * n + n0, n));
     }
 
-    /** Rounds {@code n} elements of {@code src} into {@code dst}, in fixed chunks on the pool. */
-    private void round(float[] src, float[] dst, int n) {
-        parallel.forEach(chunks(n), chunk -> Bf16.round(src, chunk * CHUNK, dst, chunk * CHUNK, chunkLength(chunk, n)));
+    /** The backend wrote {@code array}: its kept conversion is stale (its buffer is kept for the next one). */
+    void forget(float[] array) {
+        Conversion kept = converted.get(array);
+        if (kept != null) kept.current = false;
     }
 
-    private void convert(float[] src, short[] dst, int n) {
+    /** The backend freed {@code array}: its conversion and buffer go too. */
+    void release(float[] array) {
+        converted.remove(array);
+    }
+
+    /** An operand's converted copy: bf16 bits (short[]) with sbgemm, rounded fp32 values (float[]) without. */
+    private static final class Conversion {
+        Object buffer;
+        int length;
+        boolean current;
+    }
+
+    /** The kept conversion of {@code x} when it is current and covers {@code n} elements, else null. */
+    private Conversion current(float[] x, int n) {
+        Conversion kept = converted.get(x);
+        return kept != null && kept.current && kept.length >= n ? kept : null;
+    }
+
+    /** The entry for {@code x}, marked current, its buffer at least {@code n} long (reused when it is). */
+    private Conversion refresh(float[] x, int n, java.util.function.IntFunction<Object> allocate, int capacity) {
+        Conversion entry = converted.computeIfAbsent(x, array -> new Conversion());
+        if (entry.buffer == null || capacity < n) entry.buffer = allocate.apply(n);
+        entry.length = n;
+        entry.current = true;
+        return entry;
+    }
+
+    /** The first {@code n} elements of {@code x} as bf16 bits: kept, or converted now and kept. */
+    private short[] bits(float[] x, int n) {
+        Conversion kept = current(x, n);
+        if (kept != null) return (short[]) kept.buffer;
+        Conversion entry = converted.get(x);
+        int capacity = entry != null && entry.buffer instanceof short[] old ? old.length : -1;
+        short[] bits = (short[]) refresh(x, n, short[]::new, capacity).buffer;
         parallel.forEach(chunks(n),
-                chunk -> Bf16.toBits(src, chunk * CHUNK, dst, chunk * CHUNK, chunkLength(chunk, n)));
+                chunk -> Bf16.toBits(x, chunk * CHUNK, bits, chunk * CHUNK, chunkLength(chunk, n)));
+        return bits;
+    }
+
+    /** The first {@code n} elements of {@code x} rounded to bf16, in fp32: kept, or rounded now and kept. */
+    private float[] rounded(float[] x, int n) {
+        Conversion kept = current(x, n);
+        if (kept != null) return (float[]) kept.buffer;
+        Conversion entry = converted.get(x);
+        int capacity = entry != null && entry.buffer instanceof float[] old ? old.length : -1;
+        float[] rounded = (float[]) refresh(x, n, float[]::new, capacity).buffer;
+        parallel.forEach(chunks(n),
+                chunk -> Bf16.round(x, chunk * CHUNK, rounded, chunk * CHUNK, chunkLength(chunk, n)));
+        return rounded;
     }
 
     private static final int CHUNK = 1 << 15;

@@ -30,7 +30,7 @@ public final class CpuBackend implements Backend {
     private final Precision precision;
     /** The matmul of {@link #precision}: the fp32 kernel, or {@link #bf16} in front of it. */
     private final MatmulKernel gemm;
-    /** In bf16 the matmul, which keeps weights converted until {@link #written} reports them changed; else null. */
+    /** In bf16 the matmul, which keeps operands converted until {@link #written} reports them changed; else null. */
     private final Bf16Matmul bf16;
     /**
      * In bf16: attention's operands rounded to bf16 (q, k, v, and dout backward); null in fp32. Without OpenBLAS the
@@ -114,8 +114,8 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * Every kernel that writes tensors says so here first, and so does {@link #free}: in bf16 the matmul keeps weights
-     * converted, and a written array's conversion is stale.
+     * Every kernel that writes tensors says so here first: in bf16 the matmul keeps operands converted, and a written
+     * array's conversion is stale.
      */
     private void written(Tensor... outputs) {
         if (bf16 == null) return;
@@ -140,8 +140,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void free(Tensor tensor) {
-        // Heap memory: released when the model drops its reference, and the matmul's bf16 copy of it with it.
-        written(tensor);
+        // Heap memory: released when the model drops its reference; the bf16 matmul's copy of it goes now.
+        if (bf16 != null) bf16.release(f(tensor));
     }
 
     @Override
@@ -178,20 +178,12 @@ public final class CpuBackend implements Backend {
     @Override
     public void matmul(Tensor out, Tensor x, Tensor w, int rows, int in, int outDim) {
         written(out);
-        if (bf16 != null) {
-            bf16.multiplyByWeight(rows, outDim, in, f(x), false, f(w), true, f(out), false);
-            return;
-        }
         gemm.multiply(rows, outDim, in, f(x), false, f(w), true, f(out), false);
     }
 
     @Override
     public void matmulBackwardInput(Tensor dx, Tensor dout, Tensor w, int rows, int in, int outDim, boolean accumulate) {
         written(dx);
-        if (bf16 != null) {
-            bf16.multiplyByWeight(rows, in, outDim, f(dout), false, f(w), false, f(dx), accumulate);
-            return;
-        }
         gemm.multiply(rows, in, outDim, f(dout), false, f(w), false, f(dx), accumulate);
     }
 
