@@ -4,6 +4,8 @@
 
     python model/src/test/python/bench_matmul.py --library torch --model 15M --rows 2048 --threads 2 --steps 10
 
+--precision bf16 (torch only) multiplies bfloat16 tensors (PyTorch's bf16 GEMM: bf16 in, fp32 accumulation, bf16 out).
+
 Prints one line per shape and form, then a JSON object with the overall GFLOP/s (total flops / total time at each
 shape's median round) and each shape's figure.
 """
@@ -26,15 +28,19 @@ def main():
     parser.add_argument("--steps", type=int, default=10, help="repetitions per round")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     args = parser.parse_args()
+    if args.precision == "bf16" and args.library != "torch":
+        parser.error("--precision bf16 needs --library torch")
     if args.library == "torch":
         import torch
         torch.set_num_threads(args.threads)
         lib = f"torch {torch.__version__} ({'MKL' if torch.backends.mkl.is_available() else 'no MKL'}), " \
-              f"{args.threads} threads"
+              f"{args.threads} threads, {args.precision}"
+        dtype = torch.bfloat16 if args.precision == "bf16" else torch.float32
 
         def tensor(rng, shape):
-            return torch.from_numpy(rng.uniform(-1, 1, shape).astype("float32"))
+            return torch.from_numpy(rng.uniform(-1, 1, shape).astype("float32")).to(dtype)
     else:
         import numpy
         lib = f"numpy {numpy.__version__} (threads from the environment)"

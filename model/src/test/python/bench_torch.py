@@ -3,6 +3,10 @@
 generator's model code: forward, backward, AdamW) on the same preset and batch, with random tokens.
 
     /usr/bin/python3 model/src/test/python/bench_torch.py --model 15M --batch 16 --steps 5 [--threads N]
+        [--precision fp32|bf16]
+
+bf16 runs the forward pass (and so the matching backward) under torch.autocast("cpu", dtype=torch.bfloat16),
+PyTorch's bf16 mixed precision: fp32 parameters and AdamW, bf16 matrix products.
 
 Prints one line per preset and, last, a JSON object with tokens_per_s.
 """
@@ -38,7 +42,7 @@ PRESETS = {
 }
 
 
-def bench(name, batch, seq, steps):
+def bench(name, batch, seq, steps, precision):
     cfg = dict(PRESETS[name], norm_eps=1e-5, rope_theta=10000.0)
     torch.manual_seed(1)
     params = {n: torch.nn.Parameter(torch.randn(*s) * 0.02 if len(s) == 2 else torch.ones(*s))
@@ -49,7 +53,8 @@ def bench(name, batch, seq, steps):
 
     def step():
         opt.zero_grad(set_to_none=False)
-        loss = mean_loss(params, cfg, windows, cos, sin)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            loss = mean_loss(params, cfg, windows, cos, sin)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
         opt.step()
@@ -69,15 +74,17 @@ def main():
     parser.add_argument("--seq-len", type=int, default=-1)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     results = []
     for name in args.model.split(","):
         seq = args.seq_len if args.seq_len > 0 else min(PRESETS[name]["max_seq_len"], 256)
-        tps = bench(name, args.batch, seq, args.steps)
+        tps = bench(name, args.batch, seq, args.steps, args.precision)
         print(f"torch {torch.__version__} {name}: batch {args.batch} x {seq}, {tps:,.0f} tokens/s, "
-              f"{args.threads} threads")
-        results.append({"model": name, "batch": args.batch, "seq_len": seq, "tokens_per_s": tps})
+              f"{args.threads} threads, {args.precision}")
+        results.append({"model": name, "batch": args.batch, "seq_len": seq, "precision": args.precision,
+                        "tokens_per_s": tps})
     print(json.dumps({"tokens_per_s": results[-1]["tokens_per_s"], "models": results}))
 
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Reads and writes models with the reference implementations (transformers, gguf) for the export/import tests.
 
-  hf_check.py logits DIR TOKENS.json OUT.bin   LlamaForCausalLM.from_pretrained(DIR) in float32 on the batch
-                                               {"batch", "seq_len", "tokens"}; writes the logits as float32
+  hf_check.py logits DIR TOKENS.json OUT.bin [fp32|bf16]
+                                               LlamaForCausalLM.from_pretrained(DIR) in float32 on the batch
+                                               {"batch", "seq_len", "tokens"}; writes the logits as float32;
+                                               bf16: under torch.autocast("cpu", dtype=torch.bfloat16)
   hf_check.py loss DIR WINDOWS.json            mean next-token loss of transformers on {"batch", "seq_len",
                                                "tokens"} (batch rows of seq_len + 1 tokens); prints {"loss"}
   hf_check.py tokenize DIR TEXTS.json          AutoTokenizer.from_pretrained(DIR) ids of each text; prints a list
@@ -24,7 +26,7 @@ def load_batch(path):
     return spec, np.array(spec["tokens"], dtype=np.int64)
 
 
-def logits(model_dir, tokens_path, out_path):
+def logits(model_dir, tokens_path, out_path, precision="fp32"):
     import torch
     from transformers import LlamaForCausalLM
 
@@ -32,9 +34,9 @@ def logits(model_dir, tokens_path, out_path):
     model = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     model.eval()
     ids = torch.from_numpy(tokens.reshape(spec["batch"], spec["seq_len"]))
-    with torch.no_grad():
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
         out = model(input_ids=ids).logits
-    out.numpy().astype("<f4").tofile(out_path)
+    out.float().numpy().astype("<f4").tofile(out_path)
 
 
 def generate(model_dir, prompt_path, max_new_tokens):

@@ -1,8 +1,10 @@
 package dev.jllama.cli;
 
+import dev.jllama.model.backend.Precision;
 import picocli.CommandLine.Option;
 
-/** Where a command's kernels run: {@code --backend}, {@code --device}, {@code --threads}. */
+/** Where and how a command's kernels run: {@code --backend}, {@code --device}, {@code --threads}, {@code --precision}.
+ */
 final class BackendOptions {
 
     @Option(names = "--backend", defaultValue = "auto", paramLabel = "NAME",
@@ -20,6 +22,17 @@ final class BackendOptions {
     @Range(min = 1)
     Integer threads;
 
+    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "P",
+            completionCandidates = BackendOptions.Precisions.class,
+            description = "matrix products in fp32, or bf16 (bf16 operands, fp32 accumulation; weights, gradients and"
+                    + " optimizer stay fp32) (default: ${DEFAULT-VALUE})")
+    String precision;
+
+    /** The parsed {@code --precision}. */
+    Precision precision() {
+        return Precision.parse(precision);
+    }
+
     /** The device index for {@code Backends.create}: -1 for the first. */
     int deviceIndex() {
         return device == null ? -1 : device;
@@ -35,12 +48,25 @@ final class BackendOptions {
         if (!Names.ALL.contains(backend)) {
             throw new UsageException("--backend must be one of " + String.join(", ", Names.ALL) + ", got '" + backend + "'");
         }
+        if (!Precisions.ALL.contains(precision)) {
+            throw new UsageException("--precision must be one of " + String.join(", ", Precisions.ALL) + ", got '"
+                    + precision + "'");
+        }
     }
 
     static final class Names extends java.util.ArrayList<String> {
         static final java.util.List<String> ALL = java.util.List.of("auto", "cpu", "tornado");
 
         Names() {
+            super(ALL);
+        }
+    }
+
+    static final class Precisions extends java.util.ArrayList<String> {
+        static final java.util.List<String> ALL =
+                java.util.Arrays.stream(Precision.values()).map(Precision::label).toList();
+
+        Precisions() {
             super(ALL);
         }
     }

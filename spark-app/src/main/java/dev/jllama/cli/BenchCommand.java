@@ -5,6 +5,7 @@ import dev.jllama.collective.AllReduceBench;
 import dev.jllama.model.LlamaConfig;
 import dev.jllama.model.backend.Backend;
 import dev.jllama.model.backend.Backends;
+import dev.jllama.model.backend.Precision;
 import dev.jllama.model.backend.cpu.CpuBackend;
 import dev.jllama.model.backend.cpu.OpenBlasBaseline;
 import dev.jllama.model.bench.MatmulBenchmark;
@@ -124,9 +125,9 @@ public final class BenchCommand extends LlamaCommand {
     /** The options each kind of benchmark reads, besides --what, --json and --verbose. */
     private static final Map<String, List<String>> OPTIONS = Map.of(
             "matmul", List.of("--model", "--batch", "--seq-len", "--steps", "--rounds", "--no-openblas", "--backend",
-                    "--device", "--threads", "--python"),
+                    "--device", "--threads", "--precision", "--python"),
             "step", List.of("--shape", "--model", "--batch", "--seq-len", "--steps", "--rounds", "--profile",
-                    "--backend", "--device", "--threads", "--python"),
+                    "--backend", "--device", "--threads", "--precision", "--python"),
             "tokenize", List.of("--tokenizer", "--input", "--steps"),
             "allreduce", List.of("--ranks", "--sizes"),
             "scaling", List.of("--model", "--batch", "--seq-len", "--steps", "--ranks", "--data"),
@@ -246,18 +247,19 @@ public final class BenchCommand extends LlamaCommand {
         PythonBaseline python = PythonBaseline.find(this.python);
         LlamaConfig config = LlamaConfig.resolve(modelName);
         int rows = batch * (seqLen != null ? seqLen : config.maxSeqLen());
-        try (Backend backend = Backends.create(this.backend.backend, this.backend.deviceIndex(), threads)) {
+        Precision precision = this.backend.precision();
+        try (Backend backend = Backends.create(this.backend.backend, this.backend.deviceIndex(), threads, precision)) {
             int usedThreads = backend instanceof CpuBackend cpu ? cpu.threads()
                     : threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-            OpenBlasBaseline baseline = openblas ? OpenBlasBaseline.create(usedThreads) : null;
+            OpenBlasBaseline baseline = openblas ? OpenBlasBaseline.create(usedThreads, precision) : null;
             out.printf("matmul on %s (%s), model %s, %d rows, %d rounds of %d%n", backend.name(), backend.device(),
                     modelName, rows, rounds, reps);
             if (baseline != null) {
-                out.printf("against OpenBLAS alone: %s (one sgemm per product), measured interleaved with ours;"
+                out.printf("against OpenBLAS alone: %s (one call per product), measured interleaved with ours;"
                         + " a round is its median repetition%n",
                         baseline.describe());
             } else if (openblas) {
-                out.printf("no OpenBLAS baseline: %s%n", OpenBlasBaseline.unavailableReason());
+                out.printf("no OpenBLAS baseline: %s%n", OpenBlasBaseline.unavailableReason(precision));
             }
             List<MatmulBenchmark.Result> results = MatmulBenchmark.run(backend, config, rows, reps, baseline, rounds);
             JsonNode torch = null;
@@ -265,7 +267,8 @@ public final class BenchCommand extends LlamaCommand {
                 out.println("PyTorch, same shapes and forms (after ours):");
                 torch = python.run("bench_matmul.py", List.of("--library", "torch", "--model", modelName,
                         "--rows", Integer.toString(rows), "--steps", Integer.toString(reps),
-                        "--rounds", Integer.toString(rounds), "--threads", Integer.toString(usedThreads)), out);
+                        "--rounds", Integer.toString(rounds), "--threads", Integer.toString(usedThreads),
+                        "--precision", precision.label()), out);
                 out.printf("PyTorch: %s%n", torch.get("library").asText());
             }
             out.printf("  %-20s %-16s %-28s %9s %9s %-17s %9s%n", "layer", "form", "shape", "ours", "openblas",
@@ -296,6 +299,7 @@ public final class BenchCommand extends LlamaCommand {
             double overall = MatmulBenchmark.overallGflops(results);
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("what", "matmul");
+            result.put("precision", precision.label());
             result.put("backend", backend.name());
             result.put("device", backend.device());
             if (backend instanceof CpuBackend cpu) result.put("kernel", cpu.matmulKernel());
@@ -335,7 +339,11 @@ public final class BenchCommand extends LlamaCommand {
         List<StepBenchmark.Shape> shapes = shapeNames != null ? namedShapes(shapeNames)
                 : shapes(or(models, List.of("tiny", "15M")), or(batches, List.of(16)), seqLen == null ? -1 : seqLen);
         List<Map<String, Object>> results = new ArrayList<>();
-        try (Backend backend = Backends.create(this.backend.backend, this.backend.deviceIndex(), threads)) {
+        Precision precision = this.backend.precision();
+        // A reduced precision is measured against the same backend in fp32, round by round in the same run.
+        try (Backend backend = Backends.create(this.backend.backend, this.backend.deviceIndex(), threads, precision);
+             Backend fp32 = precision == Precision.FP32 ? null
+                     : Backends.create(this.backend.backend, this.backend.deviceIndex(), threads, Precision.FP32)) {
             int usedThreads = backend instanceof CpuBackend cpu ? cpu.threads()
                     : threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
             for (StepBenchmark.Shape shape : shapes) {
@@ -344,6 +352,7 @@ public final class BenchCommand extends LlamaCommand {
                 LlamaConfig config = LlamaConfig.resolve(modelName);
                 int seqLen = shape.seqLen() > 0 ? shape.seqLen() : Math.min(config.maxSeqLen(), 256);
                 double[] ours = new double[rounds], torch = new double[python == null ? 0 : rounds];
+                double[] ourFp32 = new double[fp32 == null ? 0 : rounds];
                 StepBenchmark.Result r = null;
                 for (int round = 0; round < rounds; round++) {
                     r = StepBenchmark.run(backend, config, batch, seqLen, reps, profile);
@@ -357,10 +366,16 @@ public final class BenchCommand extends LlamaCommand {
                                 r.deviceBytesInUse() / 1048576.0, r.deviceBytesReserved() / 1048576.0);
                     }
                     if (profile) printProfile(out, r, reps);
+                    if (fp32 != null) {
+                        ourFp32[round] = StepBenchmark.run(fp32, config, batch, seqLen, reps, false).tokensPerS();
+                        out.printf("      ours in fp32: %,10.0f tokens/s | %s / fp32: %.2f%n", ourFp32[round],
+                                precision.label(), ours[round] / ourFp32[round]);
+                    }
                     if (python != null) {
                         JsonNode t = python.run("bench_torch.py", List.of("--model", modelName,
                                 "--batch", Integer.toString(batch), "--seq-len", Integer.toString(seqLen),
-                                "--steps", Integer.toString(reps), "--threads", Integer.toString(usedThreads)), out);
+                                "--steps", Integer.toString(reps), "--threads", Integer.toString(usedThreads),
+                                "--precision", precision.label()), out);
                         torch[round] = t.get("tokens_per_s").asDouble();
                         out.printf("      ours / PyTorch: %.2f%n", ours[round] / torch[round]);
                     }
@@ -383,6 +398,15 @@ public final class BenchCommand extends LlamaCommand {
                     m.put("device_bytes_in_use", r.deviceBytesInUse());
                     m.put("device_bytes_reserved", r.deviceBytesReserved());
                 }
+                if (fp32 != null) {
+                    double[] ratios = new double[rounds];
+                    for (int round = 0; round < rounds; round++) ratios[round] = ours[round] / ourFp32[round];
+                    Arrays.sort(ratios);
+                    m.put("fp32_tokens_per_s_per_round", ourFp32);
+                    m.put("over_fp32_per_round", ratios);
+                    if (rounds > 1) out.printf("%-5s %s / fp32 over %d rounds: %s%n", modelName, precision.label(),
+                            rounds, spread(ratios));
+                }
                 if (python != null) {
                     double[] ratios = new double[rounds];
                     for (int round = 0; round < rounds; round++) ratios[round] = ours[round] / torch[round];
@@ -396,6 +420,7 @@ public final class BenchCommand extends LlamaCommand {
             }
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("what", "step");
+            result.put("precision", precision.label());
             result.put("backend", backend.name());
             result.put("device", backend.device());
             result.put("threads", usedThreads);

@@ -90,7 +90,8 @@ public final class EvalCommand extends LlamaCommand {
         int device = backend.deviceIndex(), threads = backend.threadCount();
         Configuration conf = new Configuration();
         Map<String, Object> result = new LinkedHashMap<>();
-        try (TrainedModel loaded = TrainedModel.load(checkpoint, backendName, device, threads, conf)) {
+        try (TrainedModel loaded = TrainedModel.load(checkpoint, backendName, device, threads, backend.precision(),
+                conf)) {
             result.put("checkpoint", loaded.checkpoint);
             result.put("step", loaded.state.step());
             out.printf("checkpoint %s (step %d), backend %s%n", loaded.checkpoint, loaded.state.step(),

@@ -316,7 +316,8 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
         runDir.writeConfig(record);
 
         TrainPlan plan = new TrainPlan(dataSpec, runDir.checkpointRoot(), modelConfig.toJson().toString(),
-                options.toJson().toString(), backend.backend, backend.deviceIndex(), backend.threadCount(), resume,
+                options.toJson().toString(), backend.backend, backend.deviceIndex(), backend.threadCount(),
+                backend.precision().label(), resume,
                 zero == 1, null, null, Duration.ofSeconds(collectiveTimeout), checkEvery, logEvery, evalBatches, null);
         TrainDriver.Outcome outcome = TrainDriver.run(plan, new TrainDriver.Cluster(master, world,
                 backend.threadCount(), conf, maxAttempts), out);

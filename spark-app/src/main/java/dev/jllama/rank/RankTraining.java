@@ -56,7 +56,7 @@ public final class RankTraining {
 
         try (ProgressSender progress = new ProgressSender(rank == 0 ? plan.progress() : null, plan.secret());
              Collective collective = world == 1 ? null : meetPeers(plan, env, progress);
-             Backend backend = Backends.create(plan.backend(), device, threads);
+             Backend backend = Backends.create(plan.backend(), device, threads, plan.matmulPrecision());
              LlamaModel model = new LlamaModel(config, backend)) {
             Initializer.initialize(model, options.seed());
             Optional<PeakFlops> peak = peakFlops(backend, rank, progress);

@@ -1,6 +1,7 @@
 package dev.jllama.rank;
 
 import dev.jllama.model.LlamaConfig;
+import dev.jllama.model.backend.Precision;
 import dev.jllama.model.train.TrainOptions;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -21,6 +22,7 @@ import org.apache.spark.util.SerializableConfiguration;
  * @param backend         backend name: auto, cpu or tornado
  * @param device          device index for a GPU backend when the task has no GPU resource; -1 for the default
  * @param threads         CPU threads per rank; 0 for the task's CPU count
+ * @param precision       of the backend's matrix products: fp32 or bf16 ({@link Precision#label})
  * @param zero            shard AdamW's moments across ranks (ZeRO-1)
  * @param secret          per-job secret that peers prove to each other; never logged, never checkpointed
  * @param progress        {@code host:port} of the driver's progress listener, or null
@@ -30,26 +32,30 @@ import org.apache.spark.util.SerializableConfiguration;
  * @param evalBatches     validation micro-batches evaluated by rank 0 at the end
  */
 public record TrainPlan(String data, String checkpoints, String config, String options, String backend, int device,
-                        int threads, boolean resume, boolean zero, byte[] secret, String progress,
+                        int threads, String precision, boolean resume, boolean zero, byte[] secret, String progress,
                         Duration collectiveTimeout, int checkEvery, int logEvery, int evalBatches,
                         SerializableConfiguration hadoop) implements Serializable {
 
     /** This plan with what only the driver of the job knows: its secret, its progress listener, its Hadoop settings. */
     public TrainPlan forJob(byte[] jobSecret, String progressAddress, SerializableConfiguration hadoopConf) {
-        return new TrainPlan(data, checkpoints, config, options, backend, device, threads, resume, zero, jobSecret,
-                progressAddress, collectiveTimeout, checkEvery, logEvery, evalBatches, hadoopConf);
+        return new TrainPlan(data, checkpoints, config, options, backend, device, threads, precision, resume, zero,
+                jobSecret, progressAddress, collectiveTimeout, checkEvery, logEvery, evalBatches, hadoopConf);
     }
 
     /** This plan on another backend. */
     public TrainPlan withBackend(String name) {
-        return new TrainPlan(data, checkpoints, config, options, name, device, threads, resume, zero, secret, progress,
-                collectiveTimeout, checkEvery, logEvery, evalBatches, hadoop);
+        return new TrainPlan(data, checkpoints, config, options, name, device, threads, precision, resume, zero,
+                secret, progress, collectiveTimeout, checkEvery, logEvery, evalBatches, hadoop);
     }
 
     /** This plan resuming from the newest intact checkpoint, as a retried attempt does. */
     public TrainPlan withResume() {
-        return new TrainPlan(data, checkpoints, config, options, backend, device, threads, true, zero, secret, progress,
-                collectiveTimeout, checkEvery, logEvery, evalBatches, hadoop);
+        return new TrainPlan(data, checkpoints, config, options, backend, device, threads, precision, true, zero,
+                secret, progress, collectiveTimeout, checkEvery, logEvery, evalBatches, hadoop);
+    }
+
+    public Precision matmulPrecision() {
+        return Precision.parse(precision);
     }
 
     public LlamaConfig modelConfig() {
@@ -71,6 +77,7 @@ public record TrainPlan(String data, String checkpoints, String config, String o
     /** Without the secret: a plan may end up in logs or exception messages. */
     @Override
     public String toString() {
-        return "TrainPlan[data=" + data + ", checkpoints=" + checkpoints + ", backend=" + backend + ", zero=" + zero + "]";
+        return "TrainPlan[data=" + data + ", checkpoints=" + checkpoints + ", backend=" + backend
+                + ", precision=" + precision + ", zero=" + zero + "]";
     }
 }

@@ -120,6 +120,30 @@ class BenchCommandTest {
         }
     }
 
+    /** bf16 against the same backend in fp32, round by round; the device line names the bf16 kernel. */
+    @Test
+    void stepInBf16IsMeasuredAgainstFp32() throws Exception {
+        assertEquals(0, bench("bench", "--what", "step", "--model", "tiny", "--batch", "2", "--seq-len", "32",
+                "--steps", "1", "--rounds", "2", "--backend", "cpu", "--threads", "1", "--precision", "bf16", "--json"),
+                errors.toString(StandardCharsets.UTF_8));
+        JsonNode result = lastLine();
+        assertEquals("bf16", result.get("precision").asText());
+        assertTrue(result.get("device").asText().contains("matmul bf16 "), result.toString());
+        JsonNode tiny = result.get("models").get(0);
+        double[] ratios = new double[2];
+        for (int round = 0; round < 2; round++) {
+            ratios[round] = tiny.get("tokens_per_s_per_round").get(round).asDouble()
+                    / tiny.get("fp32_tokens_per_s_per_round").get(round).asDouble();
+        }
+        java.util.Arrays.sort(ratios);
+        for (int round = 0; round < 2; round++) {
+            assertEquals(ratios[round], tiny.get("over_fp32_per_round").get(round).asDouble(), 1e-9, tiny.toString());
+        }
+        assertEquals(2, bench("bench", "--what", "step", "--precision", "fp16"));
+        assertTrue(errors.toString(StandardCharsets.UTF_8).contains("--precision must be one of fp32, bf16, got 'fp16'"),
+                errors.toString(StandardCharsets.UTF_8));
+    }
+
     @Test
     void stepBatchesMustMatchTheModels() {
         assertEquals(2, bench("bench", "--what", "step", "--model", "tiny,15M", "--batch", "1,2,3"));

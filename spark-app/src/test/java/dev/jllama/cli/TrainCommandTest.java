@@ -1,6 +1,7 @@
 package dev.jllama.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -32,5 +33,26 @@ class TrainCommandTest {
         assertEquals(6, options.get("steps").asInt());
         assertEquals(3e-3, options.get("peak_lr").asDouble(), "tiny's peak learning rate");
         assertEquals(6, state.get("step").asInt());
+    }
+
+    /**
+     * {@code --precision bf16} reaches the rank's backend: the same seed, data and steps end at another loss than
+     * fp32 (bf16 products change the bits) that is within 1 % of it (they compute the same model).
+     */
+    @Test
+    void precisionReachesTheRanks() throws Exception {
+        Path data = tmp.resolve("data");
+        CommandLineRun.json("prepare", "--input", PrepareCommandTest.writeCorpus(tmp.resolve("corpus.txt"), 40).toString(),
+                "--output", data.toString(), "--master", "local[2]", "--json");
+        double[] losses = new double[2];
+        String[] precisions = {"fp32", "bf16"};
+        for (int i = 0; i < 2; i++) {
+            losses[i] = CommandLineRun.json("train", "--data", data.toString(), "--out",
+                    tmp.resolve("run-" + precisions[i]).toString(), "--model", "tiny", "--steps", "4", "--warmup", "1",
+                    "--micro-batch", "2", "--seq-len", "32", "--backend", "cpu", "--threads", "1", "--eval-batches", "0",
+                    "--checkpoint-every", "0", "--precision", precisions[i], "--json").get("final_loss").asDouble();
+        }
+        assertNotEquals(losses[0], losses[1], "bf16 trained bit for bit as fp32 did");
+        assertEquals(losses[0], losses[1], 0.01 * losses[0]);
     }
 }

@@ -9,6 +9,7 @@ import dev.jllama.cli.Main;
 import dev.jllama.data.tokenizer.Tokenizer;
 import dev.jllama.model.LlamaConfig;
 import dev.jllama.model.LlamaModel;
+import dev.jllama.model.backend.Precision;
 import dev.jllama.model.backend.cpu.CpuBackend;
 import dev.jllama.model.checkpoint.CheckpointStore;
 import dev.jllama.model.checkpoint.SafeTensors;
@@ -50,12 +51,17 @@ final class ExportFixtures {
      * norm gains away from 1 (swapped norms show).
      */
     static ModelWeights randomWeights(LlamaConfig config, long seed) {
+        return randomWeights(config, seed, 0.3);
+    }
+
+    /** Random weights: matrices N(0, std^2), norm gains 1 + N(0, 0.2^2). */
+    static ModelWeights randomWeights(LlamaConfig config, long seed, double std) {
         SplittableRandom random = new SplittableRandom(seed);
         Map<String, float[]> tensors = new LinkedHashMap<>();
         for (TensorNames t : TensorNames.of(config)) {
             float[] values = new float[t.size()];
             for (int i = 0; i < values.length; i++) {
-                values[i] = (float) (t.isVector() ? 1 + 0.2 * random.nextGaussian() : 0.3 * random.nextGaussian());
+                values[i] = (float) (t.isVector() ? 1 + 0.2 * random.nextGaussian() : std * random.nextGaussian());
             }
             tensors.put(t.ours(), values);
         }
@@ -78,7 +84,12 @@ final class ExportFixtures {
 
     /** Our model on the CPU backend holding {@code weights}. */
     static LlamaModel load(ModelWeights weights) {
-        LlamaModel model = new LlamaModel(weights.config(), new CpuBackend(1));
+        return load(weights, Precision.FP32);
+    }
+
+    /** Our model on the CPU backend in {@code precision} holding {@code weights}. */
+    static LlamaModel load(ModelWeights weights, Precision precision) {
+        LlamaModel model = new LlamaModel(weights.config(), new CpuBackend(1, precision));
         for (var p : model.parameters().all()) {
             float[] values = weights.tensors().get(p.name());
             model.backend().write(p.value(), 0, values, 0, values.length);

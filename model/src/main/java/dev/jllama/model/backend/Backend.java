@@ -22,6 +22,11 @@ public interface Backend extends AutoCloseable {
     /** A short name for logs and the command line: {@code cpu}, {@code tornado}. */
     String name();
 
+    /** The format of the matrix products' operands (see {@link Precision}); fp32 unless the backend was made otherwise. */
+    default Precision precision() {
+        return Precision.FP32;
+    }
+
     /** What executes the kernels, e.g. "CPU, 2 threads, AVX-512" or the GPU's name. */
     String device();
 

@@ -21,4 +21,17 @@ public interface BackendProvider {
      * @param threads     host threads to use, or 0 for one per core
      */
     Backend create(int deviceIndex, int threads);
+
+    /**
+     * {@link #create(int, int)} computing matrix products in {@code precision}. This default runs fp32 only and
+     * refuses any other precision, so a backend without reduced-precision kernels says so instead of silently
+     * training in fp32.
+     */
+    default Backend create(int deviceIndex, int threads, Precision precision) {
+        if (precision != Precision.FP32) {
+            throw new UnsupportedOperationException("backend '" + name() + "' does not implement "
+                    + precision.label() + " matrix products; use --precision fp32 or --backend cpu");
+        }
+        return create(deviceIndex, threads);
+    }
 }

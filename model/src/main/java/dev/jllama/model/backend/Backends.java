@@ -20,10 +20,18 @@ public final class Backends {
      * @param name {@code cpu}, {@code tornado}, or null/"auto" for the most preferred available backend
      */
     public static Backend create(String name, int deviceIndex, int threads) {
+        return create(name, deviceIndex, threads, Precision.FP32);
+    }
+
+    /**
+     * @param name      {@code cpu}, {@code tornado}, or null/"auto" for the most preferred available backend
+     * @param precision of the matrix products; a backend that does not implement it refuses
+     */
+    public static Backend create(String name, int deviceIndex, int threads, Precision precision) {
         List<BackendProvider> providers = providers();
         if (name == null || name.equals("auto")) {
             for (BackendProvider provider : providers) {
-                if (provider.available()) return provider.create(deviceIndex, threads);
+                if (provider.available()) return provider.create(deviceIndex, threads, precision);
             }
             throw new IllegalStateException("no backend available (the CPU backend should always be)");
         }
@@ -34,7 +42,7 @@ public final class Backends {
                 if (!provider.available()) {
                     throw new IllegalStateException("backend '" + name + "' is not available on this machine");
                 }
-                return provider.create(deviceIndex, threads);
+                return provider.create(deviceIndex, threads, precision);
             }
         }
         throw new IllegalArgumentException("unknown backend '" + name + "' (available: " + names + ")");

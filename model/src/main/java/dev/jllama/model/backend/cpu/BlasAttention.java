@@ -13,6 +13,10 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Forward tasks are (sequence, head) pairs and backward tasks (sequence, kv-head) pairs, which own disjoint outputs;
  * OpenBLAS runs single-threaded inside a task and each task's work does not depend on the thread count, so the
  * results do not either.
+ *
+ * <p>In bf16 the caller passes Q, K, V (and dO) already rounded to bf16, and this rounds the fp32 probabilities and
+ * score gradients to bf16 right before the products that take them, as a bf16 flash attention does: scores, the
+ * softmax with its statistics, and every product's accumulation stay fp32.
  */
 final class BlasAttention {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -36,10 +40,13 @@ final class BlasAttention {
 
     private final OpenBlas blas;
     private final Parallel parallel;
+    /** Round probabilities and score gradients to bf16 before their products (bf16 mixed precision). */
+    private final boolean bf16;
 
-    BlasAttention(OpenBlas blas, Parallel parallel) {
+    BlasAttention(OpenBlas blas, Parallel parallel, boolean bf16) {
         this.blas = blas;
         this.parallel = parallel;
+        this.bf16 = bf16;
     }
 
     void forward(float[] out, float[] lse, float[] q, float[] k, float[] v,
@@ -68,6 +75,7 @@ final class BlasAttention {
                     java.util.Arrays.fill(s, at + valid, at + keys, 0f);
                     lse[(b * heads + h) * seqLen + t] = max + (float) Math.log(sum);
                 }
+                if (bf16) Bf16.round(s, 0, s, 0, rows * keys);
                 blas.sgemm(false, false, rows, headDim, keys, s, 0, keys, v, kvAt, kvStride, 0f, out, qAt, qStride);
             }
         });
@@ -107,6 +115,10 @@ final class BlasAttention {
                                 correction);
                         java.util.Arrays.fill(p, at + valid, at + keys, 0f);
                         java.util.Arrays.fill(ds, at + valid, at + keys, 0f);
+                    }
+                    if (bf16) {
+                        Bf16.round(p, 0, p, 0, rows * keys);
+                        Bf16.round(ds, 0, ds, 0, rows * keys);
                     }
                     // dQ = dS K, dK += dS^T Q, dV += P^T dO.
                     blas.sgemm(false, false, rows, headDim, keys, ds, 0, keys, k, kvAt, kvStride, 0f, dq, qAt, qStride);

@@ -5,6 +5,7 @@ import dev.jllama.model.backend.Backend;
 import dev.jllama.model.backend.CachedAttention;
 import dev.jllama.model.backend.IntTensor;
 import dev.jllama.model.backend.PeakFlops;
+import dev.jllama.model.backend.Precision;
 import dev.jllama.model.backend.Tensor;
 import java.util.Arrays;
 import java.util.Optional;
@@ -26,7 +27,16 @@ public final class CpuBackend implements Backend {
     private static final FloatVector ONE = FloatVector.broadcast(SPECIES, 1f);
 
     private final Parallel parallel;
+    private final Precision precision;
+    /** The matmul of {@link #precision}: the fp32 kernel, or {@link #bf16} in front of it. */
     private final MatmulKernel gemm;
+    /** In bf16 the matmul, which keeps operands converted until {@link #written} reports them changed; else null. */
+    private final Bf16Matmul bf16;
+    /**
+     * In bf16: attention's operands rounded to bf16 (q, k, v, and dout backward); null in fp32. Without OpenBLAS the
+     * Java attention then multiplies fp32 probabilities by the rounded V (its products are fused with the softmax).
+     */
+    private float[] roundedQ, roundedK, roundedV, roundedDout;
     /** Blocked on OpenBLAS with the OpenBLAS matmul, else the Java kernel. */
     private final CpuAttention attention;
     private final BlasAttention blasAttention;
@@ -45,15 +55,33 @@ public final class CpuBackend implements Backend {
      *               {@code openblas} or {@code java}
      */
     public CpuBackend(int threads, String matmul) {
+        this(threads, matmul, Precision.FP32);
+    }
+
+    /** {@link #CpuBackend(int, String)} with its matrix products, attention's included, in {@code precision}. */
+    public CpuBackend(int threads, Precision precision) {
+        this(threads, System.getProperty(MATMUL_PROPERTY, "auto"), precision);
+    }
+
+    public CpuBackend(int threads, String matmul, Precision precision) {
         this.parallel = new Parallel(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
-        this.gemm = MatmulKernel.create(matmul, parallel);
+        this.precision = precision;
+        MatmulKernel fp32 = MatmulKernel.create(matmul, parallel);
+        this.bf16 = precision == Precision.BF16 ? Bf16Matmul.create(fp32, parallel) : null;
+        this.gemm = bf16 != null ? bf16 : fp32;
         this.attention = new CpuAttention(parallel);
-        this.blasAttention = gemm instanceof OpenBlasGemm ? new BlasAttention(OpenBlas.get(), parallel) : null;
+        this.blasAttention = fp32 instanceof OpenBlasGemm
+                ? new BlasAttention(OpenBlas.get(), parallel, precision == Precision.BF16) : null;
     }
 
     @Override
     public String name() {
         return "cpu";
+    }
+
+    @Override
+    public Precision precision() {
+        return precision;
     }
 
     @Override
@@ -85,6 +113,15 @@ public final class CpuBackend implements Backend {
         return ((CpuTensor) t).data();
     }
 
+    /**
+     * Every kernel that writes tensors says so here first: in bf16 the matmul keeps operands converted, and a written
+     * array's conversion is stale.
+     */
+    private void written(Tensor... outputs) {
+        if (bf16 == null) return;
+        for (Tensor t : outputs) bf16.forget(f(t));
+    }
+
     private static int[] ints(IntTensor t) {
         return ((CpuIntTensor) t).data();
     }
@@ -103,11 +140,13 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void free(Tensor tensor) {
-        // Heap memory: released when the model drops its reference.
+        // Heap memory: released when the model drops its reference; the bf16 matmul's copy of it goes now.
+        if (bf16 != null) bf16.release(f(tensor));
     }
 
     @Override
     public void write(Tensor dst, int dstOffset, float[] src, int srcOffset, int length) {
+        written(dst);
         System.arraycopy(src, srcOffset, f(dst), dstOffset, length);
     }
 
@@ -123,12 +162,14 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void zero(Tensor tensor) {
+        written(tensor);
         float[] data = f(tensor);
         parallel.forEach(chunks(data.length), c -> Arrays.fill(data, c * CHUNK, chunkEnd(c, data.length), 0f));
     }
 
     @Override
     public void copy(Tensor dst, int dstOffset, Tensor src, int srcOffset, int length) {
+        written(dst);
         System.arraycopy(f(src), srcOffset, f(dst), dstOffset, length);
     }
 
@@ -136,16 +177,19 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmul(Tensor out, Tensor x, Tensor w, int rows, int in, int outDim) {
+        written(out);
         gemm.multiply(rows, outDim, in, f(x), false, f(w), true, f(out), false);
     }
 
     @Override
     public void matmulBackwardInput(Tensor dx, Tensor dout, Tensor w, int rows, int in, int outDim, boolean accumulate) {
+        written(dx);
         gemm.multiply(rows, in, outDim, f(dout), false, f(w), false, f(dx), accumulate);
     }
 
     @Override
     public void matmulBackwardWeight(Tensor dw, Tensor dout, Tensor x, int rows, int in, int outDim) {
+        written(dw);
         gemm.multiply(outDim, in, rows, f(dout), true, f(x), false, f(dw), true);
     }
 
@@ -153,6 +197,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void rmsnorm(Tensor out, Tensor rstd, Tensor x, Tensor gain, int rows, int dim, float eps) {
+        written(out, rstd);
         float[] o = f(out), r = f(rstd), xs = f(x), g = f(gain);
         parallel.forEach(rowBlocks(rows), block -> {
             for (int row = block * 64, end = Math.min(rows, row + 64); row < end; row++) {
@@ -173,6 +218,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void rmsnormBackward(Tensor dx, Tensor dgain, Tensor dout, Tensor x, Tensor gain, Tensor rstd,
                                 int rows, int dim) {
+        written(dx, dgain);
         float[] dxs = f(dx), dg = f(dgain), dy = f(dout), xs = f(x), g = f(gain), r = f(rstd);
         // Input gradient: rows are independent.
         parallel.forEach(rowBlocks(rows), block -> {
@@ -202,6 +248,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void rope(Tensor x, Tensor table, int rows, int seqLen, int heads, int headDim, boolean inverse) {
+        written(x);
         float[] xs = f(x), tab = f(table);
         float sign = inverse ? -1f : 1f;
         int stride = heads * headDim;
@@ -226,6 +273,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void swiglu(Tensor out, Tensor gate, Tensor up, int n) {
+        written(out);
         float[] o = f(out), g = f(gate), u = f(up);
         parallel.forEach(chunks(n), c -> {
             int i = c * CHUNK, end = chunkEnd(c, n);
@@ -243,6 +291,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int n) {
+        written(dgate, dup);
         float[] dg = f(dgate), du = f(dup), dy = f(dout), g = f(gate), u = f(up);
         parallel.forEach(chunks(n), c -> {
             int i = c * CHUNK, end = chunkEnd(c, n);
@@ -269,29 +318,52 @@ public final class CpuBackend implements Backend {
     @Override
     public void attention(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
                           int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        written(out, lse);
+        float[] qs = f(q), ks = f(k), vs = f(v);
+        if (precision == Precision.BF16) {
+            qs = roundedQ = roundedCopy(qs, roundedQ);
+            ks = roundedK = roundedCopy(ks, roundedK);
+            vs = roundedV = roundedCopy(vs, roundedV);
+        }
         if (blasAttention != null) {
-            blasAttention.forward(f(out), f(lse), f(q), f(k), f(v), batch, seqLen, heads, kvHeads, headDim);
+            blasAttention.forward(f(out), f(lse), qs, ks, vs, batch, seqLen, heads, kvHeads, headDim);
             return;
         }
-        attention.forward(f(out), f(lse), f(q), f(k), f(v), batch, seqLen, heads, kvHeads, headDim);
+        attention.forward(f(out), f(lse), qs, ks, vs, batch, seqLen, heads, kvHeads, headDim);
+    }
+
+    /** {@code src} rounded to bf16 into {@code buffer} (a new one when it is too small); returns the buffer. */
+    private float[] roundedCopy(float[] src, float[] buffer) {
+        float[] dst = buffer != null && buffer.length >= src.length ? buffer : new float[src.length];
+        parallel.forEach(chunks(src.length), c -> Bf16.round(src, c * CHUNK, dst, c * CHUNK, chunkEnd(c, src.length) - c * CHUNK));
+        return dst;
     }
 
     @Override
     public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor out, Tensor lse,
                                   Tensor q, Tensor k, Tensor v,
                                   int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        written(dq, dk, dv);
+        float[] qs = f(q), ks = f(k), vs = f(v), dy = f(dout);
+        if (precision == Precision.BF16) {
+            qs = roundedQ = roundedCopy(qs, roundedQ);
+            ks = roundedK = roundedCopy(ks, roundedK);
+            vs = roundedV = roundedCopy(vs, roundedV);
+            dy = roundedDout = roundedCopy(dy, roundedDout);
+        }
         if (blasAttention != null) {
-            blasAttention.backward(f(dq), f(dk), f(dv), f(dout), f(out), f(lse), f(q), f(k), f(v),
+            blasAttention.backward(f(dq), f(dk), f(dv), dy, f(out), f(lse), qs, ks, vs,
                     batch, seqLen, heads, kvHeads, headDim);
             return;
         }
-        attention.backward(f(dq), f(dk), f(dv), f(dout), f(out), f(lse), f(q), f(k), f(v),
+        attention.backward(f(dq), f(dk), f(dv), dy, f(out), f(lse), qs, ks, vs,
                 batch, seqLen, heads, kvHeads, headDim);
     }
 
     @Override
     public void attentionCached(Tensor out, Tensor q, Tensor kCache, Tensor vCache,
                                 int rows, int start, int heads, int kvHeads, int headDim) {
+        written(out);
         float[] o = f(out), qs = f(q), k = f(kCache), v = f(vCache);
         parallel.forEach(heads, h -> CachedAttention.head(o, qs, k, v, rows, start, heads, kvHeads, headDim, h));
     }
@@ -300,6 +372,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void embedding(Tensor out, Tensor table, IntTensor tokens, int rows, int dim) {
+        written(out);
         float[] o = f(out), tab = f(table);
         int[] ids = ints(tokens);
         int vocab = tab.length / dim;
@@ -317,6 +390,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void embeddingBackward(Tensor dtable, Tensor dout, IntTensor tokens, int rows, int dim) {
+        written(dtable);
         float[] dt = f(dtable), dy = f(dout);
         int[] ids = ints(tokens);
         // Columns are independent: each task adds every row into its own column range, in row order.
@@ -333,6 +407,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void crossEntropy(Tensor losses, int lossOffset, Tensor logits, IntTensor targets, int targetOffset,
                              int rows, int vocab, float gradScale) {
+        written(losses, logits);
         float[] loss = f(losses), z = f(logits);
         int[] ys = ints(targets);
         parallel.forEach(rows, row -> {
@@ -399,6 +474,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void add(Tensor dst, Tensor src, int n) {
+        written(dst);
         float[] d = f(dst), s = f(src);
         parallel.forEach(chunks(n), c -> {
             int i = c * CHUNK, end = chunkEnd(c, n);
@@ -411,6 +487,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void scale(Tensor t, float factor) {
+        written(t);
         float[] d = f(t);
         parallel.forEach(chunks(d.length), c -> {
             for (int i = c * CHUNK, end = chunkEnd(c, d.length); i < end; i++) d[i] *= factor;
@@ -459,6 +536,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void adamw(Tensor param, Tensor grad, int offset, Tensor m, Tensor v, int momentOffset, int length,
                       AdamWStep step) {
+        written(param, m, v);
         float[] p = f(param), g = f(grad), m1 = f(m), m2 = f(v);
         parallel.forEach(chunks(length), c -> {
             int start = c * CHUNK;

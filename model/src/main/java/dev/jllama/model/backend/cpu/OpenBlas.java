@@ -26,6 +26,8 @@ final class OpenBlas {
     private static final int ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
 
     private final MethodHandle sgemm;
+    /** {@code cblas_sbgemm}, or null: OpenBLAS has it only when built with {@code BUILD_BFLOAT16=1}. */
+    private final MethodHandle sbgemm;
     private final MethodHandle setNumThreads;
     private final String coreName;
     private final String config;
@@ -59,17 +61,15 @@ final class OpenBlas {
         return Holder.FAILURE;
     }
 
+    /**
+     * Another OpenBLAS shared library to use instead of the packaged one: system property {@value}, e.g. one built
+     * with {@code BUILD_BFLOAT16=1} for {@code cblas_sbgemm}, which the packaged build lacks.
+     */
+    static final String LIBRARY_PROPERTY = "jllama.openblas.library";
+
     private OpenBlas() throws Throwable {
-        // Extracts libopenblas and its Fortran runtime from the jar and loads them; the path it loaded from is then
-        // opened again here (the same handle) to look up the C entry points.
-        Loader.load(org.bytedeco.openblas.global.openblas_nolapack.class);
-        Path library = null;
-        for (Map.Entry<String, String> e : Loader.getLoadedLibraries().entrySet()) {
-            if (e.getKey().startsWith("openblas") && e.getValue() != null) library = Path.of(e.getValue());
-        }
-        if (library == null) {
-            throw new IllegalStateException("JavaCPP loaded no openblas library: " + Loader.getLoadedLibraries());
-        }
+        Path library = System.getProperty(LIBRARY_PROPERTY) != null
+                ? Path.of(System.getProperty(LIBRARY_PROPERTY)) : packagedLibrary();
         SymbolLookup lookup = SymbolLookup.libraryLookup(library, Arena.global());
         Linker linker = Linker.nativeLinker();
         ValueLayout.OfInt i = ValueLayout.JAVA_INT;
@@ -78,6 +78,10 @@ final class OpenBlas {
                 FunctionDescriptor.ofVoid(i, i, i, i, i, i, f, ValueLayout.ADDRESS, i, ValueLayout.ADDRESS, i, f,
                         ValueLayout.ADDRESS, i),
                 Linker.Option.critical(true));
+        sbgemm = lookup.find("cblas_sbgemm").map(address -> linker.downcallHandle(address,
+                FunctionDescriptor.ofVoid(i, i, i, i, i, i, f, ValueLayout.ADDRESS, i, ValueLayout.ADDRESS, i, f,
+                        ValueLayout.ADDRESS, i),
+                Linker.Option.critical(true))).orElse(null);
         setNumThreads = linker.downcallHandle(symbol(lookup, "openblas_set_num_threads"), FunctionDescriptor.ofVoid(i));
         MethodHandle getCoreName = linker.downcallHandle(symbol(lookup, "openblas_get_corename"),
                 FunctionDescriptor.of(ValueLayout.ADDRESS));
@@ -86,6 +90,22 @@ final class OpenBlas {
         coreName = ((MemorySegment) getCoreName.invokeExact()).reinterpret(256).getString(0);
         config = ((MemorySegment) getConfig.invokeExact()).reinterpret(1024).getString(0);
         setThreads(1);
+    }
+
+    /**
+     * Extracts libopenblas and its Fortran runtime from the JavaCPP jar and loads them; returns the path it loaded
+     * from, which the constructor opens again (the same handle) to look up the C entry points.
+     */
+    private static Path packagedLibrary() {
+        Loader.load(org.bytedeco.openblas.global.openblas_nolapack.class);
+        Path library = null;
+        for (Map.Entry<String, String> e : Loader.getLoadedLibraries().entrySet()) {
+            if (e.getKey().startsWith("openblas") && e.getValue() != null) library = Path.of(e.getValue());
+        }
+        if (library == null) {
+            throw new IllegalStateException("JavaCPP loaded no openblas library: " + Loader.getLoadedLibraries());
+        }
+        return library;
     }
 
     private static MemorySegment symbol(SymbolLookup lookup, String name) {
@@ -107,6 +127,11 @@ final class OpenBlas {
         String[] words = config.split(" ");
         String version = words.length > 1 ? words[1] : config;
         return "openblas " + version + " (" + coreName + ")";
+    }
+
+    /** Whether this build has {@code cblas_sbgemm} (bf16 operands, fp32 accumulation and output). */
+    boolean hasSbgemm() {
+        return sbgemm != null;
     }
 
     /** OpenBLAS's own thread count, process-wide. The backend keeps it at 1; benchmarks of OpenBLAS alone change it. */
@@ -132,6 +157,23 @@ final class OpenBlas {
                     MemorySegment.ofArray(c).asSlice(cOffset * 4L), ldc);
         } catch (Throwable e) {
             throw new IllegalStateException("cblas_sgemm failed", e);
+        }
+    }
+
+    /**
+     * {@link #sgemm} with bf16 operands (bit patterns, see {@link Bf16#toBits}): fp32 accumulation and output. Only
+     * where {@link #hasSbgemm()}.
+     */
+    void sbgemm(boolean transA, boolean transB, int m, int n, int k,
+                short[] a, int aOffset, int lda, short[] b, int bOffset, int ldb,
+                float beta, float[] c, int cOffset, int ldc) {
+        try {
+            sbgemm.invokeExact(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, 1f,
+                    MemorySegment.ofArray(a).asSlice(aOffset * 2L), lda,
+                    MemorySegment.ofArray(b).asSlice(bOffset * 2L), ldb, beta,
+                    MemorySegment.ofArray(c).asSlice(cOffset * 4L), ldc);
+        } catch (Throwable e) {
+            throw new IllegalStateException("cblas_sbgemm failed", e);
         }
     }
 }

@@ -39,25 +39,31 @@ final class OpenBlasGemm implements MatmulKernel {
         return (width + ALIGN - 1) / ALIGN * ALIGN;
     }
 
+    /** One single-threaded product on rows {@code [m0, m0 + rows)} and columns {@code [n0, n0 + cols)} of C. */
+    interface Tile {
+        void run(int m0, int rows, int n0, int cols);
+    }
+
+    /**
+     * Cuts an {@code m x n} C into tiles along its longer side, widths from {@link #tileWidth} (the shape alone), and
+     * runs them on the pool.
+     */
+    static void forEachTile(Parallel parallel, int m, int n, Tile tile) {
+        if (n >= m) {
+            int width = tileWidth(n);
+            parallel.forEach((n + width - 1) / width, t -> tile.run(0, m, t * width, Math.min(width, n - t * width)));
+        } else {
+            int width = tileWidth(m);
+            parallel.forEach((m + width - 1) / width, t -> tile.run(t * width, Math.min(width, m - t * width), 0, n));
+        }
+    }
+
     @Override
     public void multiply(int m, int n, int k, float[] a, boolean transA, float[] b, boolean transB, float[] c,
                          boolean accumulate) {
         int lda = Math.max(1, transA ? m : k), ldb = Math.max(1, transB ? k : n);
         float beta = accumulate ? 1f : 0f;
-        if (n >= m) {
-            int width = tileWidth(n);
-            parallel.forEach((n + width - 1) / width, tile -> {
-                int n0 = tile * width;
-                blas.sgemm(transA, transB, m, Math.min(width, n - n0), k, a, 0, lda,
-                        b, transB ? n0 * ldb : n0, ldb, beta, c, n0, n);
-            });
-        } else {
-            int width = tileWidth(m);
-            parallel.forEach((m + width - 1) / width, tile -> {
-                int m0 = tile * width;
-                blas.sgemm(transA, transB, Math.min(width, m - m0), n, k, a, transA ? m0 : m0 * lda, lda,
-                        b, 0, ldb, beta, c, m0 * n, n);
-            });
-        }
+        forEachTile(parallel, m, n, (m0, rows, n0, cols) -> blas.sgemm(transA, transB, rows, cols, k,
+                a, transA ? m0 : m0 * lda, lda, b, transB ? n0 * ldb : n0, ldb, beta, c, m0 * n + n0, n));
     }
 }

@@ -1,0 +1,165 @@
+package dev.jllama.model.backend.cpu;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.IdentityHashMap;
+import java.util.Map;
+
+/**
+ * The matmul of bf16 mixed precision: both operands rounded to bf16, products accumulated and written in fp32.
+ * Where OpenBLAS has {@code cblas_sbgemm} and the CPU has bf16 instructions, the operands are converted to bf16 and
+ * each tile is one {@code sbgemm} (the tiles of {@link OpenBlasGemm}, so results do not depend on the thread count).
+ * Elsewhere the operands are rounded to bf16 values kept in fp32 arrays and the fp32 kernel multiplies them: the
+ * same products (a product of two bf16 numbers is exact in fp32), at the fp32 rate plus the rounding.
+ *
+ * <p>Each operand is converted once and kept until the backend reports its array written ({@link #forget}; the
+ * buffer stays for the next conversion, so a training step allocates nothing after the first): a
+ * conversion is a memory-bound pass that costs, per element of an operand, a large fraction of the product's
+ * {@code 2 x n} multiply-adds on it when n is a few hundred, and the same arrays come back (a weight forward and
+ * backward and in every chunk of the LM head's rows, an activation in its forward product and in its weight gradient,
+ * an output gradient in both of its backward products). The master weights stay fp32.
+ */
+final class Bf16Matmul implements MatmulKernel {
+    private final Parallel parallel;
+    /** With sbgemm: the library; else null. */
+    private final OpenBlas sbgemm;
+    /** Without sbgemm: the fp32 kernel that multiplies the rounded operands; else null. */
+    private final MatmulKernel fp32;
+    private final String description;
+    /** Each operand array's conversion, current until the array is written, its buffer kept until it is freed. */
+    private final Map<float[], Conversion> converted = new IdentityHashMap<>();
+
+    private Bf16Matmul(Parallel parallel, OpenBlas sbgemm, MatmulKernel fp32, String description) {
+        this.parallel = parallel;
+        this.sbgemm = sbgemm;
+        this.fp32 = fp32;
+        this.description = description;
+    }
+
+    /** On sbgemm where the library has it and the CPU has bf16 instructions, else rounding in front of {@code fp32}. */
+    static Bf16Matmul create(MatmulKernel fp32, Parallel parallel) {
+        OpenBlas blas = fp32 instanceof OpenBlasGemm ? OpenBlas.get() : null;
+        String instructions = cpuBf16Instructions();
+        if (blas != null && blas.hasSbgemm() && instructions != null) {
+            return onSbgemm(blas, parallel, instructions);
+        }
+        String why = blas == null ? "no native OpenBLAS"
+                : !blas.hasSbgemm() ? "this OpenBLAS has no sbgemm" : "this CPU has no bf16 instructions";
+        return rounding(fp32, parallel, why);
+    }
+
+    static Bf16Matmul onSbgemm(OpenBlas blas, Parallel parallel, String instructions) {
+        return new Bf16Matmul(parallel, blas, null, "bf16 " + blas.describe() + " sbgemm, " + instructions);
+    }
+
+    static Bf16Matmul rounding(MatmulKernel fp32, Parallel parallel, String why) {
+        return new Bf16Matmul(parallel, null, fp32,
+                "bf16 operands rounded, fp32 " + fp32.describe() + " (" + why + ")");
+    }
+
+    /**
+     * The CPU's bf16 dot-product instructions as /proc/cpuinfo names them ({@code avx512_bf16}, {@code amx_bf16}),
+     * or null where it has none or the flags cannot be read (not Linux).
+     */
+    static String cpuBf16Instructions() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (!line.startsWith("flags")) continue;
+                String flags = " " + line.substring(line.indexOf(':') + 1).trim() + " ";
+                boolean avx512 = flags.contains(" avx512_bf16 "), amx = flags.contains(" amx_bf16 ");
+                if (!avx512 && !amx) return null;
+                return avx512 && amx ? "avx512_bf16 amx_bf16" : avx512 ? "avx512_bf16" : "amx_bf16";
+            }
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        return null;
+    }
+
+    @Override
+    public String describe() {
+        return description;
+    }
+
+    @Override
+    public void multiply(int m, int n, int k, float[] a, boolean transA, float[] b, boolean transB, float[] c,
+                         boolean accumulate) {
+        if (sbgemm == null) {
+            fp32.multiply(m, n, k, rounded(a, m * k), transA, rounded(b, k * n), transB, c, accumulate);
+            return;
+        }
+        short[] ba = bits(a, m * k), bb = bits(b, k * n);
+        int lda = Math.max(1, transA ? m : k), ldb = Math.max(1, transB ? k : n);
+        float beta = accumulate ? 1f : 0f;
+        OpenBlasGemm.forEachTile(parallel, m, n, (m0, rows, n0, cols) -> sbgemm.sbgemm(transA, transB, rows, cols, k,
+                ba, transA ? m0 : m0 * lda, lda, bb, transB ? n0 * ldb : n0, ldb, beta, c, m0 * n + n0, n));
+    }
+
+    /** The backend wrote {@code array}: its kept conversion is stale (its buffer is kept for the next one). */
+    void forget(float[] array) {
+        Conversion kept = converted.get(array);
+        if (kept != null) kept.current = false;
+    }
+
+    /** The backend freed {@code array}: its conversion and buffer go too. */
+    void release(float[] array) {
+        converted.remove(array);
+    }
+
+    /** An operand's converted copy: bf16 bits (short[]) with sbgemm, rounded fp32 values (float[]) without. */
+    private static final class Conversion {
+        Object buffer;
+        int length;
+        boolean current;
+    }
+
+    /** The kept conversion of {@code x} when it is current and covers {@code n} elements, else null. */
+    private Conversion current(float[] x, int n) {
+        Conversion kept = converted.get(x);
+        return kept != null && kept.current && kept.length >= n ? kept : null;
+    }
+
+    /** The entry for {@code x}, marked current, its buffer at least {@code n} long (reused when it is). */
+    private Conversion refresh(float[] x, int n, java.util.function.IntFunction<Object> allocate, int capacity) {
+        Conversion entry = converted.computeIfAbsent(x, array -> new Conversion());
+        if (entry.buffer == null || capacity < n) entry.buffer = allocate.apply(n);
+        entry.length = n;
+        entry.current = true;
+        return entry;
+    }
+
+    /** The first {@code n} elements of {@code x} as bf16 bits: kept, or converted now and kept. */
+    private short[] bits(float[] x, int n) {
+        Conversion kept = current(x, n);
+        if (kept != null) return (short[]) kept.buffer;
+        Conversion entry = converted.get(x);
+        int capacity = entry != null && entry.buffer instanceof short[] old ? old.length : -1;
+        short[] bits = (short[]) refresh(x, n, short[]::new, capacity).buffer;
+        parallel.forEach(chunks(n),
+                chunk -> Bf16.toBits(x, chunk * CHUNK, bits, chunk * CHUNK, chunkLength(chunk, n)));
+        return bits;
+    }
+
+    /** The first {@code n} elements of {@code x} rounded to bf16, in fp32: kept, or rounded now and kept. */
+    private float[] rounded(float[] x, int n) {
+        Conversion kept = current(x, n);
+        if (kept != null) return (float[]) kept.buffer;
+        Conversion entry = converted.get(x);
+        int capacity = entry != null && entry.buffer instanceof float[] old ? old.length : -1;
+        float[] rounded = (float[]) refresh(x, n, float[]::new, capacity).buffer;
+        parallel.forEach(chunks(n),
+                chunk -> Bf16.round(x, chunk * CHUNK, rounded, chunk * CHUNK, chunkLength(chunk, n)));
+        return rounded;
+    }
+
+    private static final int CHUNK = 1 << 15;
+
+    private static int chunks(int n) {
+        return (n + CHUNK - 1) / CHUNK;
+    }
+
+    private static int chunkLength(int chunk, int n) {
+        return Math.min(CHUNK, n - chunk * CHUNK);
+    }
+}
