@@ -114,43 +114,36 @@ final class Bf16Matmul implements MatmulKernel {
         boolean current;
     }
 
-    /** The kept conversion of {@code x} when it is current and covers {@code n} elements, else null. */
-    private Conversion current(float[] x, int n) {
-        Conversion kept = converted.get(x);
-        return kept != null && kept.current && kept.length >= n ? kept : null;
-    }
-
-    /** The entry for {@code x}, marked current, its buffer at least {@code n} long (reused when it is). */
-    private Conversion refresh(float[] x, int n, java.util.function.IntFunction<Object> allocate, int capacity) {
-        Conversion entry = converted.computeIfAbsent(x, array -> new Conversion());
-        if (entry.buffer == null || capacity < n) entry.buffer = allocate.apply(n);
-        entry.length = n;
-        entry.current = true;
-        return entry;
+    /** Converts {@code n} elements of {@code src} from {@code srcAt} into {@code dst} from {@code dstAt}. */
+    private interface Converter<T> {
+        void convert(float[] src, int srcAt, T dst, int dstAt, int n);
     }
 
     /** The first {@code n} elements of {@code x} as bf16 bits: kept, or converted now and kept. */
     private short[] bits(float[] x, int n) {
-        Conversion kept = current(x, n);
-        if (kept != null) return (short[]) kept.buffer;
-        Conversion entry = converted.get(x);
-        int capacity = entry != null && entry.buffer instanceof short[] old ? old.length : -1;
-        short[] bits = (short[]) refresh(x, n, short[]::new, capacity).buffer;
-        parallel.forEach(chunks(n),
-                chunk -> Bf16.toBits(x, chunk * CHUNK, bits, chunk * CHUNK, chunkLength(chunk, n)));
-        return bits;
+        return converted(x, n, short[]::new, Bf16::toBits);
     }
 
     /** The first {@code n} elements of {@code x} rounded to bf16, in fp32: kept, or rounded now and kept. */
     private float[] rounded(float[] x, int n) {
-        Conversion kept = current(x, n);
-        if (kept != null) return (float[]) kept.buffer;
-        Conversion entry = converted.get(x);
-        int capacity = entry != null && entry.buffer instanceof float[] old ? old.length : -1;
-        float[] rounded = (float[]) refresh(x, n, float[]::new, capacity).buffer;
-        parallel.forEach(chunks(n),
-                chunk -> Bf16.round(x, chunk * CHUNK, rounded, chunk * CHUNK, chunkLength(chunk, n)));
-        return rounded;
+        return converted(x, n, float[]::new, Bf16::round);
+    }
+
+    /**
+     * {@code x}'s kept conversion when it is current and covers {@code n} elements; else converted now into its
+     * buffer (reused when long enough), marked current and kept.
+     */
+    @SuppressWarnings("unchecked")
+    private <T> T converted(float[] x, int n, java.util.function.IntFunction<T> allocate, Converter<T> converter) {
+        Conversion entry = converted.computeIfAbsent(x, array -> new Conversion());
+        if (entry.current && entry.length >= n) return (T) entry.buffer;
+        if (entry.buffer == null || java.lang.reflect.Array.getLength(entry.buffer) < n) entry.buffer = allocate.apply(n);
+        entry.length = n;
+        entry.current = true;
+        T buffer = (T) entry.buffer;
+        parallel.forEach(chunks(n), chunk -> converter.convert(x, chunk * CHUNK, buffer, chunk * CHUNK,
+                chunkLength(chunk, n)));
+        return buffer;
     }
 
     private static final int CHUNK = 1 << 15;
