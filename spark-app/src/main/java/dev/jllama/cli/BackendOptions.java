@@ -1,6 +1,9 @@
 package dev.jllama.cli;
 
+import dev.jllama.model.backend.Backend;
+import dev.jllama.model.backend.Backends;
 import dev.jllama.model.backend.Precision;
+import dev.jllama.model.backend.cpu.CpuBackend;
 import picocli.CommandLine.Option;
 
 /** Where and how a command's kernels run: {@code --backend}, {@code --device}, {@code --threads}, {@code --precision}.
@@ -43,31 +46,31 @@ final class BackendOptions {
         return threads == null ? 0 : threads;
     }
 
-    /** Checks the name before any work. */
-    void validate() {
-        if (!Names.ALL.contains(backend)) {
-            throw new UsageException("--backend must be one of " + String.join(", ", Names.ALL) + ", got '" + backend + "'");
-        }
-        if (!Precisions.ALL.contains(precision)) {
-            throw new UsageException("--precision must be one of " + String.join(", ", Precisions.ALL) + ", got '"
-                    + precision + "'");
-        }
+    /** The backend these options name, computing in {@code precision}. */
+    Backend create(Precision precision) {
+        return Backends.create(backend, deviceIndex(), threadCount(), precision);
+    }
+
+    /** The backend these options name, in their {@code --precision}. */
+    Backend create() {
+        return create(precision());
+    }
+
+    /** The threads the backend runs on, for baselines that must use as many. */
+    int threadsOf(Backend created) {
+        return created instanceof CpuBackend cpu ? cpu.threads()
+                : threads != null ? threads : Runtime.getRuntime().availableProcessors();
     }
 
     static final class Names extends java.util.ArrayList<String> {
-        static final java.util.List<String> ALL = java.util.List.of("auto", "cpu", "tornado");
-
         Names() {
-            super(ALL);
+            super(java.util.List.of("auto", "cpu", "tornado"));
         }
     }
 
     static final class Precisions extends java.util.ArrayList<String> {
-        static final java.util.List<String> ALL =
-                java.util.Arrays.stream(Precision.values()).map(Precision::label).toList();
-
         Precisions() {
-            super(ALL);
+            super(java.util.Arrays.stream(Precision.values()).map(Precision::label).toList());
         }
     }
 }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.jllama.collective.AllReduceBench;
 import dev.jllama.model.LlamaConfig;
 import dev.jllama.model.backend.Backend;
-import dev.jllama.model.backend.Backends;
 import dev.jllama.model.backend.Precision;
 import dev.jllama.model.backend.cpu.CpuBackend;
 import dev.jllama.model.backend.cpu.OpenBlasBaseline;
@@ -142,9 +141,6 @@ public final class BenchCommand extends LlamaCommand {
     @Override
     void validate() {
         List<String> accepted = OPTIONS.get(what);
-        if (accepted == null) {
-            throw new UsageException("--what must be one of " + String.join(", ", new Kinds()) + ", got '" + what + "'");
-        }
         for (var option : spec.commandLine().getParseResult().matchedOptions()) {
             String name = option.longestName();
             if (!accepted.contains(name) && !List.of("--what", "--json", "--verbose").contains(name)) {
@@ -152,7 +148,6 @@ public final class BenchCommand extends LlamaCommand {
                         accepted) + ")");
             }
         }
-        backend.validate();
         if (what.equals("allreduce") && ranks != null && ranks > 4) {
             throw new UsageException("--ranks must be from 2 to 4 for --what allreduce, got " + ranks);
         }
@@ -243,14 +238,12 @@ public final class BenchCommand extends LlamaCommand {
         int reps = or(steps, 10);
         int rounds = or(this.rounds, 3);
         boolean openblas = !noOpenblas;
-        int threads = this.backend.threadCount();
         PythonBaseline python = PythonBaseline.find(this.python);
         LlamaConfig config = LlamaConfig.resolve(modelName);
         int rows = batch * (seqLen != null ? seqLen : config.maxSeqLen());
         Precision precision = this.backend.precision();
-        try (Backend backend = Backends.create(this.backend.backend, this.backend.deviceIndex(), threads, precision)) {
-            int usedThreads = backend instanceof CpuBackend cpu ? cpu.threads()
-                    : threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        try (Backend backend = this.backend.create(precision)) {
+            int usedThreads = this.backend.threadsOf(backend);
             OpenBlasBaseline baseline = openblas ? OpenBlasBaseline.create(usedThreads, precision) : null;
             out.printf("matmul on %s (%s), model %s, %d rows, %d rounds of %d%n", backend.name(), backend.device(),
                     modelName, rows, rounds, reps);
@@ -334,18 +327,15 @@ public final class BenchCommand extends LlamaCommand {
         String shapeNames = shapes == null ? null : String.join(",", shapes);
         int reps = or(steps, 5);
         int rounds = or(this.rounds, 1);
-        int threads = this.backend.threadCount();
         PythonBaseline python = PythonBaseline.find(this.python);
         List<StepBenchmark.Shape> shapes = shapeNames != null ? namedShapes(shapeNames)
                 : shapes(or(models, List.of("tiny", "15M")), or(batches, List.of(16)), seqLen == null ? -1 : seqLen);
         List<Map<String, Object>> results = new ArrayList<>();
         Precision precision = this.backend.precision();
         // A reduced precision is measured against the same backend in fp32, round by round in the same run.
-        try (Backend backend = Backends.create(this.backend.backend, this.backend.deviceIndex(), threads, precision);
-             Backend fp32 = precision == Precision.FP32 ? null
-                     : Backends.create(this.backend.backend, this.backend.deviceIndex(), threads, Precision.FP32)) {
-            int usedThreads = backend instanceof CpuBackend cpu ? cpu.threads()
-                    : threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        try (Backend backend = this.backend.create(precision);
+             Backend fp32 = precision == Precision.FP32 ? null : this.backend.create(Precision.FP32)) {
+            int usedThreads = this.backend.threadsOf(backend);
             for (StepBenchmark.Shape shape : shapes) {
                 String modelName = shape.model();
                 int batch = shape.batch();

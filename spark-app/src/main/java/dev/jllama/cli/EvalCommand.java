@@ -80,18 +80,14 @@ public final class EvalCommand extends LlamaCommand {
 
     @Override
     void validate() {
-        backend.validate();
         if (data == null && tasks == null) throw new UsageException("give --data DIR, --tasks FILE.jsonl or both");
     }
 
     @Override
     public Map<String, Object> run(PrintStream out) throws Exception {
-        String backendName = backend.backend;
-        int device = backend.deviceIndex(), threads = backend.threadCount();
         Configuration conf = new Configuration();
         Map<String, Object> result = new LinkedHashMap<>();
-        try (TrainedModel loaded = TrainedModel.load(checkpoint, backendName, device, threads, backend.precision(),
-                conf)) {
+        try (TrainedModel loaded = TrainedModel.load(checkpoint, backend, conf)) {
             result.put("checkpoint", loaded.checkpoint);
             result.put("step", loaded.state.step());
             out.printf("checkpoint %s (step %d), backend %s%n", loaded.checkpoint, loaded.state.step(),

@@ -54,7 +54,6 @@ public final class ExportCommand extends LlamaCommand {
 
     @Override
     void validate() {
-        if (!new Formats().contains(format)) throw new UsageException("--format must be hf or gguf, got '" + format + "'");
         try {
             dtype = TensorType.parse(dtypeArg);
         } catch (IllegalArgumentException e) {

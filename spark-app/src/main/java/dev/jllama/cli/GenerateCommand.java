@@ -57,17 +57,9 @@ public final class GenerateCommand extends LlamaCommand {
     BackendOptions backend;
 
     @Override
-    void validate() {
-        backend.validate();
-    }
-
-    @Override
     public Map<String, Object> run(PrintStream out) throws Exception {
         Sampler sampler = new Sampler(temperature, topK == null ? 0 : topK, topP, seed);
-        String backendName = backend.backend;
-        int device = backend.deviceIndex(), threads = backend.threadCount();
-        try (TrainedModel loaded = TrainedModel.load(checkpoint, backendName, device, threads, backend.precision(),
-                new Configuration());
+        try (TrainedModel loaded = TrainedModel.load(checkpoint, backend, new Configuration());
              Decoder decoder = new Decoder(loaded.model, loaded.state.config().maxSeqLen(), PROMPT_CHUNK)) {
             int[] promptIds = loaded.encodeDocument(prompt);
             TextStream stream = new TextStream(loaded.tokenizer, promptIds, out);

@@ -112,6 +112,7 @@ public final class Main {
         LlamaCommand command = leaf.getCommand();
         quietUnlessVerbose(command.verbose);
         OptionRanges.check(leaf.getCommandSpec());
+        OptionChoices.check(leaf.getCommandSpec());
         command.validate();
         return command;
     }

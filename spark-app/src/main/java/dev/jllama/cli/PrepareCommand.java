@@ -63,12 +63,12 @@ public final class PrepareCommand extends LlamaCommand {
     @Range(min = 0)
     int lineDupThreshold;
 
-    @Option(names = "--min-chars", defaultValue = "100", paramLabel = "N",
+    @Option(names = "--min-chars", defaultValue = "" + PrepareOptions.DEFAULT_MIN_CHARS, paramLabel = "N",
             description = "drop documents shorter than N characters (default: ${DEFAULT-VALUE})")
     @Range(min = 0)
     int minChars;
 
-    @Option(names = "--max-symbol-ratio", defaultValue = "0.25", paramLabel = "X",
+    @Option(names = "--max-symbol-ratio", defaultValue = "" + PrepareOptions.DEFAULT_MAX_SYMBOL_RATIO, paramLabel = "X",
             description = "drop documents with more than X non-alphanumeric characters (default: ${DEFAULT-VALUE})")
     @Range(min = 0, max = 1)
     double maxSymbolRatio;

@@ -12,7 +12,8 @@ final class ResolvedOptions {
     private ResolvedOptions() {}
 
     /** How to run the command, not what it does: left out of the record. */
-    private static final Set<String> NOT_RECORDED = Set.of("help", "version", "config", "dry-run", "json", "verbose");
+    private static final Set<String> NOT_RECORDED = Set.of("help", "version", "config", "dry-run", "json", "verbose",
+            "resume", "overwrite", "allow-change");
 
     /** Option name without dashes → value, in declaration order; options without a value are left out. */
     static Map<String, Object> of(CommandSpec spec) {

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -178,7 +179,6 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
 
     @Override
     void validate() {
-        backend.validate();
         if (resume && overwrite) throw new UsageException("--resume and --overwrite exclude each other");
         if (!allowChange.isEmpty() && !resume) throw new UsageException("--allow-change goes with --resume");
         for (String name : allowChange) {
@@ -286,9 +286,6 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
         resolved.put("batch-tokens", tokens);
         resolved.put("lr", lr);
         resolved.put("warmup", warmup);
-        resolved.remove("resume");
-        resolved.remove("overwrite");
-        resolved.remove("allow-change");
         ObjectNode record = JSON.createObjectNode();
         record.put("format", RunDirectory.CONFIG_FORMAT);
         record.put("version", RunDirectory.CONFIG_VERSION);
@@ -368,7 +365,8 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
         }
         JsonNode was = before.get("options"), is = now.get("options");
         List<String> changes = new ArrayList<>();
-        for (String name : java.util.stream.Stream.concat(FIXED.stream().skip(1), GUARDED.stream()).toList()) {
+        // The model is compared above by its configuration (a preset and a JSON file may name the same one).
+        for (String name : Stream.concat(Stream.of("seed"), GUARDED.stream()).toList()) {
             JsonNode a = was.get(name), b = is.get(name);
             if (a == null || b == null || sameValue(a, b)) continue;
             if (FIXED.contains(name) || !allowChange.contains(name)) {

@@ -3,8 +3,6 @@ package dev.jllama.cli;
 import dev.jllama.data.tokenizer.Tokenizer;
 import dev.jllama.model.LlamaModel;
 import dev.jllama.model.backend.Backend;
-import dev.jllama.model.backend.Backends;
-import dev.jllama.model.backend.Precision;
 import dev.jllama.model.checkpoint.CheckpointStore;
 import dev.jllama.model.checkpoint.TrainingState;
 import java.io.IOException;
@@ -30,13 +28,12 @@ final class TrainedModel implements AutoCloseable {
     }
 
     /** {@code location}: a checkpoint, or a run or checkpoints directory (its newest complete checkpoint). */
-    static TrainedModel load(String location, String backendName, int device, int threads, Precision precision,
-                             Configuration conf) throws IOException {
+    static TrainedModel load(String location, BackendOptions backendOptions, Configuration conf) throws IOException {
         String dir = CheckpointStore.resolve(location, conf);
         TrainingState state = CheckpointStore.readState(dir, conf);
         byte[] tokenizer = CheckpointStore.readTokenizer(dir, conf).orElseThrow(() -> new IOException(
                 "checkpoint " + dir + " has no " + CheckpointStore.TOKENIZER_FILE + " to turn text into tokens"));
-        Backend backend = Backends.create(backendName, device, threads, precision);
+        Backend backend = backendOptions.create();
         LlamaModel model = null;
         try {
             model = new LlamaModel(state.config(), backend);

@@ -20,7 +20,8 @@ import picocli.CommandLine.Model.OptionSpec;
 
 /**
  * Every numeric option of every command, given a value outside its declared range and a value of the wrong type:
- * exit status 2, one line on standard error naming the option (and, for a range, the range), and nothing created
+ * exit status 2, one line on standard error naming the option (and, for a range, the range), and nothing created;
+ * likewise every option with a list of accepted values, given one that is not among them
  * where the command would write. The table is built from the commands themselves, so a new option is covered as
  * soon as it exists, and a numeric option without a declared range fails the test.
  */
@@ -53,6 +54,10 @@ class BadInputTest {
         for (var entry : required().entrySet()) {
             String command = entry.getKey();
             for (OptionSpec option : cli.getSubcommands().get(command).getCommandSpec().options()) {
+                if (option.completionCandidates() != null) {
+                    cases.add(DynamicTest.dynamicTest(command + " " + option.longestName() + " no-such-choice", () ->
+                            rejected(command, entry.getValue(), option.longestName(), "no-such-choice", "must be one of")));
+                }
                 if (!isNumeric(option)) continue;
                 String name = option.longestName();
                 Range range = OptionRanges.of(option);
@@ -79,7 +84,9 @@ class BadInputTest {
             throws IOException {
         List<String> argv = new ArrayList<>(List.of(command));
         argv.addAll(required);
-        argv.addAll(List.of(option, value));
+        int given = argv.indexOf(option); // a required option under test: its value replaced, not given twice
+        if (given > 0) argv.set(given + 1, value);
+        else argv.addAll(List.of(option, value));
         CommandLineRun run = CommandLineRun.of(argv.toArray(String[]::new));
         String why = String.join(" ", argv) + "\nstdout: " + run.out() + "\nstderr: " + run.err();
         assertEquals(2, run.status(), why);

@@ -91,7 +91,7 @@ class ExportImportCommandTest {
     @Test
     void badInputsAreOneLineErrors() throws Exception {
         assertFails(2, "Missing required option: '--checkpoint=DIR'", "export", "--format", "hf", "--out", tmp.toString());
-        assertFails(2, "--format must be hf or gguf, got 'onnx'", "export", "--checkpoint", tmp.toString(),
+        assertFails(2, "--format must be one of hf, gguf, got 'onnx'", "export", "--checkpoint", tmp.toString(),
                 "--format", "onnx", "--out", tmp.toString());
         assertFails(2, "--dtype: unsupported dtype 'f8' (choose f32, f16 or bf16)", "export", "--checkpoint",
                 tmp.toString(), "--format", "hf", "--out", tmp.toString(), "--dtype", "f8");

@@ -47,7 +47,9 @@ public record PrepareOptions(
     public static final double DEFAULT_VAL_FRACTION = 0.01;
     public static final long DEFAULT_SHARD_TOKENS = 100_000_000L;
     public static final int DEFAULT_LINE_DUP_THRESHOLD = 2;
-    public static final QualityFilter DEFAULT_QUALITY = new QualityFilter(100, 0.25);
+    public static final int DEFAULT_MIN_CHARS = 100;
+    public static final double DEFAULT_MAX_SYMBOL_RATIO = 0.25;
+    public static final QualityFilter DEFAULT_QUALITY = new QualityFilter(DEFAULT_MIN_CHARS, DEFAULT_MAX_SYMBOL_RATIO);
     public static final String DEFAULT_TEXT_COLUMN = "text";
     public static final int DEFAULT_DECONTAMINATION_NGRAM = 13;
 
