@@ -22,5 +22,5 @@ import java.util.Map;
 public record RankResult(int rank, String host, List<String> gpus, String backend, String device, int startStep, int steps,
                          Double finalLoss, Double tokensPerS, Double mfu, Double peakFlops, Double valLoss, Double valPerplexity,
                          Double valBitsPerByte, long parameters, long activationBytes,
-                         long momentBytes, double commWaitSeconds, Map<String, Object> data, String checkpoint)
+                         long momentBytes, double commWaitSeconds, Map<String, Map<String, Object>> data, String checkpoint)
         implements Serializable {}

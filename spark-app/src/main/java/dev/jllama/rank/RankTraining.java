@@ -100,7 +100,7 @@ public final class RankTraining {
                 Throughput throughput = new Throughput(resume.step(), trainer.globalTokensPerStep());
                 StepStats last;
                 RankSlice slice = new RankSlice(rank, world, options.microBatch() * options.accumulation());
-                Map<String, Object> proportions;
+                Map<String, Map<String, Object>> proportions;
                 RunMonitor monitor = null; // rank 0's progress messages, metrics.jsonl and loss.png
                 try (WindowSource windows = data.windows("train", options.seqLen(), options.seed(), slice,
                         resume.position())) {
@@ -124,7 +124,7 @@ public final class RankTraining {
                     last = trainer.run(resume.step(), resume.tokensSeen(), batches, store, data.tokenizerBytes(),
                             stats -> {
                                 throughput.add(stats);
-                                if (rank0 != null) rank0.step(stats);
+                                if (rank0 != null) rank0.step(stats, windows.report());
                             }, afterCheckpoint);
                     proportions = windows.report();
                 } catch (Exception e) {

@@ -6,6 +6,7 @@ import dev.jllama.model.train.StepStats;
 import java.awt.AWTError;
 import java.io.IOException;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -91,8 +92,12 @@ final class RunMonitor {
         this.dataWaitBefore = dataWaitSeconds.getAsDouble();
     }
 
-    /** After every step of rank 0. */
-    void step(StepStats stats) {
+    /**
+     * After every step of rank 0.
+     *
+     * @param data with a mixture, per dataset what the whole world has drawn so far ({@link StepMetrics#data})
+     */
+    void step(StepStats stats, Map<String, Map<String, Object>> data) {
         double commWait = commWaitSeconds.getAsDouble() - commWaitBefore;
         double dataWait = dataWaitSeconds.getAsDouble() - dataWaitBefore;
         commWaitBefore += commWait;
@@ -100,7 +105,7 @@ final class RunMonitor {
         long tokens = schedule.tokensSeen() + (stats.step() - schedule.startStep()) * schedule.tokensPerStep();
         last = new StepMetrics(stats.step(), tokens, stats.loss(), stats.lr(), stats.gradNorm(), stats.tokensPerS(),
                 utilisation.at(stats.tokensPerS()), Math.max(0, stats.seconds() - commWait - dataWait), commWait,
-                dataWait, System.currentTimeMillis() / 1000.0);
+                dataWait, System.currentTimeMillis() / 1000.0, data);
         metrics.add(last);
         if (tensorboard != null) tensorboard.add(last);
 

@@ -1,9 +1,14 @@
 package dev.jllama.rank;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * One optimizer step as rank 0 saw it: one line of {@code metrics.jsonl} and the payload of a progress message.
@@ -20,9 +25,24 @@ import java.time.Duration;
  * @param commWaitS  seconds rank 0 waited for the all-reduce after its backward pass
  * @param dataWaitS  seconds rank 0 waited for its batches from the data reader
  * @param time       wall-clock time at the end of the step, seconds since the epoch
+ * @param data       with a mixture, per dataset (by name) the training windows drawn by the whole world so far:
+ *                   {@code weight}, {@code windows}, {@code realised} (their share) and {@code epochs} (the LLaMA
+ *                   paper's Table 1 columns, as of this step); empty for one dataset
  */
 public record StepMetrics(int step, long tokens, double loss, double lr, double gradNorm, double tokensPerS,
-                          Double mfu, double computeS, double commWaitS, double dataWaitS, double time) {
+                          Double mfu, double computeS, double commWaitS, double dataWaitS, double time,
+                          Map<String, Map<String, Object>> data) {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    public StepMetrics {
+        data = data == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(data));
+    }
+
+    /** A step trained on one dataset. */
+    public StepMetrics(int step, long tokens, double loss, double lr, double gradNorm, double tokensPerS, Double mfu,
+                       double computeS, double commWaitS, double dataWaitS, double time) {
+        this(step, tokens, loss, lr, gradNorm, tokensPerS, mfu, computeS, commWaitS, dataWaitS, time, Map.of());
+    }
 
     public ObjectNode toJson() {
         ObjectNode node = JsonNodeFactory.instance.objectNode();
@@ -37,6 +57,7 @@ public record StepMetrics(int step, long tokens, double loss, double lr, double 
         node.put("comm_wait_s", commWaitS);
         node.put("data_wait_s", dataWaitS);
         node.put("time", time);
+        if (!data.isEmpty()) node.set("data", MAPPER.valueToTree(data));
         return node;
     }
 
@@ -47,7 +68,16 @@ public record StepMetrics(int step, long tokens, double loss, double lr, double 
                 Fields.number(node, "grad_norm", source), Fields.number(node, "tokens_per_s", source),
                 Fields.optionalNumber(node, "mfu", source), Fields.number(node, "compute_s", source),
                 Fields.number(node, "comm_wait_s", source), Fields.number(node, "data_wait_s", source),
-                Fields.number(node, "time", source));
+                Fields.number(node, "time", source), data(node, source));
+    }
+
+    private static Map<String, Map<String, Object>> data(JsonNode node, String source) {
+        JsonNode value = node.get("data");
+        if (value == null || value.isNull()) return Map.of();
+        if (!value.isObject()) {
+            throw new IllegalArgumentException(source + ": field 'data' is " + value + ", not an object");
+        }
+        return MAPPER.convertValue(value, new TypeReference<LinkedHashMap<String, Map<String, Object>>>() {});
     }
 
     /** The plain progress line, as the driver prints it without a terminal and rank 0's log records it. */

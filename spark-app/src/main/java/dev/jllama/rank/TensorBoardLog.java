@@ -119,6 +119,10 @@ final class TensorBoardLog implements Closeable {
         values.put("train/compute_s", m.computeS());
         values.put("train/all_reduce_wait_s", m.commWaitS());
         values.put("train/data_wait_s", m.dataWaitS());
+        m.data().forEach((dataset, share) -> {
+            values.put("data/" + dataset + "/realised", ((Number) share.get("realised")).doubleValue());
+            values.put("data/" + dataset + "/epochs", ((Number) share.get("epochs")).doubleValue());
+        });
         record(new Event(m.time(), m.step()).scalars(values));
     }
 

@@ -31,7 +31,7 @@ class KryoRegistrationTest {
         web.put("weight", 0.75);
         web.put("windows", 96);
         web.put("realised", 0.7421875);
-        Map<String, Object> data = new LinkedHashMap<>();
+        Map<String, Map<String, Object>> data = new LinkedHashMap<>();
         data.put("web", web);
         RankResult[] results = {
                 new RankResult(0, "10.0.0.1", List.of("0"), "cpu", "CPU, 2 threads", 6, 12, 5.5, 1234.5, 0.125, 3.0e11, 5.75, 314.2, 2.5, 360768,

@@ -1,6 +1,7 @@
 package dev.jllama.rank;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.RawLocalFileSystem;
 import org.junit.jupiter.api.Test;
@@ -56,10 +58,15 @@ class MetricsLogTest {
         log.add(step(2, 8.25));
         log.add(new MetricsLog.Validation(2, 1024, 8.0, 2981.0, 4.5, 1.7e9 + 2.5));
         log.flush();
-        log.add(step(3, 7.75));
+        StepMetrics onAMixture = new StepMetrics(3, 1536, 7.75, 1e-3, 0.5, 1000, 0.0625, 0.2, 0.01, 0.001, 1.7e9 + 3,
+                Map.of("web", Map.of("weight", 0.75, "windows", 5, "realised", 0.625, "epochs", 0.5),
+                        "books", Map.of("weight", 0.25, "windows", 3, "realised", 0.375, "epochs", 1.5)));
+        log.add(onAMixture);
         log.flush();
         assertEquals(List.of("1 loss 8.5", "2 loss 8.25", "2 val 8.0", "3 loss 7.75"), summary());
-        assertEquals(step(3, 7.75), StepMetrics.fromJson(lines().get(3), "line 4"), "every field comes back");
+        assertEquals(step(2, 8.25), StepMetrics.fromJson(lines().get(1), "line 2"), "every field comes back");
+        assertEquals(onAMixture, StepMetrics.fromJson(lines().get(3), "line 4"), "a mixture's shares come back");
+        assertFalse(lines().get(1).has("data"), "one dataset: no shares");
     }
 
     @Test

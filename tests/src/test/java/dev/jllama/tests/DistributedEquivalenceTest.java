@@ -10,10 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jllama.model.checkpoint.SafeTensors;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
@@ -28,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DistributedEquivalenceTest {
     static final int STEPS = 5;
     static final double TOLERANCE = 1e-6;
+    private static final ObjectMapper MAPPER = new ObjectMapper();
 
     @TempDir
     static Path work;
@@ -121,7 +125,8 @@ class DistributedEquivalenceTest {
     @Test
     void trainsOnAWeightedMixtureAndReportsWhatItDrew() throws Exception {
         String mixture = "web=" + data + ":0.75,books=" + data + ":0.25";
-        JsonNode result = train(run(mixture, work.resolve("mixture").toString(), 2, 8, 2));
+        Path runDir = work.resolve("mixture");
+        JsonNode result = train(run(mixture, runDir.toString(), 2, 8, 2));
         JsonNode drawn = result.get("data");
         long web = drawn.get("web").get("windows").asLong(), books = drawn.get("books").get("windows").asLong();
         assertEquals(STEPS * 2 * 8, web + books, "every window of every step comes from one of the datasets: " + drawn);
@@ -131,6 +136,22 @@ class DistributedEquivalenceTest {
         double webEpochs = drawn.get("web").get("epochs").asDouble(), booksEpochs = drawn.get("books").get("epochs").asDouble();
         assertTrue(booksEpochs > 0, drawn.toString());
         assertEquals((double) web / books, webEpochs / booksEpochs, 1e-9, drawn.toString());
+
+        // metrics.jsonl carries the same accounting after every step; its last step's equals the result's.
+        List<JsonNode> steps = new ArrayList<>();
+        for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
+            JsonNode node = MAPPER.readTree(line);
+            if (node.has("loss")) steps.add(node);
+        }
+        assertEquals(STEPS, steps.size());
+        for (JsonNode step : steps) {
+            JsonNode shares = step.get("data");
+            long drawnSoFar = shares.get("web").get("windows").asLong() + shares.get("books").get("windows").asLong();
+            assertEquals(step.get("step").asLong() * 2 * 8, drawnSoFar, step.toString());
+            assertEquals(1.0, shares.get("web").get("realised").asDouble() + shares.get("books").get("realised").asDouble(),
+                    1e-12, step.toString());
+        }
+        assertEquals(drawn, steps.getLast().get("data"));
     }
 
     static void assertBitIdentical(Map<String, SafeTensors.Entry> a, Map<String, SafeTensors.Entry> b) {

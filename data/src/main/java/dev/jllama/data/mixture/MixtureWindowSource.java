@@ -191,8 +191,8 @@ final class MixtureWindowSource implements WindowSource {
      * boundary this rank reached.
      */
     @Override
-    public Map<String, Object> report() {
-        Map<String, Object> r = new LinkedHashMap<>();
+    public Map<String, Map<String, Object>> report() {
+        Map<String, Map<String, Object>> r = new LinkedHashMap<>();
         for (int i = 0; i < components.size(); i++) {
             Map<String, Object> e = new LinkedHashMap<>();
             e.put("weight", weights[i]);

@@ -25,7 +25,7 @@ public interface WindowSource extends AutoCloseable {
     String position();
 
     /** What a log line should show about the source (a mixture: per dataset weight, windows and realised fraction). */
-    default Map<String, Object> report() {
+    default Map<String, Map<String, Object>> report() {
         return Map.of();
     }
 

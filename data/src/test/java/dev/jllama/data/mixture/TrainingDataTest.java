@@ -90,7 +90,7 @@ class TrainingDataTest {
         return out;
     }
 
-    private static long windows(Map<String, Object> report, String name) {
+    private static long windows(Map<String, Map<String, Object>> report, String name) {
         return ((Number) ((Map<?, ?>) report.get(name)).get("windows")).longValue();
     }
 
@@ -109,7 +109,7 @@ class TrainingDataTest {
             int[] first = firstTokens(s, n, perStep);
             long[] byMarker = new long[7];
             for (int t : first) byMarker[t / 1_000_000 - 10]++;
-            Map<String, Object> report = s.report();
+            Map<String, Map<String, Object>> report = s.report();
             int i = 0;
             for (var e : MixtureComponent.LLAMA_PAPER_WEIGHTS.entrySet()) {
                 double p = e.getValue() / 100.0;
@@ -136,7 +136,7 @@ class TrainingDataTest {
         assertEquals(0.2 * 1000 / 40, planned.get("code"), 1e-12);
         try (WindowSource s = data.windows("train", SEQ, 5, new RankSlice(0, 1, 100), null)) {
             firstTokens(s, 1000, 100);
-            Map<String, Object> report = s.report();
+            Map<String, Map<String, Object>> report = s.report();
             for (String name : perEpoch.keySet()) {
                 double epochs = (Double) ((Map<?, ?>) report.get(name)).get("epochs");
                 assertEquals(windows(report, name) / (double) perEpoch.get(name), epochs, 1e-12, name);
@@ -154,7 +154,7 @@ class TrainingDataTest {
         int steps = 40; // 480 draws: every dataset wraps into later epochs (web has 187 windows, code 41)
         int[][] ranks = new int[world][];
         String[] positions = new String[world];
-        List<Map<String, Object>> reports = new ArrayList<>();
+        List<Map<String, Map<String, Object>>> reports = new ArrayList<>();
         for (int r = 0; r < world; r++) {
             try (WindowSource s = data.windows("train", SEQ, 9, new RankSlice(r, world, perStep), null)) {
                 ranks[r] = firstTokens(s, steps * perStep, 2);
@@ -184,7 +184,7 @@ class TrainingDataTest {
         TrainingData data = threeWay();
         long seed = 5;
         int[] reference;
-        Map<String, Object> referenceReportAt60;
+        Map<String, Map<String, Object>> referenceReportAt60;
         try (WindowSource one = data.windows("train", SEQ, seed, new RankSlice(0, 1, 60), null)) {
             firstTokens(one, 60, 60);
             referenceReportAt60 = one.report();
