@@ -126,7 +126,10 @@ class TensorBoardLogTest {
         MetricsLog metrics = MetricsLog.open(run.toString(), conf, false, 0);
         try (TensorBoardLog log = TensorBoardLog.open(run.toString(), conf, metrics, "host-1")) {
             log.add(step(1, 8.5, 0.25));
-            log.add(step(2, 8.25, null)); // a backend without a peak: no MFU
+            StepMetrics two = step(2, 8.25, null); // a backend without a peak: no MFU
+            log.add(new StepMetrics(two.step(), two.tokens(), two.loss(), two.lr(), two.gradNorm(), two.tokensPerS(),
+                    two.mfu(), two.computeS(), two.commWaitS(), two.dataWaitS(), two.time(), // trained on a mixture
+                    Map.of("web", Map.of("weight", 0.75, "windows", 5L, "realised", 0.625, "epochs", 0.5))));
             log.add(new MetricsLog.Validation(2, 1024, 8.0, Math.exp(8.0), 3.5, 1.7e9 + 2.5));
             log.flush();
             assertTrue(onlyEventFile().getFileName().toString().matches("events\\.out\\.tfevents\\.\\d{10}\\.host-1\\.[0-9a-f]{8}"),
@@ -148,6 +151,9 @@ class TensorBoardLogTest {
         assertEquals(new Event(1, 1.7e9 + 1, null, false, first), events.get(2));
         assertFalse(events.get(3).scalars().containsKey("train/mfu"), "MFU left out where there is none");
         assertEquals(8.25f, events.get(3).scalars().get("train/loss"));
+        assertEquals(0.625f, events.get(3).scalars().get("data/web/realised"), "a mixture's shares by dataset");
+        assertEquals(0.5f, events.get(3).scalars().get("data/web/epochs"));
+        assertFalse(events.get(2).scalars().keySet().stream().anyMatch(k -> k.startsWith("data/")), "none for one dataset");
         assertEquals(new Event(2, 1.7e9 + 2.5, null, false, Map.of("val/loss", 8.0f, "val/perplexity",
                 (float) Math.exp(8.0), "val/bits_per_byte", 3.5f)), new Event(events.get(4).step(),
                 events.get(4).wallTime(), null, false, Map.copyOf(events.get(4).scalars())));
