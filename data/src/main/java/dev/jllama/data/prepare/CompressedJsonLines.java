@@ -13,10 +13,10 @@ import java.util.Iterator;
 import java.util.zip.GZIPInputStream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
-import org.apache.hadoop.io.compress.BZip2Codec;
 
 /**
- * JSON lines compressed with gzip (concatenated members allowed), bzip2 or zstd, read in one task per file. A
+ * JSON lines compressed with gzip (concatenated members allowed) or zstd, read in one task per file (bzip2 ones are
+ * split across tasks by {@link DocumentInput}). A
  * malformed record names its line's byte offset in the decompressed stream; a damaged or truncated file names the
  * compressed byte offset where reading stopped.
  */
@@ -29,7 +29,7 @@ final class CompressedJsonLines {
         CountingStream raw = new CountingStream(new BufferedInputStream(p.getFileSystem(conf).open(p), 1 << 16));
         InputStream in;
         try {
-            in = decompress(raw, InputFormat.compression(p.getName()), conf);
+            in = decompress(raw, InputFormat.compression(p.getName()));
         } catch (IOException e) {
             raw.close();
             throw damaged(file, raw, e);
@@ -63,14 +63,9 @@ final class CompressedJsonLines {
         };
     }
 
-    private static InputStream decompress(InputStream raw, String compression, Configuration conf) throws IOException {
+    private static InputStream decompress(InputStream raw, String compression) throws IOException {
         return switch (compression) {
             case ".gz" -> new GZIPInputStream(raw, 1 << 16);
-            case ".bz2" -> { // Hadoop's pure-Java codec; reads concatenated streams
-                BZip2Codec codec = new BZip2Codec();
-                codec.setConf(conf);
-                yield codec.createInputStream(raw);
-            }
             case ".zst" -> new ZstdInputStream(raw).setContinuous(false);
             default -> throw new IllegalArgumentException("not a compressed JSON lines file: " + compression);
         };

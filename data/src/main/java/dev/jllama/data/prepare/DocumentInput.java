@@ -10,6 +10,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
@@ -22,7 +23,6 @@ import org.apache.hadoop.io.Text;
 import org.apache.hadoop.mapreduce.Job;
 import org.apache.hadoop.mapreduce.lib.input.FileInputFormat;
 import org.apache.hadoop.mapreduce.lib.input.FileSplit;
-import org.apache.hadoop.mapreduce.lib.input.TextInputFormat;
 import org.apache.spark.api.java.JavaNewHadoopRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -174,7 +174,7 @@ final class DocumentInput {
             // Smaller splits give at least `partitions` tasks; the record reader handles records across split ends.
             c.setLong(FileInputFormat.SPLIT_MAXSIZE, Math.max(64 * 1024, totalBytes / partitions + 1));
         }
-        return (JavaNewHadoopRDD<LongWritable, Text>) sc.newAPIHadoopRDD(c, TextInputFormat.class, LongWritable.class, Text.class);
+        return (JavaNewHadoopRDD<LongWritable, Text>) sc.newAPIHadoopRDD(c, NamingTextInputFormat.class, LongWritable.class, Text.class);
     }
 
     private static String file(org.apache.hadoop.mapreduce.InputSplit split) {
@@ -186,12 +186,11 @@ final class DocumentInput {
         String file = file(split);
         String source = sources.get(file);
         List<Document> out = new ArrayList<>();
-        while (records.hasNext()) {
-            String record = records.next()._2().toString(); // Text objects are reused: copy now
+        forEachRecord(records, (offset, record) -> {
             for (String doc : BLANK_LINE.split(record)) {
                 if (!doc.isBlank()) out.add(new Document(source, file, doc));
             }
-        }
+        });
         return out.iterator();
     }
 
@@ -202,15 +201,25 @@ final class DocumentInput {
         String source = sources.get(file);
         ObjectMapper json = new ObjectMapper();
         List<Document> out = new ArrayList<>();
-        while (records.hasNext()) {
-            scala.Tuple2<LongWritable, Text> r = records.next();
-            Document d = jsonDocument(json, r._2().toString(), file, r._1().get(), source, columns);
+        forEachRecord(records, (offset, line) -> {
+            Document d = jsonDocument(json, line, file, offset, source, columns);
             if (d != null) out.add(d);
-        }
+        });
         return out.iterator();
     }
 
-    /** One JSON line as a document (null for a blank line); {@code offset} is the line's byte offset in the file. */
+    /** Every record of a split with its byte offset (Text objects are reused: each is copied to a string). */
+    private static void forEachRecord(Iterator<scala.Tuple2<LongWritable, Text>> records, BiConsumer<Long, String> each) {
+        while (records.hasNext()) {
+            scala.Tuple2<LongWritable, Text> r = records.next();
+            each.accept(r._1().get(), r._2().toString());
+        }
+    }
+
+    /**
+     * One JSON line as a document (null for a blank line); {@code offset} is the line's byte offset in the file (in a
+     * bzip2 file, the compressed offset of its block).
+     */
     static Document jsonDocument(ObjectMapper json, String line, String file, long offset, String source, Columns columns) {
         if (line.isBlank()) return null;
         JsonNode node;

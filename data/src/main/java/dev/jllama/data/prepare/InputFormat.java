@@ -6,9 +6,9 @@ import java.util.Locale;
 enum InputFormat {
     /** Documents separated by blank lines; plain, .gz or .bz2 (Hadoop's codecs; .bz2 splits across tasks). */
     TEXT,
-    /** Uncompressed JSON lines, split across tasks. */
+    /** JSON lines, plain or bzip2 (Hadoop's codec splits bzip2 at its blocks), split across tasks. */
     JSON_LINES,
-    /** JSON lines compressed with gzip, bzip2 or zstd: one task per file. */
+    /** JSON lines compressed with gzip or zstd, which cannot be split: one task per file. */
     COMPRESSED_JSON_LINES,
     /** Parquet through Spark's DataFrame reader (split by row group). */
     PARQUET,
@@ -39,7 +39,7 @@ enum InputFormat {
             return compression.isEmpty() || compression.equals(".gz") ? WET : unsupported(path, compression, "WET");
         }
         if (base.endsWith(".jsonl") || base.endsWith(".json") || base.endsWith(".ndjson")) {
-            return compression.isEmpty() ? JSON_LINES : COMPRESSED_JSON_LINES;
+            return compression.isEmpty() || compression.equals(".bz2") ? JSON_LINES : COMPRESSED_JSON_LINES;
         }
         return compression.equals(".zst") ? unsupported(path, compression, "text") : TEXT;
     }

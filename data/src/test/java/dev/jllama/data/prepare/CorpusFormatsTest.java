@@ -94,8 +94,38 @@ class CorpusFormatsTest {
 
     private static OutputStream bzip2(OutputStream raw) throws IOException {
         BZip2Codec codec = new BZip2Codec();
-        codec.setConf(new Configuration());
+        Configuration conf = new Configuration();
+        conf.setInt("bzip2.compress.blocksize", 1); // blocks of 100 kB, so that a small file has several
+        codec.setConf(conf);
         return codec.createOutputStream(raw);
+    }
+
+    @Test
+    void bzip2JsonLinesAreSplitAcrossTasksAtTheirBlocksAndReadOnce() throws IOException {
+        List<String> written = new ArrayList<>();
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 3000; i++) {
+            String doc = TEXT.document(60) + " " + i;
+            written.add(doc);
+            lines.append(jsonLine(doc));
+        }
+        Path file = tmp.resolve("many-blocks.jsonl.bz2");
+        compressed(file, lines.toString());
+        Configuration conf = SparkTestSession.get().hadoopConfiguration();
+        List<DocumentInput.InputFile> files = DocumentInput.expand(List.of(file.toString()), conf);
+        var docs = DocumentInput.read(SparkTestSession.get(), files, new DocumentInput.Columns("text", null), 8,
+                SparkTestSession.get().broadcast(HadoopConf.toBytes(conf)));
+        assertTrue(docs.getNumPartitions() >= 4, "split: " + docs.getNumPartitions() + " tasks for " + Files.size(file) + " bytes");
+        List<String> read = new ArrayList<>(docs.map(Document::text).collect());
+        read.sort(null);
+        written.sort(null);
+        assertEquals(written, read, "every line once, whichever split reads it");
+
+        byte[] whole = Files.readAllBytes(file);
+        Path cut = tmp.resolve("cut.jsonl.bz2");
+        Files.write(cut, java.util.Arrays.copyOf(whole, whole.length * 2 / 3));
+        String m = failure(List.of(cut.toString()), null);
+        assertTrue(m.contains("cut.jsonl.bz2") && m.contains("damaged or truncated after byte offset"), m);
     }
 
     @Test

@@ -18,7 +18,7 @@ class InputNamingTest {
         assertEquals(InputFormat.WET, InputFormat.of("/cc/one.wet"));
         assertEquals(InputFormat.JSON_LINES, InputFormat.of("/a/b.jsonl"));
         assertEquals(InputFormat.COMPRESSED_JSON_LINES, InputFormat.of("/a/b.ndjson.zst"));
-        assertEquals(InputFormat.COMPRESSED_JSON_LINES, InputFormat.of("/a/b.json.bz2"));
+        assertEquals(InputFormat.JSON_LINES, InputFormat.of("/a/b.json.bz2"), "bzip2 splits at its blocks");
         assertEquals(InputFormat.COMPRESSED_JSON_LINES, InputFormat.of("/a/b.jsonl.gz"));
         assertEquals(InputFormat.TEXT, InputFormat.of("/a/notes.txt.bz2"));
         assertEquals(InputFormat.TEXT, InputFormat.of("/a/README"));
