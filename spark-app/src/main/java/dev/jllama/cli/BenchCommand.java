@@ -52,9 +52,10 @@ public final class BenchCommand extends LlamaCommand {
                         + " driver's heap is the driver's alone); the driver's peak heap per size and the single-thread"
                         + " tokenizer rate on the same text beside it; corpora and datasets under --work, removed after",
                 "perplexity: tokens/s per core of the perplexity signal (prepare's scorer: tokenising, windows,"
-                        + " batched forward) against eval's on the same --model (default 15M, random weights), --threads"
-                        + " (default 1), windows of --seq-len (default 256) and --batch windows per pass (default 16),"
-                        + " on documents of 12 bundled-corpus sentences; --rounds interleaved rounds (default 2)"})
+                        + " batched forward) against eval's on the same --model (default tiny, random weights), --threads"
+                        + " (default 1), windows of --seq-len (default: the model's context, at most 256) and --batch"
+                        + " windows per pass (default 16), on 200,000 tokens of documents of 12 bundled-corpus sentences"
+                        + " scored in one call; an untimed pass of each, then --rounds interleaved rounds (default 2)"})
     String what;
 
     @Option(names = "--model", split = ",", paramLabel = "PRESET", description = "preset(s) to measure (default: per --what)")
@@ -170,8 +171,8 @@ public final class BenchCommand extends LlamaCommand {
             case "tokenize" -> TokenizeBenchmark.run(tokenizer, input, steps == null ? 3 : steps, out);
             case "allreduce" -> allReduce(out);
             case "prepare" -> PrepareBenchmark.run(sizes == null ? List.of(100, 200, 400) : sizes, master, work, out);
-            case "perplexity" -> dev.jllama.scoring.PerplexityBenchmark.run(oneModel("15M"), seqLen, oneBatch(16),
-                    or(rounds, 2), or(backend.threads, 1), 60_000, out);
+            case "perplexity" -> dev.jllama.scoring.PerplexityBenchmark.run(oneModel("tiny"), seqLen, oneBatch(16),
+                    or(rounds, 2), or(backend.threads, 1), 200_000, out);
             default -> scaling(out);
         };
     }

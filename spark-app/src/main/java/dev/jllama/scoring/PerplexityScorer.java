@@ -16,8 +16,8 @@ import org.apache.spark.TaskContext;
 /**
  * {@code perplexity} (CCNet's signal, with a jllama checkpoint instead of KenLM): exp of the mean token loss over
  * the document's {@link DocumentWindows}, scored on the executor's CPU backend. Windows of a batch of documents are
- * sorted by length and run through the model {@code batchTokens} tokens at a time, each forward pass as wide as a
- * power of two that holds its longest window (at most the window size), so short documents cost little padding.
+ * sorted by length and run through the model {@code batchTokens} tokens at a time, each forward pass as wide as the
+ * narrowest of L, L/2, L/4, ... that holds its longest window, so short documents cost little padding.
  */
 final class PerplexityScorer implements DocumentScorer {
     static final String COLUMN = "perplexity";
@@ -30,13 +30,13 @@ final class PerplexityScorer implements DocumentScorer {
     /**
      * @param checkpoint   a resolved checkpoint directory
      * @param windowTokens L, the targets per window
-     * @param batchTokens  input tokens per forward pass (at least one window)
+     * @param batchTokens  input tokens per forward pass (rounded down to whole windows, at least one)
      * @param threads      CPU threads; 0 for the Spark task's cores (all cores outside a task)
      */
     PerplexityScorer(String checkpoint, int windowTokens, int batchTokens, int threads) {
         this.checkpoint = checkpoint;
         this.windowTokens = windowTokens;
-        this.batchTokens = Math.max(batchTokens, windowTokens);
+        this.batchTokens = Math.max(1, batchTokens / windowTokens) * windowTokens;
         this.threads = threads;
     }
 
@@ -95,9 +95,9 @@ final class PerplexityScorer implements DocumentScorer {
         double[] nats = new double[texts.size()];
         long[] targets = new long[texts.size()];
         for (int first = 0; first < windows.size(); ) {
-            // As many windows as fit batchTokens at the shortest one's width, then as many as fit at the widest of those.
-            int widest = Math.min(windows.size(), first + batchTokens / width(inputs(windows.get(first))));
-            int last = Math.min(windows.size(), first + batchTokens / width(inputs(windows.get(widest - 1))));
+            // The longest run of windows that fits batchTokens at the width of its widest (sorted: its last).
+            int last = first + 1;
+            while (last < windows.size() && (last + 1 - first) * width(inputs(windows.get(last))) <= batchTokens) last++;
             int width = width(inputs(windows.get(last - 1)));
             forward(model, windows.subList(first, last), batchTokens / width, width, nats, targets);
             first = last;
@@ -111,9 +111,14 @@ final class PerplexityScorer implements DocumentScorer {
         return w.tokens().length - 1;
     }
 
-    /** The smallest power of two holding {@code inputs} tokens, at most the window size. */
+    /**
+     * The narrowest of L, L/2, L/4, ... (while L divides evenly) that holds {@code inputs} tokens: every width divides
+     * batchTokens, so every pass has the same rows and the model keeps its buffers.
+     */
     private int width(int inputs) {
-        return Math.min(windowTokens, inputs <= 1 ? 1 : Integer.highestOneBit(inputs - 1) << 1);
+        int w = windowTokens;
+        while (w % 2 == 0 && w / 2 >= inputs) w /= 2;
+        return w;
     }
 
     private static void forward(LlamaModel model, List<Window> batch, int rows, int width, double[] nats, long[] targets) {

@@ -46,7 +46,7 @@ class PerplexityScorerTest {
 
     @BeforeAll
     static void scoreInASparkJob() throws Exception {
-        weights = ExportFixtures.randomWeights(ExportFixtures.TIED, 11, 0.05);
+        weights = ExportFixtures.randomWeights(ExportFixtures.TIED, 11);
         run = ExportFixtures.checkpoint(weights, tmp.resolve("run"));
         // 4 windows of 32 per forward pass: documents of many windows share passes with short ones.
         DocumentScorer scorer = DocumentScorers.perplexity(run.toString(), WINDOW, 4 * WINDOW, 1, new Configuration());
