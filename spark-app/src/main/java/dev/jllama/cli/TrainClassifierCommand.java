@@ -86,8 +86,14 @@ public final class TrainClassifierCommand extends LlamaCommand {
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
             printer.printf("training a classifier on %s (positive) and %s (negative) on %s%n",
                     String.join(", ", positive), String.join(", ", negative), sc.master());
-            ClassifierTraining.Result r = ClassifierTraining.train(sc, new ClassifierTraining.Options(positive,
-                    negative, textColumn, features, heldOut, seed, reg, maxIter), printer::println);
+            ClassifierTraining.Result r;
+            try {
+                r = ClassifierTraining.train(sc, new ClassifierTraining.Options(positive, negative, textColumn,
+                        features, heldOut, seed, reg, maxIter), printer::println);
+            } catch (Exception e) { // Spark's Scala code throws SparkException undeclared
+                if (e instanceof org.apache.spark.SparkException failed) throw taskFailure(failed);
+                throw e;
+            }
             r.model().write(model.toString(), sc.hadoopConfiguration());
             result.put("model", model.toString());
             result.putAll(r.metrics());
@@ -98,6 +104,14 @@ public final class TrainClassifierCommand extends LlamaCommand {
         printer.printf("%-26s %s%n", "positive scores", result.get("positive_score_quantiles"));
         printer.printf("%-26s %s%n", "negative scores", result.get("negative_score_quantiles"));
         return result;
+    }
+
+    /** A task's IOException (bad input, unreadable file) reaches the driver wrapped by Spark; surface its message. */
+    private static IOException taskFailure(org.apache.spark.SparkException e) {
+        for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+            if (c instanceof IOException io) return new IOException(io.getMessage(), e);
+        }
+        return new IOException("training job failed: " + e.getMessage(), e);
     }
 
     /** The model file must be new and its directory writable: found before training, not after. */
