@@ -136,6 +136,8 @@ class ClassifierCrossCheckTest {
                 "--out", tmp.resolve("m2").toString(), "--master", "local[1]"), "--negative");
         assertOneLine(run("train-classifier", "--positive", pos.toString(), "--negative", pos.toString(),
                 "--out", model.toString()), "already exists");
+        assertOneLine(run("train-classifier", "--positive", pos.toString(), "--negative", pos.toString(),
+                "--out", pos + "/model"), "cannot be written");
         assertTrue(Files.notExists(tmp.resolve("m1")) && Files.notExists(tmp.resolve("m2")));
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> DocumentScorers.classifier(pos.toString(), new Configuration()));
