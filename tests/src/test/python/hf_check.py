@@ -7,6 +7,8 @@
                                                bf16: under torch.autocast("cpu", dtype=torch.bfloat16)
   hf_check.py loss DIR WINDOWS.json            mean next-token loss of transformers on {"batch", "seq_len",
                                                "tokens"} (batch rows of seq_len + 1 tokens); prints {"loss"}
+  hf_check.py window_nats DIR WINDOWS.json     summed next-token loss of transformers on each window of a JSON list
+                                               of token lists (any lengths, each run alone, unpadded); prints a list
   hf_check.py tokenize DIR TEXTS.json          AutoTokenizer.from_pretrained(DIR) ids of each text; prints a list
   hf_check.py random DIR SHARD_BYTES DTYPE     saves a random LlamaForCausalLM (GQA, untied head, rope_theta
                                                500000) in DTYPE (float32/bfloat16/float16), sharded when
@@ -67,6 +69,23 @@ def loss(model_dir, windows_path):
     print(json.dumps({"loss": float(value)}))
 
 
+def window_nats(model_dir, windows_path):
+    import torch
+    from transformers import LlamaForCausalLM
+
+    with open(windows_path) as f:
+        windows = json.load(f)
+    model = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    model.eval()
+    sums = []
+    with torch.no_grad():
+        for window in windows:
+            ids = torch.tensor([window], dtype=torch.int64)
+            logits = model(input_ids=ids).logits[0, :-1].double()
+            sums.append(float(torch.nn.functional.cross_entropy(logits, ids[0, 1:], reduction="sum")))
+    print(json.dumps(sums))
+
+
 def tokenize(model_dir, texts_path):
     from transformers import AutoTokenizer
 
@@ -123,5 +142,5 @@ def gguf(path, out_path):
 
 
 if __name__ == "__main__":
-    commands = {"logits": logits, "generate": generate, "loss": loss, "tokenize": tokenize, "random": random_model, "gguf": gguf}
+    commands = {"logits": logits, "generate": generate, "loss": loss, "window_nats": window_nats, "tokenize": tokenize, "random": random_model, "gguf": gguf}
     commands[sys.argv[1]](*sys.argv[2:])

@@ -14,9 +14,11 @@ import java.util.List;
  * {@code rows x vocab} logits never exist at once.
  */
 public final class Activations {
-    final int batch;
-    final int seqLen;
+    /** The shape may change between passes of the same row count: every buffer's size depends on the rows alone. */
+    int batch;
+    int seqLen;
     final int rows;
+    private final int maxSeqLen;
     final int logitRows;
 
     final IntTensor inputs;
@@ -40,6 +42,7 @@ public final class Activations {
                     + c.maxSeqLen());
         }
         this.backend = backend;
+        this.maxSeqLen = c.maxSeqLen();
         this.batch = batch;
         this.seqLen = seqLen;
         this.rows = Math.multiplyExact(batch, seqLen);
@@ -78,6 +81,18 @@ public final class Activations {
         dGate = alloc("d_gate", rows * f);
         dUp = alloc("d_up", rows * f);
         dChunkIn = alloc("d_logits_in", logitRows * d);
+    }
+
+    /** True when {@code batch x seqLen} fits these buffers exactly, so they can take that shape instead of new ones. */
+    boolean fits(int batch, int seqLen) {
+        return (long) batch * seqLen == rows && seqLen <= maxSeqLen;
+    }
+
+    /** Takes the shape {@code batch x seqLen}, which must {@link #fits fit}; the buffers' contents are not kept. */
+    void reshape(int batch, int seqLen) {
+        if (!fits(batch, seqLen)) throw new IllegalArgumentException(batch + " x " + seqLen + " is not " + rows + " rows");
+        this.batch = batch;
+        this.seqLen = seqLen;
     }
 
     private Tensor alloc(String name, int size) {

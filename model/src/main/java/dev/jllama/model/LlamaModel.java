@@ -59,9 +59,11 @@ public final class LlamaModel implements AutoCloseable {
         return ropeTable;
     }
 
-    /** The activation buffers for micro-batches of {@code batch x seqLen}, (re)allocated when the shape changes. */
+    /** The activation buffers for micro-batches of {@code batch x seqLen}, reallocated when the row count changes. */
     public Activations activations(int batch, int seqLen) {
-        if (acts == null || acts.batch != batch || acts.seqLen != seqLen) {
+        if (acts != null && acts.fits(batch, seqLen)) {
+            acts.reshape(batch, seqLen); // the same rows in another shape (scoring windows of several lengths)
+        } else {
             if (acts != null) acts.free();
             acts = new Activations(config, backend, batch, seqLen);
         }

@@ -50,7 +50,12 @@ public final class BenchCommand extends LlamaCommand {
                         + " corpora of --sizes MB (default 100,200,400) with planted copies, after an untimed 20 MB"
                         + " warm-up, on --master (default local-cluster[2,1,3072]: executors in their own JVMs, so the"
                         + " driver's heap is the driver's alone); the driver's peak heap per size and the single-thread"
-                        + " tokenizer rate on the same text beside it; corpora and datasets under --work, removed after"})
+                        + " tokenizer rate on the same text beside it; corpora and datasets under --work, removed after",
+                "perplexity: tokens/s per core of the perplexity signal (prepare's scorer: tokenising, windows,"
+                        + " batched forward) against eval's on the same --model (default tiny, random weights), --threads"
+                        + " (default 1), windows of --seq-len (default: the model's context, at most 256) and --batch"
+                        + " windows per pass (default 16), on 200,000 tokens of documents of 12 bundled-corpus sentences"
+                        + " scored in one call; an untimed pass of each, then --rounds interleaved rounds (default 2)"})
     String what;
 
     @Option(names = "--model", split = ",", paramLabel = "PRESET", description = "preset(s) to measure (default: per --what)")
@@ -130,11 +135,12 @@ public final class BenchCommand extends LlamaCommand {
             "tokenize", List.of("--tokenizer", "--input", "--steps"),
             "allreduce", List.of("--ranks", "--sizes"),
             "scaling", List.of("--model", "--batch", "--seq-len", "--steps", "--ranks", "--data"),
-            "prepare", List.of("--sizes", "--master", "--work"));
+            "prepare", List.of("--sizes", "--master", "--work"),
+            "perplexity", List.of("--model", "--batch", "--seq-len", "--rounds", "--threads"));
 
     static final class Kinds extends ArrayList<String> {
         Kinds() {
-            super(List.of("matmul", "step", "tokenize", "allreduce", "scaling", "prepare"));
+            super(List.of("matmul", "step", "tokenize", "allreduce", "scaling", "prepare", "perplexity"));
         }
     }
 
@@ -165,6 +171,8 @@ public final class BenchCommand extends LlamaCommand {
             case "tokenize" -> TokenizeBenchmark.run(tokenizer, input, steps == null ? 3 : steps, out);
             case "allreduce" -> allReduce(out);
             case "prepare" -> PrepareBenchmark.run(sizes == null ? List.of(100, 200, 400) : sizes, master, work, out);
+            case "perplexity" -> dev.jllama.scoring.PerplexityBenchmark.run(oneModel("tiny"), seqLen, oneBatch(16),
+                    or(rounds, 2), or(backend.threads, 1), 200_000, out);
             default -> scaling(out);
         };
     }

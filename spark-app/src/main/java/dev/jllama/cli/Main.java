@@ -32,7 +32,7 @@ public final class Main {
                     + " line); train and prepare also read --config FILE.yaml.",
             subcommands = {TrainCommand.class, BenchCommand.class, TokenizeCommand.class, PrepareCommand.class,
                 GenerateCommand.class, EvalCommand.class, EvalTaskCommand.class, ExportCommand.class,
-                ImportCommand.class, CommandLine.HelpCommand.class, AutoComplete.GenerateCompletion.class})
+                ImportCommand.class, TrainClassifierCommand.class, CommandLine.HelpCommand.class, AutoComplete.GenerateCompletion.class})
     static final class Root {}
 
     /** Loggers that say nothing useful on the embedded default; {@code --verbose} shows them (at warn). */

@@ -41,7 +41,8 @@ class BadInputTest {
                 "eval", List.of("--checkpoint", missing, "--data", missing),
                 "eval-task", List.of("--data", missing, "--out", out + "/task.jsonl"),
                 "export", List.of("--checkpoint", missing, "--format", "hf", "--out", out + "/export"),
-                "import", List.of("--hf", missing, "--out", out + "/imported"));
+                "import", List.of("--hf", missing, "--out", out + "/imported"),
+                "train-classifier", List.of("--positive", missing, "--negative", missing, "--out", out + "/model"));
     }
 
     /** Numeric options whose every value is valid (any long seeds a generator): only the wrong type is bad. */

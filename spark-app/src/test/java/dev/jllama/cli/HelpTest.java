@@ -24,7 +24,7 @@ class HelpTest {
             CommandLineRun run = CommandLineRun.of(help);
             assertEquals(0, run.status(), help);
             for (String command : List.of("train", "bench", "tokenize", "prepare", "generate", "eval", "eval-task",
-                    "export", "import")) {
+                    "export", "import", "train-classifier")) {
                 assertTrue(run.out().contains("\n  " + command + " "), help + " lacks " + command + ":\n" + run.out());
             }
             assertEquals("", run.err());
@@ -46,7 +46,8 @@ class HelpTest {
                         "--no-near-dedup", "--near-dedup-shingle", "--near-dedup-bands", "--near-dedup-rows",
                         "--near-dedup-threshold", "--decontaminate", "--decontaminate-ngram"),
                 "export", List.of("--checkpoint", "--format", "--out", "--dtype", "--tokenizer"),
-                "import", List.of("--hf", "--out", "--seed"));
+                "import", List.of("--hf", "--out", "--seed"),
+                "train-classifier", List.of("--positive", "--negative", "--out", "--text-column", "--held-out", "--json"));
         options.forEach((command, names) -> {
             CommandLineRun run = CommandLineRun.of(command, "--help");
             assertEquals(0, run.status(), command);
