@@ -85,8 +85,18 @@ public final class LlamaModel implements AutoCloseable {
      * data-parallel rank can put them on the wire while the earlier layers' backward still runs.
      */
     public double forwardBackward(int[] windows, int batch, int seqLen, float gradScale, GradientListener listener) {
+        return forwardBackward(windows, null, batch, seqLen, gradScale, listener);
+    }
+
+    /**
+     * As {@link #forwardBackward(int[], int, int, float, GradientListener)} with a loss mask: only the targets whose
+     * {@code lossMask[b * seqLen + t]} is true count in the loss and its gradients (fine-tuning's response tokens);
+     * a null mask counts them all.
+     */
+    public double forwardBackward(int[] windows, boolean[] lossMask, int batch, int seqLen, float gradScale,
+                                  GradientListener listener) {
         Activations a = activations(batch, seqLen);
-        upload(a, windows, batch, seqLen);
+        upload(a, windows, lossMask, batch, seqLen);
         forward(a);
         double loss = lmHeadAndLoss(a, gradScale, true);
         backward(a, listener);
@@ -104,8 +114,13 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Forward only: the summed loss over the micro-batch's tokens. */
     public double loss(int[] windows, int batch, int seqLen) {
+        return loss(windows, null, batch, seqLen);
+    }
+
+    /** Forward only: the summed loss over the targets {@code lossMask} counts (all of them when it is null). */
+    public double loss(int[] windows, boolean[] lossMask, int batch, int seqLen) {
         Activations a = activations(batch, seqLen);
-        upload(a, windows, batch, seqLen);
+        upload(a, windows, lossMask, batch, seqLen);
         forward(a);
         return lmHeadAndLoss(a, 0f, false);
     }
@@ -147,15 +162,25 @@ public final class LlamaModel implements AutoCloseable {
         return logits;
     }
 
-    private void upload(Activations a, int[] windows, int batch, int seqLen) {
+    /** Inputs and targets of the windows; a target the mask leaves out becomes -1, which the loss ignores. */
+    private void upload(Activations a, int[] windows, boolean[] lossMask, int batch, int seqLen) {
         if (windows.length < batch * (seqLen + 1)) {
             throw new IllegalArgumentException("batch needs " + batch * (seqLen + 1) + " tokens, got " + windows.length);
+        }
+        if (lossMask != null && lossMask.length < batch * seqLen) {
+            throw new IllegalArgumentException("loss mask of " + batch + " x " + seqLen + " needs " + batch * seqLen
+                    + " entries, got " + lossMask.length);
         }
         int[] inputs = a.hostInputs;
         int[] targets = a.hostTargets;
         for (int b = 0; b < batch; b++) {
             System.arraycopy(windows, b * (seqLen + 1), inputs, b * seqLen, seqLen);
             System.arraycopy(windows, b * (seqLen + 1) + 1, targets, b * seqLen, seqLen);
+        }
+        if (lossMask != null) {
+            for (int r = 0; r < batch * seqLen; r++) {
+                if (!lossMask[r]) targets[r] = -1;
+            }
         }
         backend.writeInts(a.inputs, inputs, inputs.length);
         backend.writeInts(a.targets, targets, targets.length);

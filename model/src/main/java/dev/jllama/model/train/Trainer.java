@@ -21,6 +21,9 @@ public final class Trainer {
     private final TrainOptions options;
     private final LrSchedule schedule;
     private final int[] windows;
+    /** A masked step's micro-batches, read before its first backward (see {@link #maskedStep}). */
+    private int[][] stepWindows;
+    private boolean[][] stepMasks;
 
     public Trainer(LlamaModel model, StepSync sync, TrainOptions options) {
         this.model = model;
@@ -37,6 +40,7 @@ public final class Trainer {
 
     /** One optimizer step (0-based {@code step}) on the next batch of {@code source}. */
     public StepStats step(int step, BatchSource source) throws IOException {
+        if (source.masksLoss()) return maskedStep(step, source);
         long start = System.nanoTime();
         long tokens = globalTokensPerStep();
         model.zeroGradients();
@@ -48,8 +52,46 @@ public final class Trainer {
             lossSum += model.forwardBackward(windows, options.microBatch(), options.seqLen(), gradScale,
                     last ? sync.gradientListener() : LlamaModel.GradientListener.NONE);
         }
+        return finish(step, start, tokens, lossSum, tokens);
+    }
+
+    /**
+     * A step whose loss is the mean over the targets the source counts (fine-tuning: response tokens only), over
+     * all ranks, as a framework's mean cross-entropy with the other labels ignored: every micro-batch of the step is
+     * read first, the counted targets are summed over the ranks, and each one's gradient is scaled by one over that
+     * sum.
+     */
+    private StepStats maskedStep(int step, BatchSource source) throws IOException {
+        long start = System.nanoTime();
+        int micro = options.microBatch(), seqLen = options.seqLen();
+        if (stepWindows == null) {
+            stepWindows = new int[options.accumulation()][windows.length];
+            stepMasks = new boolean[options.accumulation()][micro * seqLen];
+        }
+        long counted = 0;
+        for (int m = 0; m < options.accumulation(); m++) {
+            source.next(stepWindows[m], stepMasks[m], micro, seqLen);
+            for (boolean b : stepMasks[m]) if (b) counted++;
+        }
+        double globalCounted = sync.sumOverRanks(counted);
+        if (globalCounted <= 0) {
+            throw new IllegalStateException("step " + (step + 1) + " has no target that counts in the loss");
+        }
+        model.zeroGradients();
+        float gradScale = (float) (1.0 / globalCounted);
+        double lossSum = 0;
+        for (int m = 0; m < options.accumulation(); m++) {
+            boolean last = m == options.accumulation() - 1;
+            lossSum += model.forwardBackward(stepWindows[m], stepMasks[m], micro, seqLen, gradScale,
+                    last ? sync.gradientListener() : LlamaModel.GradientListener.NONE);
+        }
+        return finish(step, start, globalTokensPerStep(), lossSum, globalCounted);
+    }
+
+    /** Reduction, clipping and update after the step's backward passes; the loss is the summed loss over {@code lossTokens}. */
+    private StepStats finish(int step, long start, long tokens, double lossSum, double lossTokens) throws IOException {
         sync.reduceGradients();
-        double loss = sync.sumOverRanks(lossSum) / tokens;
+        double loss = sync.sumOverRanks(lossSum) / lossTokens;
         double gradNorm = sync.gradientNorm();
         double lr = schedule.at(step);
         sync.update(lr, step + 1, sync.clipScale(gradNorm));
