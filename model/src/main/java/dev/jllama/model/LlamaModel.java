@@ -19,6 +19,8 @@ public final class LlamaModel implements AutoCloseable {
     private final Parameters params;
     private final Tensor ropeTable;
     private Activations acts;
+    /** LoRA adapters when fine-tuning with them: then only they train, and the base weights' gradients are skipped. */
+    private Lora lora;
 
     public LlamaModel(LlamaConfig config, Backend backend) {
         this.config = config;
@@ -53,6 +55,33 @@ public final class LlamaModel implements AutoCloseable {
 
     public Parameters parameters() {
         return params;
+    }
+
+    /**
+     * Adds LoRA adapters (initialised from {@code seed}) to the targets {@code spec} names: from now on they are
+     * what {@link #trainable()} returns, and the backward pass computes only their gradients (and the activations'
+     * it needs), leaving the base weights frozen.
+     */
+    public Lora enableLora(Lora.Spec spec, long seed) {
+        if (lora != null) throw new IllegalStateException("LoRA adapters are already enabled");
+        lora = new Lora(config, backend, spec);
+        lora.initialize(seed);
+        return lora;
+    }
+
+    /** The adapters, or null without LoRA. */
+    public Lora lora() {
+        return lora;
+    }
+
+    /** What the optimizer updates: the adapters under LoRA, else every parameter. */
+    public Parameters trainable() {
+        return lora != null ? lora.parameters() : params;
+    }
+
+    /** Bytes of the activation buffers for {@code batch x seqLen}, the adapters' included. */
+    public long activationBytes(int batch, int seqLen) {
+        return activations(batch, seqLen).bytes() + (lora == null ? 0 : lora.activationBytes());
     }
 
     Tensor ropeTable() {
@@ -206,11 +235,18 @@ public final class LlamaModel implements AutoCloseable {
         backend.matmul(a.q[l], a.normOut, p.wq().value(), n, d, d);
         backend.matmul(a.k[l], a.normOut, p.wk().value(), n, d, kv);
         backend.matmul(a.v[l], a.normOut, p.wv().value(), n, d, kv);
+        if (lora != null) {
+            int widest = Math.max(d, config.hiddenDim());
+            lora.forward(l, Lora.Q, a.q[l], a.normOut, n, widest);
+            lora.forward(l, Lora.K, a.k[l], a.normOut, n, widest);
+            lora.forward(l, Lora.V, a.v[l], a.normOut, n, widest);
+        }
         backend.rope(a.q[l], ropeTable, n, a.seqLen, config.heads(), config.headDim(), false);
         backend.rope(a.k[l], ropeTable, n, a.seqLen, config.kvHeads(), config.headDim(), false);
         backend.attention(a.attentionOut[l], a.lse[l], a.q[l], a.k[l], a.v[l],
                 a.batch, a.seqLen, config.heads(), config.kvHeads(), config.headDim());
         backend.matmul(a.afterAttention[l], a.attentionOut[l], p.wo().value(), n, d, d);
+        if (lora != null) lora.forward(l, Lora.O, a.afterAttention[l], a.attentionOut[l], n, Math.max(d, config.hiddenDim()));
         backend.add(a.afterAttention[l], a.residual[l], n * d);
     }
 
@@ -221,8 +257,13 @@ public final class LlamaModel implements AutoCloseable {
         backend.rmsnorm(a.normOut, a.ffnRstd[l], a.afterAttention[l], p.ffnNorm().value(), n, d, config.normEps());
         backend.matmul(a.gate[l], a.normOut, p.w1().value(), n, d, f);
         backend.matmul(a.up[l], a.normOut, p.w3().value(), n, d, f);
+        if (lora != null) {
+            lora.forward(l, Lora.GATE, a.gate[l], a.normOut, n, Math.max(d, f));
+            lora.forward(l, Lora.UP, a.up[l], a.normOut, n, Math.max(d, f));
+        }
         backend.swiglu(a.act, a.gate[l], a.up[l], n * f);
         backend.matmul(a.residual[l + 1], a.act, p.w2().value(), n, f, d);
+        if (lora != null) lora.forward(l, Lora.DOWN, a.residual[l + 1], a.act, n, Math.max(d, f));
         backend.add(a.residual[l + 1], a.afterAttention[l], n * d);
     }
 
@@ -239,7 +280,7 @@ public final class LlamaModel implements AutoCloseable {
             backend.matmul(a.logits, a.chunkIn, head, rows, d, vocab);
             backend.crossEntropy(a.losses, r0, a.logits, a.targets, r0, rows, vocab, gradScale);
             if (backward) {
-                backend.matmulBackwardWeight(params.output.grad(), a.logits, a.chunkIn, rows, d, vocab);
+                if (lora == null) backend.matmulBackwardWeight(params.output.grad(), a.logits, a.chunkIn, rows, d, vocab);
                 backend.matmulBackwardInput(a.dChunkIn, a.logits, head, rows, d, vocab, false);
                 backend.copy(a.dNorm, r0 * d, a.dChunkIn, 0, rows * d);
             }
@@ -254,14 +295,17 @@ public final class LlamaModel implements AutoCloseable {
         backend.zero(a.dResidual);
         backend.rmsnormBackward(a.dResidual, params.finalNorm.grad(), a.dNorm, a.residual[config.layers()],
                 params.finalNorm.value(), a.finalRstd, n, d);
-        listener.ready(0);
+        // Groups of trainable(): the model's own (head, blocks, embedding), or the adapters' (blocks only).
+        if (lora == null) listener.ready(0);
         for (int l = config.layers() - 1; l >= 0; l--) {
             feedForwardBackward(a, l);
             attentionBackward(a, l);
-            listener.ready(config.layers() - l);
+            listener.ready(lora == null ? config.layers() - l : config.layers() - 1 - l);
         }
-        backend.embeddingBackward(params.tokenEmbedding.grad(), a.dResidual, a.inputs, n, d);
-        listener.ready(config.layers() + 1);
+        if (lora == null) {
+            backend.embeddingBackward(params.tokenEmbedding.grad(), a.dResidual, a.inputs, n, d);
+            listener.ready(config.layers() + 1);
+        }
     }
 
     /** On entry dResidual = dL/d residual[l+1]; on exit dL/d afterAttention[l]. */
@@ -270,13 +314,19 @@ public final class LlamaModel implements AutoCloseable {
         int n = a.rows, d = config.dim(), f = config.hiddenDim();
         backend.rmsnorm(a.normOut, a.ffnRstd[l], a.afterAttention[l], p.ffnNorm().value(), n, d, config.normEps());
         backend.swiglu(a.act, a.gate[l], a.up[l], n * f);
-        backend.matmulBackwardWeight(p.w2().grad(), a.dResidual, a.act, n, f, d);
+        boolean base = lora == null; // under LoRA the base weights are frozen: no gradients for them
+        if (base) backend.matmulBackwardWeight(p.w2().grad(), a.dResidual, a.act, n, f, d);
         backend.matmulBackwardInput(a.dAct, a.dResidual, p.w2().value(), n, f, d, false);
+        if (!base) lora.backward(l, Lora.DOWN, a.dAct, a.dResidual, a.act, n);
         backend.swigluBackward(a.dGate, a.dUp, a.dAct, a.gate[l], a.up[l], n * f);
-        backend.matmulBackwardWeight(p.w1().grad(), a.dGate, a.normOut, n, d, f);
-        backend.matmulBackwardWeight(p.w3().grad(), a.dUp, a.normOut, n, d, f);
+        if (base) backend.matmulBackwardWeight(p.w1().grad(), a.dGate, a.normOut, n, d, f);
+        if (base) backend.matmulBackwardWeight(p.w3().grad(), a.dUp, a.normOut, n, d, f);
         backend.matmulBackwardInput(a.dNorm, a.dGate, p.w1().value(), n, d, f, false);
         backend.matmulBackwardInput(a.dNorm, a.dUp, p.w3().value(), n, d, f, true);
+        if (!base) {
+            lora.backward(l, Lora.GATE, a.dNorm, a.dGate, a.normOut, n);
+            lora.backward(l, Lora.UP, a.dNorm, a.dUp, a.normOut, n);
+        }
         backend.rmsnormBackward(a.dResidual, p.ffnNorm().grad(), a.dNorm, a.afterAttention[l], p.ffnNorm().value(),
                 a.ffnRstd[l], n, d);
     }
@@ -285,32 +335,42 @@ public final class LlamaModel implements AutoCloseable {
     private void attentionBackward(Activations a, int l) {
         Block p = params.block(l);
         int n = a.rows, d = config.dim(), kv = config.kvDim();
-        backend.matmulBackwardWeight(p.wo().grad(), a.dResidual, a.attentionOut[l], n, d, d);
+        boolean base = lora == null; // under LoRA the base weights are frozen: no gradients for them
+        if (base) backend.matmulBackwardWeight(p.wo().grad(), a.dResidual, a.attentionOut[l], n, d, d);
         backend.matmulBackwardInput(a.dAttentionOut, a.dResidual, p.wo().value(), n, d, d, false);
+        if (!base) lora.backward(l, Lora.O, a.dAttentionOut, a.dResidual, a.attentionOut[l], n);
         backend.attentionBackward(a.dq, a.dk, a.dv, a.dAttentionOut, a.attentionOut[l], a.lse[l],
                 a.q[l], a.k[l], a.v[l], a.batch, a.seqLen, config.heads(), config.kvHeads(), config.headDim());
         backend.rope(a.dq, ropeTable, n, a.seqLen, config.heads(), config.headDim(), true);
         backend.rope(a.dk, ropeTable, n, a.seqLen, config.kvHeads(), config.headDim(), true);
         backend.rmsnorm(a.normOut, a.attentionRstd[l], a.residual[l], p.attentionNorm().value(), n, d, config.normEps());
-        backend.matmulBackwardWeight(p.wq().grad(), a.dq, a.normOut, n, d, d);
-        backend.matmulBackwardWeight(p.wk().grad(), a.dk, a.normOut, n, d, kv);
-        backend.matmulBackwardWeight(p.wv().grad(), a.dv, a.normOut, n, d, kv);
+        if (base) {
+            backend.matmulBackwardWeight(p.wq().grad(), a.dq, a.normOut, n, d, d);
+            backend.matmulBackwardWeight(p.wk().grad(), a.dk, a.normOut, n, d, kv);
+            backend.matmulBackwardWeight(p.wv().grad(), a.dv, a.normOut, n, d, kv);
+        }
         backend.matmulBackwardInput(a.dNorm, a.dq, p.wq().value(), n, d, d, false);
         backend.matmulBackwardInput(a.dNorm, a.dk, p.wk().value(), n, d, kv, true);
         backend.matmulBackwardInput(a.dNorm, a.dv, p.wv().value(), n, d, kv, true);
+        if (!base) {
+            lora.backward(l, Lora.Q, a.dNorm, a.dq, a.normOut, n);
+            lora.backward(l, Lora.K, a.dNorm, a.dk, a.normOut, n);
+            lora.backward(l, Lora.V, a.dNorm, a.dv, a.normOut, n);
+        }
         backend.rmsnormBackward(a.dResidual, p.attentionNorm().grad(), a.dNorm, a.residual[l],
                 p.attentionNorm().value(), a.attentionRstd[l], n, d);
     }
 
     public void zeroGradients() {
         List<Tensor> grads = new ArrayList<>();
-        for (Parameters.Param p : params.all()) grads.add(p.grad());
+        for (Parameters.Param p : trainable().all()) grads.add(p.grad());
         backend.zero(grads);
     }
 
     @Override
     public void close() {
         if (acts != null) acts.free();
+        if (lora != null) lora.close();
         for (Parameters.Param p : params.all()) {
             backend.free(p.value());
             backend.free(p.grad());

@@ -9,6 +9,7 @@ import dev.jllama.data.tokenizer.Tokenizer;
 import dev.jllama.driver.TrainDriver;
 import dev.jllama.driver.WorldSize;
 import dev.jllama.model.LlamaConfig;
+import dev.jllama.model.Lora;
 import dev.jllama.model.checkpoint.CheckpointStore;
 import dev.jllama.model.checkpoint.TrainingState;
 import dev.jllama.model.train.TrainOptions;
@@ -53,7 +54,7 @@ public final class FinetuneCommand extends LlamaCommand {
 
     @Option(names = "--format", paramLabel = "F", completionCandidates = Formats.class, description = "alpaca"
             + " (instruction, input, output), prompt-completion (prompt, completion) or messages (a list of role and"
-            + " content); default: told per file from its first record's fields")
+            + " content); default: told per record from its fields")
     String format;
 
     @Option(names = "--chat-template", paramLabel = "FILE.json", description = "the chat template for alpaca and"
@@ -88,10 +89,24 @@ public final class FinetuneCommand extends LlamaCommand {
     @Range(min = 1)
     Integer seqLen;
 
-    @Option(names = "--lr", defaultValue = "2e-5", paramLabel = "X", description = "peak learning rate (default:"
-            + " ${DEFAULT-VALUE})")
+    @Option(names = "--lr", paramLabel = "X", description = "peak learning rate (default: 2e-5, with LoRA 2e-4)")
     @Range(min = 0, minExclusive = true, max = 1)
-    double lr;
+    Double lr;
+
+    @Option(names = "--lora-rank", paramLabel = "R", description = "train LoRA adapters of rank R on the --lora-targets"
+            + " instead of every weight (default: full fine-tuning)")
+    @Range(min = 1)
+    Integer loraRank;
+
+    @Option(names = "--lora-alpha", paramLabel = "A", description = "LoRA's scale numerator: the update is A/R · B A"
+            + " (default: 2 R)")
+    @Range(min = 0, minExclusive = true)
+    Double loraAlpha;
+
+    @Option(names = "--lora-targets", split = ",", paramLabel = "T", completionCandidates = LoraTargets.class,
+            description = "the linear layers that get adapters: q,k,v,o (attention) and gate,up,down (feed-forward)"
+                    + " (default: all of them)")
+    List<String> loraTargets;
 
     @Option(names = "--warmup", paramLabel = "N", description = "linear warm-up steps (default: a tenth of the steps)")
     @Range(min = 0)
@@ -157,6 +172,12 @@ public final class FinetuneCommand extends LlamaCommand {
     @Range(min = 1)
     int logEvery;
 
+    static final class LoraTargets extends ArrayList<String> {
+        LoraTargets() {
+            super(Lora.TARGETS);
+        }
+    }
+
     static final class Formats extends ArrayList<String> {
         Formats() {
             super(InstructionFormat.labels());
@@ -168,6 +189,9 @@ public final class FinetuneCommand extends LlamaCommand {
     @Override
     void validate() {
         if (resume && overwrite) throw new UsageException("--resume and --overwrite exclude each other");
+        if (loraRank == null && (loraAlpha != null || loraTargets != null)) {
+            throw new UsageException((loraAlpha != null ? "--lora-alpha" : "--lora-targets") + " goes with --lora-rank");
+        }
         for (String kv : conf) {
             if (kv.indexOf('=') <= 0) throw new UsageException("--conf expects KEY=VALUE, got '" + kv + "'");
         }
@@ -236,6 +260,9 @@ public final class FinetuneCommand extends LlamaCommand {
         int steps = this.steps != null ? this.steps
                 : (int) Math.max(1, Math.min(Integer.MAX_VALUE, (long) epochs * report.windows() / windowsPerStep));
         int warmup = this.warmup != null ? this.warmup : Math.max(1, steps / 10);
+        Lora.Spec lora = loraRank == null ? null : new Lora.Spec(loraRank,
+                loraAlpha != null ? loraAlpha : 2.0 * loraRank, loraTargets != null ? loraTargets : Lora.TARGETS);
+        double lr = this.lr != null ? this.lr : lora != null ? 2e-4 : 2e-5;
         TrainOptions options = new TrainOptions(steps, seqLen, microBatch, accumulation, lr, warmup, 0.1,
                 checkpointEvery, keep, seed);
 
@@ -252,6 +279,8 @@ public final class FinetuneCommand extends LlamaCommand {
         resolved.put("seq-len", seqLen);
         resolved.put("steps", steps);
         resolved.put("warmup", warmup);
+        resolved.put("lr", lr);
+        if (lora != null) resolved.put("lora", JSON.convertValue(lora.toJson(), Map.class));
         ObjectNode record = JSON.createObjectNode();
         record.put("format", RunDirectory.CONFIG_FORMAT);
         record.put("version", RunDirectory.CONFIG_VERSION);
@@ -263,7 +292,8 @@ public final class FinetuneCommand extends LlamaCommand {
         record.put("written", Instant.now().toString());
         runDir.writeConfig(record);
 
-        TrainPlan plan = new TrainPlan(windowsFile, initDir, runDir.checkpointRoot(), model.toJson().toString(),
+        TrainPlan plan = new TrainPlan(windowsFile, initDir, lora == null ? null : lora.toJson().toString(),
+                runDir.checkpointRoot(), model.toJson().toString(),
                 options.toJson().toString(), backend.backend, backend.deviceIndex(), backend.threadCount(),
                 backend.precision().label(), resume, zero == 1, null, null, Duration.ofSeconds(collectiveTimeout),
                 checkEvery, logEvery, 0, null);

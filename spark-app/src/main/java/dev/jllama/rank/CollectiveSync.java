@@ -93,13 +93,13 @@ final class CollectiveSync implements StepSync {
     }
 
     static CollectiveSync replicated(Collective collective, LlamaModel model, AdamW optimizer, int checkEvery) {
-        return new CollectiveSync(collective, model, new ParameterLayout(model.parameters()), optimizer, null,
+        return new CollectiveSync(collective, model, new ParameterLayout(model.trainable()), optimizer, null,
                 optimizer.hyper(), checkEvery);
     }
 
     static CollectiveSync sharded(Collective collective, LlamaModel model, ShardedAdamW optimizer, AdamW.Hyper hyper,
                                   int checkEvery) {
-        return new CollectiveSync(collective, model, new ParameterLayout(model.parameters()), null, optimizer, hyper,
+        return new CollectiveSync(collective, model, new ParameterLayout(model.trainable()), null, optimizer, hyper,
                 checkEvery);
     }
 

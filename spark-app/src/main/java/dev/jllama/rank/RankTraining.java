@@ -60,12 +60,13 @@ public final class RankTraining {
              Backend backend = Backends.create(plan.backend(), device, threads, plan.matmulPrecision());
              LlamaModel model = new LlamaModel(config, backend)) {
             Initializer.initialize(model, options.seed());
+            if (plan.loraSpec() != null) model.enableLora(plan.loraSpec(), options.seed());
             Optional<PeakFlops> peak = peakFlops(backend, rank, progress);
             RunMonitor.Utilisation utilisation = new RunMonitor.Utilisation(
                     ModelFlops.perToken(config, options.seqLen()), worldPeakFlops(peak, collective));
             boolean sharded = plan.zero() && world > 1;
-            ParameterLayout layout = new ParameterLayout(model.parameters());
-            try (AdamW replicated = sharded ? null : new AdamW(backend, model.parameters(), AdamW.Hyper.LLAMA);
+            ParameterLayout layout = new ParameterLayout(model.trainable());
+            try (AdamW replicated = sharded ? null : new AdamW(backend, model.trainable(), AdamW.Hyper.LLAMA);
                  ShardedAdamW zero = sharded ? new ShardedAdamW(backend, layout,
                          CollectiveSync.ownedRanges(layout, world, rank), AdamW.Hyper.LLAMA) : null) {
                 StepSync sync = world == 1 ? new LocalSync(replicated)
@@ -101,6 +102,15 @@ public final class RankTraining {
                                     + " steps", examples.windows(), options.seqLen() + 1, options.microBatch(),
                             options.seqLen(), options.accumulation(), (double) options.steps() * options.microBatch()
                                     * options.accumulation() * world / examples.windows(), options.steps()));
+                    long trainable = model.trainable().count();
+                    progress.line(String.format("trainable: %,d of %,d parameters (%s); AdamW moments %.2f MiB per"
+                                    + " rank%s", trainable, model.parameters().count(), model.lora() == null
+                                    ? "all: full fine-tuning" : String.format("LoRA rank %d, alpha %.4g on %s; the"
+                                    + " base weights frozen", model.lora().spec().rank(), model.lora().spec().alpha(),
+                                    String.join(",", model.lora().spec().targets())),
+                            (sharded ? 8.0 * zero.ownedElements() : 8.0 * trainable) / 1048576.0,
+                            model.lora() == null ? "" : String.format(" (full fine-tuning: %.2f MiB)",
+                                    8.0 * model.parameters().count() / 1048576.0)));
                     if (sync instanceof CollectiveSync c) progress.line(c.memoryReport());
                 } else if (rank == 0) {
                     progress.line(String.format("model: %,d parameters (dim %d, layers %d, heads %d/%d kv, vocab %d), "
@@ -175,7 +185,7 @@ public final class RankTraining {
                 if (monitor != null) monitor.finish();
                 Perplexity.Result val = lastValidation[0];
                 Double tokensPerS = throughput.tokensPerSecond(last);
-                long momentBytes = sharded ? 8L * zero.ownedElements() : 8L * model.parameters().count();
+                long momentBytes = sharded ? 8L * zero.ownedElements() : 8L * model.trainable().count();
                 return new RankResult(rank, env.host(), List.copyOf(env.gpus()), backend.name(), backend.device(), resume.step(),
                         options.steps(), last == null ? null : last.loss(), tokensPerS,
                         tokensPerS == null ? null : utilisation.at(tokensPerS),
@@ -185,7 +195,7 @@ public final class RankTraining {
                         model.parameters().count(), model.activations(options.microBatch(), options.seqLen()).bytes(),
                         momentBytes, sync instanceof CollectiveSync c ? c.waitSeconds() : 0, proportions,
                         rank == 0 ? store.latest().map(Path::toString).orElse(null) : null,
-                        Double.isNaN(firstLoss[0]) ? null : firstLoss[0], model.parameters().count());
+                        Double.isNaN(firstLoss[0]) ? null : firstLoss[0], model.trainable().count());
             }
         }
     }
@@ -265,7 +275,7 @@ public final class RankTraining {
                     + ", not " + options.seed());
         }
         CheckpointStore.loadWeights(dir, conf, model);
-        OptimizerState moments = CheckpointStore.readMoments(dir, conf, model.parameters());
+        OptimizerState moments = CheckpointStore.readMoments(dir, conf, model.trainable());
         if (zero != null) zero.uploadMoments(moments.firstMoments(), moments.secondMoments());
         else replicated.upload(moments);
         int savedRanks = state.dataPositions().size();

@@ -81,8 +81,8 @@ public final class InstructionWindows {
     }
 
     /**
-     * Reads every file's records, renders and windows them. {@code format} null detects it per file from the first
-     * record's fields.
+     * Reads every file's records, renders and windows them. {@code format} null tells each record's format from its
+     * fields.
      */
     public static Prepared prepare(List<String> files, InstructionFormat format, ChatTemplate template,
                                    Tokenizer tokenizer, int seqLen, boolean trainOnPrompt, Configuration conf)
@@ -97,7 +97,6 @@ public final class InstructionWindows {
         for (String file : files) {
             Path path = new Path(file);
             FileSystem fs = path.getFileSystem(conf);
-            InstructionFormat fileFormat = format;
             try (BufferedReader in = new BufferedReader(new InputStreamReader(fs.open(path), StandardCharsets.UTF_8))) {
                 String line;
                 int lineNo = 0;
@@ -115,17 +114,15 @@ public final class InstructionWindows {
                     if (record == null || !record.isObject()) {
                         throw new IllegalArgumentException(where + ": not a JSON object");
                     }
-                    if (fileFormat == null) {
-                        fileFormat = InstructionFormat.detect(record);
-                        if (fileFormat == null) {
-                            throw new IllegalArgumentException(where + ": cannot tell the format from fields "
-                                    + fieldNames(record) + " (alpaca: instruction, input, output; prompt-completion:"
-                                    + " prompt, completion; messages: messages); give --format");
-                        }
+                    InstructionFormat recordFormat = format != null ? format : InstructionFormat.detect(record);
+                    if (recordFormat == null) {
+                        throw new IllegalArgumentException(where + ": cannot tell the format from fields "
+                                + fieldNames(record) + " (alpaca: instruction, input, output; prompt-completion:"
+                                + " prompt, completion; messages: messages)");
                     }
-                    ChatTemplate.Rendered r = fileFormat.render(record, template, tokenizer, where);
+                    ChatTemplate.Rendered r = recordFormat.render(record, template, tokenizer, where);
                     examples++;
-                    formats.merge(fileFormat.label, 1, Integer::sum);
+                    formats.merge(recordFormat.label, 1, Integer::sum);
                     exampleTokens += r.tokens().length;
                     int length = r.tokens().length;
                     if (length > seqLen + 1) {

@@ -100,6 +100,13 @@ public final class Trainer {
         return new StepStats(step + 1, loss, lr, gradNorm, tokens / seconds, seconds);
     }
 
+    /** The options a checkpoint records: these, and the LoRA adapters' spec when the model has them. */
+    private com.fasterxml.jackson.databind.node.ObjectNode recordedOptions() {
+        var node = options.toJson();
+        if (model.lora() != null) node.set("lora", model.lora().spec().toJson());
+        return node;
+    }
+
     /**
      * Trains from {@code startStep} to {@code options.steps()}, checkpointing every {@code checkpointEvery} steps
      * and at the end when {@code store} is given (rank 0 writes; every rank takes part in gathering the state),
@@ -126,7 +133,7 @@ public final class Trainer {
                 if (sync.rank() == 0) {
                     // Every rank is at the same place of the one global data stream.
                     TrainingState state = new TrainingState(model.config(), last.step(), options.seed(), tokens,
-                            last.loss(), Collections.nCopies(sync.worldSize(), source.position()), options.toJson());
+                            last.loss(), Collections.nCopies(sync.worldSize(), source.position()), recordedOptions());
                     store.save(state, model, moments, tokenizer, options.keepCheckpoints());
                 }
                 afterCheckpoint.accept(last.step());
