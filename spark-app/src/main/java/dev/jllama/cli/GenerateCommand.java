@@ -152,6 +152,7 @@ public final class GenerateCommand extends LlamaCommand {
                     }
                     user = in.readLine();
                     if (user == null || user.isBlank()) break;
+                    if (!interactive) out.println("> " + user); // a terminal has echoed it already
                 }
                 conversation.add(new ChatTemplate.Message("user", user));
                 int[] promptIds = template.generationPrompt(conversation, loaded.tokenizer);

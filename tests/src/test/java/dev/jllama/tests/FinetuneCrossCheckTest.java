@@ -151,6 +151,15 @@ class FinetuneCrossCheckTest {
         assertEquals(8 * trainable, r.get("moment_bytes_per_rank").asLong());
         assertEquals(before.get("loss").asDouble(), r.get("first_loss").asDouble(), 1e-5);
         assertTrue(r.get("final_loss").asDouble() < r.get("first_loss").asDouble() - 0.05, r.toString());
+        // Two ranks with ZeRO-1, each half of every step's windows: the adapters' gradients all-reduced and their
+        // moments sharded, the same run.
+        JsonNode two = ExportFixtures.llama("finetune", "--init", init.toString(), "--data", data.toString(), "--out",
+                tmp.resolve("lora-2").toString(), "--steps", "6", "--micro-batch", "3", "--ranks", "2", "--zero", "1",
+                "--seq-len", "96", "--lr", "1e-2", "--warmup", "1", "--threads", "1", "--lora-rank", "4",
+                "--lora-alpha", "8");
+        System.out.printf("LoRA finetune --ranks 2 --zero 1: final loss %.8f (one rank %.8f)%n",
+                two.get("final_loss").asDouble(), r.get("final_loss").asDouble());
+        assertEquals(r.get("final_loss").asDouble(), two.get("final_loss").asDouble(), 1e-5);
 
         // The checkpoint holds the base weights as they were and the adapters; export merges them.
         String checkpoint = CheckpointStore.resolve(out.toString(), new Configuration());
