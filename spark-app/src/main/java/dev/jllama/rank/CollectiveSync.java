@@ -270,12 +270,16 @@ final class CollectiveSync implements StepSync {
         return crc.getValue();
     }
 
-    /** Bytes per rank of parameters, gradients, AdamW moments and host reduction buffers, for the memory report. */
+    /**
+     * Bytes per rank of the trained parameters (the model's, or its LoRA adapters'), their gradients, AdamW moments and
+     * host reduction buffers, for the memory report.
+     */
     String memoryReport() {
         long params = 4L * layout.size();
         long moments = sharded == null ? 2 * params : 8L * sharded.ownedElements();
-        return String.format("rank %d memory: parameters %.1f MiB, gradients %.1f MiB, AdamW moments %.1f MiB%s, "
-                        + "host buffers %.1f MiB", rank(), params / 1048576.0, params / 1048576.0, moments / 1048576.0,
+        return String.format("rank %d memory: %s %.2f MiB, gradients %.2f MiB, AdamW moments %.2f MiB%s, "
+                        + "host buffers %.2f MiB", rank(), model.lora() == null ? "parameters" : "LoRA adapters",
+                params / 1048576.0, params / 1048576.0, moments / 1048576.0,
                 sharded == null ? "" : String.format(" (ZeRO-1: 1/%d of %.1f MiB)", worldSize(), 2 * params / 1048576.0),
                 (sharded == null ? params : 2 * params) / 1048576.0);
     }
