@@ -124,8 +124,19 @@ public final class LlamaModel implements AutoCloseable {
      */
     public double forwardBackward(int[] windows, boolean[] lossMask, int batch, int seqLen, float gradScale,
                                   GradientListener listener) {
+        return forwardBackward(windows, lossMask, null, batch, seqLen, gradScale, listener);
+    }
+
+    /**
+     * As {@link #forwardBackward(int[], boolean[], int, int, float, GradientListener)} for windows that pack several
+     * examples: {@code starts[b * seqLen + t]} is the position in window {@code b} where the example of input token
+     * {@code t} starts, and attention never reaches before it (null: plain causal attention).
+     */
+    public double forwardBackward(int[] windows, boolean[] lossMask, int[] starts, int batch, int seqLen,
+                                  float gradScale, GradientListener listener) {
         Activations a = activations(batch, seqLen);
         upload(a, windows, lossMask, batch, seqLen);
+        uploadStarts(a, starts);
         forward(a);
         double loss = lmHeadAndLoss(a, gradScale, true);
         backward(a, listener);
@@ -148,8 +159,14 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Forward only: the summed loss over the targets {@code lossMask} counts (all of them when it is null). */
     public double loss(int[] windows, boolean[] lossMask, int batch, int seqLen) {
+        return loss(windows, lossMask, null, batch, seqLen);
+    }
+
+    /** Forward only, for packed windows with their examples' {@code starts} (see {@link #forwardBackward}). */
+    public double loss(int[] windows, boolean[] lossMask, int[] starts, int batch, int seqLen) {
         Activations a = activations(batch, seqLen);
         upload(a, windows, lossMask, batch, seqLen);
+        uploadStarts(a, starts);
         forward(a);
         return lmHeadAndLoss(a, 0f, false);
     }
@@ -163,6 +180,7 @@ public final class LlamaModel implements AutoCloseable {
         Activations a = activations(batch, seqLen);
         backend.writeInts(a.inputs, inputs, a.rows);
         backend.writeInts(a.targets, targets, a.rows);
+        a.masked = false;
         forward(a);
         lmHeadAndLoss(a, 0f, false);
         backend.read(a.losses, 0, losses, 0, a.rows);
@@ -179,6 +197,7 @@ public final class LlamaModel implements AutoCloseable {
                     + " tokens, got " + tokens.length);
         }
         backend.writeInts(a.inputs, tokens, tokens.length);
+        a.masked = false;
         forward(a);
         int d = config.dim(), vocab = config.vocabSize();
         float[] logits = new float[Math.multiplyExact(a.rows, vocab)];
@@ -189,6 +208,22 @@ public final class LlamaModel implements AutoCloseable {
             backend.read(a.logits, 0, logits, r0 * vocab, rows * vocab);
         }
         return logits;
+    }
+
+    private void uploadStarts(Activations a, int[] starts) {
+        a.masked = starts != null;
+        if (starts == null) return;
+        if (starts.length < a.rows) {
+            throw new IllegalArgumentException("example starts of " + a.batch + " x " + a.seqLen + " need " + a.rows
+                    + " entries, got " + starts.length);
+        }
+        for (int r = 0; r < a.rows; r++) {
+            int t = r % a.seqLen;
+            if (starts[r] < 0 || starts[r] > t) {
+                throw new IllegalArgumentException("row " + r + " (position " + t + ") has example start " + starts[r]);
+            }
+        }
+        backend.writeInts(a.starts, starts, a.rows);
     }
 
     /** Inputs and targets of the windows; a target the mask leaves out becomes -1, which the loss ignores. */
@@ -243,7 +278,7 @@ public final class LlamaModel implements AutoCloseable {
         }
         backend.rope(a.q[l], ropeTable, n, a.seqLen, config.heads(), config.headDim(), false);
         backend.rope(a.k[l], ropeTable, n, a.seqLen, config.kvHeads(), config.headDim(), false);
-        backend.attention(a.attentionOut[l], a.lse[l], a.q[l], a.k[l], a.v[l],
+        backend.attention(a.attentionOut[l], a.lse[l], a.q[l], a.k[l], a.v[l], a.masked ? a.starts : null,
                 a.batch, a.seqLen, config.heads(), config.kvHeads(), config.headDim());
         backend.matmul(a.afterAttention[l], a.attentionOut[l], p.wo().value(), n, d, d);
         if (lora != null) lora.forward(l, Lora.O, a.afterAttention[l], a.attentionOut[l], n, Math.max(d, config.hiddenDim()));
@@ -340,7 +375,7 @@ public final class LlamaModel implements AutoCloseable {
         backend.matmulBackwardInput(a.dAttentionOut, a.dResidual, p.wo().value(), n, d, d, false);
         if (!base) lora.backward(l, Lora.O, a.dAttentionOut, a.dResidual, a.attentionOut[l], n);
         backend.attentionBackward(a.dq, a.dk, a.dv, a.dAttentionOut, a.attentionOut[l], a.lse[l],
-                a.q[l], a.k[l], a.v[l], a.batch, a.seqLen, config.heads(), config.kvHeads(), config.headDim());
+                a.q[l], a.k[l], a.v[l], a.masked ? a.starts : null, a.batch, a.seqLen, config.heads(), config.kvHeads(), config.headDim());
         backend.rope(a.dq, ropeTable, n, a.seqLen, config.heads(), config.headDim(), true);
         backend.rope(a.dk, ropeTable, n, a.seqLen, config.kvHeads(), config.headDim(), true);
         backend.rmsnorm(a.normOut, a.attentionRstd[l], a.residual[l], p.attentionNorm().value(), n, d, config.normEps());

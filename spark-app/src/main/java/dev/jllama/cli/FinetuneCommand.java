@@ -65,6 +65,10 @@ public final class FinetuneCommand extends LlamaCommand {
             + " responses only)")
     boolean trainOnPrompt;
 
+    @Option(names = "--pack", description = "pack several examples into each window, attention masked per example"
+            + " (CPU backend), instead of one example per padded window")
+    boolean pack;
+
     @Option(names = "--steps", paramLabel = "N", description = "optimizer steps (default: --epochs over the examples)")
     @Range(min = 1)
     Integer steps;
@@ -246,15 +250,15 @@ public final class FinetuneCommand extends LlamaCommand {
         InstructionWindows.Prepared prepared;
         try {
             prepared = InstructionWindows.prepare(data, format == null ? null : InstructionFormat.parse(format),
-                    template, tokenizer, seqLen, trainOnPrompt, hadoop);
+                    template, tokenizer, seqLen, trainOnPrompt, pack, hadoop);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
         InstructionWindows.Report report = prepared.report();
-        out.printf("examples: %,d read (%s), %,d windows of %d tokens (one example each, %.1f %% filled, the rest"
+        out.printf("examples: %,d read (%s), %,d windows of %d tokens (%s, %.1f %% filled, the rest"
                         + " padding), %,d truncated to %d tokens, %,d dropped with no response token left; %,d loss"
                         + " tokens%s%n", report.examples(), report.formats(), report.windows(), seqLen + 1,
-                100 * report.fill(), report.truncated(), seqLen + 1, report.dropped(), report.countedTargets(),
+                pack ? "examples packed, attention masked per example" : "one example each", 100 * report.fill(), report.truncated(), seqLen + 1, report.dropped(), report.countedTargets(),
                 trainOnPrompt ? " (prompts included)" : " (responses only)");
         long windowsPerStep = (long) world * microBatch * accumulation;
         int steps = this.steps != null ? this.steps

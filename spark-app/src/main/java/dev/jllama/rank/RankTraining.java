@@ -85,6 +85,10 @@ public final class RankTraining {
 
                 TrainingData data = plan.finetune() ? null : TrainingData.open(plan.data(), conf);
                 InstructionWindows examples = plan.finetune() ? InstructionWindows.read(plan.data(), conf) : null;
+                if (examples != null && examples.packed() && !backend.masksAttentionPerExample()) {
+                    throw new IllegalArgumentException("finetune --pack: the " + backend.name() + " backend has no"
+                            + " attention masked per example; fine-tune without --pack (one example per window)");
+                }
                 if (examples != null && examples.seqLen() != options.seqLen()) {
                     throw new IllegalArgumentException(plan.data() + " holds windows of " + examples.seqLen()
                             + " tokens, the run's --seq-len is " + options.seqLen());
@@ -97,9 +101,11 @@ public final class RankTraining {
                                     + "%d rank%s; rank 0 on %s, backend %s (%s)", model.parameters().count(),
                             config.dim(), config.layers(), config.heads(), config.kvHeads(), config.vocabSize(), world,
                             world == 1 ? "" : "s", env.host(), backend.name(), backend.device()));
-                    progress.line(String.format("data: %,d instruction examples, one per window of %d tokens; per rank"
+                    progress.line(String.format("data: %,d windows of %d tokens (%s); per rank"
                                     + " %d x %d tokens per micro-batch, %d micro-batches per step; %.2f epochs in %d"
-                                    + " steps", examples.windows(), options.seqLen() + 1, options.microBatch(),
+                                    + " steps", examples.windows(), options.seqLen() + 1, examples.packed()
+                                    ? "examples packed, attention masked per example" : "one example each",
+                            options.microBatch(),
                             options.seqLen(), options.accumulation(), (double) options.steps() * options.microBatch()
                                     * options.accumulation() * world / examples.windows(), options.steps()));
                     long trainable = model.trainable().count();
@@ -144,7 +150,7 @@ public final class RankTraining {
                     InstructionWindows.Reader exampleReader = examples == null ? null
                             : examples.reader(options.seed(), slice, resume.position());
                     TimedBatchSource batches = windows != null ? new WindowBatchSource(windows)
-                            : new InstructionBatchSource(exampleReader);
+                            : new InstructionBatchSource(exampleReader, examples.packed());
                     if (rank == 0) {
                         String runDir = new Path(plan.checkpoints()).getParent().toString();
                         MetricsLog metrics = MetricsLog.open(runDir, conf, plan.resume(), resume.step());
@@ -168,7 +174,7 @@ public final class RankTraining {
                                 if (rank0 != null) rank0.step(stats);
                             }, afterCheckpoint);
                     proportions = windows != null ? windows.report()
-                            : Map.of("examples", examples.windows(), "epochs", exampleReader.epochs());
+                            : Map.of("windows", examples.windows(), "epochs", exampleReader.epochs());
                 } catch (Exception e) {
                     if (monitor != null) monitor.closeEventFile(); // this attempt's; a retried one starts its own
                     throw e;
@@ -349,10 +355,12 @@ public final class RankTraining {
      */
     private static final class InstructionBatchSource implements TimedBatchSource {
         private final InstructionWindows.Reader reader;
+        private final boolean packed;
         private long waitNanos;
 
-        InstructionBatchSource(InstructionWindows.Reader reader) {
+        InstructionBatchSource(InstructionWindows.Reader reader, boolean packed) {
             this.reader = reader;
+            this.packed = packed;
         }
 
         @Override
@@ -368,8 +376,20 @@ public final class RankTraining {
         }
 
         @Override
+        public void next(int[] dst, boolean[] lossMask, int[] starts, int windows, int seqLen) {
+            long start = System.nanoTime();
+            reader.next(dst, lossMask, starts, windows);
+            waitNanos += System.nanoTime() - start;
+        }
+
+        @Override
         public boolean masksLoss() {
             return true;
+        }
+
+        @Override
+        public boolean packsExamples() {
+            return packed;
         }
 
         @Override

@@ -112,6 +112,32 @@ class FinetuneCrossCheckTest {
         assertEquals(r.get("parameters").asLong(), r.get("trainable_parameters").asLong());
         assertTrue(Files.exists(Path.of(java.net.URI.create(r.get("checkpoint").asText())).resolve("tokenizer.model")));
 
+        // Packed: the same examples several to a window, attention masked per example: the same loss.
+        InstructionWindows packed = InstructionWindows.prepare(List.of(data.toString()), null,
+                dev.jllama.data.finetune.ChatTemplate.llama2(), dev.jllama.data.tokenizer.Tokenizer.bundled(), 96,
+                false, true, new Configuration()).windows();
+        double packedLoss;
+        try (LlamaModel model = ExportFixtures.load(weights)) {
+            int n = packed.windows(), seq = packed.seqLen();
+            int[] tokens = new int[n * (seq + 1)], starts = new int[n * seq];
+            boolean[] mask = new boolean[n * seq];
+            for (int w = 0; w < n; w++) {
+                packed.copy(w, tokens, w * (seq + 1), mask, w * seq);
+                packed.copyStarts(w, starts, w * seq);
+            }
+            packedLoss = model.loss(tokens, mask, starts, n, seq) / theirs.get("counted").asDouble();
+            model.backend().close();
+        }
+        JsonNode pk = ExportFixtures.llama("finetune", "--init", init.toString(), "--data", data.toString(), "--out",
+                tmp.resolve("ft-packed").toString(), "--pack", "--steps", "1", "--micro-batch",
+                Integer.toString(packed.windows()), "--seq-len", "96", "--lr", "3e-3", "--warmup", "1", "--threads", "1");
+        System.out.printf("finetune --pack: %d windows for 6 examples; our forward %.8f, first step %.8f, transformers"
+                        + " on the padded windows %.8f%n", packed.windows(), packedLoss, pk.get("first_loss").asDouble(),
+                theirs.get("loss").asDouble());
+        assertTrue(packed.windows() < 6, "the examples share windows");
+        assertEquals(theirs.get("loss").asDouble(), packedLoss, 1e-5);
+        assertEquals(theirs.get("loss").asDouble(), pk.get("first_loss").asDouble(), 1e-5);
+
         // Two ranks read the same six windows in the first step: the same loss, over the targets counted by both.
         JsonNode two = ExportFixtures.llama("finetune", "--init", init.toString(), "--data", data.toString(), "--out",
                 tmp.resolve("ft-2").toString(), "--steps", "1", "--micro-batch", "3", "--ranks", "2", "--seq-len",

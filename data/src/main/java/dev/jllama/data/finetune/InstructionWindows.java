@@ -36,23 +36,36 @@ import org.apache.hadoop.fs.Path;
  * <p>An example longer than the window is truncated to its first {@code seqLen + 1} tokens (counted in
  * {@link Report#truncated}); one left with no target that counts is dropped (counted in {@link Report#dropped}).
  *
+ * <p>With {@code pack} ({@code finetune --pack}) examples instead follow one another in a window while they fit, and the
+ * window records, per input position, where its example starts: the backend's attention then stays inside each
+ * example (a per-example causal mask), and since RoPE scores depend only on relative positions an example's loss is
+ * the one it has alone, up to rounding.
+ *
  * <p>File format ({@code examples.bin}, big-endian as Java's DataOutput writes it): magic
- * {@code JLFTWIN1}, int version (1), int seqLen, long windows, then per window {@code seqLen + 1} int tokens and
- * {@code seqLen} bytes of loss mask (1 counts).
+ * {@code JLFTWIN1}, int version (2), int seqLen, long windows, boolean packed, then per window {@code seqLen + 1} int
+ * tokens, {@code seqLen} bytes of loss mask (1 counts) and, when packed, {@code seqLen} int example starts.
  */
 public final class InstructionWindows {
     public static final String FILE_NAME = "examples.bin";
     private static final byte[] MAGIC = "JLFTWIN1".getBytes(StandardCharsets.US_ASCII);
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
 
     final int seqLen;
     final int[][] tokens;
     final boolean[][] masks;
+    /** Packed windows: per input position, where its example starts; null when each window holds one example. */
+    final int[][] starts;
 
-    private InstructionWindows(int seqLen, int[][] tokens, boolean[][] masks) {
+    private InstructionWindows(int seqLen, int[][] tokens, boolean[][] masks, int[][] starts) {
         this.seqLen = seqLen;
         this.tokens = tokens;
         this.masks = masks;
+        this.starts = starts;
+    }
+
+    /** Whether windows pack several examples (attention must then be masked per example, {@link #copyStarts}). */
+    public boolean packed() {
+        return starts != null;
     }
 
     public int seqLen() {
@@ -87,9 +100,22 @@ public final class InstructionWindows {
     public static Prepared prepare(List<String> files, InstructionFormat format, ChatTemplate template,
                                    Tokenizer tokenizer, int seqLen, boolean trainOnPrompt, Configuration conf)
             throws IOException {
+        return prepare(files, format, template, tokenizer, seqLen, trainOnPrompt, false, conf);
+    }
+
+    /**
+     * As {@link #prepare(List, InstructionFormat, ChatTemplate, Tokenizer, int, boolean, Configuration)}; with
+     * {@code pack}, examples are placed one after another in a window while they fit (in the files' order), each
+     * window recording where each example starts so that attention stays inside it.
+     */
+    public static Prepared prepare(List<String> files, InstructionFormat format, ChatTemplate template,
+                                   Tokenizer tokenizer, int seqLen, boolean trainOnPrompt, boolean pack,
+                                   Configuration conf) throws IOException {
         ObjectMapper json = new ObjectMapper();
         List<int[]> tokens = new ArrayList<>();
         List<boolean[]> masks = new ArrayList<>();
+        List<int[]> starts = new ArrayList<>();
+        int[] used = {seqLen + 1}; // tokens in the last window: a new example needs a new window
         int examples = 0, truncated = 0, dropped = 0;
         long exampleTokens = 0, counted = 0, windowTokens = 0;
         Map<String, Integer> formats = new LinkedHashMap<>();
@@ -129,23 +155,34 @@ public final class InstructionWindows {
                         truncated++;
                         length = seqLen + 1;
                     }
-                    int[] window = new int[seqLen + 1];
-                    java.util.Arrays.fill(window, pad);
-                    System.arraycopy(r.tokens(), 0, window, 0, length);
-                    boolean[] mask = new boolean[seqLen];
                     int n = 0;
-                    for (int t = 0; t + 1 < length; t++) {
-                        mask[t] = trainOnPrompt || r.response()[t + 1];
-                        if (mask[t]) n++;
-                    }
+                    for (int j = 1; j < length; j++) if (trainOnPrompt || r.response()[j]) n++;
                     if (n == 0) {
                         dropped++;
                         continue;
                     }
+                    if (!pack || used[0] + length > seqLen + 1) {
+                        int[] window = new int[seqLen + 1];
+                        java.util.Arrays.fill(window, pad);
+                        tokens.add(window);
+                        masks.add(new boolean[seqLen]);
+                        if (pack) starts.add(new int[seqLen]);
+                        used[0] = 0;
+                    }
+                    int at = used[0];
+                    int[] window = tokens.get(tokens.size() - 1);
+                    boolean[] mask = masks.get(masks.size() - 1);
+                    System.arraycopy(r.tokens(), 0, window, at, length);
+                    // Target at + j - 1 is the example's token j; its last token's target (the next example's
+                    // first) does not count.
+                    for (int j = 1; j < length; j++) mask[at + j - 1] = trainOnPrompt || r.response()[j];
+                    if (pack) {
+                        int[] start = starts.get(starts.size() - 1);
+                        for (int i = at; i < seqLen; i++) start[i] = i < at + length ? at : at + length;
+                    }
+                    used[0] = at + length;
                     counted += n;
                     windowTokens += length;
-                    tokens.add(window);
-                    masks.add(mask);
                 }
             } catch (java.io.FileNotFoundException e) {
                 throw new IllegalArgumentException("--data " + file + ": no such file");
@@ -156,7 +193,7 @@ public final class InstructionWindows {
                     + " to train on (" + examples + " read, " + dropped + " dropped)");
         }
         InstructionWindows windows = new InstructionWindows(seqLen, tokens.toArray(int[][]::new),
-                masks.toArray(boolean[][]::new));
+                masks.toArray(boolean[][]::new), pack ? starts.toArray(int[][]::new) : null);
         double fill = windowTokens / (double) ((long) tokens.size() * (seqLen + 1));
         return new Prepared(windows, new Report(examples, tokens.size(), truncated, dropped, exampleTokens, counted,
                 fill, formats));
@@ -170,6 +207,12 @@ public final class InstructionWindows {
 
     /** Windows and the report of their preparation. */
     public record Prepared(InstructionWindows windows, Report report) {}
+
+    /** Where each input position's example starts in window {@code index}, into {@code dst[at ..]} (zeros unpacked). */
+    public void copyStarts(int index, int[] dst, int at) {
+        if (starts == null) java.util.Arrays.fill(dst, at, at + seqLen, 0);
+        else System.arraycopy(starts[index], 0, dst, at, seqLen);
+    }
 
     /** The window at {@code index} with its mask: tokens into {@code dst[dstAt ..]}, mask into {@code mask[maskAt ..]}. */
     public void copy(int index, int[] dst, int dstAt, boolean[] mask, int maskAt) {
@@ -187,9 +230,11 @@ public final class InstructionWindows {
             out.writeInt(VERSION);
             out.writeInt(seqLen);
             out.writeLong(tokens.length);
+            out.writeBoolean(starts != null);
             for (int w = 0; w < tokens.length; w++) {
                 for (int t : tokens[w]) out.writeInt(t);
                 for (boolean b : masks[w]) out.writeByte(b ? 1 : 0);
+                if (starts != null) for (int t : starts[w]) out.writeInt(t);
             }
         }
         fs.delete(path, false);
@@ -210,13 +255,16 @@ public final class InstructionWindows {
             if (seqLen <= 0 || n <= 0 || n > Integer.MAX_VALUE) {
                 throw new IOException(file + ": bad header (seq_len " + seqLen + ", windows " + n + ")");
             }
+            boolean packed = in.readBoolean();
             int[][] tokens = new int[(int) n][seqLen + 1];
             boolean[][] masks = new boolean[(int) n][seqLen];
+            int[][] starts = packed ? new int[(int) n][seqLen] : null;
             for (int w = 0; w < n; w++) {
                 for (int t = 0; t <= seqLen; t++) tokens[w][t] = in.readInt();
                 for (int t = 0; t < seqLen; t++) masks[w][t] = in.readByte() != 0;
+                if (packed) for (int t = 0; t < seqLen; t++) starts[w][t] = in.readInt();
             }
-            return new InstructionWindows(seqLen, tokens, masks);
+            return new InstructionWindows(seqLen, tokens, masks, starts);
         }
     }
 
@@ -251,9 +299,16 @@ public final class InstructionWindows {
 
         /** The next {@code count} windows of this rank into {@code dst} and {@code mask}. */
         public void next(int[] dst, boolean[] mask, int count) {
+            next(dst, mask, null, count);
+        }
+
+        /** As {@link #next(int[], boolean[], int)}, and their examples' starts into {@code exampleStarts} unless null. */
+        public void next(int[] dst, boolean[] mask, int[] exampleStarts, int count) {
             for (int k = 0; k < count; k++) {
                 long g = slice.globalIndex(start, read++);
-                copy(windowAt(g), dst, k * (seqLen + 1), mask, k * seqLen);
+                int index = windowAt(g);
+                copy(index, dst, k * (seqLen + 1), mask, k * seqLen);
+                if (exampleStarts != null) copyStarts(index, exampleStarts, k * seqLen);
             }
         }
 

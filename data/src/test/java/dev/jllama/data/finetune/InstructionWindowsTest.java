@@ -2,6 +2,7 @@ package dev.jllama.data.finetune;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -188,5 +189,62 @@ class InstructionWindowsTest {
         int[] t = new int[4 * (seq + 1)];
         resumed.next(t, new boolean[4 * seq], 4);
         assertArrayEquals(Arrays.copyOfRange(one, 2 * 4 * (seq + 1), 3 * 4 * (seq + 1)), t);
+    }
+
+    @Test
+    void packedWindowsHoldSeveralExamplesWithTheirStarts() throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 7; i++) lines.add("{\"prompt\": \"Question " + i + "\", \"completion\": \"Answer " + i + "\"}");
+        Path f = file("seven.jsonl", lines.toArray(String[]::new));
+        int seq = 40;
+        InstructionWindows padded = InstructionWindows.prepare(List.of(f.toString()), null, ChatTemplate.llama2(), TOK,
+                seq, false, CONF).windows();
+        InstructionWindows.Prepared p = InstructionWindows.prepare(List.of(f.toString()), null, ChatTemplate.llama2(),
+                TOK, seq, false, true, CONF);
+        InstructionWindows packed = p.windows();
+        assertTrue(packed.packed());
+        assertTrue(packed.windows() < padded.windows(), packed.windows() + " windows");
+        // Every example appears once, at its start, with the same mask as alone; the target after its last token
+        // (the next example's first) does not count.
+        int[] lengths = new int[7];
+        int[] tokens = new int[seq + 1], starts = new int[seq];
+        boolean[] mask = new boolean[seq];
+        for (int e = 0; e < 7; e++) {
+            padded.copy(e, tokens, 0, mask, 0);
+            for (int t = 0; t < seq; t++) if (mask[t]) lengths[e] = t + 2; // the last counted target is the EOS
+        }
+        int seen = 0;
+        for (int w = 0; w < packed.windows(); w++) {
+            packed.copy(w, tokens, 0, mask, 0);
+            packed.copyStarts(w, starts, 0);
+            int at = 0;
+            while (seen < 7 && at + lengths[seen] <= seq + 1) {
+                int length = lengths[seen];
+                int[] alone = new int[seq + 1];
+                boolean[] aloneMask = new boolean[seq];
+                padded.copy(seen, alone, 0, aloneMask, 0);
+                for (int j = 0; j < length; j++) {
+                    assertEquals(alone[j], tokens[at + j], "window " + w + " token " + (at + j));
+                    if (at + j < seq) assertEquals(at, starts[at + j], "window " + w + " start at " + (at + j));
+                    if (j + 1 < length) assertEquals(aloneMask[j], mask[at + j], "window " + w + " target " + (at + j));
+                }
+                if (at + length - 1 < seq) assertFalse(mask[at + length - 1], "a target across examples counts");
+                seen++;
+                at += length;
+            }
+            assertTrue(at > 0, "window " + w + " holds an example");
+        }
+        assertEquals(7, seen);
+        long counted = 0;
+        for (int w = 0; w < packed.windows(); w++) {
+            packed.copy(w, tokens, 0, mask, 0);
+            for (boolean b : mask) if (b) counted++;
+        }
+        assertEquals(p.report().countedTargets(), counted);
+        String out = tmp.resolve("packed.bin").toString();
+        packed.write(out, CONF);
+        InstructionWindows back = InstructionWindows.read(out, CONF);
+        assertTrue(back.packed());
+        for (int w = 0; w < packed.windows(); w++) assertArrayEquals(packed.starts[w], back.starts[w]);
     }
 }

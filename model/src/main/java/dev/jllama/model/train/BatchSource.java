@@ -31,6 +31,23 @@ public interface BatchSource {
         return false;
     }
 
+    /**
+     * Whether windows pack several examples each, so that attention must stay inside each example: then the trainer
+     * calls {@link #next(int[], boolean[], int[], int, int)}.
+     */
+    default boolean packsExamples() {
+        return false;
+    }
+
+    /**
+     * As {@link #next(int[], boolean[], int, int)}, and {@code starts[b * seqLen + t]}: the position in window
+     * {@code b} where the example of input token {@code t} starts. This default has one example per window.
+     */
+    default void next(int[] dst, boolean[] lossMask, int[] starts, int windows, int seqLen) throws IOException {
+        next(dst, lossMask, windows, seqLen);
+        Arrays.fill(starts, 0, windows * seqLen, 0);
+    }
+
     /** An opaque position after the windows handed out so far, stored in checkpoints to resume exactly. */
     String position();
 }

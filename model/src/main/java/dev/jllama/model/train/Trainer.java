@@ -24,6 +24,7 @@ public final class Trainer {
     /** A masked step's micro-batches, read before its first backward (see {@link #maskedStep}). */
     private int[][] stepWindows;
     private boolean[][] stepMasks;
+    private int[][] stepStarts;
 
     public Trainer(LlamaModel model, StepSync sync, TrainOptions options) {
         this.model = model;
@@ -64,13 +65,16 @@ public final class Trainer {
     private StepStats maskedStep(int step, BatchSource source) throws IOException {
         long start = System.nanoTime();
         int micro = options.microBatch(), seqLen = options.seqLen();
+        boolean packed = source.packsExamples();
         if (stepWindows == null) {
             stepWindows = new int[options.accumulation()][windows.length];
             stepMasks = new boolean[options.accumulation()][micro * seqLen];
+            stepStarts = new int[options.accumulation()][micro * seqLen];
         }
         long counted = 0;
         for (int m = 0; m < options.accumulation(); m++) {
-            source.next(stepWindows[m], stepMasks[m], micro, seqLen);
+            if (packed) source.next(stepWindows[m], stepMasks[m], stepStarts[m], micro, seqLen);
+            else source.next(stepWindows[m], stepMasks[m], micro, seqLen);
             for (boolean b : stepMasks[m]) if (b) counted++;
         }
         double globalCounted = sync.sumOverRanks(counted);
@@ -82,7 +86,8 @@ public final class Trainer {
         double lossSum = 0;
         for (int m = 0; m < options.accumulation(); m++) {
             boolean last = m == options.accumulation() - 1;
-            lossSum += model.forwardBackward(stepWindows[m], stepMasks[m], micro, seqLen, gradScale,
+            lossSum += model.forwardBackward(stepWindows[m], stepMasks[m], packed ? stepStarts[m] : null, micro,
+                    seqLen, gradScale,
                     last ? sync.gradientListener() : LlamaModel.GradientListener.NONE);
         }
         return finish(step, start, globalTokensPerStep(), lossSum, globalCounted);
