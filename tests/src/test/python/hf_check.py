@@ -9,6 +9,9 @@
                                                "tokens"} (batch rows of seq_len + 1 tokens); prints {"loss"}
   hf_check.py window_nats DIR WINDOWS.json     summed next-token loss of transformers on each window of a JSON list
                                                of token lists (any lengths, each run alone, unpadded); prints a list
+  hf_check.py masked-loss DIR WINDOWS.json     transformers' loss on {"batch", "seq_len", "tokens", "mask"} (mask: one
+                                               0/1 per target, batch x seq_len) with labels -100 where the mask is 0,
+                                               the mean over the rest; prints {"loss", "counted"}
   hf_check.py tokenize DIR TEXTS.json          AutoTokenizer.from_pretrained(DIR) ids of each text; prints a list
   hf_check.py random DIR SHARD_BYTES DTYPE     saves a random LlamaForCausalLM (GQA, untied head, rope_theta
                                                500000) in DTYPE (float32/bfloat16/float16), sharded when
@@ -86,6 +89,24 @@ def window_nats(model_dir, windows_path):
     print(json.dumps(sums))
 
 
+def masked_loss(model_dir, windows_path):
+    import torch
+    from transformers import LlamaForCausalLM
+
+    spec, tokens = load_batch(windows_path)
+    batch, seq_len = spec["batch"], spec["seq_len"]
+    mask = np.array(spec["mask"], dtype=bool).reshape(batch, seq_len)
+    model = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    model.eval()
+    ids = torch.from_numpy(tokens.reshape(batch, seq_len + 1))
+    labels = ids.clone()
+    labels[:, 0] = -100  # never a target: transformers shifts labels by one itself
+    labels[:, 1:][torch.from_numpy(~mask)] = -100
+    with torch.no_grad():
+        value = model(input_ids=ids, labels=labels).loss
+    print(json.dumps({"loss": float(value), "counted": int(mask.sum())}))
+
+
 def tokenize(model_dir, texts_path):
     from transformers import AutoTokenizer
 
@@ -142,5 +163,6 @@ def gguf(path, out_path):
 
 
 if __name__ == "__main__":
-    commands = {"logits": logits, "generate": generate, "loss": loss, "window_nats": window_nats, "tokenize": tokenize, "random": random_model, "gguf": gguf}
+    commands = {"logits": logits, "generate": generate, "loss": loss, "window_nats": window_nats,
+                "masked-loss": masked_loss, "tokenize": tokenize, "random": random_model, "gguf": gguf}
     commands[sys.argv[1]](*sys.argv[2:])

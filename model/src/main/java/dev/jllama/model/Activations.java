@@ -23,6 +23,10 @@ public final class Activations {
 
     final IntTensor inputs;
     final IntTensor targets;
+    /** Per row, the position where its example starts (packed fine-tuning windows); see {@link #masked}. */
+    final IntTensor starts;
+    /** Whether the current micro-batch's attention is masked per example by {@link #starts}. */
+    boolean masked;
     /** Host staging for the token ids, reused every micro-batch. */
     final int[] hostInputs;
     final int[] hostTargets;
@@ -52,6 +56,7 @@ public final class Activations {
         hostTargets = new int[rows];
         inputs = backend.allocateInts("inputs", rows);
         targets = backend.allocateInts("targets", rows);
+        starts = backend.allocateInts("example_starts", rows);
         residual = new Tensor[layers + 1];
         for (int l = 0; l <= layers; l++) residual[l] = alloc("residual." + l, rows * d);
         attentionRstd = perLayer(layers, "attention_rstd", rows);
@@ -111,7 +116,7 @@ public final class Activations {
     public long bytes() {
         long floats = 0;
         for (Tensor t : owned) floats += t.size();
-        return 4 * (floats + 2L * rows);
+        return 4 * (floats + 3L * rows);
     }
 
     void free() {

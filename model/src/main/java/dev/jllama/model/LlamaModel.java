@@ -19,6 +19,8 @@ public final class LlamaModel implements AutoCloseable {
     private final Parameters params;
     private final Tensor ropeTable;
     private Activations acts;
+    /** LoRA adapters when fine-tuning with them: then only they train, and the base weights' gradients are skipped. */
+    private Lora lora;
 
     public LlamaModel(LlamaConfig config, Backend backend) {
         this.config = config;
@@ -55,6 +57,33 @@ public final class LlamaModel implements AutoCloseable {
         return params;
     }
 
+    /**
+     * Adds LoRA adapters (initialised from {@code seed}) to the targets {@code spec} names: from now on they are
+     * what {@link #trainable()} returns, and the backward pass computes only their gradients (and the activations'
+     * it needs), leaving the base weights frozen.
+     */
+    public Lora enableLora(Lora.Spec spec, long seed) {
+        if (lora != null) throw new IllegalStateException("LoRA adapters are already enabled");
+        lora = new Lora(config, backend, spec);
+        lora.initialize(seed);
+        return lora;
+    }
+
+    /** The adapters, or null without LoRA. */
+    public Lora lora() {
+        return lora;
+    }
+
+    /** What the optimizer updates: the adapters under LoRA, else every parameter. */
+    public Parameters trainable() {
+        return lora != null ? lora.parameters() : params;
+    }
+
+    /** Bytes of the activation buffers for {@code batch x seqLen}, the adapters' included. */
+    public long activationBytes(int batch, int seqLen) {
+        return activations(batch, seqLen).bytes() + (lora == null ? 0 : lora.activationBytes());
+    }
+
     Tensor ropeTable() {
         return ropeTable;
     }
@@ -87,8 +116,29 @@ public final class LlamaModel implements AutoCloseable {
      * data-parallel rank can put them on the wire while the earlier layers' backward still runs.
      */
     public double forwardBackward(int[] windows, int batch, int seqLen, float gradScale, GradientListener listener) {
+        return forwardBackward(windows, null, batch, seqLen, gradScale, listener);
+    }
+
+    /**
+     * As {@link #forwardBackward(int[], int, int, float, GradientListener)} with a loss mask: only the targets whose
+     * {@code lossMask[b * seqLen + t]} is true count in the loss and its gradients (fine-tuning's response tokens);
+     * a null mask counts them all.
+     */
+    public double forwardBackward(int[] windows, boolean[] lossMask, int batch, int seqLen, float gradScale,
+                                  GradientListener listener) {
+        return forwardBackward(windows, lossMask, null, batch, seqLen, gradScale, listener);
+    }
+
+    /**
+     * As {@link #forwardBackward(int[], boolean[], int, int, float, GradientListener)} for windows that pack several
+     * examples: {@code starts[b * seqLen + t]} is the position in window {@code b} where the example of input token
+     * {@code t} starts, and attention never reaches before it (null: plain causal attention).
+     */
+    public double forwardBackward(int[] windows, boolean[] lossMask, int[] starts, int batch, int seqLen,
+                                  float gradScale, GradientListener listener) {
         Activations a = activations(batch, seqLen);
-        upload(a, windows, batch, seqLen);
+        upload(a, windows, lossMask, batch, seqLen);
+        uploadStarts(a, starts);
         forward(a);
         double loss = lmHeadAndLoss(a, gradScale, true);
         backward(a, listener);
@@ -106,8 +156,19 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Forward only: the summed loss over the micro-batch's tokens. */
     public double loss(int[] windows, int batch, int seqLen) {
+        return loss(windows, null, batch, seqLen);
+    }
+
+    /** Forward only: the summed loss over the targets {@code lossMask} counts (all of them when it is null). */
+    public double loss(int[] windows, boolean[] lossMask, int batch, int seqLen) {
+        return loss(windows, lossMask, null, batch, seqLen);
+    }
+
+    /** Forward only, for packed windows with their examples' {@code starts} (see {@link #forwardBackward}). */
+    public double loss(int[] windows, boolean[] lossMask, int[] starts, int batch, int seqLen) {
         Activations a = activations(batch, seqLen);
-        upload(a, windows, batch, seqLen);
+        upload(a, windows, lossMask, batch, seqLen);
+        uploadStarts(a, starts);
         forward(a);
         return lmHeadAndLoss(a, 0f, false);
     }
@@ -121,6 +182,7 @@ public final class LlamaModel implements AutoCloseable {
         Activations a = activations(batch, seqLen);
         backend.writeInts(a.inputs, inputs, a.rows);
         backend.writeInts(a.targets, targets, a.rows);
+        a.masked = false;
         forward(a);
         lmHeadAndLoss(a, 0f, false);
         backend.read(a.losses, 0, losses, 0, a.rows);
@@ -137,6 +199,7 @@ public final class LlamaModel implements AutoCloseable {
                     + " tokens, got " + tokens.length);
         }
         backend.writeInts(a.inputs, tokens, tokens.length);
+        a.masked = false;
         forward(a);
         int d = config.dim(), vocab = config.vocabSize();
         float[] logits = new float[Math.multiplyExact(a.rows, vocab)];
@@ -149,15 +212,41 @@ public final class LlamaModel implements AutoCloseable {
         return logits;
     }
 
-    private void upload(Activations a, int[] windows, int batch, int seqLen) {
+    private void uploadStarts(Activations a, int[] starts) {
+        a.masked = starts != null;
+        if (starts == null) return;
+        if (starts.length < a.rows) {
+            throw new IllegalArgumentException("example starts of " + a.batch + " x " + a.seqLen + " need " + a.rows
+                    + " entries, got " + starts.length);
+        }
+        for (int r = 0; r < a.rows; r++) {
+            int t = r % a.seqLen;
+            if (starts[r] < 0 || starts[r] > t) {
+                throw new IllegalArgumentException("row " + r + " (position " + t + ") has example start " + starts[r]);
+            }
+        }
+        backend.writeInts(a.starts, starts, a.rows);
+    }
+
+    /** Inputs and targets of the windows; a target the mask leaves out becomes -1, which the loss ignores. */
+    private void upload(Activations a, int[] windows, boolean[] lossMask, int batch, int seqLen) {
         if (windows.length < batch * (seqLen + 1)) {
             throw new IllegalArgumentException("batch needs " + batch * (seqLen + 1) + " tokens, got " + windows.length);
+        }
+        if (lossMask != null && lossMask.length < batch * seqLen) {
+            throw new IllegalArgumentException("loss mask of " + batch + " x " + seqLen + " needs " + batch * seqLen
+                    + " entries, got " + lossMask.length);
         }
         int[] inputs = a.hostInputs;
         int[] targets = a.hostTargets;
         for (int b = 0; b < batch; b++) {
             System.arraycopy(windows, b * (seqLen + 1), inputs, b * seqLen, seqLen);
             System.arraycopy(windows, b * (seqLen + 1) + 1, targets, b * seqLen, seqLen);
+        }
+        if (lossMask != null) {
+            for (int r = 0; r < batch * seqLen; r++) {
+                if (!lossMask[r]) targets[r] = -1;
+            }
         }
         backend.writeInts(a.inputs, inputs, inputs.length);
         backend.writeInts(a.targets, targets, targets.length);
@@ -183,11 +272,18 @@ public final class LlamaModel implements AutoCloseable {
         backend.matmul(a.q[l], a.normOut, p.wq().value(), n, d, d);
         backend.matmul(a.k[l], a.normOut, p.wk().value(), n, d, kv);
         backend.matmul(a.v[l], a.normOut, p.wv().value(), n, d, kv);
+        if (lora != null) {
+            int widest = Math.max(d, config.hiddenDim());
+            lora.forward(l, Lora.Q, a.q[l], a.normOut, n, widest);
+            lora.forward(l, Lora.K, a.k[l], a.normOut, n, widest);
+            lora.forward(l, Lora.V, a.v[l], a.normOut, n, widest);
+        }
         backend.rope(a.q[l], ropeTable, n, a.seqLen, config.heads(), config.headDim(), false);
         backend.rope(a.k[l], ropeTable, n, a.seqLen, config.kvHeads(), config.headDim(), false);
-        backend.attention(a.attentionOut[l], a.lse[l], a.q[l], a.k[l], a.v[l],
+        backend.attention(a.attentionOut[l], a.lse[l], a.q[l], a.k[l], a.v[l], a.masked ? a.starts : null,
                 a.batch, a.seqLen, config.heads(), config.kvHeads(), config.headDim());
         backend.matmul(a.afterAttention[l], a.attentionOut[l], p.wo().value(), n, d, d);
+        if (lora != null) lora.forward(l, Lora.O, a.afterAttention[l], a.attentionOut[l], n, Math.max(d, config.hiddenDim()));
         backend.add(a.afterAttention[l], a.residual[l], n * d);
     }
 
@@ -198,8 +294,13 @@ public final class LlamaModel implements AutoCloseable {
         backend.rmsnorm(a.normOut, a.ffnRstd[l], a.afterAttention[l], p.ffnNorm().value(), n, d, config.normEps());
         backend.matmul(a.gate[l], a.normOut, p.w1().value(), n, d, f);
         backend.matmul(a.up[l], a.normOut, p.w3().value(), n, d, f);
+        if (lora != null) {
+            lora.forward(l, Lora.GATE, a.gate[l], a.normOut, n, Math.max(d, f));
+            lora.forward(l, Lora.UP, a.up[l], a.normOut, n, Math.max(d, f));
+        }
         backend.swiglu(a.act, a.gate[l], a.up[l], n * f);
         backend.matmul(a.residual[l + 1], a.act, p.w2().value(), n, f, d);
+        if (lora != null) lora.forward(l, Lora.DOWN, a.residual[l + 1], a.act, n, Math.max(d, f));
         backend.add(a.residual[l + 1], a.afterAttention[l], n * d);
     }
 
@@ -216,7 +317,7 @@ public final class LlamaModel implements AutoCloseable {
             backend.matmul(a.logits, a.chunkIn, head, rows, d, vocab);
             backend.crossEntropy(a.losses, r0, a.logits, a.targets, r0, rows, vocab, gradScale);
             if (backward) {
-                backend.matmulBackwardWeight(params.output.grad(), a.logits, a.chunkIn, rows, d, vocab);
+                if (lora == null) backend.matmulBackwardWeight(params.output.grad(), a.logits, a.chunkIn, rows, d, vocab);
                 backend.matmulBackwardInput(a.dChunkIn, a.logits, head, rows, d, vocab, false);
                 backend.copy(a.dNorm, r0 * d, a.dChunkIn, 0, rows * d);
             }
@@ -231,14 +332,17 @@ public final class LlamaModel implements AutoCloseable {
         backend.zero(a.dResidual);
         backend.rmsnormBackward(a.dResidual, params.finalNorm.grad(), a.dNorm, a.residual[config.layers()],
                 params.finalNorm.value(), a.finalRstd, n, d);
-        listener.ready(0);
+        // Groups of trainable(): the model's own (head, blocks, embedding), or the adapters' (blocks only).
+        if (lora == null) listener.ready(0);
         for (int l = config.layers() - 1; l >= 0; l--) {
             feedForwardBackward(a, l);
             attentionBackward(a, l);
-            listener.ready(config.layers() - l);
+            listener.ready(lora == null ? config.layers() - l : config.layers() - 1 - l);
         }
-        backend.embeddingBackward(params.tokenEmbedding.grad(), a.dResidual, a.inputs, n, d);
-        listener.ready(config.layers() + 1);
+        if (lora == null) {
+            backend.embeddingBackward(params.tokenEmbedding.grad(), a.dResidual, a.inputs, n, d);
+            listener.ready(config.layers() + 1);
+        }
     }
 
     /** On entry dResidual = dL/d residual[l+1]; on exit dL/d afterAttention[l]. */
@@ -247,13 +351,19 @@ public final class LlamaModel implements AutoCloseable {
         int n = a.rows, d = config.dim(), f = config.hiddenDim();
         backend.rmsnorm(a.normOut, a.ffnRstd[l], a.afterAttention[l], p.ffnNorm().value(), n, d, config.normEps());
         backend.swiglu(a.act, a.gate[l], a.up[l], n * f);
-        backend.matmulBackwardWeight(p.w2().grad(), a.dResidual, a.act, n, f, d);
+        boolean base = lora == null; // under LoRA the base weights are frozen: no gradients for them
+        if (base) backend.matmulBackwardWeight(p.w2().grad(), a.dResidual, a.act, n, f, d);
         backend.matmulBackwardInput(a.dAct, a.dResidual, p.w2().value(), n, f, d, false);
+        if (!base) lora.backward(l, Lora.DOWN, a.dAct, a.dResidual, a.act, n);
         backend.swigluBackward(a.dGate, a.dUp, a.dAct, a.gate[l], a.up[l], n * f);
-        backend.matmulBackwardWeight(p.w1().grad(), a.dGate, a.normOut, n, d, f);
-        backend.matmulBackwardWeight(p.w3().grad(), a.dUp, a.normOut, n, d, f);
+        if (base) backend.matmulBackwardWeight(p.w1().grad(), a.dGate, a.normOut, n, d, f);
+        if (base) backend.matmulBackwardWeight(p.w3().grad(), a.dUp, a.normOut, n, d, f);
         backend.matmulBackwardInput(a.dNorm, a.dGate, p.w1().value(), n, d, f, false);
         backend.matmulBackwardInput(a.dNorm, a.dUp, p.w3().value(), n, d, f, true);
+        if (!base) {
+            lora.backward(l, Lora.GATE, a.dNorm, a.dGate, a.normOut, n);
+            lora.backward(l, Lora.UP, a.dNorm, a.dUp, a.normOut, n);
+        }
         backend.rmsnormBackward(a.dResidual, p.ffnNorm().grad(), a.dNorm, a.afterAttention[l], p.ffnNorm().value(),
                 a.ffnRstd[l], n, d);
     }
@@ -262,32 +372,42 @@ public final class LlamaModel implements AutoCloseable {
     private void attentionBackward(Activations a, int l) {
         Block p = params.block(l);
         int n = a.rows, d = config.dim(), kv = config.kvDim();
-        backend.matmulBackwardWeight(p.wo().grad(), a.dResidual, a.attentionOut[l], n, d, d);
+        boolean base = lora == null; // under LoRA the base weights are frozen: no gradients for them
+        if (base) backend.matmulBackwardWeight(p.wo().grad(), a.dResidual, a.attentionOut[l], n, d, d);
         backend.matmulBackwardInput(a.dAttentionOut, a.dResidual, p.wo().value(), n, d, d, false);
+        if (!base) lora.backward(l, Lora.O, a.dAttentionOut, a.dResidual, a.attentionOut[l], n);
         backend.attentionBackward(a.dq, a.dk, a.dv, a.dAttentionOut, a.attentionOut[l], a.lse[l],
-                a.q[l], a.k[l], a.v[l], a.batch, a.seqLen, config.heads(), config.kvHeads(), config.headDim());
+                a.q[l], a.k[l], a.v[l], a.masked ? a.starts : null, a.batch, a.seqLen, config.heads(), config.kvHeads(), config.headDim());
         backend.rope(a.dq, ropeTable, n, a.seqLen, config.heads(), config.headDim(), true);
         backend.rope(a.dk, ropeTable, n, a.seqLen, config.kvHeads(), config.headDim(), true);
         backend.rmsnorm(a.normOut, a.attentionRstd[l], a.residual[l], p.attentionNorm().value(), n, d, config.normEps());
-        backend.matmulBackwardWeight(p.wq().grad(), a.dq, a.normOut, n, d, d);
-        backend.matmulBackwardWeight(p.wk().grad(), a.dk, a.normOut, n, d, kv);
-        backend.matmulBackwardWeight(p.wv().grad(), a.dv, a.normOut, n, d, kv);
+        if (base) {
+            backend.matmulBackwardWeight(p.wq().grad(), a.dq, a.normOut, n, d, d);
+            backend.matmulBackwardWeight(p.wk().grad(), a.dk, a.normOut, n, d, kv);
+            backend.matmulBackwardWeight(p.wv().grad(), a.dv, a.normOut, n, d, kv);
+        }
         backend.matmulBackwardInput(a.dNorm, a.dq, p.wq().value(), n, d, d, false);
         backend.matmulBackwardInput(a.dNorm, a.dk, p.wk().value(), n, d, kv, true);
         backend.matmulBackwardInput(a.dNorm, a.dv, p.wv().value(), n, d, kv, true);
+        if (!base) {
+            lora.backward(l, Lora.Q, a.dNorm, a.dq, a.normOut, n);
+            lora.backward(l, Lora.K, a.dNorm, a.dk, a.normOut, n);
+            lora.backward(l, Lora.V, a.dNorm, a.dv, a.normOut, n);
+        }
         backend.rmsnormBackward(a.dResidual, p.attentionNorm().grad(), a.dNorm, a.residual[l],
                 p.attentionNorm().value(), a.attentionRstd[l], n, d);
     }
 
     public void zeroGradients() {
         List<Tensor> grads = new ArrayList<>();
-        for (Parameters.Param p : params.all()) grads.add(p.grad());
+        for (Parameters.Param p : trainable().all()) grads.add(p.grad());
         backend.zero(grads);
     }
 
     @Override
     public void close() {
         if (acts != null) acts.free();
+        if (lora != null) lora.close();
         for (Parameters.Param p : params.all()) {
             backend.free(p.value());
             backend.free(p.grad());

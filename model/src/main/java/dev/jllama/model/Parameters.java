@@ -31,6 +31,7 @@ public final class Parameters {
     public final Param output;
 
     public Parameters(LlamaConfig config, Backend backend) {
+        this.groups = null;
         int d = config.dim(), kv = config.kvDim(), f = config.hiddenDim();
         tokenEmbedding = add(backend, "tok_embeddings.weight", true, config.vocabSize(), d);
         for (int l = 0; l < config.layers(); l++) {
@@ -48,6 +49,27 @@ public final class Parameters {
         }
         finalNorm = add(backend, "norm.weight", false, d);
         output = config.tiedEmbeddings() ? tokenEmbedding : add(backend, "output.weight", true, config.vocabSize(), d);
+    }
+
+    /** Groups given by {@link #of}; null for the model's own parameters, whose groups follow its blocks. */
+    private final List<List<Param>> groups;
+
+    private Parameters(List<Param> all, List<List<Param>> groups) {
+        this.all.addAll(all);
+        this.groups = groups;
+        this.tokenEmbedding = null;
+        this.finalNorm = null;
+        this.output = null;
+    }
+
+    /**
+     * A set of trainable tensors other than the model's own (LoRA adapters), with the groups in which the backward
+     * pass finishes their gradients; they have no blocks, embedding or head.
+     */
+    public static Parameters of(List<Param> all, List<List<Param>> groups) {
+        List<List<Param>> copy = new ArrayList<>();
+        for (List<Param> g : groups) copy.add(List.copyOf(g));
+        return new Parameters(all, List.copyOf(copy));
     }
 
     private Param add(Backend backend, String name, boolean decay, int... shape) {
@@ -68,6 +90,7 @@ public final class Parameters {
      * (which, when tied, is also the LM head). The groups partition {@link #all()}.
      */
     public List<List<Param>> backwardGroups() {
+        if (groups != null) return groups;
         List<List<Param>> groups = new ArrayList<>();
         groups.add(output == tokenEmbedding ? List.of(finalNorm) : List.of(finalNorm, output));
         for (int l = blocks.size() - 1; l >= 0; l--) {

@@ -30,7 +30,7 @@ public final class Main {
             description = "LLaMA pretraining on Apache Spark and TornadoVM.",
             footer = "%nRun 'llama COMMAND --help' for a command's options. Arguments may come from @FILE (one per"
                     + " line); train and prepare also read --config FILE.yaml.",
-            subcommands = {TrainCommand.class, BenchCommand.class, TokenizeCommand.class, PrepareCommand.class,
+            subcommands = {TrainCommand.class, FinetuneCommand.class, BenchCommand.class, TokenizeCommand.class, PrepareCommand.class,
                 GenerateCommand.class, EvalCommand.class, EvalTaskCommand.class, ExportCommand.class,
                 ImportCommand.class, TrainClassifierCommand.class, CommandLine.HelpCommand.class, AutoComplete.GenerateCompletion.class})
     static final class Root {}

@@ -312,7 +312,7 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
         record.put("written", Instant.now().toString());
         runDir.writeConfig(record);
 
-        TrainPlan plan = new TrainPlan(dataSpec, runDir.checkpointRoot(), modelConfig.toJson().toString(),
+        TrainPlan plan = new TrainPlan(dataSpec, null, null, runDir.checkpointRoot(), modelConfig.toJson().toString(),
                 options.toJson().toString(), backend.backend, backend.deviceIndex(), backend.threadCount(),
                 backend.precision().label(), resume,
                 zero == 1, null, null, Duration.ofSeconds(collectiveTimeout), checkEvery, logEvery, evalBatches, null);

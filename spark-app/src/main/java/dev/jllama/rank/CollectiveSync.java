@@ -93,13 +93,13 @@ final class CollectiveSync implements StepSync {
     }
 
     static CollectiveSync replicated(Collective collective, LlamaModel model, AdamW optimizer, int checkEvery) {
-        return new CollectiveSync(collective, model, new ParameterLayout(model.parameters()), optimizer, null,
+        return new CollectiveSync(collective, model, new ParameterLayout(model.trainable()), optimizer, null,
                 optimizer.hyper(), checkEvery);
     }
 
     static CollectiveSync sharded(Collective collective, LlamaModel model, ShardedAdamW optimizer, AdamW.Hyper hyper,
                                   int checkEvery) {
-        return new CollectiveSync(collective, model, new ParameterLayout(model.parameters()), null, optimizer, hyper,
+        return new CollectiveSync(collective, model, new ParameterLayout(model.trainable()), null, optimizer, hyper,
                 checkEvery);
     }
 
@@ -270,12 +270,16 @@ final class CollectiveSync implements StepSync {
         return crc.getValue();
     }
 
-    /** Bytes per rank of parameters, gradients, AdamW moments and host reduction buffers, for the memory report. */
+    /**
+     * Bytes per rank of the trained parameters (the model's, or its LoRA adapters'), their gradients, AdamW moments and
+     * host reduction buffers, for the memory report.
+     */
     String memoryReport() {
         long params = 4L * layout.size();
         long moments = sharded == null ? 2 * params : 8L * sharded.ownedElements();
-        return String.format("rank %d memory: parameters %.1f MiB, gradients %.1f MiB, AdamW moments %.1f MiB%s, "
-                        + "host buffers %.1f MiB", rank(), params / 1048576.0, params / 1048576.0, moments / 1048576.0,
+        return String.format("rank %d memory: %s %.2f MiB, gradients %.2f MiB, AdamW moments %.2f MiB%s, "
+                        + "host buffers %.2f MiB", rank(), model.lora() == null ? "parameters" : "LoRA adapters",
+                params / 1048576.0, params / 1048576.0, moments / 1048576.0,
                 sharded == null ? "" : String.format(" (ZeRO-1: 1/%d of %.1f MiB)", worldSize(), 2 * params / 1048576.0),
                 (sharded == null ? params : 2 * params) / 1048576.0);
     }

@@ -18,9 +18,12 @@ import java.util.Map;
  * @param commWaitSeconds time this rank waited for gradient buckets after its backward pass, over the run
  * @param data        rank 0: per-dataset proportions realised by the whole world (empty for one dataset)
  * @param checkpoint  rank 0: the newest complete checkpoint
+ * @param firstLoss   mean loss of this run's first step over all ranks (null when there was nothing to do)
+ * @param trainableParameters parameters the optimizer updates
  */
 public record RankResult(int rank, String host, List<String> gpus, String backend, String device, int startStep, int steps,
                          Double finalLoss, Double tokensPerS, Double mfu, Double peakFlops, Double valLoss, Double valPerplexity,
                          Double valBitsPerByte, long parameters, long activationBytes,
-                         long momentBytes, double commWaitSeconds, Map<String, Map<String, Object>> data, String checkpoint)
+                         long momentBytes, double commWaitSeconds, Map<String, Map<String, Object>> data, String checkpoint,
+                         Double firstLoss, long trainableParameters)
         implements Serializable {}

@@ -3,6 +3,7 @@ package dev.jllama.rank;
 import dev.jllama.collective.Collective;
 import dev.jllama.collective.CollectiveOptions;
 import dev.jllama.collective.PeerListener;
+import dev.jllama.data.finetune.InstructionWindows;
 import dev.jllama.data.mixture.TrainingData;
 import dev.jllama.data.shard.RankSlice;
 import dev.jllama.data.shard.WindowSource;
@@ -59,12 +60,13 @@ public final class RankTraining {
              Backend backend = Backends.create(plan.backend(), device, threads, plan.matmulPrecision());
              LlamaModel model = new LlamaModel(config, backend)) {
             Initializer.initialize(model, options.seed());
+            if (plan.loraSpec() != null) model.enableLora(plan.loraSpec(), options.seed());
             Optional<PeakFlops> peak = peakFlops(backend, rank, progress);
             RunMonitor.Utilisation utilisation = new RunMonitor.Utilisation(
                     ModelFlops.perToken(config, options.seqLen()), worldPeakFlops(peak, collective));
             boolean sharded = plan.zero() && world > 1;
-            ParameterLayout layout = new ParameterLayout(model.parameters());
-            try (AdamW replicated = sharded ? null : new AdamW(backend, model.parameters(), AdamW.Hyper.LLAMA);
+            ParameterLayout layout = new ParameterLayout(model.trainable());
+            try (AdamW replicated = sharded ? null : new AdamW(backend, model.trainable(), AdamW.Hyper.LLAMA);
                  ShardedAdamW zero = sharded ? new ShardedAdamW(backend, layout,
                          CollectiveSync.ownedRanges(layout, world, rank), AdamW.Hyper.LLAMA) : null) {
                 StepSync sync = world == 1 ? new LocalSync(replicated)
@@ -75,9 +77,48 @@ public final class RankTraining {
                 Resume resume = plan.resume() ? resume(store, conf, config, options, model, replicated, zero, world,
                         warning -> { if (rank == 0) progress.line(warning); }) : Resume.FRESH;
                 if (rank == 0 && resume.message() != null) progress.line(resume.message());
+                if (plan.finetune() && resume.position() == null) {
+                    // A fine-tuning run starts from its initial checkpoint's weights (its moments start at zero).
+                    CheckpointStore.loadWeights(plan.init(), conf, model);
+                    if (rank == 0) progress.line("fine-tuning from " + plan.init());
+                }
 
-                TrainingData data = TrainingData.open(plan.data(), conf);
-                if (rank == 0) {
+                TrainingData data = plan.finetune() ? null : TrainingData.open(plan.data(), conf);
+                InstructionWindows examples = plan.finetune() ? InstructionWindows.read(plan.data(), conf) : null;
+                if (examples != null && examples.packed() && !backend.masksAttentionPerExample()) {
+                    throw new IllegalArgumentException("finetune --pack: the " + backend.name() + " backend has no"
+                            + " attention masked per example; fine-tune without --pack (one example per window)");
+                }
+                if (examples != null && examples.seqLen() != options.seqLen()) {
+                    throw new IllegalArgumentException(plan.data() + " holds windows of " + examples.seqLen()
+                            + " tokens, the run's --seq-len is " + options.seqLen());
+                }
+                byte[] tokenizerBytes = plan.finetune() ? CheckpointStore.readTokenizer(plan.init(), conf).orElseThrow(
+                        () -> new IOException("checkpoint " + plan.init() + " has no " + CheckpointStore.TOKENIZER_FILE))
+                        : data.tokenizerBytes();
+                if (rank == 0 && examples != null) {
+                    progress.line(String.format("model: %,d parameters (dim %d, layers %d, heads %d/%d kv, vocab %d); "
+                                    + "%d rank%s; rank 0 on %s, backend %s (%s)", model.parameters().count(),
+                            config.dim(), config.layers(), config.heads(), config.kvHeads(), config.vocabSize(), world,
+                            world == 1 ? "" : "s", env.host(), backend.name(), backend.device()));
+                    progress.line(String.format("data: %,d windows of %d tokens (%s); per rank"
+                                    + " %d x %d tokens per micro-batch, %d micro-batches per step; %.2f epochs in %d"
+                                    + " steps", examples.windows(), options.seqLen() + 1, examples.packed()
+                                    ? "examples packed, attention masked per example" : "one example each",
+                            options.microBatch(),
+                            options.seqLen(), options.accumulation(), (double) options.steps() * options.microBatch()
+                                    * options.accumulation() * world / examples.windows(), options.steps()));
+                    long trainable = model.trainable().count();
+                    progress.line(String.format("trainable: %,d of %,d parameters (%s); AdamW moments %.2f MiB per"
+                                    + " rank%s", trainable, model.parameters().count(), model.lora() == null
+                                    ? "all: full fine-tuning" : String.format("LoRA rank %d, alpha %.4g on %s; the"
+                                    + " base weights frozen", model.lora().spec().rank(), model.lora().spec().alpha(),
+                                    String.join(",", model.lora().spec().targets())),
+                            (sharded ? 8.0 * zero.ownedElements() : 8.0 * trainable) / 1048576.0,
+                            model.lora() == null ? "" : String.format(" (full fine-tuning: %.2f MiB)",
+                                    8.0 * model.parameters().count() / 1048576.0)));
+                    if (sync instanceof CollectiveSync c) progress.line(c.memoryReport());
+                } else if (rank == 0) {
                     progress.line(String.format("model: %,d parameters (dim %d, layers %d, heads %d/%d kv, vocab %d), "
                                     + "%.3g model FLOPs per token; %d rank%s; rank 0 on %s, backend %s (%s); %s",
                             model.parameters().count(), config.dim(), config.layers(), config.heads(), config.kvHeads(),
@@ -93,7 +134,8 @@ public final class RankTraining {
                 }
 
                 // Rank 0 evaluates the same validation windows at every checkpoint; they depend only on the dataset.
-                Validation validation = rank == 0 ? Validation.open(data, options, plan.evalBatches()) : null;
+                Validation validation = rank == 0 && data != null ? Validation.open(data, options, plan.evalBatches())
+                        : null;
                 Perplexity.Result[] lastValidation = new Perplexity.Result[1];
 
                 Trainer trainer = new Trainer(model, sync, options);
@@ -102,9 +144,13 @@ public final class RankTraining {
                 RankSlice slice = new RankSlice(rank, world, options.microBatch() * options.accumulation());
                 Map<String, Map<String, Object>> proportions;
                 RunMonitor monitor = null; // rank 0's progress messages, metrics.jsonl and loss.png
-                try (WindowSource windows = data.windows("train", options.seqLen(), options.seed(), slice,
-                        resume.position())) {
-                    WindowBatchSource batches = new WindowBatchSource(windows);
+                double[] firstLoss = {Double.NaN};
+                try (WindowSource windows = data == null ? null : data.windows("train", options.seqLen(),
+                        options.seed(), slice, resume.position())) {
+                    InstructionWindows.Reader exampleReader = examples == null ? null
+                            : examples.reader(options.seed(), slice, resume.position());
+                    TimedBatchSource batches = windows != null ? new WindowBatchSource(windows)
+                            : new InstructionBatchSource(exampleReader, examples.packed());
                     if (rank == 0) {
                         String runDir = new Path(plan.checkpoints()).getParent().toString();
                         MetricsLog metrics = MetricsLog.open(runDir, conf, plan.resume(), resume.step());
@@ -121,12 +167,14 @@ public final class RankTraining {
                         progress.line(validation.describe(step, lastValidation[0]));
                         rank0.validation(lastValidation[0]);
                     };
-                    last = trainer.run(resume.step(), resume.tokensSeen(), batches, store, data.tokenizerBytes(),
+                    last = trainer.run(resume.step(), resume.tokensSeen(), batches, store, tokenizerBytes,
                             stats -> {
+                                if (Double.isNaN(firstLoss[0])) firstLoss[0] = stats.loss();
                                 throughput.add(stats);
-                                if (rank0 != null) rank0.step(stats, windows.report());
+                                if (rank0 != null) rank0.step(stats, windows != null ? windows.report() : Map.of());
                             }, afterCheckpoint);
-                    proportions = windows.report();
+                    proportions = windows != null ? windows.report()
+                            : Map.of("instructions", Map.of("windows", examples.windows(), "epochs", exampleReader.epochs()));
                 } catch (Exception e) {
                     if (monitor != null) monitor.closeEventFile(); // this attempt's; a retried one starts its own
                     throw e;
@@ -143,7 +191,7 @@ public final class RankTraining {
                 if (monitor != null) monitor.finish();
                 Perplexity.Result val = lastValidation[0];
                 Double tokensPerS = throughput.tokensPerSecond(last);
-                long momentBytes = sharded ? 8L * zero.ownedElements() : 8L * model.parameters().count();
+                long momentBytes = sharded ? 8L * zero.ownedElements() : 8L * model.trainable().count();
                 return new RankResult(rank, env.host(), List.copyOf(env.gpus()), backend.name(), backend.device(), resume.step(),
                         options.steps(), last == null ? null : last.loss(), tokensPerS,
                         tokensPerS == null ? null : utilisation.at(tokensPerS),
@@ -152,7 +200,8 @@ public final class RankTraining {
                         val == null ? null : val.bitsPerByte(),
                         model.parameters().count(), model.activations(options.microBatch(), options.seqLen()).bytes(),
                         momentBytes, sync instanceof CollectiveSync c ? c.waitSeconds() : 0, proportions,
-                        rank == 0 ? store.latest().map(Path::toString).orElse(null) : null);
+                        rank == 0 ? store.latest().map(Path::toString).orElse(null) : null,
+                        Double.isNaN(firstLoss[0]) ? null : firstLoss[0], model.trainable().count());
             }
         }
     }
@@ -232,7 +281,7 @@ public final class RankTraining {
                     + ", not " + options.seed());
         }
         CheckpointStore.loadWeights(dir, conf, model);
-        OptimizerState moments = CheckpointStore.readMoments(dir, conf, model.parameters());
+        OptimizerState moments = CheckpointStore.readMoments(dir, conf, model.trainable());
         if (zero != null) zero.uploadMoments(moments.firstMoments(), moments.secondMoments());
         else replicated.upload(moments);
         int savedRanks = state.dataPositions().size();
@@ -295,8 +344,67 @@ public final class RankTraining {
         }
     }
 
+    /** A batch source that says how long the training loop waited for it. */
+    private interface TimedBatchSource extends BatchSource {
+        double waitSeconds();
+    }
+
+    /**
+     * Fine-tuning's instruction windows ({@link InstructionWindows}): one example per window, the loss over its
+     * response tokens; held in memory, so the loop never waits on storage.
+     */
+    private static final class InstructionBatchSource implements TimedBatchSource {
+        private final InstructionWindows.Reader reader;
+        private final boolean packed;
+        private long waitNanos;
+
+        InstructionBatchSource(InstructionWindows.Reader reader, boolean packed) {
+            this.reader = reader;
+            this.packed = packed;
+        }
+
+        @Override
+        public void next(int[] dst, int windows) {
+            throw new UnsupportedOperationException("instruction windows come with their loss mask");
+        }
+
+        @Override
+        public void next(int[] dst, boolean[] lossMask, int windows, int seqLen) {
+            long start = System.nanoTime();
+            reader.next(dst, lossMask, windows);
+            waitNanos += System.nanoTime() - start;
+        }
+
+        @Override
+        public void next(int[] dst, boolean[] lossMask, int[] starts, int windows, int seqLen) {
+            long start = System.nanoTime();
+            reader.next(dst, lossMask, starts, windows);
+            waitNanos += System.nanoTime() - start;
+        }
+
+        @Override
+        public boolean masksLoss() {
+            return true;
+        }
+
+        @Override
+        public boolean packsExamples() {
+            return packed;
+        }
+
+        @Override
+        public double waitSeconds() {
+            return waitNanos / 1e9;
+        }
+
+        @Override
+        public String position() {
+            return reader.position();
+        }
+    }
+
     /** Adapts the data module's reader to the training loop, timing how long the loop waits for it. */
-    private static final class WindowBatchSource implements BatchSource {
+    private static final class WindowBatchSource implements TimedBatchSource {
         private final WindowSource windows;
         private long waitNanos;
 
@@ -311,7 +419,8 @@ public final class RankTraining {
             waitNanos += System.nanoTime() - start;
         }
 
-        double waitSeconds() {
+        @Override
+        public double waitSeconds() {
             return waitNanos / 1e9;
         }
 

@@ -1,6 +1,7 @@
 package dev.jllama.rank;
 
 import dev.jllama.model.LlamaConfig;
+import dev.jllama.model.Lora;
 import dev.jllama.model.backend.Precision;
 import dev.jllama.model.train.TrainOptions;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -15,7 +16,12 @@ import org.apache.spark.util.SerializableConfiguration;
  * Everything a rank needs to train, made by the driver and shipped to every barrier task. Paths are fully
  * qualified URIs, because executors run in other working directories.
  *
- * @param data            dataset or mixture spec as {@code --data} takes it, directories qualified
+ * @param data            dataset or mixture spec as {@code --data} takes it, directories qualified; for a fine-tuning
+ *                        run ({@code init} set), the instruction windows file ({@code InstructionWindows})
+ * @param init            fine-tuning: the checkpoint whose weights and tokenizer the run starts from; null for
+ *                        pretraining
+ * @param lora            fine-tuning with LoRA adapters: their spec as JSON ({@code Lora.Spec#toJson}); null trains
+ *                        every parameter
  * @param checkpoints     checkpoint root ({@code <out>/checkpoints})
  * @param config          model configuration as JSON ({@link LlamaConfig#toJson()})
  * @param options         training options as JSON ({@link TrainOptions#toJson()}), per rank
@@ -31,27 +37,37 @@ import org.apache.spark.util.SerializableConfiguration;
  * @param logEvery        steps between progress lines
  * @param evalBatches     validation micro-batches evaluated by rank 0 at the end
  */
-public record TrainPlan(String data, String checkpoints, String config, String options, String backend, int device,
+public record TrainPlan(String data, String init, String lora, String checkpoints, String config, String options, String backend, int device,
                         int threads, String precision, boolean resume, boolean zero, byte[] secret, String progress,
                         Duration collectiveTimeout, int checkEvery, int logEvery, int evalBatches,
                         SerializableConfiguration hadoop) implements Serializable {
 
     /** This plan with what only the driver of the job knows: its secret, its progress listener, its Hadoop settings. */
     public TrainPlan forJob(byte[] jobSecret, String progressAddress, SerializableConfiguration hadoopConf) {
-        return new TrainPlan(data, checkpoints, config, options, backend, device, threads, precision, resume, zero,
+        return new TrainPlan(data, init, lora, checkpoints, config, options, backend, device, threads, precision, resume, zero,
                 jobSecret, progressAddress, collectiveTimeout, checkEvery, logEvery, evalBatches, hadoopConf);
     }
 
     /** This plan on another backend. */
     public TrainPlan withBackend(String name) {
-        return new TrainPlan(data, checkpoints, config, options, name, device, threads, precision, resume, zero,
+        return new TrainPlan(data, init, lora, checkpoints, config, options, name, device, threads, precision, resume, zero,
                 secret, progress, collectiveTimeout, checkEvery, logEvery, evalBatches, hadoop);
     }
 
     /** This plan resuming from the newest intact checkpoint, as a retried attempt does. */
     public TrainPlan withResume() {
-        return new TrainPlan(data, checkpoints, config, options, backend, device, threads, precision, true, zero,
+        return new TrainPlan(data, init, lora, checkpoints, config, options, backend, device, threads, precision, true, zero,
                 secret, progress, collectiveTimeout, checkEvery, logEvery, evalBatches, hadoop);
+    }
+
+    /** Whether this is a fine-tuning run: instruction windows with a loss mask, weights from {@link #init}. */
+    public boolean finetune() {
+        return init != null;
+    }
+
+    /** The LoRA adapters' spec, or null. */
+    public Lora.Spec loraSpec() {
+        return lora == null ? null : Lora.Spec.fromJson(parse(lora));
     }
 
     public Precision matmulPrecision() {
@@ -77,7 +93,7 @@ public record TrainPlan(String data, String checkpoints, String config, String o
     /** Without the secret: a plan may end up in logs or exception messages. */
     @Override
     public String toString() {
-        return "TrainPlan[data=" + data + ", checkpoints=" + checkpoints + ", backend=" + backend
+        return "TrainPlan[data=" + data + (init == null ? "" : ", init=" + init) + ", checkpoints=" + checkpoints + ", backend=" + backend
                 + ", precision=" + precision + ", zero=" + zero + "]";
     }
 }

@@ -207,6 +207,36 @@ public interface Backend extends AutoCloseable {
                            int batch, int seqLen, int heads, int kvHeads, int headDim);
 
     /**
+     * {@link #attention} with a per-example causal mask, for windows that pack several examples: query row
+     * {@code r = b * seqLen + t} attends to the keys of positions {@code starts[r] .. t} of its sequence only (its
+     * example's start to itself); {@code starts} null is plain causal attention. This default refuses a mask, so a
+     * backend without the masked kernels says so instead of letting examples attend to each other.
+     */
+    default void attention(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, IntTensor starts,
+                           int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        if (starts != null) throw maskRefused();
+        attention(out, lse, q, k, v, batch, seqLen, heads, kvHeads, headDim);
+    }
+
+    /** Gradients of {@link #attention(Tensor, Tensor, Tensor, Tensor, Tensor, IntTensor, int, int, int, int, int)}. */
+    default void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor out, Tensor lse,
+                                   Tensor q, Tensor k, Tensor v, IntTensor starts,
+                                   int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        if (starts != null) throw maskRefused();
+        attentionBackward(dq, dk, dv, dout, out, lse, q, k, v, batch, seqLen, heads, kvHeads, headDim);
+    }
+
+    /** Whether {@link #attention(Tensor, Tensor, Tensor, Tensor, Tensor, IntTensor, int, int, int, int, int)} takes a mask. */
+    default boolean masksAttentionPerExample() {
+        return false;
+    }
+
+    private UnsupportedOperationException maskRefused() {
+        return new UnsupportedOperationException("the " + name() + " backend has no attention with a per-example mask"
+                + " (finetune --pack): fine-tune without --pack, one example per window");
+    }
+
+    /**
      * Causal attention of {@code rows} new query rows of one sequence against its key/value cache, for decoding
      * token by token. {@code q, out: [rows, heads*headDim]}, row {@code r} at position {@code start + r};
      * {@code kCache, vCache: [capacity, kvHeads*headDim]} by position, already holding the new rows' keys and

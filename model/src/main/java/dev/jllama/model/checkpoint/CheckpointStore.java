@@ -2,6 +2,7 @@ package dev.jllama.model.checkpoint;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jllama.model.LlamaModel;
+import dev.jllama.model.Lora;
 import dev.jllama.model.Parameters;
 import dev.jllama.model.backend.Backend;
 import dev.jllama.model.backend.Tensor;
@@ -77,12 +78,17 @@ public final class CheckpointStore {
     public String save(TrainingState state, LlamaModel model, OptimizerState optimizer, byte[] tokenizer, int keep)
             throws IOException {
         Backend backend = model.backend();
-        List<Parameters.Param> params = model.parameters().all();
         List<SafeTensors.Entry> weights = new ArrayList<>();
         List<SafeTensors.Entry> moments = new ArrayList<>();
-        for (int i = 0; i < params.size(); i++) {
-            Parameters.Param p = params.get(i);
+        // The weights, LoRA adapters (NAME.lora_a, NAME.lora_b) after the base weights; moments of what trains.
+        List<Parameters.Param> stored = new ArrayList<>(model.parameters().all());
+        if (model.lora() != null) stored.addAll(model.lora().parameters().all());
+        for (Parameters.Param p : stored) {
             weights.add(new SafeTensors.Entry(p.name(), p.shape(), download(backend, p.value())));
+        }
+        List<Parameters.Param> trained = model.trainable().all();
+        for (int i = 0; i < trained.size(); i++) {
+            Parameters.Param p = trained.get(i);
             moments.add(new SafeTensors.Entry("m." + p.name(), p.shape(), optimizer.firstMoments().get(i)));
             moments.add(new SafeTensors.Entry("v." + p.name(), p.shape(), optimizer.secondMoments().get(i)));
         }
@@ -337,9 +343,39 @@ public final class CheckpointStore {
                 + " marker and no complete step-NNNNNNNN/ under it or under its checkpoints/");
     }
 
-    /** The weights of a checkpoint directory in host memory, by their Meta names, after checking their checksum. */
+    /**
+     * The weights of a checkpoint directory in host memory, by their Meta names, after checking their checksum; a
+     * checkpoint with LoRA adapters gives its weights with the adapters merged in ({@code W + alpha/r · B A}), a plain
+     * model.
+     */
     public static Map<String, SafeTensors.Entry> readWeights(String dir, Configuration conf) throws IOException {
-        return Location.open(dir, conf).tensors(MODEL_FILE);
+        Location at = Location.open(dir, conf);
+        return merged(at.tensors(MODEL_FILE), readState(dir, conf), at.file(MODEL_FILE).toString());
+    }
+
+    /** {@code entries} without adapter tensors, merged into the weights when there are any. */
+    private static Map<String, SafeTensors.Entry> merged(Map<String, SafeTensors.Entry> entries, TrainingState state,
+                                                         String source) throws IOException {
+        boolean adapters = entries.keySet().stream().anyMatch(n -> n.contains(".lora_"));
+        if (!adapters) return entries;
+        Lora.Spec spec = Lora.Spec.fromJson(state.options() == null ? null : state.options().get("lora"));
+        if (spec == null) throw new IOException(source + " holds LoRA adapters but its state.json records no 'lora'");
+        Map<String, float[]> weights = new LinkedHashMap<>(), lora = new LinkedHashMap<>();
+        Map<String, SafeTensors.Entry> out = new LinkedHashMap<>();
+        entries.forEach((name, e) -> {
+            if (name.contains(".lora_")) lora.put(name, e.data());
+            else {
+                float[] copy = e.data().clone();
+                weights.put(name, copy);
+                out.put(name, new SafeTensors.Entry(name, e.shape(), copy));
+            }
+        });
+        try {
+            Lora.merge(spec, state.config().layers(), weights, lora);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(source + ": " + e.getMessage());
+        }
+        return out;
     }
 
     /** Reads the state of a checkpoint directory (any Hadoop URI), checking that it is complete and intact. */
@@ -351,13 +387,24 @@ public final class CheckpointStore {
     /** Loads weights, and moments when {@code optimizer} is given, from a checkpoint directory into the backend. */
     public static void load(String dir, Configuration conf, LlamaModel model, AdamW optimizer) throws IOException {
         loadWeights(dir, conf, model);
-        if (optimizer != null) optimizer.upload(readMoments(dir, conf, model.parameters()));
+        if (optimizer != null) optimizer.upload(readMoments(dir, conf, model.trainable()));
     }
 
     /** Loads the weights of a checkpoint directory into the model's backend, after checking their checksum. */
     public static void loadWeights(String dir, Configuration conf, LlamaModel model) throws IOException {
         Location at = Location.open(dir, conf);
         Map<String, SafeTensors.Entry> weights = at.tensors(MODEL_FILE);
+        TrainingState state = TrainingState.fromJson(at.state(), at.file(STATE_FILE).toString());
+        Lora.Spec saved = Lora.Spec.fromJson(state.options() == null ? null : state.options().get("lora"));
+        if (model.lora() != null && model.lora().spec().equals(saved)) {
+            // The same adapters as the model's (a resumed LoRA run): the base weights and the adapters as they are.
+            for (Parameters.Param p : model.lora().parameters().all()) {
+                model.backend().write(p.value(), 0, tensor(weights, p.name(), p.size(), at.file(MODEL_FILE)), 0, p.size());
+            }
+        } else {
+            // Otherwise a model sees the checkpoint as a plain one, adapters merged (a fresh LoRA run keeps its own).
+            weights = merged(weights, state, at.file(MODEL_FILE).toString());
+        }
         for (Parameters.Param p : model.parameters().all()) {
             model.backend().write(p.value(), 0, tensor(weights, p.name(), p.size(), at.file(MODEL_FILE)), 0, p.size());
         }

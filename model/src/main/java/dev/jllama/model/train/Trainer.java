@@ -21,6 +21,10 @@ public final class Trainer {
     private final TrainOptions options;
     private final LrSchedule schedule;
     private final int[] windows;
+    /** A masked step's micro-batches, read before its first backward (see {@link #maskedStep}). */
+    private int[][] stepWindows;
+    private boolean[][] stepMasks;
+    private int[][] stepStarts;
 
     public Trainer(LlamaModel model, StepSync sync, TrainOptions options) {
         this.model = model;
@@ -37,6 +41,7 @@ public final class Trainer {
 
     /** One optimizer step (0-based {@code step}) on the next batch of {@code source}. */
     public StepStats step(int step, BatchSource source) throws IOException {
+        if (source.masksLoss()) return maskedStep(step, source);
         long start = System.nanoTime();
         long tokens = globalTokensPerStep();
         model.zeroGradients();
@@ -48,14 +53,63 @@ public final class Trainer {
             lossSum += model.forwardBackward(windows, options.microBatch(), options.seqLen(), gradScale,
                     last ? sync.gradientListener() : LlamaModel.GradientListener.NONE);
         }
+        return finish(step, start, tokens, lossSum, tokens);
+    }
+
+    /**
+     * A step whose loss is the mean over the targets the source counts (fine-tuning: response tokens only), over
+     * all ranks, as a framework's mean cross-entropy with the other labels ignored: every micro-batch of the step is
+     * read first, the counted targets are summed over the ranks, and each one's gradient is scaled by one over that
+     * sum.
+     */
+    private StepStats maskedStep(int step, BatchSource source) throws IOException {
+        long start = System.nanoTime();
+        int micro = options.microBatch(), seqLen = options.seqLen();
+        boolean packed = source.packsExamples();
+        if (stepWindows == null) {
+            stepWindows = new int[options.accumulation()][windows.length];
+            stepMasks = new boolean[options.accumulation()][micro * seqLen];
+            stepStarts = new int[options.accumulation()][micro * seqLen];
+        }
+        long counted = 0;
+        for (int m = 0; m < options.accumulation(); m++) {
+            if (packed) source.next(stepWindows[m], stepMasks[m], stepStarts[m], micro, seqLen);
+            else source.next(stepWindows[m], stepMasks[m], micro, seqLen);
+            for (boolean b : stepMasks[m]) if (b) counted++;
+        }
+        double globalCounted = sync.sumOverRanks(counted);
+        if (globalCounted <= 0) {
+            throw new IllegalStateException("step " + (step + 1) + " has no target that counts in the loss");
+        }
+        model.zeroGradients();
+        float gradScale = (float) (1.0 / globalCounted);
+        double lossSum = 0;
+        for (int m = 0; m < options.accumulation(); m++) {
+            boolean last = m == options.accumulation() - 1;
+            lossSum += model.forwardBackward(stepWindows[m], stepMasks[m], packed ? stepStarts[m] : null, micro,
+                    seqLen, gradScale,
+                    last ? sync.gradientListener() : LlamaModel.GradientListener.NONE);
+        }
+        return finish(step, start, globalTokensPerStep(), lossSum, globalCounted);
+    }
+
+    /** Reduction, clipping and update after the step's backward passes; the loss is the summed loss over {@code lossTokens}. */
+    private StepStats finish(int step, long start, long tokens, double lossSum, double lossTokens) throws IOException {
         sync.reduceGradients();
-        double loss = sync.sumOverRanks(lossSum) / tokens;
+        double loss = sync.sumOverRanks(lossSum) / lossTokens;
         double gradNorm = sync.gradientNorm();
         double lr = schedule.at(step);
         sync.update(lr, step + 1, sync.clipScale(gradNorm));
         sync.afterStep(step + 1);
         double seconds = (System.nanoTime() - start) / 1e9;
         return new StepStats(step + 1, loss, lr, gradNorm, tokens / seconds, seconds);
+    }
+
+    /** The options a checkpoint records: these, and the LoRA adapters' spec when the model has them. */
+    private com.fasterxml.jackson.databind.node.ObjectNode recordedOptions() {
+        var node = options.toJson();
+        if (model.lora() != null) node.set("lora", model.lora().spec().toJson());
+        return node;
     }
 
     /**
@@ -84,7 +138,7 @@ public final class Trainer {
                 if (sync.rank() == 0) {
                     // Every rank is at the same place of the one global data stream.
                     TrainingState state = new TrainingState(model.config(), last.step(), options.seed(), tokens,
-                            last.loss(), Collections.nCopies(sync.worldSize(), source.position()), options.toJson());
+                            last.loss(), Collections.nCopies(sync.worldSize(), source.position()), recordedOptions());
                     store.save(state, model, moments, tokenizer, options.keepCheckpoints());
                 }
                 afterCheckpoint.accept(last.step());

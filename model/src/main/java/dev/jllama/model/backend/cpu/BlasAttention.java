@@ -49,7 +49,8 @@ final class BlasAttention {
         this.bf16 = bf16;
     }
 
-    void forward(float[] out, float[] lse, float[] q, float[] k, float[] v,
+    /** {@code starts}: null, or per query row the first key position it may attend to (its example's start). */
+    void forward(float[] out, float[] lse, float[] q, float[] k, float[] v, int[] starts,
                  int batch, int seqLen, int heads, int kvHeads, int headDim) {
         int group = heads / kvHeads;
         int qStride = heads * headDim;
@@ -69,9 +70,11 @@ final class BlasAttention {
                 for (int r = 0; r < rows; r++) {
                     int t = t0 + r;
                     int at = r * keys, valid = t + 1;
-                    float max = scaledMax(s, at, valid, scale);
-                    float sum = expScaledShifted(s, at, valid, scale, max);
-                    scaleRange(s, at, valid, 1f / sum);
+                    int lo = starts == null ? 0 : starts[b * seqLen + t];
+                    float max = scaledMax(s, at + lo, valid - lo, scale);
+                    float sum = expScaledShifted(s, at + lo, valid - lo, scale, max);
+                    scaleRange(s, at + lo, valid - lo, 1f / sum);
+                    java.util.Arrays.fill(s, at, at + lo, 0f);
                     java.util.Arrays.fill(s, at + valid, at + keys, 0f);
                     lse[(b * heads + h) * seqLen + t] = max + (float) Math.log(sum);
                 }
@@ -82,7 +85,7 @@ final class BlasAttention {
     }
 
     void backward(float[] dq, float[] dk, float[] dv, float[] dout, float[] out, float[] lse,
-                  float[] q, float[] k, float[] v,
+                  float[] q, float[] k, float[] v, int[] starts,
                   int batch, int seqLen, int heads, int kvHeads, int headDim) {
         int group = heads / kvHeads;
         int qStride = heads * headDim;
@@ -111,8 +114,11 @@ final class BlasAttention {
                         // D = dout . out equals sum_s p_s (dout . v_s), the softmax-Jacobian correction.
                         int rowAt = qAt + r * qStride;
                         float correction = VectorMath.dot(dout, rowAt, out, rowAt, headDim);
-                        probabilitiesAndScoreGradients(p, ds, at, valid, scale, lse[(b * heads + h) * seqLen + t],
-                                correction);
+                        int lo = starts == null ? 0 : starts[b * seqLen + t];
+                        probabilitiesAndScoreGradients(p, ds, at + lo, valid - lo, scale,
+                                lse[(b * heads + h) * seqLen + t], correction);
+                        java.util.Arrays.fill(p, at, at + lo, 0f);
+                        java.util.Arrays.fill(ds, at, at + lo, 0f);
                         java.util.Arrays.fill(p, at + valid, at + keys, 0f);
                         java.util.Arrays.fill(ds, at + valid, at + keys, 0f);
                     }

@@ -108,7 +108,8 @@ final class CpuAttention {
         }
     }
 
-    void forward(float[] out, float[] lse, float[] q, float[] k, float[] v,
+    /** {@code starts}: null, or per query row the first key position it may attend to (its example's start). */
+    void forward(float[] out, float[] lse, float[] q, float[] k, float[] v, int[] starts,
                  int batch, int seqLen, int heads, int kvHeads, int headDim) {
         int group = heads / kvHeads;
         int qStride = heads * headDim;
@@ -128,11 +129,13 @@ final class CpuAttention {
                     float max = Float.NEGATIVE_INFINITY;
                     float denom = 0f;
                     java.util.Arrays.fill(acc, 0, headDim, 0f);
-                    for (int s0 = 0; s0 <= t; s0 += KEY_BLOCK) {
+                    int lo = starts == null ? 0 : starts[b * seqLen + t];
+                    for (int s0 = lo / KEY_BLOCK * KEY_BLOCK; s0 <= t; s0 += KEY_BLOCK) {
                         int valid = Math.min(t + 1 - s0, KEY_BLOCK);
+                        int first = Math.max(0, lo - s0); // keys before the example's start are left out
                         blockDots(q, qAt, keysT, stride, s0, headDim, scores);
                         float blockMax = Float.NEGATIVE_INFINITY;
-                        for (int j = 0; j < valid; j++) {
+                        for (int j = first; j < valid; j++) {
                             scores[j] *= scale;
                             blockMax = Math.max(blockMax, scores[j]);
                         }
@@ -141,7 +144,7 @@ final class CpuAttention {
                         denom *= rescale;
                         for (int d = 0; d < headDim; d++) acc[d] *= rescale;
                         expShifted(scores, newMax, valid);
-                        for (int j = 0; j < valid; j++) {
+                        for (int j = first; j < valid; j++) {
                             float p = scores[j];
                             denom += p;
                             VectorMath.axpy(p, v, (b * seqLen + s0 + j) * kvStride + kvh * headDim, acc, 0, headDim);
@@ -158,7 +161,7 @@ final class CpuAttention {
     }
 
     void backward(float[] dq, float[] dk, float[] dv, float[] dout, float[] out, float[] lse,
-                  float[] q, float[] k, float[] v,
+                  float[] q, float[] k, float[] v, int[] starts,
                   int batch, int seqLen, int heads, int kvHeads, int headDim) {
         int group = heads / kvHeads;
         int qStride = heads * headDim;
@@ -185,12 +188,14 @@ final class CpuAttention {
                     // D = dout . out equals sum_s p_s (dout . v_s), the softmax-Jacobian correction.
                     float correction = VectorMath.dot(dout, qAt, out, qAt, headDim);
                     java.util.Arrays.fill(dq, qAt, qAt + headDim, 0f);
-                    for (int s0 = 0; s0 <= t; s0 += KEY_BLOCK) {
+                    int lo = starts == null ? 0 : starts[b * seqLen + t];
+                    for (int s0 = lo / KEY_BLOCK * KEY_BLOCK; s0 <= t; s0 += KEY_BLOCK) {
                         int valid = Math.min(t + 1 - s0, KEY_BLOCK);
+                        int first = Math.max(0, lo - s0); // keys before the example's start are left out
                         blockDots(q, qAt, keysT, stride, s0, headDim, probs);
                         blockDots(dout, qAt, valuesT, stride, s0, headDim, dProbs);
                         probabilitiesAndScoreGradients(probs, dProbs, scale, rowLse, correction, valid);
-                        for (int j = 0; j < valid; j++) {
+                        for (int j = first; j < valid; j++) {
                             int kAt = (b * seqLen + s0 + j) * kvStride + kvh * headDim;
                             float p = probs[j];
                             float dScore = dProbs[j];

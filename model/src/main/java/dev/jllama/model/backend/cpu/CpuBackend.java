@@ -80,6 +80,11 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public boolean masksAttentionPerExample() {
+        return true;
+    }
+
+    @Override
     public Precision precision() {
         return precision;
     }
@@ -318,6 +323,13 @@ public final class CpuBackend implements Backend {
     @Override
     public void attention(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
                           int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        attention(out, lse, q, k, v, null, batch, seqLen, heads, kvHeads, headDim);
+    }
+
+    @Override
+    public void attention(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, IntTensor startTensor,
+                          int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        int[] starts = startTensor == null ? null : ints(startTensor);
         written(out, lse);
         float[] qs = f(q), ks = f(k), vs = f(v);
         if (precision == Precision.BF16) {
@@ -326,10 +338,10 @@ public final class CpuBackend implements Backend {
             vs = roundedV = roundedCopy(vs, roundedV);
         }
         if (blasAttention != null) {
-            blasAttention.forward(f(out), f(lse), qs, ks, vs, batch, seqLen, heads, kvHeads, headDim);
+            blasAttention.forward(f(out), f(lse), qs, ks, vs, starts, batch, seqLen, heads, kvHeads, headDim);
             return;
         }
-        attention.forward(f(out), f(lse), qs, ks, vs, batch, seqLen, heads, kvHeads, headDim);
+        attention.forward(f(out), f(lse), qs, ks, vs, starts, batch, seqLen, heads, kvHeads, headDim);
     }
 
     /** {@code src} rounded to bf16 into {@code buffer} (a new one when it is too small); returns the buffer. */
@@ -343,6 +355,14 @@ public final class CpuBackend implements Backend {
     public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor out, Tensor lse,
                                   Tensor q, Tensor k, Tensor v,
                                   int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        attentionBackward(dq, dk, dv, dout, out, lse, q, k, v, null, batch, seqLen, heads, kvHeads, headDim);
+    }
+
+    @Override
+    public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor out, Tensor lse,
+                                  Tensor q, Tensor k, Tensor v, IntTensor startTensor,
+                                  int batch, int seqLen, int heads, int kvHeads, int headDim) {
+        int[] starts = startTensor == null ? null : ints(startTensor);
         written(dq, dk, dv);
         float[] qs = f(q), ks = f(k), vs = f(v), dy = f(dout);
         if (precision == Precision.BF16) {
@@ -352,11 +372,11 @@ public final class CpuBackend implements Backend {
             dy = roundedDout = roundedCopy(dy, roundedDout);
         }
         if (blasAttention != null) {
-            blasAttention.backward(f(dq), f(dk), f(dv), dy, f(out), f(lse), qs, ks, vs,
+            blasAttention.backward(f(dq), f(dk), f(dv), dy, f(out), f(lse), qs, ks, vs, starts,
                     batch, seqLen, heads, kvHeads, headDim);
             return;
         }
-        attention.backward(f(dq), f(dk), f(dv), dy, f(out), f(lse), qs, ks, vs,
+        attention.backward(f(dq), f(dk), f(dv), dy, f(out), f(lse), qs, ks, vs, starts,
                 batch, seqLen, heads, kvHeads, headDim);
     }
 
