@@ -77,8 +77,9 @@ java_command() {
     || fail "no $jar: build it first (./mvnw -B -pl spark-app -am package -DskipTests, or run submit/llama once)"
   local flags=()
   while IFS= read -r flag; do [[ -n "$flag" ]] && flags+=("$flag"); done < "$ROOT/submit/conf/jvm-flags"
+  APP_CLASSPATH="$jar:$(cat "$classpath")"
   JAVA_CMD=("$java" -Xmx256m "${flags[@]}" "-Djllama.testHosts=$STATE" "-Dlog4j2.configurationFile=$STATE/log4j2.properties"
-    -cp "$jar:$(cat "$classpath")")
+    -cp "$APP_CLASSPATH")
 }
 
 # Starts a daemon in the background (in a namespace if given), its output in LOG and its process id in PIDFILE.
@@ -167,7 +168,7 @@ up() {
         [[ $# -ge 2 ]] || fail "--link-gbps needs a value"
         [[ "$2" =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk -v g="$2" 'BEGIN { exit !(g >= 0.01 && g <= 100) }' \
           || fail "--link-gbps must be a number from 0.01 to 100 (Gbit/s), got '$2'"
-        gbps="$2"; shift 2 ;;
+        gbps="$(awk -v g="$2" 'BEGIN { printf "%g", g }')"; shift 2 ;; # 1, 1.0 and 1.00 are the same links
       --worker-cores)
         [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]*$ ]] || fail "--worker-cores must be a whole number of at least 1, got '${2:-}'"
         cores="$2"; shift 2 ;;
@@ -237,7 +238,9 @@ EOF
       ns="$(host_name "$i")"
       address="$(host_address "$i")"
       mkdir -p "$STATE/worker-$i"
-      SPARK_LOCAL_IP="$address" start_daemon "$ns" "$STATE/worker-$i.pid" "$STATE/worker-$i.log" "${JAVA_CMD[@]}" \
+      # SPARK_DIST_CLASSPATH: executors get the application's classes from the worker, so that a driver started
+      # by submit/llama (not spark-submit, which would ship the jar) needs no spark.executor.extraClassPath.
+      SPARK_LOCAL_IP="$address" SPARK_DIST_CLASSPATH="$APP_CLASSPATH" start_daemon "$ns" "$STATE/worker-$i.pid" "$STATE/worker-$i.log" "${JAVA_CMD[@]}" \
         org.apache.spark.deploy.worker.Worker --host "$address" --cores "$cores" --memory "$memory" --webui-port 0 \
         --work-dir "$STATE/worker-$i" "$MASTER_URL"
     done
