@@ -78,8 +78,10 @@ java_command() {
   local flags=()
   while IFS= read -r flag; do [[ -n "$flag" ]] && flags+=("$flag"); done < "$ROOT/submit/conf/jvm-flags"
   APP_CLASSPATH="$jar:$(cat "$classpath")"
+  # spark.worker.timeout 15 s (default 60): the master gives up on a cut-off host's worker, and so lets another host
+  # start the replacement executor, within 15 s; workers send heartbeats every quarter of it.
   JAVA_CMD=("$java" -Xmx256m "${flags[@]}" "-Djllama.testHosts=$STATE" "-Dlog4j2.configurationFile=$STATE/log4j2.properties"
-    -cp "$APP_CLASSPATH")
+    -Dspark.worker.timeout=15 -cp "$APP_CLASSPATH")
 }
 
 # Starts a daemon in the background (in a namespace if given), its output in LOG and its process id in PIDFILE.
