@@ -88,6 +88,23 @@ final class TestHosts implements AutoCloseable {
         return run(full, timeoutSeconds);
     }
 
+    /** The host side of a host's link (the other end is eth0 inside the host). */
+    static String link(Host host) {
+        return "jlh-v" + host.namespace().substring("jlh-h".length());
+    }
+
+    /** Reshapes one host's link, both ways, to {@code mbit} Mbit/s (as test-hosts.sh shapes them, 64 KiB burst). */
+    static void shape(Host host, int mbit) throws IOException, InterruptedException {
+        List<String> tbf = List.of("root", "tbf", "rate", mbit + "mbit", "burst", "65536", "latency", "20ms");
+        List<String> into = new ArrayList<>(List.of("tc", "qdisc", "replace", "dev", link(host)));
+        into.addAll(tbf);
+        List<String> outOf = new ArrayList<>(List.of("tc", "qdisc", "replace", "dev", "eth0"));
+        outOf.addAll(tbf);
+        for (Run run : List.of(run(into, 30), inHost(host, outOf, 30))) {
+            if (run.status() != 0) throw new IllegalStateException("tc failed: " + run.output());
+        }
+    }
+
     @Override
     public void close() throws IOException, InterruptedException {
         Run down = run(List.of(SCRIPT.toString(), "down"), 120);

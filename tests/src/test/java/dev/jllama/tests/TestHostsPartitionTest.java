@@ -74,8 +74,7 @@ class TestHostsPartitionTest {
             assertTrue(found.find(), stdout.toString(StandardCharsets.UTF_8));
             String cutOff = found.group(1);
             TestHosts.Host host = hosts.hosts().stream().filter(h -> h.address().equals(cutOff)).findFirst().orElseThrow();
-            String link = "jlh-v" + host.namespace().substring("jlh-h".length());
-            TestHosts.Run down = TestHosts.run(List.of("ip", "link", "set", link, "down"), 30);
+            TestHosts.Run down = TestHosts.run(List.of("ip", "link", "set", TestHosts.link(host), "down"), 30);
             assertEquals(0, down.status(), down.output());
             long cut = System.nanoTime();
 

@@ -4,7 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jllama.cli.Main;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
@@ -61,6 +66,25 @@ class TestHostsTest {
             TestHosts.Run again = TestHosts.run(List.of(TestHosts.SCRIPT.toString(), "up", "2", "--link-gbps", "1"), 60);
             assertEquals(0, again.status(), again.output());
             assertTrue(again.output().contains("already up"), again.output());
+
+            // The links run at the rate asked: a single TCP stream between two hosts gets about 1 Gbit/s, less the
+            // headers' share; the all-reduce bench reuses the hosts that are up and leaves them up.
+            ByteArrayOutputStream benchOut = new ByteArrayOutputStream(), benchErr = new ByteArrayOutputStream();
+            int status = Main.run(new String[] {"bench", "--what", "allreduce", "--hosts", "2", "--link-gbps", "1",
+                    "--sizes", "4", "--json"}, new PrintStream(benchOut, true, StandardCharsets.UTF_8),
+                    new PrintStream(benchErr, true, StandardCharsets.UTF_8));
+            String benchOutput = benchOut.toString(StandardCharsets.UTF_8);
+            assertEquals(0, status, benchOutput + benchErr.toString(StandardCharsets.UTF_8));
+            String[] benchLines = benchOutput.strip().split("\n");
+            JsonNode bench = new ObjectMapper().readTree(benchLines[benchLines.length - 1]);
+            assertEquals(2, bench.get("hosts").asInt());
+            assertEquals(1.0, bench.get("link_gbps").asDouble());
+            double tcp = bench.get("tcp_gbps").asDouble();
+            assertTrue(tcp > 0.85 && tcp <= 1.0, "single stream through 1 Gbit/s links: " + tcp + " Gbit/s\n" + benchOutput);
+            double busbw = bench.get("sizes").get(0).get("busbw_gbps").asDouble();
+            assertTrue(busbw > 0 && busbw <= 1.0, "the ring cannot beat the links: " + busbw + "\n" + benchOutput);
+            assertTrue(TestHosts.run(List.of(TestHosts.SCRIPT.toString(), "status"), 30).output().contains("master"),
+                    "the bench left the hosts it found up as they were");
 
             SparkConf conf = new SparkConf().setAppName("test-hosts").setMaster(hosts.masterUrl())
                     .set("spark.cores.max", "2").set("spark.scheduler.minRegisteredResourcesRatio", "1.0")

@@ -18,9 +18,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code train --master <test hosts' URL>}: two ranks, each in its own test host (its own address and 1 Gbit/s link),
- * checkpointing to HDFS on the bridge side, reached by every host over its link; the run equals one local rank
- * accumulating the same micro-batches.
+ * {@code train --master <test hosts' URL>}: two ranks, each in its own test host, checkpointing to HDFS on the bridge
+ * side, reached by every host over its link; one host is slow (its link at a quarter of the other's 1 Gbit/s). The run
+ * equals one local rank accumulating the same micro-batches, and the progress lines show the time the slow link cost
+ * as all-reduce wait.
  */
 class TestHostsTrainingTest {
     @TempDir
@@ -58,17 +59,20 @@ class TestHostsTrainingTest {
     }
 
     @Test
-    void twoRanksOnTwoTestHostsCheckpointToHdfsAndEqualOneLocalRank() throws Exception {
+    void twoRanksOnTwoTestHostsOneSlowCheckpointToHdfsAndEqualOneLocalRank() throws Exception {
         String data = TrainRuns.bundledData();
         String reference = work.resolve("reference").toString();
         train(run(data, reference, 1, 4, 2));
 
         MiniDFSCluster hdfs = reachableHdfs(work.resolve("hdfs"));
         try (TestHosts hosts = TestHosts.up(2, "--link-gbps", "1")) {
+            TestHosts.shape(hosts.hosts().get(1), 250);
             String out = rootFromHosts(hdfs) + "/runs/hosts";
             List<String> options = new ArrayList<>(onTestHosts(hosts, 2));
             options.addAll(List.of("--max-attempts", "1")); // nothing here should need a second attempt
-            JsonNode result = train(run(data, out, 2, 4, 2, options.toArray(String[]::new)));
+            options.addAll(List.of("--log-every", "1"));
+            TrainRuns.Finished finished = TrainRuns.trainWithOutput(run(data, out, 2, 4, 2, options.toArray(String[]::new)));
+            JsonNode result = finished.result();
             assertEquals(2, result.get("ranks").asInt());
             assertEquals(hosts.masterUrl(), result.get("master").asText());
             Set<String> rankHosts = new TreeSet<>();
@@ -76,6 +80,19 @@ class TestHostsTrainingTest {
             assertEquals(Set.of("198.18.0.11", "198.18.0.12"), rankHosts, "one rank in each test host: " + result);
             assertTrue(result.get("checkpoint").asText().startsWith(out), result.toString());
             assertSameTraining(reference, out);
+
+            // Each step's gradients (4 bytes a parameter) cross the slow link once each way: at 250 Mbit/s that takes
+            // longer than tiny's backward pass, so most of it shows as all-reduce wait, on every step's line.
+            double transferPerStep = result.get("parameters").asDouble() * Float.BYTES * 8 / 250e6;
+            double waited = result.get("comm_wait_s").get(0).asDouble();
+            System.out.printf("slow link: rank 0 waited %.3f s for gradients over %d steps (%.3f s a step on the link)%n",
+                    waited, DistributedEquivalenceTest.STEPS, transferPerStep);
+            assertTrue(waited >= 0.5 * transferPerStep * DistributedEquivalenceTest.STEPS,
+                    "rank 0 waited " + waited + " s for gradients in all; the slow link needs " + transferPerStep
+                            + " s a step:\n" + finished.stdout());
+            List<String> stepLines = finished.stdout().lines().filter(l -> l.startsWith("step ")).toList();
+            assertEquals(DistributedEquivalenceTest.STEPS, stepLines.size(), finished.stdout());
+            for (String line : stepLines) assertTrue(line.contains("all-reduce wait "), line);
         } finally {
             hdfs.shutdown();
         }
