@@ -47,7 +47,7 @@ public final class BenchCommand extends LlamaCommand {
                 "scaling: training step time of --model (default 15M) with --ranks executor JVMs (default 2) of one"
                         + " thread each against one rank of one thread, at --batch x --seq-len per rank (default 4 x"
                         + " 256) on the bundled corpus (or --data); ratio = ranks_s / one_rank_s; with --hosts the"
-                        + " executors run one per test host (a standalone cluster, the one rank on the first host)",
+                        + " executors run one per test host (their standalone cluster, the one rank on one of them)",
                 "prepare: end-to-end MB/s of the preparation job (both deduplications on) on generated JSON-lines"
                         + " corpora of --sizes MB (default 100,200,400) with planted copies, after an untimed 20 MB"
                         + " warm-up, on --master (default local-cluster[2,1,3072]: executors in their own JVMs, so the"
@@ -213,23 +213,15 @@ public final class BenchCommand extends LlamaCommand {
         int steps = or(this.steps, 6);
         int ranks = hosts != null ? hosts : or(this.ranks, 2);
         double one, many, exposed;
-        if (hosts == null) {
-            one = stepSeconds(1, "local-cluster[1,1,2048]", List.of(), model, batch, seqLen, steps, data, out)
-                    .get("step_s");
-            Map<String, Double> multi = stepSeconds(ranks, "local-cluster[" + ranks + ",1,2048]", List.of(), model,
-                    batch, seqLen, steps, data, out);
+        try (TestHostsScript testHosts = hosts == null ? null
+                : TestHostsScript.up(hosts, linkGbps(), true, List.of("--worker-memory", "3g"), out)) {
+            List<String> conf = testHosts == null ? List.of() : TestHostsScript.driverConf("2g");
+            one = stepSeconds(1, testHosts == null ? "local-cluster[1,1,2048]" : testHosts.masterUrl(), conf, model,
+                    batch, seqLen, steps, data, out).get("step_s");
+            Map<String, Double> multi = stepSeconds(ranks, testHosts == null ? "local-cluster[" + ranks + ",1,2048]"
+                    : testHosts.masterUrl(), conf, model, batch, seqLen, steps, data, out);
             many = multi.get("step_s");
             exposed = multi.get("comm_wait_s") / (steps + 1);
-        } else {
-            try (TestHostsScript testHosts = TestHostsScript.up(hosts, linkGbps(), true,
-                    List.of("--worker-memory", "3g"), out)) {
-                List<String> conf = TestHostsScript.driverConf("2g");
-                one = stepSeconds(1, testHosts.masterUrl(), conf, model, batch, seqLen, steps, data, out).get("step_s");
-                Map<String, Double> multi = stepSeconds(ranks, testHosts.masterUrl(), conf, model, batch, seqLen, steps,
-                        data, out);
-                many = multi.get("step_s");
-                exposed = multi.get("comm_wait_s") / (steps + 1);
-            }
         }
         out.printf("step time, %s at %d x %d per rank: 1 rank %.3f s, %d ranks %.3f s (%s, 1 thread each):"
                 + " %.3fx; rank 0 waited %.3f s per step for gradients after its backward pass%n",
@@ -261,7 +253,8 @@ public final class BenchCommand extends LlamaCommand {
                 "--seq-len", Integer.toString(seqLen), "--steps", Integer.toString(steps + 1), "--ranks",
                 Integer.toString(ranks), "--threads", "1", "--backend", "cpu", "--checkpoint-every", "0",
                 "--eval-batches", "0", "--log-every", "1", "--master", master,
-                "--out", Path.of("runs", "bench-scaling", ranks + "-ranks").toString()));
+                "--out", Path.of("runs", "bench-scaling", ranks + "-ranks").toString(),
+                "--overwrite")); // the last run's final checkpoint is no reason to stop
         if (!master.startsWith("local")) argv.addAll(List.of("--conf", "spark.cores.max=" + ranks));
         for (String kv : conf) argv.addAll(List.of("--conf", kv));
         if (data != null) argv.addAll(List.of("--data", data));

@@ -70,11 +70,13 @@ final class TestHostsScript implements AutoCloseable {
         return masterUrl;
     }
 
-    /** train's --conf settings for a driver on this machine whose executors run in the hosts (one core each). */
+    /**
+     * train's --conf settings for a driver on this machine whose executors run in the hosts (one core each; their
+     * workers give them the application's classes).
+     */
     static List<String> driverConf(String executorMemory) {
-        return List.of("spark.driver.host=" + BRIDGE_ADDRESS, "spark.driver.bindAddress=" + BRIDGE_ADDRESS,
-                "spark.executor.cores=1", "spark.executor.memory=" + executorMemory,
-                "spark.executor.extraClassPath=" + System.getProperty("java.class.path"));
+        return List.of("spark.driver.host=" + BRIDGE_ADDRESS, "spark.executor.cores=1",
+                "spark.executor.memory=" + executorMemory);
     }
 
     @Override
