@@ -13,6 +13,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,11 +42,12 @@ public final class BenchCommand extends LlamaCommand {
                         + " and threads after each of --rounds rounds (default 1)",
                 "tokenize: the tokenizer's single-threaded encoding MB/s on the bundled corpus (--tokenizer, --input)",
                 "allreduce: ring all-reduce between --ranks processes on this machine (default 2, at most 4) over"
-                        + " loopback TCP for each of --sizes MiB: algorithm and bus bandwidth, against a plain"
-                        + " single-stream TCP copy",
+                        + " loopback TCP, or with --hosts one per test host, for each of --sizes MiB: algorithm and bus"
+                        + " bandwidth in Gbit/s, against a plain single-stream TCP copy placed like ranks 1 and 0",
                 "scaling: training step time of --model (default 15M) with --ranks executor JVMs (default 2) of one"
                         + " thread each against one rank of one thread, at --batch x --seq-len per rank (default 4 x"
-                        + " 256) on the bundled corpus (or --data); ratio = ranks_s / one_rank_s",
+                        + " 256) on the bundled corpus (or --data); ratio = ranks_s / one_rank_s; with --hosts the"
+                        + " executors run one per test host (their standalone cluster, the one rank on one of them)",
                 "prepare: end-to-end MB/s of the preparation job (both deduplications on) on generated JSON-lines"
                         + " corpora of --sizes MB (default 100,200,400) with planted copies, after an untimed 20 MB"
                         + " warm-up, on --master (default local-cluster[2,1,3072]: executors in their own JVMs, so the"
@@ -104,6 +106,17 @@ public final class BenchCommand extends LlamaCommand {
     @Range(min = 2)
     Integer ranks;
 
+    @Option(names = "--hosts", paramLabel = "N", description = "(allreduce, scaling) run the ranks on N test hosts,"
+            + " one each, made by submit/cluster/test-hosts.sh (network namespaces: needs root) and taken down after"
+            + " unless they were up already; instead of --ranks")
+    @Range(min = 2, max = 4)
+    Integer hosts;
+
+    @Option(names = "--link-gbps", paramLabel = "X", description = "(with --hosts) the rate of every test host's link,"
+            + " each way, in Gbit/s (default 1)")
+    @Range(min = 0.01, max = 100)
+    Double linkGbps;
+
     @Option(names = "--sizes", split = ",", paramLabel = "N", description = "(allreduce) message sizes in MiB (default:"
             + " 1,4,16,64,256); (prepare) corpus sizes in MB (default: 100,200,400)")
     @Range(min = 1, max = 1024)
@@ -133,8 +146,9 @@ public final class BenchCommand extends LlamaCommand {
             "step", List.of("--shape", "--model", "--batch", "--seq-len", "--steps", "--rounds", "--profile",
                     "--backend", "--device", "--threads", "--precision", "--python"),
             "tokenize", List.of("--tokenizer", "--input", "--steps"),
-            "allreduce", List.of("--ranks", "--sizes"),
-            "scaling", List.of("--model", "--batch", "--seq-len", "--steps", "--ranks", "--data"),
+            "allreduce", List.of("--ranks", "--sizes", "--hosts", "--link-gbps"),
+            "scaling", List.of("--model", "--batch", "--seq-len", "--steps", "--ranks", "--data", "--hosts",
+                    "--link-gbps"),
             "prepare", List.of("--sizes", "--master", "--work"),
             "perplexity", List.of("--model", "--batch", "--seq-len", "--rounds", "--threads"));
 
@@ -157,6 +171,10 @@ public final class BenchCommand extends LlamaCommand {
         if (what.equals("allreduce") && ranks != null && ranks > 4) {
             throw new UsageException("--ranks must be from 2 to 4 for --what allreduce, got " + ranks);
         }
+        if (hosts != null && ranks != null) {
+            throw new UsageException("--hosts places one rank on each test host: give --hosts or --ranks, not both");
+        }
+        if (linkGbps != null && hosts == null) throw new UsageException("--link-gbps applies to test hosts: add --hosts N");
         if (shapes != null && (models != null || batches != null || seqLen != null)) {
             throw new UsageException("--shape names the model, batch and sequence length: give it without --model,"
                     + " --batch and --seq-len");
@@ -201,19 +219,31 @@ public final class BenchCommand extends LlamaCommand {
         int batch = oneBatch(4);
         int seqLen = or(this.seqLen, 256);
         int steps = or(this.steps, 6);
-        int ranks = or(this.ranks, 2);
-        double one = stepSeconds(1, model, batch, seqLen, steps, data, out).get("step_s");
-        Map<String, Double> multi = stepSeconds(ranks, model, batch, seqLen, steps, data, out);
-        double many = multi.get("step_s");
-        double exposed = multi.get("comm_wait_s") / (steps + 1);
-        out.printf("step time, %s at %d x %d per rank: 1 rank %.3f s, %d ranks %.3f s (separate JVMs, 1 thread each):"
+        int ranks = hosts != null ? hosts : or(this.ranks, 2);
+        double one, many, exposed;
+        try (TestHostsScript testHosts = hosts == null ? null
+                : TestHostsScript.up(hosts, linkGbps(), true, List.of("--worker-memory", "3g"), out)) {
+            List<String> conf = testHosts == null ? List.of() : TestHostsScript.driverConf("2g");
+            one = stepSeconds(1, testHosts == null ? "local-cluster[1,1,2048]" : testHosts.masterUrl(), conf, model,
+                    batch, seqLen, steps, data, out).get("step_s");
+            Map<String, Double> multi = stepSeconds(ranks, testHosts == null ? "local-cluster[" + ranks + ",1,2048]"
+                    : testHosts.masterUrl(), conf, model, batch, seqLen, steps, data, out);
+            many = multi.get("step_s");
+            exposed = multi.get("comm_wait_s") / (steps + 1);
+        }
+        out.printf("step time, %s at %d x %d per rank: 1 rank %.3f s, %d ranks %.3f s (%s, 1 thread each):"
                 + " %.3fx; rank 0 waited %.3f s per step for gradients after its backward pass%n",
-                model, batch, seqLen, one, ranks, many, many / one, exposed);
+                model, batch, seqLen, one, ranks, many, hosts == null ? "separate JVMs on this machine"
+                        : "one per test host, links of " + linkGbps() + " Gbit/s", many / one, exposed);
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("model", model);
         result.put("batch_per_rank", batch);
         result.put("seq_len", seqLen);
         result.put("ranks", ranks);
+        if (hosts != null) {
+            result.put("hosts", hosts);
+            result.put("link_gbps", linkGbps());
+        }
         result.put("one_rank_s", one);
         result.put("ranks_s", many);
         result.put("ratio", many / one);
@@ -225,13 +255,16 @@ public final class BenchCommand extends LlamaCommand {
      * Mean step time after the first ({@code step_s}) of a training run with {@code ranks} executor JVMs of one core
      * each, and rank 0's total wait for gradient transfers ({@code comm_wait_s}).
      */
-    private static Map<String, Double> stepSeconds(int ranks, String model, int batch, int seqLen, int steps, String data,
-                                      PrintStream out) throws Exception {
+    private static Map<String, Double> stepSeconds(int ranks, String master, List<String> conf, String model, int batch,
+                                                   int seqLen, int steps, String data, PrintStream out) throws Exception {
         List<String> argv = new ArrayList<>(List.of("--model", model, "--micro-batch", Integer.toString(batch),
                 "--seq-len", Integer.toString(seqLen), "--steps", Integer.toString(steps + 1), "--ranks",
                 Integer.toString(ranks), "--threads", "1", "--backend", "cpu", "--checkpoint-every", "0",
-                "--eval-batches", "0", "--log-every", "1", "--master", "local-cluster[" + ranks + ",1,2048]",
-                "--out", Path.of("runs", "bench-scaling", ranks + "-ranks").toString()));
+                "--eval-batches", "0", "--log-every", "1", "--master", master,
+                "--out", Path.of("runs", "bench-scaling", ranks + "-ranks").toString(),
+                "--overwrite")); // the last run's final checkpoint is no reason to stop
+        if (!master.startsWith("local")) argv.addAll(List.of("--conf", "spark.cores.max=" + ranks));
+        for (String kv : conf) argv.addAll(List.of("--conf", kv));
         if (data != null) argv.addAll(List.of("--data", data));
         Map<String, Object> result = TrainCommand.runWith(argv, out);
         double step = ((Number) result.get("tokens_per_step")).doubleValue()
@@ -451,19 +484,50 @@ public final class BenchCommand extends LlamaCommand {
         return shapes;
     }
 
+    private double linkGbps() {
+        return or(linkGbps, 1.0);
+    }
+
     private Map<String, Object> allReduce(PrintStream out) throws Exception {
-        int ranks = or(this.ranks, 2);
         List<Integer> sizes = or(this.sizes, List.of(1, 4, 16, 64, 256));
-        out.printf("all-reduce between %d rank processes over loopback TCP (%d cores)%n", ranks,
-                Runtime.getRuntime().availableProcessors());
-        AllReduceBench.Result result = AllReduceBench.run(ranks, sizes);
-        out.printf("single-stream TCP copy: %.2f GB/s%n", result.tcpGbps());
-        out.printf("%8s %6s %12s %12s %12s %10s%n", "MiB", "reps", "ms/op (med)", "algbw GB/s", "busbw GB/s",
+        if (hosts == null) {
+            int ranks = or(this.ranks, 2);
+            int cores = Runtime.getRuntime().availableProcessors();
+            out.printf("all-reduce between %d rank processes over loopback TCP (%d cores)%n", ranks, cores);
+            AllReduceBench.Result result = AllReduceBench.run(Collections.nCopies(ranks, AllReduceBench.Place.LOOPBACK),
+                    sizes);
+            // On loopback every rank sends and receives each byte through the same cores, so with as many ranks as
+            // cores (or more) the ring gets about half of what one stream between two processes gets.
+            double bound = ranks >= cores ? result.tcpGbps() / 2 : result.tcpGbps();
+            out.printf("bound: %s%n", ranks >= cores ? String.format("half of one TCP stream (%.2f Gbit/s): %d ranks"
+                    + " on %d cores each send and receive every byte through the same cores", bound, ranks, cores)
+                    : "one TCP stream");
+            return allReduceReport(result, bound, "loopback", out);
+        }
+        out.printf("all-reduce between %d rank processes, one per test host, links of %s Gbit/s each way%n", hosts,
+                linkGbps());
+        try (TestHostsScript testHosts = TestHostsScript.up(hosts, linkGbps(), false, List.of(), out)) {
+            List<AllReduceBench.Place> places = testHosts.hosts().stream()
+                    .map(h -> new AllReduceBench.Place(h.commandPrefix(), h.address())).toList();
+            AllReduceBench.Result result = AllReduceBench.run(places, sizes);
+            out.printf("bound: one TCP stream host to host through the same links (%.2f Gbit/s)%n", result.tcpGbps());
+            Map<String, Object> json = allReduceReport(result, result.tcpGbps(), "test hosts", out);
+            json.put("hosts", hosts);
+            json.put("link_gbps", linkGbps());
+            return json;
+        }
+    }
+
+    /** Prints the table and returns the JSON result (rates in Gbit/s). */
+    private static Map<String, Object> allReduceReport(AllReduceBench.Result result, double bound, String network,
+                                                       PrintStream out) {
+        out.printf("single-stream TCP copy (%s): %.2f Gbit/s%n", network, result.tcpGbps());
+        out.printf("%8s %6s %12s %14s %14s %10s%n", "MiB", "reps", "ms/op (med)", "algbw Gbit/s", "busbw Gbit/s",
                 "busbw/tcp");
         List<Map<String, Object>> rows = new ArrayList<>();
         for (AllReduceBench.SizeResult size : result.sizes()) {
             double ratio = size.busbwGbps() / result.tcpGbps();
-            out.printf("%8d %6d %12.2f %12.2f %12.2f %10.2f%n", size.mib(), size.repetitions(),
+            out.printf("%8d %6d %12.2f %14.3f %14.3f %10.2f%n", size.mib(), size.repetitions(),
                     size.secondsPerAllReduce() * 1e3, size.algbwGbps(), size.busbwGbps(), ratio);
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("mib", size.mib());
@@ -474,8 +538,10 @@ public final class BenchCommand extends LlamaCommand {
         }
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("what", "allreduce");
-        json.put("ranks", ranks);
+        json.put("ranks", result.ranks());
+        json.put("network", network);
         json.put("tcp_gbps", result.tcpGbps());
+        json.put("bound_gbps", bound);
         json.put("sizes", rows);
         return json;
     }

@@ -19,21 +19,29 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Bandwidth of the ring all-reduce between rank processes on this machine (loopback TCP), next to a plain
- * single-stream TCP copy between two processes as the reference. {@link #run} is the parent: it starts the child
- * JVMs (this JVM's java and class path) and talks to them line by line over their standard input and output;
- * {@link #main} is a child.
+ * Bandwidth of the ring all-reduce between rank processes, next to a plain single-stream TCP copy between two
+ * processes placed like the first two ranks as the reference. Each process runs where its {@link Place} says: on this
+ * machine's loopback, or on a host reached through a command prefix (e.g. {@code ip netns exec NS}) at the address it
+ * listens on. {@link #run} is the parent: it starts the child JVMs (this JVM's java and class path) and talks to them
+ * line by line over their standard input and output; {@link #main} is a child.
  */
 public final class AllReduceBench {
     /**
-     * One message size: {@code algbw} = bytes / time per all-reduce; {@code busbw} = algbw x 2(N-1)/N. The time is
+     * One message size: {@code algbw} = bits / time per all-reduce, in Gbit/s; {@code busbw} = algbw x 2(N-1)/N
+     * (what each rank's link carries each way, comparable with a single stream's rate). The time is
      * the median over the repetitions of the slowest rank's time, robust to a busy machine's hiccups.
      */
     public record SizeResult(int mib, int repetitions, double secondsPerAllReduce, double algbwGbps,
                              double busbwGbps) {
     }
 
+    /** {@code tcpGbps}: the reference copy's rate in Gbit/s. */
     public record Result(int ranks, double tcpGbps, List<SizeResult> sizes) {
+    }
+
+    /** Where a child runs: the command that starts a program there (empty: here) and the address it listens on. */
+    public record Place(List<String> commandPrefix, String address) {
+        public static final Place LOOPBACK = new Place(List.of(), "127.0.0.1");
     }
 
     private static final long MIB = 1 << 20;
@@ -47,20 +55,24 @@ public final class AllReduceBench {
     private AllReduceBench() {
     }
 
-    /** Measures the reference copy, then each size in {@code sizesMib} with {@code ranks} rank processes. */
-    public static Result run(int ranks, List<Integer> sizesMib) throws IOException, InterruptedException {
-        double tcpGbps = singleStreamTcpGbps();
+    /**
+     * Measures the reference copy (from the second rank's place to the first's), then each size in {@code sizesMib}
+     * with one rank process per place.
+     */
+    public static Result run(List<Place> ranks, List<Integer> sizesMib) throws IOException, InterruptedException {
+        double tcpGbps = singleStreamTcpGbps(ranks.get(1), ranks.get(0));
         List<SizeResult> sizes = allReduce(ranks, sizesMib);
-        return new Result(ranks, tcpGbps, sizes);
+        return new Result(ranks.size(), tcpGbps, sizes);
     }
 
-    private static double singleStreamTcpGbps() throws IOException, InterruptedException {
+    private static double singleStreamTcpGbps(Place from, Place to) throws IOException, InterruptedException {
         List<Child> children = new ArrayList<>();
         try {
-            Child receiver = Child.start(256, "tcp-receiver", String.valueOf(TCP_BYTES), String.valueOf(TCP_ROUNDS));
+            Child receiver = Child.start(to, 256, "tcp-receiver", to.address(), String.valueOf(TCP_BYTES),
+                    String.valueOf(TCP_ROUNDS));
             children.add(receiver);
             String address = receiver.expect("address");
-            Child sender = Child.start(256, "tcp-sender", address, String.valueOf(TCP_BYTES),
+            Child sender = Child.start(from, 256, "tcp-sender", address, String.valueOf(TCP_BYTES),
                     String.valueOf(TCP_ROUNDS));
             children.add(sender);
             double[] seconds = new double[TCP_ROUNDS];
@@ -68,20 +80,23 @@ public final class AllReduceBench {
                 seconds[round] = Double.parseDouble(sender.expect("round"));
             }
             for (Child child : children) child.awaitExit();
-            return TCP_BYTES / median(seconds) / 1e9;
+            return TCP_BYTES * 8 / median(seconds) / 1e9;
         } finally {
             for (Child child : children) child.destroy();
         }
     }
 
-    private static List<SizeResult> allReduce(int ranks, List<Integer> sizesMib)
+    private static List<SizeResult> allReduce(List<Place> places, List<Integer> sizesMib)
             throws IOException, InterruptedException {
+        int ranks = places.size();
         int largest = Collections.max(sizesMib);
         String sizes = String.join(",", sizesMib.stream().map(String::valueOf).toList());
         List<Child> children = new ArrayList<>();
         try {
             for (int rank = 0; rank < ranks; rank++) {
-                children.add(Child.start(largest + 256, "rank", String.valueOf(rank), String.valueOf(ranks), sizes));
+                Place place = places.get(rank);
+                children.add(Child.start(place, largest + 256, "rank", String.valueOf(rank), String.valueOf(ranks),
+                        sizes, place.address()));
             }
             List<String> addresses = new ArrayList<>();
             for (Child child : children) addresses.add(child.expect("address"));
@@ -96,7 +111,7 @@ public final class AllReduceBench {
                 String[] measured = children.get(0).expect("size").split(" ");
                 int repetitions = Integer.parseInt(measured[1]);
                 double seconds = Double.parseDouble(measured[2]);
-                double algbw = mib * MIB / seconds / 1e9;
+                double algbw = mib * MIB * 8 / seconds / 1e9;
                 results.add(new SizeResult(mib, repetitions, seconds, algbw, algbw * 2 * (ranks - 1) / ranks));
             }
             for (Child child : children) child.awaitExit();
@@ -109,9 +124,10 @@ public final class AllReduceBench {
     /** A child JVM of this benchmark and its standard input and output. */
     private record Child(Process process, BufferedReader output, PrintWriter input, String mode) {
 
-        static Child start(long heapMib, String... arguments) throws IOException {
-            List<String> command = new ArrayList<>(List.of(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + heapMib + "m"));
+        static Child start(Place place, long heapMib, String... arguments) throws IOException {
+            List<String> command = new ArrayList<>(place.commandPrefix());
+            command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xmx" + heapMib + "m"));
             String logConfiguration = System.getProperty("log4j2.configurationFile");
             if (logConfiguration != null) command.add("-Dlog4j2.configurationFile=" + logConfiguration);
             command.addAll(List.of("-cp", System.getProperty("java.class.path"), AllReduceBench.class.getName()));
@@ -149,12 +165,13 @@ public final class AllReduceBench {
     }
 
     /**
-     * A child: {@code rank R N SIZES}, {@code tcp-receiver BYTES ROUNDS} or {@code tcp-sender ADDRESS BYTES ROUNDS}.
+     * A child: {@code rank R N SIZES LISTEN_ADDRESS}, {@code tcp-receiver LISTEN_ADDRESS BYTES ROUNDS} or
+     * {@code tcp-sender ADDRESS BYTES ROUNDS}.
      */
     public static void main(String[] args) throws Exception {
         switch (args[0]) {
-            case "rank" -> rank(Integer.parseInt(args[1]), Integer.parseInt(args[2]), args[3]);
-            case "tcp-receiver" -> tcpReceiver(Long.parseLong(args[1]), Integer.parseInt(args[2]));
+            case "rank" -> rank(Integer.parseInt(args[1]), Integer.parseInt(args[2]), args[3], args[4]);
+            case "tcp-receiver" -> tcpReceiver(args[1], Long.parseLong(args[2]), Integer.parseInt(args[3]));
             case "tcp-sender" -> tcpSender(PeerAddress.parse(args[1]), Long.parseLong(args[2]),
                     Integer.parseInt(args[3]));
             default -> throw new IllegalArgumentException("unknown benchmark child mode '" + args[0] + "'");
@@ -162,10 +179,10 @@ public final class AllReduceBench {
         System.exit(0);
     }
 
-    private static void rank(int rank, int ranks, String sizesCsv) throws IOException {
+    private static void rank(int rank, int ranks, String sizesCsv, String listenAddress) throws IOException {
         List<Integer> sizes = new ArrayList<>();
         for (String size : sizesCsv.split(",")) sizes.add(Integer.parseInt(size));
-        try (Collective collective = joinThroughParent(rank)) {
+        try (Collective collective = joinThroughParent(rank, listenAddress)) {
             // One array of the largest size; smaller sizes use its prefix. The values do not affect the speed;
             // zeros stay zeros however often they are summed.
             float[] data = new float[Math.toIntExact(Collections.max(sizes) * MIB / Float.BYTES)];
@@ -207,9 +224,9 @@ public final class AllReduceBench {
         return sorted.length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 
-    private static void tcpReceiver(long bytes, int rounds) throws IOException {
+    private static void tcpReceiver(String listenAddress, long bytes, int rounds) throws IOException {
         try (ServerSocketChannel server = ServerSocketChannel.open()) {
-            server.bind(new InetSocketAddress("127.0.0.1", 0));
+            server.bind(new InetSocketAddress(listenAddress, 0));
             InetSocketAddress bound = (InetSocketAddress) server.getLocalAddress();
             System.out.println("address " + new PeerAddress(bound.getHostString(), bound.getPort()));
             System.out.flush();
@@ -248,12 +265,12 @@ public final class AllReduceBench {
 
     /**
      * A child rank's side of the rendezvous through its parent process: prints {@code address HOST:PORT} of a new
-     * listener on loopback, reads {@code addresses A,B,...} and {@code secret HEX} from standard input, and joins
+     * listener on {@code listenAddress}, reads {@code addresses A,B,...} and {@code secret HEX} from standard input, and joins
      * the ring.
      */
-    static Collective joinThroughParent(int rank) throws IOException {
+    static Collective joinThroughParent(int rank, String listenAddress) throws IOException {
         BufferedReader parent = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        PeerListener listener = PeerListener.open("127.0.0.1");
+        PeerListener listener = PeerListener.open(listenAddress);
         try {
             System.out.println("address " + listener.address());
             System.out.flush();

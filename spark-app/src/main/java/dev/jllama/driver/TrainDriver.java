@@ -57,7 +57,9 @@ public final class TrainDriver {
             if (!local) awaitExecutors(sc, ranks, conf.getInt(EXECUTOR_WAIT, 300), out);
             byte[] secret = new byte[32];
             new SecureRandom().nextBytes(secret);
-            String driverHost = conf.get("spark.driver.host", "127.0.0.1");
+            // The address Spark's own driver endpoint took (spark.driver.host, else this machine's address), which
+            // the executors reach; not loopback, which an executor on another host cannot.
+            String driverHost = sc.getConf().get("spark.driver.host", "127.0.0.1");
             try (ProgressDisplay display = ProgressDisplay.forOutput(out, plan.logEvery());
                  ProgressServer progress = new ProgressServer(driverHost, secret, display)) {
                 if (!local && plan.backend().equals("auto") && !conf.contains("spark.task.resource.gpu.amount")) {

@@ -205,6 +205,21 @@ class BenchCommandTest {
     }
 
     @Test
+    void testHostOptionsGoTogether() {
+        assertEquals(2, bench("bench", "--what", "allreduce", "--link-gbps", "1"));
+        assertTrue(errors.toString(StandardCharsets.UTF_8).contains("--link-gbps applies to test hosts: add --hosts N"),
+                errors.toString(StandardCharsets.UTF_8));
+        errors.reset();
+        assertEquals(2, bench("bench", "--what", "scaling", "--hosts", "2", "--ranks", "2"));
+        assertTrue(errors.toString(StandardCharsets.UTF_8).contains("give --hosts or --ranks, not both"),
+                errors.toString(StandardCharsets.UTF_8));
+        errors.reset();
+        assertEquals(2, bench("bench", "--what", "step", "--hosts", "2"));
+        assertTrue(errors.toString(StandardCharsets.UTF_8).contains("--hosts does not apply to --what step"),
+                errors.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void allReduceNeedsTwoToFourRanks() {
         assertEquals(2, bench("bench", "--what", "allreduce", "--ranks", "5"));
         assertTrue(errors.toString(StandardCharsets.UTF_8).contains("--ranks must be from 2 to 4 for --what allreduce, got 5"));

@@ -17,7 +17,7 @@ public final class RankProcess {
     public static void main(String[] args) throws Exception {
         int rank = Integer.parseInt(args[0]);
         int worldSize = Integer.parseInt(args[1]);
-        try (Collective collective = AllReduceBench.joinThroughParent(rank)) {
+        try (Collective collective = AllReduceBench.joinThroughParent(rank, "127.0.0.1")) {
             run(collective, worldSize);
         }
         System.exit(0);

@@ -72,7 +72,7 @@ class ForgedPeerTest {
                 "--checkpoint-every", "0", "--eval-batches", "0", "--json"};
     }
 
-    private static void sendGarbage(String address) throws IOException {
+    static void sendGarbage(String address) throws IOException {
         int colon = address.lastIndexOf(':');
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))), 5_000);
@@ -86,7 +86,12 @@ class ForgedPeerTest {
     }
 
     private static void joinAsRankZeroWithWrongSecret(String target) throws IOException {
-        try (PeerListener mine = PeerListener.open("127.0.0.1");
+        joinAsRankZeroWithWrongSecret(target, "127.0.0.1");
+    }
+
+    /** The real handshake as rank 0, listening on {@code listenAddress}, with the wrong secret. */
+    static void joinAsRankZeroWithWrongSecret(String target, String listenAddress) throws IOException {
+        try (PeerListener mine = PeerListener.open(listenAddress);
              Collective forged = Collective.connect(mine, 0, List.of(mine.address(), target),
                      "not the job's secret".getBytes(StandardCharsets.UTF_8),
                      CollectiveOptions.defaults().withTimeout(Duration.ofSeconds(3)))) {
