@@ -1,0 +1,141 @@
+package dev.jllama.data.prepare;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.analysis.UnresolvedAttribute;
+import org.apache.spark.sql.catalyst.expressions.And;
+import org.apache.spark.sql.catalyst.expressions.BinaryComparison;
+import org.apache.spark.sql.catalyst.expressions.Expression;
+import org.apache.spark.sql.catalyst.expressions.Literal;
+import org.apache.spark.sql.catalyst.parser.CatalystSqlParser$;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.NumericType;
+import org.apache.spark.sql.types.StructType;
+import scala.jdk.javaapi.CollectionConverters;
+
+/**
+ * What a document must satisfy to be kept, as a list of top-level AND-clauses over the annotation columns: the
+ * two filters prepare always had ({@code chars >= min chars}, {@code symbol_ratio <= max symbol ratio}), each
+ * top-level AND-clause of {@code --where}, and {@code quality_score >= X} for {@code --min-quality}. Each clause is
+ * counted on its own (documents failing it), and comparisons of a column with a constant are the thresholds drawn
+ * on the histograms. A clause that evaluates to NULL fails, as in SQL's WHERE.
+ */
+final class FilterExpression {
+
+    /** One clause: its Spark SQL text and the option it came from. */
+    record Clause(String sql, String option) {}
+
+    private final List<Clause> clauses;
+    private final Map<String, TreeSet<Double>> thresholds = new LinkedHashMap<>();
+
+    private FilterExpression(List<Clause> clauses) {
+        this.clauses = List.copyOf(clauses);
+    }
+
+    /** The clauses of the given options; a syntax error in {@code where} is a one-line IllegalArgumentException. */
+    static FilterExpression of(QualityFilter quality, String where, double minQuality) {
+        List<Clause> clauses = new ArrayList<>();
+        clauses.add(new Clause("chars >= " + quality.minChars(), "--min-chars"));
+        clauses.add(new Clause("symbol_ratio <= " + quality.maxSymbolRatio(), "--max-symbol-ratio"));
+        if (where != null) {
+            Expression e = parse(where, "--where");
+            for (Expression c : conjuncts(e)) {
+                clauses.add(new Clause(text(where, c), "--where"));
+            }
+        }
+        if (!Double.isNaN(minQuality)) clauses.add(new Clause("quality_score >= " + minQuality, "--min-quality"));
+        FilterExpression f = new FilterExpression(clauses);
+        for (Clause c : clauses) f.collectThresholds(parse(c.sql(), c.option()));
+        return f;
+    }
+
+    List<Clause> clauses() {
+        return clauses;
+    }
+
+    /** Per column, the constants the clauses compare it with. */
+    Map<String, TreeSet<Double>> thresholds() {
+        return thresholds;
+    }
+
+    /**
+     * Checks every clause against the annotation table's schema before any work: each must name known columns and
+     * be boolean. Throws an IllegalArgumentException with one line naming the option and the clause.
+     */
+    void check(SparkSession spark, StructType schema) {
+        var empty = spark.createDataFrame(List.<Row>of(), schema);
+        for (Clause c : clauses) {
+            StructType result;
+            try {
+                result = empty.select(functions.expr(c.sql())).schema();
+            } catch (Exception e) { // AnalysisException (checked in Scala's eyes only) and ParseException
+                throw new IllegalArgumentException(c.option() + " '" + c.sql() + "': " + firstLine(e.getMessage()), e);
+            }
+            var type = result.fields()[0].dataType();
+            if (!type.equals(DataTypes.BooleanType)) {
+                throw new IllegalArgumentException(c.option() + " '" + c.sql() + "' is not a boolean expression (it is "
+                        + type.simpleString() + ")");
+            }
+        }
+    }
+
+    /** Clause {@code i} as a column that is false where the clause is false or NULL. */
+    Column column(int i) {
+        return functions.coalesce(functions.expr(clauses.get(i).sql()), functions.lit(false));
+    }
+
+    private static Expression parse(String sql, String option) {
+        try {
+            return CatalystSqlParser$.MODULE$.parseExpression(sql);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(option + " '" + sql + "': " + firstLine(e.getMessage()), e);
+        }
+    }
+
+    private static List<Expression> conjuncts(Expression e) {
+        if (e instanceof And and) {
+            List<Expression> out = new ArrayList<>(conjuncts(and.left()));
+            out.addAll(conjuncts(and.right()));
+            return out;
+        }
+        return List.of(e);
+    }
+
+    /** The clause as the user wrote it where the parser kept its position, else Spark's rendering of it. */
+    private static String text(String where, Expression e) {
+        var origin = e.origin();
+        if (origin.startIndex().isDefined() && origin.stopIndex().isDefined()) {
+            int start = (Integer) origin.startIndex().get();
+            int stop = (Integer) origin.stopIndex().get();
+            if (start >= 0 && stop < where.length() && start <= stop) return where.substring(start, stop + 1).trim();
+        }
+        return e.sql();
+    }
+
+    private void collectThresholds(Expression e) {
+        if (e instanceof BinaryComparison cmp) {
+            Expression l = cmp.left();
+            Expression r = cmp.right();
+            if (l instanceof UnresolvedAttribute a && r instanceof Literal v) threshold(a, v);
+            else if (r instanceof UnresolvedAttribute a && l instanceof Literal v) threshold(a, v);
+        }
+        for (Expression child : CollectionConverters.asJava(e.children())) collectThresholds(child);
+    }
+
+    private void threshold(UnresolvedAttribute column, Literal value) {
+        if (value.value() == null || !(value.dataType() instanceof NumericType)) return;
+        thresholds.computeIfAbsent(column.name(), k -> new TreeSet<>()).add(Double.parseDouble(value.value().toString()));
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) return "invalid expression";
+        return message.lines().findFirst().orElse(message).strip();
+    }
+}
