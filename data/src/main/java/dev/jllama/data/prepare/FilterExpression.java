@@ -94,7 +94,7 @@ final class FilterExpression {
     private static Expression parse(String sql, String option) {
         try {
             return CatalystSqlParser$.MODULE$.parseExpression(sql);
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // ParseException, an AnalysisException: checked in Java's eyes, not declared by Scala
             throw new IllegalArgumentException(option + " '" + sql + "': " + firstLine(e.getMessage()), e);
         }
     }
@@ -136,6 +136,6 @@ final class FilterExpression {
 
     private static String firstLine(String message) {
         if (message == null) return "invalid expression";
-        return message.lines().findFirst().orElse(message).strip();
+        return message.lines().map(String::strip).filter(l -> !l.isEmpty()).findFirst().orElse("invalid expression");
     }
 }
