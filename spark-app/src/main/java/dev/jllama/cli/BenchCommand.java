@@ -50,7 +50,10 @@ public final class BenchCommand extends LlamaCommand {
                         + " corpora of --sizes MB (default 100,200,400) with planted copies, after an untimed 20 MB"
                         + " warm-up, on --master (default local-cluster[2,1,3072]: executors in their own JVMs, so the"
                         + " driver's heap is the driver's alone); the driver's peak heap per size and the single-thread"
-                        + " tokenizer rate on the same text beside it; corpora and datasets under --work, removed after"})
+                        + " tokenizer rate on the same text beside it; corpora and datasets under --work, removed after",
+                "annotate: the preparation job on one generated corpus of --sizes MB (default 20) without and with"
+                        + " --annotations (every heuristic signal, the table, the histograms), twice each alternately"
+                        + " after an untimed warm-up of both; the best time of each and their ratio, on --master"})
     String what;
 
     @Option(names = "--model", split = ",", paramLabel = "PRESET", description = "preset(s) to measure (default: per --what)")
@@ -100,7 +103,8 @@ public final class BenchCommand extends LlamaCommand {
     Integer ranks;
 
     @Option(names = "--sizes", split = ",", paramLabel = "N", description = "(allreduce) message sizes in MiB (default:"
-            + " 1,4,16,64,256); (prepare) corpus sizes in MB (default: 100,200,400)")
+            + " 1,4,16,64,256); (prepare) corpus sizes in MB (default: 100,200,400); (annotate) one corpus size in MB"
+            + " (default: 20)")
     @Range(min = 1, max = 1024)
     List<Integer> sizes;
 
@@ -114,11 +118,11 @@ public final class BenchCommand extends LlamaCommand {
     String input;
 
     @Option(names = "--master", defaultValue = "local-cluster[2,1,3072]", paramLabel = "URL",
-            description = "(prepare) Spark master (default: ${DEFAULT-VALUE})")
+            description = "(prepare, annotate) Spark master (default: ${DEFAULT-VALUE})")
     String master;
 
     @Option(names = "--work", defaultValue = "runs/bench-prepare", paramLabel = "DIR",
-            description = "(prepare) where the generated corpora and datasets go (default: ${DEFAULT-VALUE})")
+            description = "(prepare, annotate) where the generated corpora and datasets go (default: ${DEFAULT-VALUE})")
     String work;
 
     /** The options each kind of benchmark reads, besides --what, --json and --verbose. */
@@ -130,11 +134,12 @@ public final class BenchCommand extends LlamaCommand {
             "tokenize", List.of("--tokenizer", "--input", "--steps"),
             "allreduce", List.of("--ranks", "--sizes"),
             "scaling", List.of("--model", "--batch", "--seq-len", "--steps", "--ranks", "--data"),
-            "prepare", List.of("--sizes", "--master", "--work"));
+            "prepare", List.of("--sizes", "--master", "--work"),
+            "annotate", List.of("--sizes", "--master", "--work"));
 
     static final class Kinds extends ArrayList<String> {
         Kinds() {
-            super(List.of("matmul", "step", "tokenize", "allreduce", "scaling", "prepare"));
+            super(List.of("matmul", "step", "tokenize", "allreduce", "scaling", "prepare", "annotate"));
         }
     }
 
@@ -165,6 +170,10 @@ public final class BenchCommand extends LlamaCommand {
             case "tokenize" -> TokenizeBenchmark.run(tokenizer, input, steps == null ? 3 : steps, out);
             case "allreduce" -> allReduce(out);
             case "prepare" -> PrepareBenchmark.run(sizes == null ? List.of(100, 200, 400) : sizes, master, work, out);
+            case "annotate" -> {
+                if (sizes != null && sizes.size() != 1) throw new UsageException("--what annotate takes one --sizes, got " + sizes);
+                yield PrepareBenchmark.annotate(sizes == null ? 20 : sizes.getFirst(), master, work, out);
+            }
             default -> scaling(out);
         };
     }

@@ -43,8 +43,7 @@ final class AnnotationPass {
     /** The step name for documents failing a clause of the filter expression. */
     static final String FILTER_STEP = "quality_filter";
     private static final int BATCH = 64;
-    private static final String TEXT = "_text", DRAW = "_draw", LINES = "_lines", LINES_REMOVED = "_lines_removed",
-            REACHED = "_reached_filter", CLAUSE = "_clause_";
+    private static final String REACHED = "_reached_filter", CLAUSE = "_clause_";
 
     /** A document with its signals and scores (NaN where not scored), before the filter. */
     record Annotated(Doc doc, double[] signals, double[] scores, int lines, int linesRemoved) implements Serializable {}
@@ -54,9 +53,15 @@ final class AnnotationPass {
      * line filter), per source the documents annotated, those that reached the filter and those of them failing
      * each clause ({@link #clauseCounts}), and the perplexity tertiles (null: no perplexity scorer).
      */
-    record Outcome(Dataset<Row> table, JavaRDD<Judged> judged, Map<String, long[]> failingBySource, double[] tertiles) {
+    record Outcome(Dataset<Row> table, JavaRDD<Judged> judged, Map<String, long[]> failingBySource, double[] tertiles,
+                   SignalHistograms.Bins histograms, Dataset<Row> cached) {
         long annotated() {
             return failingBySource.values().stream().mapToLong(c -> c[0]).sum();
+        }
+
+        /** Drops the cached annotations once the table is written; the judged documents are cached on their own. */
+        void release() {
+            cached.unpersist(false);
         }
     }
 
@@ -159,15 +164,13 @@ final class AnnotationPass {
         List<String> scoreColumns = scorers.stream().map(DocumentScorer::column).toList();
         JavaRDD<Annotated> annotated = docs.map(d -> annotate(d, frequent.value(), scorers.size()));
         if (!scorers.isEmpty()) annotated = annotated.mapPartitions(it -> score(it, scorers, hconf.value()));
-        JavaRDD<Row> rows = annotated.map(AnnotationPass::row).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        annotated = annotated.persist(StorageLevel.MEMORY_AND_DISK_SER());
 
+        // The texts stay out of Spark SQL: the table is the signals alone, and each document meets its clauses'
+        // outcomes again by position (the table's partitions are the documents' partitions, in the same order).
         List<StructField> fields = new ArrayList<>(baseFields(scoreColumns));
         fields.add(DataTypes.createStructField(REMOVED_BY, DataTypes.StringType, true));
-        fields.add(DataTypes.createStructField(TEXT, DataTypes.StringType, false));
-        fields.add(DataTypes.createStructField(DRAW, DataTypes.DoubleType, false));
-        fields.add(DataTypes.createStructField(LINES, DataTypes.IntegerType, false));
-        fields.add(DataTypes.createStructField(LINES_REMOVED, DataTypes.IntegerType, false));
-        Dataset<Row> df = spark.createDataFrame(rows, DataTypes.createStructType(fields));
+        Dataset<Row> df = spark.createDataFrame(annotated.map(AnnotationPass::row), DataTypes.createStructType(fields));
         Column reached = functions.col(REMOVED_BY).isNull();
         df = df.withColumn(REACHED, reached);
 
@@ -188,22 +191,31 @@ final class AnnotationPass {
         df = df.withColumn(REMOVED_BY, functions.when(reached.and(functions.not(passes)), functions.lit(FILTER_STEP))
                 .otherwise(functions.col(REMOVED_BY)));
         df = df.persist(StorageLevel.MEMORY_AND_DISK_SER());
-
         Map<String, long[]> failing = clauseCounts(df, n);
-        rows.unpersist(false);
 
-        List<Column> judgedColumns = new ArrayList<>(List.of(functions.col("id"), functions.col(DRAW),
-                functions.col("source"), functions.col("url"), functions.col(TEXT), functions.col(REMOVED_BY),
-                functions.col(LINES), functions.col(LINES_REMOVED)));
-        for (int i = 0; i < n; i++) judgedColumns.add(functions.col(CLAUSE + i));
-        JavaRDD<Judged> judged = df.filter(functions.col(REACHED).or(functions.col(REMOVED_BY).equalTo("line_filter")))
-                .select(judgedColumns.toArray(Column[]::new))
-                .javaRDD()
-                .map(r -> judged(r, n))
+        Column[] clauseColumns = new Column[n];
+        for (int i = 0; i < n; i++) clauseColumns[i] = functions.col(CLAUSE + i);
+        JavaRDD<Judged> judged = annotated.zip(df.select(clauseColumns).javaRDD())
+                .filter(t -> t._1().doc().removedBy() == null || "line_filter".equals(t._1().doc().removedBy()))
+                .map(t -> judged(t._1(), t._2(), n))
                 .persist(StorageLevel.MEMORY_AND_DISK_SER());
+        judged.count(); // cached now, so that releasing the annotations does not recompute them
+        List<Integer> numeric = new ArrayList<>();
+        for (int i = 0; i < HeuristicSignals.SIGNALS.size(); i++) {
+            if (HeuristicSignals.SIGNALS.get(i).type() != HeuristicSignals.Type.BOOLEAN) numeric.add(i);
+        }
+        int[] signalIndex = numeric.stream().mapToInt(Integer::intValue).toArray();
+        SignalHistograms.Bins bins = SignalHistograms.count(annotated.filter(a -> a.doc().removedBy() == null)
+                .map(a -> {
+                    double[] v = new double[signalIndex.length + a.scores().length];
+                    for (int i = 0; i < signalIndex.length; i++) v[i] = a.signals()[signalIndex[i]];
+                    System.arraycopy(a.scores(), 0, v, signalIndex.length, a.scores().length);
+                    return new Tuple2<>(a.doc().source(), v);
+                }), numericColumns(scoreColumns), filter.thresholds());
+        annotated.unpersist(false);
         String[] names = tableSchema(scoreColumns).fieldNames();
         Dataset<Row> table = df.select(names[0], java.util.Arrays.copyOfRange(names, 1, names.length));
-        return new Outcome(table, judged, failing, tertiles);
+        return new Outcome(table, judged, failing, tertiles, bins, df);
     }
 
     private static Annotated annotate(Doc d, long[] frequent, int scorers) {
@@ -233,20 +245,17 @@ final class AnnotationPass {
         v.add(d.nearGroup());
         for (double s : a.scores()) v.add(Double.isNaN(s) && d.removedBy() != null ? null : s);
         v.add(d.removedBy());
-        v.add(d.text());
-        v.add(d.draw());
-        v.add(a.lines());
-        v.add(a.linesRemoved());
         return RowFactory.create(v.toArray());
     }
 
-    private static Judged judged(Row r, int n) {
-        Doc d = new Doc(r.getString(0), r.getDouble(1), r.getString(2), r.getString(3), r.getString(4));
-        boolean emptied = "line_filter".equals(r.getString(5));
+    private static Judged judged(Annotated a, Row clauseRow, int n) {
+        Doc d = a.doc();
+        boolean emptied = d.removedBy() != null; // only the emptied ones come here besides those kept so far
         boolean[] clauses = new boolean[n];
-        for (int i = 0; i < n; i++) clauses[i] = r.getBoolean(8 + i);
+        for (int i = 0; i < n; i++) clauses[i] = clauseRow.getBoolean(i);
         QualityFilter.Verdict verdict = emptied ? QualityFilter.Verdict.TOO_SHORT : verdict(clauses);
-        return new Judged(d, verdict, emptied, r.getInt(6), r.getInt(7));
+        return new Judged(new Doc(d.key(), d.draw(), d.source(), d.location(), d.text()), verdict, emptied, a.lines(),
+                a.linesRemoved());
     }
 
     /**

@@ -3,7 +3,6 @@ package dev.jllama.data.prepare;
 import dev.jllama.data.shard.SplitMix64;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 
 /**
  * The usual document heuristics as named signals — the Gopher quality and repetition rules (Rae et al. 2021, as
@@ -26,7 +25,23 @@ public final class HeuristicSignals {
     public record Signal(String name, Type type, String definition) implements java.io.Serializable {}
 
     /** Gopher's stop words; its rule asks for at least two of them. */
-    static final Set<String> STOP_WORDS = Set.of("the", "be", "to", "of", "and", "that", "have", "with");
+    private static final String[] STOP_WORD_LIST = {"the", "be", "to", "of", "and", "that", "have", "with"};
+
+    /** Character kinds: whitespace, letter, decimal digit, combining mark, anything else (a symbol). */
+    private static final byte SPACE = 0, LETTER = 1, DIGIT = 2, MARK = 3, SYMBOL = 4;
+    private static final byte[] ASCII = new byte[128];
+
+    static {
+        for (int c = 0; c < 128; c++) ASCII[c] = kind(c);
+    }
+
+    private static byte kind(int cp) {
+        if (Character.isWhitespace(cp) || Character.isSpaceChar(cp)) return SPACE;
+        if (Character.isLetter(cp)) return LETTER;
+        if (Character.isDigit(cp)) return DIGIT;
+        int type = Character.getType(cp);
+        return type == Character.NON_SPACING_MARK || type == Character.COMBINING_SPACING_MARK ? MARK : SYMBOL;
+    }
     /** C4's terminal punctuation. */
     private static final String TERMINAL = ".!?\"";
     /** Characters Gopher's bullet rule (DataTrove) and common markup start list items with. */
@@ -136,6 +151,10 @@ public final class HeuristicSignals {
         long[] wordHash = new long[64];
         int[] wordLength = new int[64];
 
+        /** One table reused by every hash-counting step of this document, cleared in between. */
+        private final LongCounts counts = new LongCounts();
+        private int lastLineLength;
+
         Pass(String text) {
             LongCounts seenLines = new LongCounts();
             LongCounts seenParagraphs = new LongCounts();
@@ -149,7 +168,7 @@ public final class HeuristicSignals {
                 if (end < 0) end = n;
                 if (end > start) {
                     long lineHash = line(text, start, end);
-                    long length = text.codePointCount(start, end);
+                    long length = lastLineLength;
                     if (seenLines.add(lineHash) > 1) {
                         dupLines++;
                         dupLineChars += length;
@@ -183,11 +202,16 @@ public final class HeuristicSignals {
             long wordH = 0xcbf29ce484222325L;
             int dots = 0;
             for (int i = start; i < end; ) {
-                int cp = text.codePointAt(i);
-                int next = i + Character.charCount(cp);
+                int cp = text.charAt(i);
+                int next = i + 1;
+                if (Character.isHighSurrogate((char) cp)) {
+                    cp = text.codePointAt(i);
+                    next = i + Character.charCount(cp);
+                }
                 h = (h ^ cp) * 0x100000001b3L;
                 length++;
-                boolean space = Character.isWhitespace(cp) || Character.isSpaceChar(cp);
+                int kind = cp < 128 ? ASCII[cp] : kind(cp);
+                boolean space = kind == SPACE;
                 if (cp == '.') {
                     dots++;
                 } else {
@@ -202,11 +226,9 @@ public final class HeuristicSignals {
                     }
                 } else {
                     visible++;
-                    boolean letter = Character.isLetter(cp);
-                    boolean alnum = letter || Character.isDigit(cp);
-                    int type = Character.getType(cp);
-                    if (alnum) alphanumeric++;
-                    else if (type != Character.NON_SPACING_MARK && type != Character.COMBINING_SPACING_MARK) symbols++;
+                    boolean letter = kind == LETTER;
+                    if (letter || kind == DIGIT) alphanumeric++;
+                    else if (kind == SYMBOL) symbols++;
                     if (cp == '#') hashes++;
                     else if (cp == '…') ellipses++;
                     else if (cp == '{') curlyBracket = true;
@@ -219,7 +241,7 @@ public final class HeuristicSignals {
                     wordCodePoints++;
                     wordHasLetter |= letter;
                     wordH = (wordH ^ cp) * 0x100000001b3L;
-                    phrases(text, i, end, cp);
+                    if (letter && next < end) phrases(text, i, end, cp);
                 }
                 i = next;
             }
@@ -229,6 +251,7 @@ public final class HeuristicSignals {
                 lineWords++;
             }
             lineChars += length;
+            lastLineLength = (int) length;
             maxLineLength = Math.max(maxLineLength, length);
             int first = text.codePointAt(start);
             char last = text.charAt(end - 1);
@@ -246,9 +269,15 @@ public final class HeuristicSignals {
         private boolean lineJavascript;
         private boolean linePolicy;
 
-        /** C4's phrases starting at {@code i}; the first character decides which could. */
+        /** C4's phrases starting at {@code i}; the first two characters decide which could. */
         private void phrases(String text, int i, int end, int cp) {
-            switch (Character.toLowerCase(cp)) {
+            int second = text.charAt(i + 1) | 0x20; // ASCII lower case
+            int first = cp | 0x20;
+            if (cp >= 128 || !(first == 'j' && second == 'a' || first == 'l' && second == 'o' || first == 't' && second == 'e'
+                    || first == 'p' && second == 'r' || first == 'c' && second == 'o' || first == 'u' && second == 's')) {
+                return;
+            }
+            switch (first) {
                 case 'j' -> lineJavascript |= text.regionMatches(true, i, "javascript", 0, 10) && i + 10 <= end;
                 case 'l' -> loremIpsum |= text.regionMatches(true, i, "lorem ipsum", 0, 11);
                 case 't', 'p', 'c', 'u' -> {
@@ -281,7 +310,10 @@ public final class HeuristicSignals {
             while (to > from && !Character.isLetterOrDigit(text.charAt(to - 1))) to--;
             int length = to - from;
             if (length < 2 || length > 4) return false;
-            return STOP_WORDS.contains(text.substring(from, to).toLowerCase(java.util.Locale.ROOT));
+            for (String w : STOP_WORD_LIST) {
+                if (w.length() == length && text.regionMatches(true, from, w, 0, length)) return true;
+            }
+            return false;
         }
 
         /** Polynomial hash of words [i, i + n) from prefix hashes: O(1) per n-gram. */
@@ -302,7 +334,7 @@ public final class HeuristicSignals {
         private static final long BASE = 0x9E3779B97F4A7C15L;
 
         private long ngram(int i, int n, long basePowN) {
-            return SplitMix64.mix(prefix[i + n] - prefix[i] * basePowN);
+            return prefix[i + n] - prefix[i] * basePowN; // word hashes are mixed already; the table mixes again
         }
 
         private static long power(int n) {
@@ -316,7 +348,7 @@ public final class HeuristicSignals {
             if (words < n + 1) return 0; // no n-gram can occur twice
             prefixes();
             long pow = power(n);
-            LongCounts counts = new LongCounts();
+            counts.clear((int) words);
             long best = 0;
             long bestCount = 1;
             for (int i = 0; i + n <= words; i++) {
@@ -336,7 +368,8 @@ public final class HeuristicSignals {
             if (words < n + 1) return 0;
             prefixes();
             long pow = power(n);
-            LongCounts seen = new LongCounts();
+            LongCounts seen = counts;
+            seen.clear((int) words);
             long repeated = 0;
             int i = 0;
             while (i + n <= words) {
@@ -356,6 +389,18 @@ public final class HeuristicSignals {
         private long[] keys = new long[16];
         private int[] counts = new int[16];
         private int size;
+
+        /** Empties the table, sized for about {@code expected} keys without growing. */
+        void clear(int expected) {
+            int capacity = Integer.highestOneBit(Math.max(16, expected * 2 + 1) - 1) << 1;
+            if (keys.length < capacity) {
+                keys = new long[capacity];
+                counts = new int[capacity];
+            } else {
+                Arrays.fill(keys, 0);
+            }
+            size = 0;
+        }
 
         /** Counts one more occurrence of {@code key}; returns its count so far. */
         int add(long key) {

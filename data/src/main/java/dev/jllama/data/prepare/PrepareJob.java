@@ -257,10 +257,11 @@ public final class PrepareJob {
                 stats.put("annotations", annotating.table().toString());
                 timed.accept("annotations written to " + annotating.table());
             }
-            List<String> pictures = SignalHistograms.write(a.table(), AnnotationPass.numericColumns(scoreColumns(o)),
+            List<String> pictures = SignalHistograms.write(a.histograms(), AnnotationPass.numericColumns(scoreColumns(o)),
                     annotating.filter().thresholds(), fs, tmp);
             stats.put("histograms", pictures);
-            a.table().unpersist(false);
+            timed.accept(String.format("%d histograms written to %s/", pictures.size(), SignalHistograms.DIR));
+            a.release();
             for (JavaRDD<Doc> r : removed) r.unpersist(false);
         } else {
             judged = docs.map(d -> judge(d, frequentB.value(), quality)).persist(StorageLevel.MEMORY_AND_DISK_SER());
