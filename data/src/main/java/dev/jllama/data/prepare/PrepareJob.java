@@ -265,8 +265,8 @@ public final class PrepareJob {
             for (JavaRDD<Doc> r : removed) r.unpersist(false);
         } else {
             judged = docs.map(d -> judge(d, frequentB.value(), quality)).persist(StorageLevel.MEMORY_AND_DISK_SER());
+            stats.put("documents_annotated", 0L);
         }
-        stats.put("documents_annotated", stats.getOrDefault("documents_annotated", 0L));
         return finish(sc, o, fs, tmp, judged, report, stats, partitions, files, inputBytes, inputDocs, nonEmpty, textBytes,
                 uniqueDocs, frequent.length, decontamination, tasks, hconf, conf, timed, log, docs);
     }
