@@ -45,9 +45,8 @@ final class FilterExpression {
         clauses.add(new Clause("chars >= " + quality.minChars(), "--min-chars"));
         clauses.add(new Clause("symbol_ratio <= " + quality.maxSymbolRatio(), "--max-symbol-ratio"));
         if (where != null) {
-            Expression e = parse(where, "--where");
-            for (Expression c : conjuncts(e)) {
-                clauses.add(new Clause(text(where, c), "--where"));
+            for (String c : conjuncts(where, parse(where, "--where"), where.strip())) {
+                clauses.add(new Clause(c, "--where"));
             }
         }
         if (!Double.isNaN(minQuality)) clauses.add(new Clause("quality_score >= " + minQuality, "--min-quality"));
@@ -99,24 +98,69 @@ final class FilterExpression {
         }
     }
 
-    private static List<Expression> conjuncts(Expression e) {
-        if (e instanceof And and) {
-            List<Expression> out = new ArrayList<>(conjuncts(and.left()));
-            out.addAll(conjuncts(and.right()));
-            return out;
+    /**
+     * The top-level AND-clauses of {@code e} (written {@code text}), each as the user wrote it: the operands of the
+     * AND nodes, where operands whose text overlaps merge into one clause (the parser turns a BETWEEN into an AND
+     * of two comparisons over the same text), and the text between consecutive clauses must be the keyword AND
+     * (parentheses aside). Where the parser kept no positions, the expression stays one clause.
+     */
+    private static List<String> conjuncts(String where, Expression e, String text) {
+        List<Expression> operands = new ArrayList<>();
+        flatten(e, operands);
+        List<int[]> ranges = new ArrayList<>();
+        for (Expression o : operands) {
+            int[] r = range(where, o);
+            if (r == null) return List.of(text);
+            ranges.add(r);
         }
-        return List.of(e);
+        ranges.sort(java.util.Comparator.comparingInt(r -> r[0]));
+        List<int[]> merged = new ArrayList<>();
+        for (int[] r : ranges) {
+            int[] last = merged.isEmpty() ? null : merged.getLast();
+            if (last != null && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+            else merged.add(r.clone());
+        }
+        // The clauses are the text between the AND keywords that separate consecutive operands (an operand's
+        // position may leave out its first operand and its parentheses, so the keyword, not the operand, decides).
+        java.util.regex.Pattern and = java.util.regex.Pattern.compile("(?i)\\bAND\\b");
+        List<String> out = new ArrayList<>();
+        int from = 0;
+        for (int i = 1; i < merged.size(); i++) {
+            var m = and.matcher(where).region(merged.get(i - 1)[1] + 1, merged.get(i)[0]);
+            if (!m.find()) return List.of(text);
+            out.add(where.substring(from, m.start()).strip());
+            from = m.end();
+        }
+        out.add(where.substring(from).strip());
+        for (String clause : out) if (!parses(clause)) return List.of(text);
+        return out;
     }
 
-    /** The clause as the user wrote it where the parser kept its position, else Spark's rendering of it. */
-    private static String text(String where, Expression e) {
-        var origin = e.origin();
-        if (origin.startIndex().isDefined() && origin.stopIndex().isDefined()) {
-            int start = (Integer) origin.startIndex().get();
-            int stop = (Integer) origin.stopIndex().get();
-            if (start >= 0 && stop < where.length() && start <= stop) return where.substring(start, stop + 1).trim();
+    private static boolean parses(String sql) {
+        try {
+            CatalystSqlParser$.MODULE$.parseExpression(sql);
+            return true;
+        } catch (Exception e) {
+            return false;
         }
-        return e.sql();
+    }
+
+    private static void flatten(Expression e, List<Expression> out) {
+        if (e instanceof And and) {
+            flatten(and.left(), out);
+            flatten(and.right(), out);
+        } else {
+            out.add(e);
+        }
+    }
+
+    /** Where the parser found {@code e} in {@code where} (first and last character), or null. */
+    private static int[] range(String where, Expression e) {
+        var origin = e.origin();
+        if (origin.startIndex().isEmpty() || origin.stopIndex().isEmpty()) return null;
+        int start = (Integer) origin.startIndex().get();
+        int stop = (Integer) origin.stopIndex().get();
+        return start >= 0 && start <= stop && stop < where.length() ? new int[] {start, stop} : null;
     }
 
     private void collectThresholds(Expression e) {
@@ -125,6 +169,12 @@ final class FilterExpression {
             Expression r = cmp.right();
             if (l instanceof UnresolvedAttribute a && r instanceof Literal v) threshold(a, v);
             else if (r instanceof UnresolvedAttribute a && l instanceof Literal v) threshold(a, v);
+        } else if (e instanceof org.apache.spark.sql.catalyst.analysis.UnresolvedFunction f
+                && CollectionConverters.asJava(f.nameParts()).getLast().equalsIgnoreCase("between")) {
+            List<Expression> args = CollectionConverters.asJava(f.arguments());
+            if (args.getFirst() instanceof UnresolvedAttribute a) {
+                for (Expression bound : args.subList(1, args.size())) if (bound instanceof Literal v) threshold(a, v);
+            }
         }
         for (Expression child : CollectionConverters.asJava(e.children())) collectThresholds(child);
     }
