@@ -57,7 +57,10 @@ public final class BenchCommand extends LlamaCommand {
                         + " batched forward) against eval's on the same --model (default tiny, random weights), --threads"
                         + " (default 1), windows of --seq-len (default: the model's context, at most 256) and --batch"
                         + " windows per pass (default 16), on 200,000 tokens of documents of 12 bundled-corpus sentences"
-                        + " scored in one call; an untimed pass of each, then --rounds interleaved rounds (default 2)"})
+                        + " scored in one call; an untimed pass of each, then --rounds interleaved rounds (default 2)",
+                "annotate: the preparation job on one generated corpus of --sizes MB (default 20) without and with"
+                        + " --annotations (every heuristic signal, the table, the histograms), twice each alternately"
+                        + " after an untimed warm-up of both; the best time of each and their ratio, on --master"})
     String what;
 
     @Option(names = "--model", split = ",", paramLabel = "PRESET", description = "preset(s) to measure (default: per --what)")
@@ -118,7 +121,8 @@ public final class BenchCommand extends LlamaCommand {
     Double linkGbps;
 
     @Option(names = "--sizes", split = ",", paramLabel = "N", description = "(allreduce) message sizes in MiB (default:"
-            + " 1,4,16,64,256); (prepare) corpus sizes in MB (default: 100,200,400)")
+            + " 1,4,16,64,256); (prepare) corpus sizes in MB (default: 100,200,400); (annotate) one corpus size in MB"
+            + " (default: 20)")
     @Range(min = 1, max = 1024)
     List<Integer> sizes;
 
@@ -132,11 +136,11 @@ public final class BenchCommand extends LlamaCommand {
     String input;
 
     @Option(names = "--master", defaultValue = "local-cluster[2,1,3072]", paramLabel = "URL",
-            description = "(prepare) Spark master (default: ${DEFAULT-VALUE})")
+            description = "(prepare, annotate) Spark master (default: ${DEFAULT-VALUE})")
     String master;
 
     @Option(names = "--work", defaultValue = "runs/bench-prepare", paramLabel = "DIR",
-            description = "(prepare) where the generated corpora and datasets go (default: ${DEFAULT-VALUE})")
+            description = "(prepare, annotate) where the generated corpora and datasets go (default: ${DEFAULT-VALUE})")
     String work;
 
     /** The options each kind of benchmark reads, besides --what, --json and --verbose. */
@@ -150,11 +154,12 @@ public final class BenchCommand extends LlamaCommand {
             "scaling", List.of("--model", "--batch", "--seq-len", "--steps", "--ranks", "--data", "--hosts",
                     "--link-gbps"),
             "prepare", List.of("--sizes", "--master", "--work"),
+            "annotate", List.of("--sizes", "--master", "--work"),
             "perplexity", List.of("--model", "--batch", "--seq-len", "--rounds", "--threads"));
 
     static final class Kinds extends ArrayList<String> {
         Kinds() {
-            super(List.of("matmul", "step", "tokenize", "allreduce", "scaling", "prepare", "perplexity"));
+            super(List.of("matmul", "step", "tokenize", "allreduce", "scaling", "prepare", "annotate", "perplexity"));
         }
     }
 
@@ -191,6 +196,10 @@ public final class BenchCommand extends LlamaCommand {
             case "prepare" -> PrepareBenchmark.run(sizes == null ? List.of(100, 200, 400) : sizes, master, work, out);
             case "perplexity" -> dev.jllama.scoring.PerplexityBenchmark.run(oneModel("tiny"), seqLen, oneBatch(16),
                     or(rounds, 2), or(backend.threads, 1), 200_000, out);
+            case "annotate" -> {
+                if (sizes != null && sizes.size() != 1) throw new UsageException("--what annotate takes one --sizes, got " + sizes);
+                yield PrepareBenchmark.annotate(sizes == null ? 20 : sizes.getFirst(), master, work, out);
+            }
             default -> scaling(out);
         };
     }

@@ -120,6 +120,56 @@ final class PrepareBenchmark {
         return m;
     }
 
+    /**
+     * The cost of annotating: the job on one generated corpus of {@code mb} MB without and with
+     * {@code --annotations} (every heuristic signal, the Parquet table, the histograms), alternately twice each after
+     * an untimed run of both, in one Spark application; the best time of each mode and the ratio. The issue's goal:
+     * annotating costs at most 1.5x the plain job.
+     */
+    static Map<String, Object> annotate(int mb, String master, String work, PrintStream out) throws Exception {
+        SparkConf conf = new SparkConf().setAppName("jllama-bench-annotate").setMaster(master).set("spark.ui.enabled", "false");
+        if (master.startsWith("local-cluster")) conf.set("spark.executor.extraClassPath", System.getProperty("java.class.path"));
+        SyntheticCorpus corpus = SyntheticCorpus.fromBundledWords();
+        Map<String, Object> result = new LinkedHashMap<>();
+        try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+            FileSystem fs = new Path(work).getFileSystem(sc.hadoopConfiguration());
+            Path root = fs.makeQualified(new Path(work));
+            fs.delete(root, true);
+            Path in = new Path(root, "corpus-" + mb);
+            long bytes = corpus.write(fs, in, mb * 1_000_000L, mb);
+            out.printf("annotation benchmark on %s: %d MB corpus (%d bytes of JSON lines)%n", sc.master(), mb, bytes);
+            double[] best = {Double.MAX_VALUE, Double.MAX_VALUE};
+            long documents = 0;
+            for (int round = 0; round < 3; round++) { // round 0 warms up both and is not counted
+                for (int annotated = 0; annotated < 2; annotated++) {
+                    Path dataset = new Path(root, "dataset");
+                    Path table = new Path(root, "annotations");
+                    PrepareOptions o = PrepareOptions.withTokenizer(List.of(in.toString()), dataset.toString(), Tokenizer.bundled())
+                            .columns(PrepareOptions.DEFAULT_TEXT_COLUMN, "source")
+                            .annotations(annotated == 1 ? table.toString() : null);
+                    PrepareResult r = PrepareJob.run(sc, o, line -> {});
+                    fs.delete(dataset, true);
+                    fs.delete(table, true);
+                    out.printf("  %s%s: %.2f s%n", annotated == 1 ? "with annotations" : "plain", round == 0 ? " (warm-up)" : "",
+                            r.seconds());
+                    if (round > 0) best[annotated] = Math.min(best[annotated], r.seconds());
+                    if (annotated == 1) documents = ((Number) r.stats().get("documents_annotated")).longValue();
+                }
+            }
+            fs.delete(root, true);
+            double ratio = best[1] / best[0];
+            out.printf("plain %.2f s, with annotations (%d documents, %d heuristic signals) %.2f s: %.2fx (goal <= 1.5x)%n",
+                    best[0], documents, dev.jllama.data.prepare.HeuristicSignals.SIGNALS.size(), best[1], ratio);
+            result.put("corpus_mb", mb);
+            result.put("documents_annotated", documents);
+            result.put("plain_seconds", best[0]);
+            result.put("annotated_seconds", best[1]);
+            result.put("annotation_cost_ratio", ratio);
+        }
+        result.put("what", "annotate");
+        return result;
+    }
+
     /** One thread encoding 20 MB of generated document text, after an untimed pass over it. */
     private static double tokenizerRate(SyntheticCorpus corpus, FileSystem fs, Path root, PrintStream out) throws Exception {
         Path in = new Path(root, "tokenizer-sample");

@@ -27,11 +27,11 @@ import picocli.CommandLine.Option;
         + " (exact and near), decontaminated, tokenised token shards with a manifest and a per-source report, on Spark.")
 public final class PrepareCommand extends LlamaCommand {
 
-    @Option(names = "--input", required = true, arity = "1..*", paramLabel = "[NAME=]PATH", description = "files,"
+    @Option(names = "--input", arity = "1..*", paramLabel = "[NAME=]PATH", description = "files,"
             + " directories or globs; local paths or Hadoop URIs (hdfs://). By name: *.parquet, *.orc, *.warc.wet[.gz]"
             + " (Common Crawl WET), *.jsonl / *.json / *.ndjson (also .gz, .bz2, .zst), else text with documents"
             + " separated by blank lines (also .gz, .bz2). NAME is the source the documents count for (default: the"
-            + " path's last name without extensions)")
+            + " path's last name without extensions). Required unless --from-annotations gives them")
     List<String> inputs;
 
     @Option(names = "--output", required = true, paramLabel = "DIR",
@@ -118,6 +118,26 @@ public final class PrepareCommand extends LlamaCommand {
     @Range(min = 1)
     int ngram;
 
+    @Option(names = "--annotations", paramLabel = "DIR", description = "also write the annotations table: one Parquet"
+            + " row per input document with every heuristic signal, duplicate groups, model scores and the step that"
+            + " removed it (must not exist); histograms of each signal go to the dataset's histograms/")
+    String annotations;
+
+    @Option(names = "--from-annotations", paramLabel = "DIR", description = "build from a table written by --annotations:"
+            + " the texts are read again (from the inputs recorded there unless --input is given), no signal is"
+            + " computed; --where, --min-chars, --max-symbol-ratio and --min-quality apply to its columns")
+    String fromAnnotations;
+
+    @Option(names = "--where", paramLabel = "EXPR", description = "keep only documents satisfying this Spark SQL boolean"
+            + " expression over the annotation columns, e.g. \"words >= 50 AND stop_words >= 2 AND NOT lorem_ipsum\";"
+            + " each top-level AND-clause is counted in the report")
+    String where;
+
+    @Option(names = "--min-quality", paramLabel = "X", description = "keep only documents with quality_score >= X"
+            + " (needs a quality classifier's column)")
+    @Range(min = 0, max = 1)
+    Double minQuality;
+
     @Option(names = "--partitions", paramLabel = "N", description = "Spark partitions (default: Spark's default"
             + " parallelism, at least one per 64 MiB of input); the output is the same for any")
     @Range(min = 1)
@@ -137,11 +157,25 @@ public final class PrepareCommand extends LlamaCommand {
     @Override
     void validate() {
         if (tokenizer != null && vocabSize != null) throw new UsageException("give --tokenizer or --vocab-size, not both");
+        if (inputs == null && fromAnnotations == null) throw new UsageException("give --input (or --from-annotations)");
+        if (annotations != null && fromAnnotations != null) {
+            throw new UsageException("give --annotations or --from-annotations, not both");
+        }
+        if (fromAnnotations != null && decontaminate != null) {
+            throw new UsageException("--from-annotations reuses the annotated run's decontamination: drop --decontaminate");
+        }
     }
 
     @Override
     public Map<String, Object> run(PrintStream out) throws Exception {
         PrepareOptions options;
+        if (inputs == null) {
+            try {
+                inputs = PrepareJob.annotatedInputs(CheckpointStore.toUri(fromAnnotations).toString(), new Configuration());
+            } catch (IOException e) {
+                throw new UsageException("--from-annotations " + fromAnnotations + ": " + e.getMessage());
+            }
+        }
         try {
             PrepareOptions base = vocabSize != null
                     ? PrepareOptions.withTrainedTokenizer(inputs, output, vocabSize)
@@ -152,7 +186,9 @@ public final class PrepareCommand extends LlamaCommand {
                     .quality(new QualityFilter(minChars, maxSymbolRatio)).partitions(partitions == null ? 0 : partitions)
                     .columns(textColumn, sourceColumn).exactDedup(!noExactDedup)
                     .nearDedup(noNearDedup ? null : new NearDedupOptions(shingleWords, bands, rows, threshold))
-                    .decontaminate(decontaminate == null ? List.of() : decontaminate, ngram);
+                    .decontaminate(decontaminate == null ? List.of() : decontaminate, ngram)
+                    .annotations(annotations).fromAnnotations(fromAnnotations).where(where)
+                    .minQuality(minQuality == null ? Double.NaN : minQuality);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -167,6 +203,11 @@ public final class PrepareCommand extends LlamaCommand {
         }
         PrepareResult r;
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+            try {
+                PrepareJob.checkOptions(sc, options); // a bad --where fails here, before any work
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
             out.printf("preparing %s from %s on %s%n", output, String.join(", ", inputs), sc.master());
             r = PrepareJob.run(sc, options, out::println);
         }

@@ -179,7 +179,7 @@ class BenchCommandTest {
     void unknownBenchmarkIsAUsageError() {
         assertEquals(2, bench("bench", "--what", "nonsense"));
         assertTrue(errors.toString(StandardCharsets.UTF_8)
-                .contains("--what must be one of matmul, step, tokenize, allreduce, scaling, prepare, perplexity, got 'nonsense'"));
+                .contains("--what must be one of matmul, step, tokenize, allreduce, scaling, prepare, annotate, perplexity, got 'nonsense'"));
     }
 
     @Test

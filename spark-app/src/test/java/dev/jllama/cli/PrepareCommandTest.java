@@ -66,6 +66,41 @@ class PrepareCommandTest {
         assertTrue(Files.exists(out.resolve(Manifest.TOKENIZER_FILE)));
     }
 
+    /** The README's annotate → filter flow: annotate once, rebuild with a threshold from the table alone. */
+    @Test
+    void annotateThenRebuildWithAnExpressionAndBadExpressionsAreUsageErrors() throws IOException {
+        Path corpus = writeCorpus(tmp.resolve("corpus.txt"), 40);
+        String ann = tmp.resolve("ann").toString();
+        JsonNode first = CommandLineRun.json("prepare", "--input", corpus.toString(), "--output",
+                tmp.resolve("all").toString(), "--annotations", ann, "--master", "local[2]", "--json");
+        assertEquals(40, first.get("documents_kept").asInt());
+        assertEquals(40, first.get("documents_annotated").asInt());
+        assertTrue(first.get("annotations").asText().endsWith("ann"), first.toString());
+        assertEquals(2, first.get("filter_clauses").size(), "the two default filters are clauses");
+        assertTrue(Files.exists(tmp.resolve("all/histograms/words.png")));
+
+        // First lines are 90 to 94 characters long: 11 of the 40 documents have one of 92 or more.
+        JsonNode rebuilt = CommandLineRun.json("prepare", "--from-annotations", ann, "--output",
+                tmp.resolve("short-lines").toString(), "--where", "max_line_length < 92 AND words > 10",
+                "--master", "local[2]", "--json");
+        assertEquals(0, rebuilt.get("documents_annotated").asInt(), "no signal computed");
+        JsonNode clauses = rebuilt.get("filter_clauses");
+        assertEquals("max_line_length < 92", clauses.get(2).get("clause").asText());
+        long failing = clauses.get(2).get("documents_failing").asLong();
+        assertEquals(11, failing, rebuilt.toString());
+        assertEquals(0, clauses.get(3).get("documents_failing").asLong());
+        assertEquals(40 - failing, rebuilt.get("documents_kept").asLong());
+
+        for (String bad : new String[] {"no_such_signal > 1", "words + 1", "words >"}) {
+            CommandLineRun run = CommandLineRun.of("prepare", "--input", corpus.toString(), "--output",
+                    tmp.resolve("never").toString(), "--where", bad, "--master", "local[2]");
+            assertEquals(2, run.status(), run.err());
+            assertTrue(run.err().startsWith("llama prepare: --where '" + bad + "'") && run.err().strip().lines().count() == 1,
+                    run.err());
+        }
+        assertTrue(Files.notExists(tmp.resolve("never")));
+    }
+
     @Test
     void contradictoryOrMissingOptionsAreUsageErrors() throws IOException {
         Path corpus = writeCorpus(tmp.resolve("corpus.txt"), 2);

@@ -12,6 +12,7 @@ final class Counts implements Serializable {
     long emptiedByLines;   // documents with nothing left after line removal
     long tooShort;
     long tooSymbolic;
+    long filtered;         // passed both, failed another clause (--where, --min-quality)
     long kept;
     long keptChars;
     long valDocs;
@@ -24,6 +25,7 @@ final class Counts implements Serializable {
         c.emptiedByLines = emptiedByLines + o.emptiedByLines;
         c.tooShort = tooShort + o.tooShort;
         c.tooSymbolic = tooSymbolic + o.tooSymbolic;
+        c.filtered = filtered + o.filtered;
         c.kept = kept + o.kept;
         c.keptChars = keptChars + o.keptChars;
         c.valDocs = valDocs + o.valDocs;
@@ -37,6 +39,7 @@ final class Counts implements Serializable {
         m.put("documents_emptied_by_line_removal", emptiedByLines);
         m.put("documents_too_short", tooShort);
         m.put("documents_too_symbolic", tooSymbolic);
+        m.put("documents_removed_by_where", filtered);
         m.put("documents_kept", kept);
         m.put("characters_kept", keptChars);
         return m;

@@ -9,8 +9,16 @@ import java.io.Serializable;
  * @param draw     uniform in [0, 1) from the same hash; decides the split
  * @param source   the source it counts for
  * @param location its URL or file
+ * @param removedBy  when annotating: the step that removed it (null while it is kept)
+ * @param exactGroup when annotating: its key if its text occurs more than once, else null
+ * @param nearGroup  when annotating: the key of the document kept for its near-duplicate group, else null
  */
-record Doc(String key, double draw, String source, String location, String text) implements Serializable {
+record Doc(String key, double draw, String source, String location, String text, String removedBy, String exactGroup,
+           String nearGroup) implements Serializable {
+
+    Doc(String key, double draw, String source, String location, String text) {
+        this(key, draw, source, location, text, null, null, null);
+    }
 
     static Doc of(Document cleaned) {
         byte[] sha = DocumentHash.sha256(cleaned.text());
@@ -18,7 +26,15 @@ record Doc(String key, double draw, String source, String location, String text)
     }
 
     Doc withText(String t) {
-        return new Doc(key, draw, source, location, t);
+        return new Doc(key, draw, source, location, t, removedBy, exactGroup, nearGroup);
+    }
+
+    Doc removedBy(String step) {
+        return new Doc(key, draw, source, location, text, step, exactGroup, nearGroup);
+    }
+
+    Doc groups(String exact, String near) {
+        return new Doc(key, draw, source, location, text, removedBy, exact, near);
     }
 
     /** The first 64 bits of the key: the document's node in the near-duplicate graph. */

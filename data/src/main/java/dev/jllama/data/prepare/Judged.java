@@ -17,6 +17,7 @@ record Judged(Doc doc, QualityFilter.Verdict verdict, boolean emptied, int lines
         if (emptied) c.emptiedByLines = 1;
         else if (verdict == QualityFilter.Verdict.TOO_SHORT) c.tooShort = 1;
         else if (verdict == QualityFilter.Verdict.TOO_SYMBOLIC) c.tooSymbolic = 1;
+        else if (verdict == QualityFilter.Verdict.FILTERED) c.filtered = 1;
         else {
             c.kept = 1;
             c.keptChars = doc.text().length();

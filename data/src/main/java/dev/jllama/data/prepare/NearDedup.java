@@ -25,6 +25,23 @@ final class NearDedup {
      * whether exact dedup already ran on it.
      */
     static JavaRDD<Doc> apply(JavaRDD<Doc> input, NearDedupOptions options, int partitions, boolean textsUnique) {
+        return run(input, options, partitions, textsUnique, false);
+    }
+
+    /**
+     * For annotating: every document of {@code input}, those removed tagged {@code near_dedup}, and each member of
+     * a group of two or more given the key prefix of its kept document as near group. Without exact dedup before
+     * it, the copies of a text that {@link #apply} reduces to one are removed here too.
+     */
+    static JavaRDD<Doc> tagged(JavaRDD<Doc> input, NearDedupOptions options, int partitions, boolean textsUnique) {
+        if (textsUnique) return run(input, options, partitions, true, true);
+        JavaRDD<Doc> copies = ExactDedup.tagged(input, partitions); // its shuffle output serves both uses below
+        return run(copies.filter(d -> d.removedBy() == null), options, partitions, true, true)
+                .union(copies.filter(d -> d.removedBy() != null).map(d -> d.removedBy("near_dedup")));
+    }
+
+    private static JavaRDD<Doc> run(JavaRDD<Doc> input, NearDedupOptions options, int partitions, boolean textsUnique,
+                                    boolean tag) {
         JavaRDD<Doc> docs = textsUnique ? input : ExactDedup.apply(input, partitions);
         JavaPairRDD<Long, int[]> signatures = docs.mapPartitionsToPair(it -> {
             MinHash minHash = new MinHash(options);
@@ -55,12 +72,24 @@ final class NearDedup {
         JavaPairRDD<Long, Long> removed = ConnectedComponents.toSmallest(confirmed, partitions); // materialised
         // A join, not subtractByKey: Spark's subtract holds a whole partition of the left side (the documents) in
         // an in-memory map, which ran executors out of heap at 400 MB; a join's buffers spill to disk.
-        JavaRDD<Doc> kept = docs.mapToPair(d -> new Tuple2<>(d.id(), d))
+        signatures.unpersist(false);
+        if (tag) {
+            // Every member of a group, the kept one (its own smallest) included, points at the group's smallest id.
+            JavaPairRDD<Long, Long> groups = removed.union(removed.values().distinct(partitions).mapToPair(r -> new Tuple2<>(r, r)));
+            return docs.mapToPair(d -> new Tuple2<>(d.id(), d))
+                    .leftOuterJoin(groups, partitions)
+                    .map(t -> {
+                        Doc d = t._2()._1();
+                        if (!t._2()._2().isPresent()) return d;
+                        long root = t._2()._2().get();
+                        Doc grouped = d.groups(d.exactGroup(), String.format("%016x", root));
+                        return root == t._1() ? grouped : grouped.removedBy("near_dedup");
+                    });
+        }
+        return docs.mapToPair(d -> new Tuple2<>(d.id(), d))
                 .leftOuterJoin(removed, partitions)
                 .filter(t -> !t._2()._2().isPresent())
                 .map(t -> t._2()._1());
-        signatures.unpersist(false);
-        return kept;
     }
 
     private static Iterator<Tuple2<Long, Long>> bandKeys(Iterator<Tuple2<Long, int[]>> it, NearDedupOptions options) {

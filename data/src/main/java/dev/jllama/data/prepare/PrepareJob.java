@@ -26,6 +26,7 @@ import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import scala.Tuple2;
 
@@ -60,12 +61,13 @@ public final class PrepareJob {
             throw new IOException("output " + out + " already exists" + (complete
                     ? " and holds a complete dataset" : " but has no manifest.json (an unfinished dataset? remove it)"));
         }
+        Annotating annotating = check(sc, o);
         if (out.getParent() != null) fs.mkdirs(out.getParent());
         Path tmp = new Path(out.getParent(), "." + out.getName() + ".tmp-" + UUID.randomUUID());
         try {
             Map<String, Object> stats;
             try {
-                stats = build(sc, o, fs, tmp, log);
+                stats = build(sc, o, fs, tmp, annotating, log);
             } catch (Exception e) { // Spark's checked SparkException is not declared by its Java API
                 if (e instanceof org.apache.spark.SparkException se) throw taskFailure(se);
                 if (e instanceof IOException io) throw io;
@@ -76,6 +78,9 @@ public final class PrepareJob {
                 throw new IOException("could not rename " + tmp + " to " + out + " (did another job create it meanwhile?)");
             }
             Dataset.open(out.toString(), conf); // the published dataset must open
+            if (annotating.tableTmp() != null && !annotating.fs().rename(annotating.tableTmp(), annotating.table())) {
+                throw new IOException("could not rename " + annotating.tableTmp() + " to " + annotating.table());
+            }
             double seconds = (System.nanoTime() - t0) / 1e9;
             long textBytes = ((Number) stats.get("input_text_bytes")).longValue();
             PrepareResult r = new PrepareResult(out.toString(), stats, textBytes, seconds);
@@ -85,11 +90,67 @@ public final class PrepareJob {
         } catch (IOException | RuntimeException | Error e) {
             try {
                 fs.delete(tmp, true);
+                if (annotating.tableTmp() != null) annotating.fs().delete(annotating.tableTmp(), true);
             } catch (IOException suppressed) {
                 e.addSuppressed(suppressed);
             }
             throw e;
         }
+    }
+
+    /**
+     * The signal settings, checked before any work: the filter expression against the annotation table's schema
+     * (one-line IllegalArgumentException naming the option), the annotations directory to write (must not exist)
+     * or to read (must hold a table written by {@code --annotations}).
+     *
+     * @param filter   the clauses (null when no signals are computed or read)
+     * @param fs       the annotations directory's file system (null: none)
+     * @param table    the directory to write or read (null: none)
+     * @param tableTmp where the table is written before it is renamed into place with the dataset (null: none)
+     * @param meta     how the annotated run read its inputs (only when building from annotations)
+     */
+    record Annotating(FilterExpression filter, FileSystem fs, Path table, Path tableTmp, AnnotationsTable.Meta meta) {}
+
+    /** Checks the signal options before any work (see {@link Annotating}); public so that a command checks first. */
+    public static void checkOptions(JavaSparkContext sc, PrepareOptions o) throws IOException {
+        check(sc, o);
+    }
+
+    private static Annotating check(JavaSparkContext sc, PrepareOptions o) throws IOException {
+        if (!o.signals() && o.fromAnnotations() == null) return new Annotating(null, null, null, null, null);
+        FilterExpression filter = FilterExpression.of(o.quality(), o.where(), o.minQuality());
+        Configuration conf = sc.hadoopConfiguration();
+        if (o.fromAnnotations() != null) {
+            Path dir = new Path(o.fromAnnotations());
+            FileSystem afs = dir.getFileSystem(conf);
+            dir = afs.makeQualified(dir);
+            if (!afs.exists(dir)) throw new IOException("annotations " + dir + " do not exist");
+            AnnotationsTable.Meta meta = AnnotationsTable.meta(afs, dir);
+            filter.check(session(sc), AnnotationsTable.read(session(sc), dir).schema());
+            return new Annotating(filter, afs, dir, null, meta);
+        }
+        filter.check(session(sc), AnnotationPass.tableSchema(scoreColumns(o)));
+        if (o.annotations() == null) return new Annotating(filter, null, null, null, null);
+        Path dir = new Path(o.annotations());
+        FileSystem afs = dir.getFileSystem(conf);
+        dir = afs.makeQualified(dir);
+        if (afs.exists(dir)) throw new IOException("annotations " + dir + " already exist");
+        if (dir.getParent() != null) afs.mkdirs(dir.getParent());
+        return new Annotating(filter, afs, dir, new Path(dir.getParent(), "." + dir.getName() + ".tmp-" + UUID.randomUUID()), null);
+    }
+
+    /** The inputs an annotations table was computed from (what {@code --from-annotations} reads by default). */
+    public static List<String> annotatedInputs(String annotations, Configuration conf) throws IOException {
+        Path dir = new Path(annotations);
+        return AnnotationsTable.meta(dir.getFileSystem(conf), dir).inputs();
+    }
+
+    private static SparkSession session(JavaSparkContext sc) {
+        return SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
+    }
+
+    private static List<String> scoreColumns(PrepareOptions o) {
+        return o.scorers().stream().map(DocumentScorer::column).toList();
     }
 
     /** A task's IOException (bad input, unreadable file) reaches the driver wrapped by Spark; surface its message. */
@@ -101,10 +162,12 @@ public final class PrepareJob {
     }
 
     private static Map<String, Object> build(JavaSparkContext sc, PrepareOptions o, FileSystem fs, Path tmp,
-                                             Consumer<String> log) throws IOException {
+                                             Annotating annotating, Consumer<String> log) throws IOException {
         Configuration conf = sc.hadoopConfiguration();
         fs.mkdirs(tmp);
         Broadcast<byte[]> hconf = sc.broadcast(HadoopConf.toBytes(conf));
+        AnnotationsTable.Meta meta = annotating.meta();
+        boolean keepRemoved = annotating.tableTmp() != null; // the table has a row for every document read
 
         List<DocumentInput.InputFile> files = DocumentInput.expand(o.inputs(), conf);
         int partitions = o.partitions() > 0 ? o.partitions() : defaultPartitions(sc, files);
@@ -119,7 +182,8 @@ public final class PrepareJob {
         Consumer<String> timed = msg -> log.accept(String.format("[%6.1f s] %s", (System.nanoTime() - t0) / 1e9, msg));
         PrepareReport report = new PrepareReport();
         // Reader and cleanup: each document's UTF-8 size as read (after decompression, for throughput) and cleaned.
-        DocumentInput.Columns columns = new DocumentInput.Columns(o.textColumn(), o.sourceColumn());
+        DocumentInput.Columns columns = meta != null ? new DocumentInput.Columns(meta.textColumn(), meta.sourceColumn())
+                : new DocumentInput.Columns(o.textColumn(), o.sourceColumn());
         JavaRDD<Tuple2<Long, Doc>> read = DocumentInput.read(sc, files, columns, partitions, hconf)
                 .map(d -> new Tuple2<>(Utf8Length.of(d.text()),
                         Doc.of(new Document(d.source(), d.location(), TextCleaner.clean(d.text())))))
@@ -132,16 +196,25 @@ public final class PrepareJob {
         long inputDocs = asRead.documents();
         JavaRDD<Doc> docs = read.map(Tuple2::_2).filter(d -> !d.text().isEmpty()).persist(StorageLevel.MEMORY_AND_DISK_SER());
         report.stage("cleanup", SourceCounts.of(docs));
+        List<JavaRDD<Doc>> removed = new ArrayList<>(); // when keeping removed documents: each step's, tagged
+        if (keepRemoved) removed.add(materialised(read.map(Tuple2::_2).filter(d -> d.text().isEmpty()).map(d -> d.removedBy("cleanup"))));
         read.unpersist(false);
         long nonEmpty = report.stageDocuments("cleanup");
         timed.accept(String.format("%d documents read, %d empty after cleanup", inputDocs, inputDocs - nonEmpty));
 
+        if (meta != null) {
+            return fromAnnotations(sc, o, fs, tmp, annotating, docs, report, partitions, files, inputBytes, inputDocs,
+                    nonEmpty, textBytes, hconf, timed, log);
+        }
         if (o.exactDedup()) {
-            docs = stage(report, "exact_dedup", docs, ExactDedup.apply(docs, partitions));
+            docs = keepRemoved ? tagged(report, "exact_dedup", docs, ExactDedup.tagged(docs, partitions), removed)
+                    : stage(report, "exact_dedup", docs, ExactDedup.apply(docs, partitions));
             timed.accept(String.format("exact dedup: %d duplicates removed", report.removed("exact_dedup")));
         }
         if (o.nearDedup() != null) {
-            docs = stage(report, "near_dedup", docs, NearDedup.apply(docs, o.nearDedup(), partitions, o.exactDedup()));
+            docs = keepRemoved
+                    ? tagged(report, "near_dedup", docs, NearDedup.tagged(docs, o.nearDedup(), partitions, o.exactDedup()), removed)
+                    : stage(report, "near_dedup", docs, NearDedup.apply(docs, o.nearDedup(), partitions, o.exactDedup()));
             timed.accept(String.format("near dedup (%d-word shingles, %d bands x %d rows, Jaccard >= %.2f): %d removed",
                     o.nearDedup().shingleWords(), o.nearDedup().bands(), o.nearDedup().rows(), o.nearDedup().threshold(),
                     report.removed("near_dedup")));
@@ -149,7 +222,9 @@ public final class PrepareJob {
         Map<String, Object> decontamination = new LinkedHashMap<>();
         if (tasks != null) {
             Decontamination.Result r = Decontamination.apply(sc, docs, tasks);
-            docs = stage(report, "decontamination", docs, r.kept());
+            docs = keepRemoved ? tagged(report, "decontamination", docs,
+                    r.flagged().map(t -> t._2() == 0 ? t._1() : t._1().removedBy("decontamination")), removed)
+                    : stage(report, "decontamination", docs, r.kept());
             r.flagged().unpersist(false);
             for (int t = 0; t < tasks.files().size(); t++) {
                 decontamination.put(tasks.files().get(t), PrepareReport.fields("items", tasks.items()[t],
@@ -164,8 +239,48 @@ public final class PrepareJob {
         timed.accept(String.format("%d distinct lines occur more than %d times", frequent.length, o.lineDupThreshold()));
         Broadcast<long[]> frequentB = sc.broadcast(frequent);
         QualityFilter quality = o.quality();
-        JavaRDD<Judged> judged = docs.map(d -> judge(d, frequentB.value(), quality))
-                .persist(StorageLevel.MEMORY_AND_DISK_SER());
+        Map<String, Object> stats = new LinkedHashMap<>();
+        JavaRDD<Judged> judged;
+        if (o.signals()) {
+            JavaRDD<Doc> all = docs;
+            for (JavaRDD<Doc> r : removed) all = all.union(r);
+            AnnotationPass.Outcome a = AnnotationPass.run(session(sc), all, frequentB, o.scorers(), annotating.filter(),
+                    hconf, partitions);
+            judged = a.judged();
+            report.filter(annotating.filter(), a.failingBySource());
+            timed.accept(String.format("%d documents annotated with %d heuristic signals%s", a.annotated(),
+                    HeuristicSignals.SIGNALS.size(), o.scorers().isEmpty() ? "" : " and " + scoreColumns(o)));
+            stats.put("documents_annotated", a.annotated());
+            if (a.tertiles() != null) stats.put("perplexity_tertiles", List.of(a.tertiles()[0], a.tertiles()[1]));
+            if (keepRemoved) {
+                AnnotationsTable.write(a.table(), annotating.fs(), annotating.tableTmp(), o, frequent, scoreColumns(o));
+                stats.put("annotations", annotating.table().toString());
+                timed.accept("annotations written to " + annotating.table());
+            }
+            List<String> pictures = SignalHistograms.write(a.histograms(), AnnotationPass.numericColumns(scoreColumns(o)),
+                    annotating.filter().thresholds(), fs, tmp);
+            stats.put("histograms", pictures);
+            timed.accept(String.format("%d histograms written to %s/", pictures.size(), SignalHistograms.DIR));
+            a.release();
+            for (JavaRDD<Doc> r : removed) r.unpersist(false);
+        } else {
+            judged = docs.map(d -> judge(d, frequentB.value(), quality)).persist(StorageLevel.MEMORY_AND_DISK_SER());
+            stats.put("documents_annotated", 0L);
+        }
+        return finish(sc, o, fs, tmp, judged, report, stats, partitions, files, inputBytes, inputDocs, nonEmpty, textBytes,
+                uniqueDocs, frequent.length, decontamination, tasks, hconf, conf, timed, log, docs);
+    }
+
+    /** The documents that went on from the filter: split, tokenised, written; the manifest and report. */
+    private static Map<String, Object> finish(JavaSparkContext sc, PrepareOptions o, FileSystem fs, Path tmp,
+                                              JavaRDD<Judged> judged, PrepareReport report, Map<String, Object> stats,
+                                              int partitions, List<DocumentInput.InputFile> files, long inputBytes,
+                                              long inputDocs, long nonEmpty, long textBytes, long uniqueDocs,
+                                              int frequentLines, Map<String, Object> decontamination,
+                                              Decontamination.Tasks tasks, Broadcast<byte[]> hconf, Configuration conf,
+                                              Consumer<String> timed, Consumer<String> log, JavaRDD<Doc> docs)
+            throws IOException {
+        QualityFilter quality = o.quality();
         Counts counts = judged.map(Judged::counts).fold(new Counts(), Counts::plus);
         report.stage("line_filter", SourceCounts.of(judged.filter(j -> !j.emptied()).map(Judged::doc)));
         report.stage("quality_filter", SourceCounts.of(judged.filter(Judged::kept).map(Judged::doc)));
@@ -180,8 +295,8 @@ public final class PrepareJob {
                     + counts.tooShort + " too short, " + counts.tooSymbolic + " too symbolic)");
         }
 
-        timed.accept(String.format("%d documents kept, %d too short, %d too symbolic", counts.kept, counts.tooShort,
-                counts.tooSymbolic));
+        timed.accept(String.format("%d documents kept, %d too short, %d too symbolic, %d removed by --where",
+                counts.kept, counts.tooShort, counts.tooSymbolic, counts.filtered));
         Tokenizer tokenizer = tokenizer(o, train, conf, timed);
         int vocab = tokenizer.vocabSize();
         int width = TokenWidth.forVocabulary(vocab).bytes();
@@ -216,7 +331,8 @@ public final class PrepareJob {
         judged.unpersist(false);
         fs.delete(new Path(tmp, "_parts"), true);
 
-        Map<String, Object> stats = new LinkedHashMap<>();
+        Map<String, Object> extra = stats;
+        stats = new LinkedHashMap<>();
         stats.put("normalization", NORMALIZATION);
         stats.put("tokenizer", o.vocabSize() > 0 ? "trained (BPE, vocab " + o.vocabSize() + ")" : "given");
         stats.put("val_fraction", o.valFraction());
@@ -238,7 +354,7 @@ public final class PrepareJob {
         stats.put("decontaminated", report.removed("decontamination"));
         if (tasks != null) stats.put("decontamination", PrepareReport.fields("ngram_words", tasks.n(), "task_files", decontamination));
         stats.put("documents_before_filters", uniqueDocs);
-        stats.put("frequent_lines_distinct", frequent.length);
+        stats.put("frequent_lines_distinct", frequentLines);
         stats.putAll(counts.toMap());
         stats.put("train_documents", splits.get("train").documents());
         stats.put("train_tokens", splits.get("train").tokens());
@@ -246,6 +362,11 @@ public final class PrepareJob {
         stats.put("val_tokens", splits.get("val").tokens());
         stats.put("stages", report.stageNames());
         stats.put("sources", report.bySource());
+        stats.putAll(extra);
+        if (report.hasFilter()) {
+            stats.put("filter_expression", report.filterExpression());
+            stats.put("filter_clauses", report.filterClauses());
+        }
 
         report.write(fs, tmp, stats);
         log.accept(report.table());
@@ -268,6 +389,71 @@ public final class PrepareJob {
         report.stage(name, SourceCounts.of(kept));
         in.unpersist(false);
         return kept;
+    }
+
+    /**
+     * A filtering step that keeps what it removed (for the annotations table): its output holds every document,
+     * the removed ones tagged; returns those kept (persisted and counted as by {@link #stage}) and adds the removed
+     * ones, persisted, to {@code removed}.
+     */
+    private static JavaRDD<Doc> tagged(PrepareReport report, String name, JavaRDD<Doc> in, JavaRDD<Doc> all,
+                                       List<JavaRDD<Doc>> removed) {
+        all.persist(StorageLevel.MEMORY_AND_DISK_SER());
+        JavaRDD<Doc> kept = stage(report, name, in, all.filter(d -> d.removedBy() == null));
+        removed.add(materialised(all.filter(d -> d.removedBy() != null)));
+        all.unpersist(false);
+        return kept;
+    }
+
+    private static JavaRDD<Doc> materialised(JavaRDD<Doc> docs) {
+        docs.persist(StorageLevel.MEMORY_AND_DISK_SER()).count();
+        return docs;
+    }
+
+    /**
+     * Building from an annotations table: the documents read again are matched to the rows that reached the
+     * annotating run's filter (by id, source and url; of exact copies the one that run kept), their frequent lines
+     * removed with that run's line set, and the clauses evaluated over the stored columns. No signal is computed.
+     */
+    private static Map<String, Object> fromAnnotations(JavaSparkContext sc, PrepareOptions o, FileSystem fs, Path tmp,
+                                                       Annotating annotating, JavaRDD<Doc> docs, PrepareReport report,
+                                                       int partitions, List<DocumentInput.InputFile> files,
+                                                       long inputBytes, long inputDocs, long nonEmpty, long textBytes,
+                                                       Broadcast<byte[]> hconf, Consumer<String> timed,
+                                                       Consumer<String> log) throws IOException {
+        SparkSession spark = session(sc);
+        AnnotationPass.Selection selection = AnnotationPass.select(AnnotationsTable.read(spark, annotating.table()),
+                annotating.filter(), partitions);
+        long[] frequent = AnnotationsTable.frequentLines(annotating.fs(), annotating.table());
+        Broadcast<long[]> frequentB = sc.broadcast(frequent);
+        JavaRDD<Tuple2<Doc, boolean[]>> matched = docs
+                .mapToPair(d -> new Tuple2<>(AnnotationPass.rowKey(d.key(), d.source(), d.location()), d))
+                .join(selection.clauses(), partitions)
+                .values();
+        if (annotating.meta().exactDedup()) {
+            matched = matched.mapToPair(t -> new Tuple2<>(t._1().key(), t))
+                    .reduceByKey((a, b) -> ExactDedup.KEEP_ORDER.compare(a._1(), b._1()) <= 0 ? a : b, partitions)
+                    .values();
+        }
+        matched = matched.persist(StorageLevel.MEMORY_AND_DISK_SER());
+        report.stage("annotations", SourceCounts.of(matched.map(Tuple2::_1)));
+        timed.accept(String.format("%d documents matched to rows of %s that reached its filter", report.stageDocuments("annotations"),
+                annotating.table()));
+        JavaRDD<Judged> judged = matched.map(t -> {
+            LineFilter.Result r = LineFilter.apply(t._1().text(), frequentB.value());
+            boolean emptied = r.text().isEmpty();
+            return new Judged(t._1().withText(r.text()), emptied ? QualityFilter.Verdict.TOO_SHORT
+                    : AnnotationPass.verdict(t._2()), emptied, r.lines(), r.removed());
+        }).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        report.filter(annotating.filter(), selection.failingBySource());
+        Map<String, Object> stats = new LinkedHashMap<>();
+        stats.put("annotations_read", annotating.table().toString());
+        stats.put("documents_annotated", 0L);
+        Map<String, Object> result = finish(sc, o, fs, tmp, judged, report, stats, partitions, files, inputBytes,
+                inputDocs, nonEmpty, textBytes, report.stageDocuments("annotations"), frequent.length,
+                new LinkedHashMap<>(), null, hconf, sc.hadoopConfiguration(), timed, log, docs);
+        matched.unpersist(false);
+        return result;
     }
 
     /** Hashes of normalised lines occurring more than {@code threshold} times, sorted (empty when off). */

@@ -25,6 +25,14 @@ import java.util.List;
  * @param nearDedup        MinHash near-duplicate removal settings; null turns it off
  * @param decontaminate    evaluation task files (JSON lines); documents sharing an n-gram with an item are removed
  * @param decontaminationNgram words per n-gram for decontamination
+ * @param annotations      directory to write the annotations table to (one row per input document: every heuristic
+ *                         signal, the scorers' columns, duplicate groups and the step that removed it); null: none
+ * @param fromAnnotations  build from a table written by an earlier run instead of computing signals (the inputs and
+ *                         the reading settings are the ones recorded there; the text is read again); null: no
+ * @param where            a Spark SQL boolean expression over the annotation columns that a document must satisfy,
+ *                         besides min chars and max symbol ratio; null: none
+ * @param minQuality       shorthand for the clause {@code quality_score >= X}; NaN: none
+ * @param scorers          model-based signals computed on the executors, each filling its column
  */
 public record PrepareOptions(
         List<String> inputs,
@@ -42,7 +50,12 @@ public record PrepareOptions(
         boolean exactDedup,
         NearDedupOptions nearDedup,
         List<String> decontaminate,
-        int decontaminationNgram) {
+        int decontaminationNgram,
+        String annotations,
+        String fromAnnotations,
+        String where,
+        double minQuality,
+        List<DocumentScorer> scorers) {
 
     public static final double DEFAULT_VAL_FRACTION = 0.01;
     public static final long DEFAULT_SHARD_TOKENS = 100_000_000L;
@@ -56,7 +69,11 @@ public record PrepareOptions(
     public PrepareOptions {
         inputs = List.copyOf(inputs);
         decontaminate = List.copyOf(decontaminate);
+        scorers = List.copyOf(scorers);
         if (inputs.isEmpty()) throw new IllegalArgumentException("at least one input path is needed");
+        if (fromAnnotations != null && !decontaminate.isEmpty()) {
+            throw new IllegalArgumentException("building from annotations reuses their decontamination: give no task files");
+        }
         if (output == null || output.isBlank()) throw new IllegalArgumentException("an output directory is needed");
         int sources = (tokenizerFile != null ? 1 : 0) + (tokenizer != null ? 1 : 0) + (vocabSize > 0 ? 1 : 0);
         if (sources != 1) {
@@ -69,13 +86,23 @@ public record PrepareOptions(
         if (partitions < 0) throw new IllegalArgumentException("partitions must be >= 0, got " + partitions);
         if (quality == null) throw new IllegalArgumentException("quality filter settings are needed");
         if (textColumn == null || textColumn.isBlank()) throw new IllegalArgumentException("a text column name is needed");
+        if (annotations != null && fromAnnotations != null) {
+            throw new IllegalArgumentException("give annotations to write or annotations to build from, not both");
+        }
+        if (fromAnnotations != null && !scorers.isEmpty()) {
+            throw new IllegalArgumentException("building from annotations computes no signal: scorers cannot run");
+        }
+        if (where != null && where.isBlank()) throw new IllegalArgumentException("the where expression is empty");
+        if (java.util.Set.copyOf(scorers.stream().map(DocumentScorer::column).toList()).size() != scorers.size()) {
+            throw new IllegalArgumentException("two scorers fill the same column");
+        }
         if (decontaminationNgram < 1) throw new IllegalArgumentException("decontamination n-gram must be at least 1 word, got " + decontaminationNgram);
     }
 
     private static PrepareOptions defaults(List<String> inputs, String output, String file, Tokenizer tokenizer, int vocab) {
         return new PrepareOptions(inputs, output, file, tokenizer, vocab, DEFAULT_VAL_FRACTION, DEFAULT_SHARD_TOKENS,
                 DEFAULT_LINE_DUP_THRESHOLD, DEFAULT_QUALITY, 0, DEFAULT_TEXT_COLUMN, null, true, NearDedupOptions.DEFAULT,
-                List.of(), DEFAULT_DECONTAMINATION_NGRAM);
+                List.of(), DEFAULT_DECONTAMINATION_NGRAM, null, null, null, Double.NaN, List.of());
     }
 
     /** The path of an input given as PATH or NAME=PATH. */
@@ -100,54 +127,94 @@ public record PrepareOptions(
 
     public PrepareOptions valFraction(double f) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, f, shardTokens, lineDupThreshold,
-                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram);
+                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
     }
 
     public PrepareOptions shardTokens(long n) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, n, lineDupThreshold,
-                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram);
+                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
     }
 
     public PrepareOptions lineDupThreshold(int n) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens, n,
-                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram);
+                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
     }
 
     public PrepareOptions quality(QualityFilter q) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, q, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram);
+                lineDupThreshold, q, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
     }
 
     public PrepareOptions partitions(int n) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, n, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram);
+                lineDupThreshold, quality, n, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
     }
 
     public PrepareOptions output(String dir) {
         return new PrepareOptions(inputs, dir, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram);
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
     }
 
     /** The text field/column and the optional source field/column (null: none). */
     public PrepareOptions columns(String text, String source) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, partitions, text, source, exactDedup, nearDedup, decontaminate, decontaminationNgram);
+                lineDupThreshold, quality, partitions, text, source, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
     }
 
     public PrepareOptions exactDedup(boolean on) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, partitions, textColumn, sourceColumn, on, nearDedup, decontaminate, decontaminationNgram);
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, on, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
     }
 
     /** Near-duplicate removal settings; null turns it off. */
     public PrepareOptions nearDedup(NearDedupOptions n) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, n, decontaminate, decontaminationNgram);
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, n, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
     }
 
     /** Evaluation task files to decontaminate against, with n-grams of {@code ngram} words. */
     public PrepareOptions decontaminate(List<String> taskFiles, int ngram) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, taskFiles, ngram);
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, taskFiles, ngram, annotations, fromAnnotations, where, minQuality, scorers);
+    }
+
+    /** Writes the annotations table to {@code dir} (null: none). */
+    public PrepareOptions annotations(String dir) {
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
+                decontaminationNgram, dir, fromAnnotations, where, minQuality, scorers);
+    }
+
+    /** Builds from the annotations table in {@code dir} instead of computing signals (null: no). */
+    public PrepareOptions fromAnnotations(String dir) {
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
+                decontaminationNgram, annotations, dir, where, minQuality, scorers);
+    }
+
+    /** Keeps only documents satisfying the Spark SQL expression {@code expression} (null: none). */
+    public PrepareOptions where(String expression) {
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
+                decontaminationNgram, annotations, fromAnnotations, expression, minQuality, scorers);
+    }
+
+    /** Keeps only documents with {@code quality_score >= x} (NaN: no such clause). */
+    public PrepareOptions minQuality(double x) {
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
+                decontaminationNgram, annotations, fromAnnotations, where, x, scorers);
+    }
+
+    /** Model-based signals to compute on the executors. */
+    public PrepareOptions scorers(List<DocumentScorer> s) {
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
+                decontaminationNgram, annotations, fromAnnotations, where, minQuality, s);
+    }
+
+    /** Whether documents get their signals computed and filtered by expression (else the plain two filters run). */
+    boolean signals() {
+        return annotations != null || where != null || !Double.isNaN(minQuality) || !scorers.isEmpty();
     }
 }

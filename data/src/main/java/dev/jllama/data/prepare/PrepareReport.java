@@ -39,6 +39,45 @@ final class PrepareReport {
 
     private final Map<String, SourceCounts> stages = new LinkedHashMap<>();
     private final Map<String, Map<String, Long>> tokens = new LinkedHashMap<>(); // split → source → tokens
+    private FilterExpression filter;
+    private Map<String, long[]> failing; // source → documents, reached the filter, failing clause 0, 1, ...
+
+    /** Records the filter's clauses and, per source, the documents that reached it and failed each clause. */
+    void filter(FilterExpression f, Map<String, long[]> failingBySource) {
+        filter = f;
+        failing = new java.util.TreeMap<>(failingBySource);
+    }
+
+    boolean hasFilter() {
+        return filter != null;
+    }
+
+    /** The whole filter as one Spark SQL expression. */
+    String filterExpression() {
+        return String.join(" AND ", filter.clauses().stream().map(c -> "(" + c.sql() + ")").toList());
+    }
+
+    /** Per clause: its text, the option it came from, and the documents failing it (of those reaching the filter). */
+    List<Map<String, Object>> filterClauses() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (int i = 0; i < filter.clauses().size(); i++) {
+            FilterExpression.Clause c = filter.clauses().get(i);
+            Map<String, Object> bySource = new LinkedHashMap<>();
+            long all = 0;
+            for (Map.Entry<String, long[]> e : failing.entrySet()) {
+                bySource.put(e.getKey(), e.getValue()[2 + i]);
+                all += e.getValue()[2 + i];
+            }
+            out.add(fields("clause", c.sql(), "option", c.option(), "documents_failing", all, "by_source", bySource));
+        }
+        return out;
+    }
+
+    /** Documents that reached the filter, per source. */
+    private long reached(String source) {
+        long[] c = failing.get(source);
+        return c == null ? 0 : c[1];
+    }
 
     /**
      * A map of the given keys and values in their order: the manifest and report must not depend on Map.of's
@@ -138,9 +177,15 @@ final class PrepareReport {
             row.add(String.valueOf(source.equals("(all)") ? sources().stream().mapToLong(this::tokensOf).sum() : tokensOf(source)));
             rows.add(row);
         }
-        int[] width = new int[header.size()];
-        for (List<String> r : rows) for (int i = 0; i < r.size(); i++) width[i] = Math.max(width[i], r.get(i).length());
         StringBuilder b = new StringBuilder("documents per source: read, removed by each stage, kept; tokens written\n");
+        format(rows, b);
+        if (filter != null) clauseTable(b);
+        return b.toString();
+    }
+
+    private static void format(List<List<String>> rows, StringBuilder b) {
+        int[] width = new int[rows.getFirst().size()];
+        for (List<String> r : rows) for (int i = 0; i < r.size(); i++) width[i] = Math.max(width[i], r.get(i).length());
         for (List<String> r : rows) {
             for (int i = 0; i < r.size(); i++) {
                 String cell = r.get(i);
@@ -148,7 +193,33 @@ final class PrepareReport {
             }
             b.append('\n');
         }
-        return b.toString();
+    }
+
+    /** Per clause and source: the documents failing it, of those that reached the filter (what a threshold costs). */
+    private void clauseTable(StringBuilder b) {
+        List<String> sources = List.copyOf(failing.keySet());
+        List<List<String>> rows = new ArrayList<>();
+        List<String> header = new ArrayList<>(List.of("clause (documents failing it)"));
+        header.addAll(sources);
+        header.add("(all)");
+        rows.add(header);
+        List<String> reachedRow = new ArrayList<>(List.of("reached the filter"));
+        for (String s : sources) reachedRow.add(String.valueOf(reached(s)));
+        reachedRow.add(String.valueOf(sources.stream().mapToLong(this::reached).sum()));
+        rows.add(reachedRow);
+        for (int i = 0; i < filter.clauses().size(); i++) {
+            List<String> row = new ArrayList<>(List.of(filter.clauses().get(i).sql()));
+            long all = 0;
+            for (String s : sources) {
+                long f = failing.get(s)[2 + i];
+                row.add(String.valueOf(f));
+                all += f;
+            }
+            row.add(String.valueOf(all));
+            rows.add(row);
+        }
+        b.append("documents failing each clause of the filter, per source\n");
+        format(rows, b);
     }
 
     /** Writes report.json (the given summary plus {@link #bySource()}) and report.png into {@code dir}. */
@@ -156,6 +227,10 @@ final class PrepareReport {
         Map<String, Object> json = new LinkedHashMap<>(summary);
         json.put("stages", List.copyOf(stages.keySet()));
         json.put("sources", bySource());
+        if (filter != null) {
+            json.put("filter_expression", filterExpression());
+            json.put("filter_clauses", filterClauses());
+        }
         try (OutputStream out = fs.create(new Path(dir, JSON_FILE), false)) {
             out.write(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(json));
         }

@@ -9,7 +9,8 @@ package dev.jllama.data.prepare;
  */
 public record QualityFilter(int minChars, double maxSymbolRatio) implements java.io.Serializable {
 
-    public enum Verdict { KEEP, TOO_SHORT, TOO_SYMBOLIC }
+    /** TOO_SHORT and TOO_SYMBOLIC fail this filter's two rules; FILTERED fails another clause ({@link FilterExpression}). */
+    public enum Verdict { KEEP, TOO_SHORT, TOO_SYMBOLIC, FILTERED }
 
     public QualityFilter {
         if (minChars < 0) throw new IllegalArgumentException("min chars must be >= 0, got " + minChars);

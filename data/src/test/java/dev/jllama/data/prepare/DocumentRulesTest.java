@@ -56,14 +56,15 @@ class DocumentRulesTest {
                 new Judged(doc, QualityFilter.Verdict.KEEP, false, 3, 1),
                 new Judged(doc, QualityFilter.Verdict.TOO_SHORT, false, 1, 0),
                 new Judged(doc, QualityFilter.Verdict.TOO_SYMBOLIC, false, 2, 0),
-                new Judged(doc.withText(""), QualityFilter.Verdict.TOO_SHORT, true, 2, 2));
+                new Judged(doc.withText(""), QualityFilter.Verdict.TOO_SHORT, true, 2, 2),
+                new Judged(doc, QualityFilter.Verdict.FILTERED, false, 1, 0));
         Counts total = new Counts();
         for (Judged j : judged) total = total.plus(j.counts());
-        assertEquals(List.of(true, false, false, false), judged.stream().map(Judged::kept).toList());
-        assertEquals(4, total.documents);
-        assertEquals(Map.of("lines", 8L, "lines_removed_as_repeats", 3L, "documents_emptied_by_line_removal", 1L,
-                "documents_too_short", 1L, "documents_too_symbolic", 1L, "documents_kept", 1L, "characters_kept", 12L),
-                total.toMap());
+        assertEquals(List.of(true, false, false, false, false), judged.stream().map(Judged::kept).toList());
+        assertEquals(5, total.documents);
+        assertEquals(Map.of("lines", 9L, "lines_removed_as_repeats", 3L, "documents_emptied_by_line_removal", 1L,
+                "documents_too_short", 1L, "documents_too_symbolic", 1L, "documents_removed_by_where", 1L,
+                "documents_kept", 1L, "characters_kept", 12L), total.toMap());
     }
 
     @Test
@@ -83,9 +84,9 @@ class DocumentRulesTest {
         assertEquals(Tokenizer.bundled(), PrepareOptions.withTokenizer(in, "out", Tokenizer.bundled()).tokenizer());
         assertEquals(2, o.shardTokens(2).shardTokens(), "the smallest shard: one window of one token and its target");
         assertThrows(IllegalArgumentException.class, () -> new PrepareOptions(in, "out", "t.model", null, 300, 0.01, 10, 2,
-                PrepareOptions.DEFAULT_QUALITY, 0, "text", null, true, null, List.of(), 13), "two tokenizer sources");
+                PrepareOptions.DEFAULT_QUALITY, 0, "text", null, true, null, List.of(), 13, null, null, null, Double.NaN, List.of()), "two tokenizer sources");
         assertThrows(IllegalArgumentException.class, () -> new PrepareOptions(in, "out", null, null, 0, 0.01, 10, 2,
-                PrepareOptions.DEFAULT_QUALITY, 0, "text", null, true, null, List.of(), 13), "no tokenizer source");
+                PrepareOptions.DEFAULT_QUALITY, 0, "text", null, true, null, List.of(), 13, null, null, null, Double.NaN, List.of()), "no tokenizer source");
         assertThrows(IllegalArgumentException.class, () -> PrepareOptions.withTrainedTokenizer(List.of(), "out", 300));
         assertThrows(IllegalArgumentException.class, () -> PrepareOptions.withTrainedTokenizer(in, " ", 300));
         assertThrows(IllegalArgumentException.class, () -> o.valFraction(1.0));

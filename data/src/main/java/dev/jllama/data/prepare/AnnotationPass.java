@@ -1,0 +1,344 @@
+package dev.jllama.data.prepare;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+
+/**
+ * The annotation step: every document's text after frequent-line removal gets all {@link HeuristicSignals} (one
+ * pass over the text) and the scorers' columns ({@link DocumentScorer}: opened once per partition, fed batches),
+ * then the clauses of the {@link FilterExpression} are evaluated by Spark SQL over those columns. The result is the
+ * annotations table (one row per document given, with the step that removed it) and the documents that go on to
+ * the split and tokenisation.
+ */
+final class AnnotationPass {
+    private AnnotationPass() {}
+
+    static final String PERPLEXITY = "perplexity";
+    static final String BUCKET = "perplexity_bucket";
+    static final String REMOVED_BY = "removed_by";
+    /** The step name for documents failing a clause of the filter expression. */
+    static final String FILTER_STEP = "quality_filter";
+    private static final int BATCH = 64;
+    private static final String REACHED = "_reached_filter", CLAUSE = "_clause_";
+
+    /** A document with its signals and scores (NaN where not scored), before the filter. */
+    record Annotated(Doc doc, double[] signals, double[] scores, int lines, int linesRemoved) implements Serializable {}
+
+    /**
+     * The outcome: the table to write (no text; persisted), the documents for the split (those that reached the
+     * line filter), per source the documents annotated, those that reached the filter and those of them failing
+     * each clause ({@link #clauseCounts}), and the perplexity tertiles (null: no perplexity scorer).
+     */
+    record Outcome(Dataset<Row> table, JavaRDD<Judged> judged, Map<String, long[]> failingBySource, double[] tertiles,
+                   SignalHistograms.Bins histograms, Dataset<Row> cached) {
+        long annotated() {
+            return failingBySource.values().stream().mapToLong(c -> c[0]).sum();
+        }
+
+        /** Drops the cached annotations once the table is written; the judged documents are cached on their own. */
+        void release() {
+            cached.unpersist(false);
+        }
+    }
+
+    /** The documents of an annotations table that reached its filter, each with its clauses' outcomes. */
+    record Selection(JavaPairRDD<String, boolean[]> clauses, Map<String, long[]> failingBySource) {}
+
+    /** The key that matches a document read again to its row: id, source and url. */
+    static String rowKey(String id, String source, String url) {
+        return id + '\u0000' + source + '\u0000' + url;
+    }
+
+    /**
+     * Evaluates the clauses over a table written by an earlier run; the documents that reached its filter
+     * (removed by nothing else) are candidates again. No signal is computed: the clauses read the stored columns.
+     */
+    static Selection select(Dataset<Row> table, FilterExpression filter, int partitions) {
+        int n = filter.clauses().size();
+        Dataset<Row> df = table.withColumn(REACHED, functions.col(REMOVED_BY).isNull()
+                .or(functions.col(REMOVED_BY).equalTo(FILTER_STEP)));
+        for (int i = 0; i < n; i++) df = df.withColumn(CLAUSE + i, filter.column(i));
+        Map<String, long[]> failing = clauseCounts(df, n);
+        List<Column> columns = new ArrayList<>(List.of(functions.col("id"), functions.col("source"), functions.col("url")));
+        for (int i = 0; i < n; i++) columns.add(functions.col(CLAUSE + i));
+        JavaPairRDD<String, boolean[]> clauses = df.filter(functions.col(REACHED)).select(columns.toArray(Column[]::new))
+                .javaRDD()
+                .mapToPair(r -> {
+                    boolean[] c = new boolean[n];
+                    for (int i = 0; i < n; i++) c[i] = r.getBoolean(3 + i);
+                    return new Tuple2<>(rowKey(r.getString(0), r.getString(1), r.getString(2)), c);
+                })
+                .reduceByKey((a, b) -> a, partitions); // copies alike in id, source and url have one row each
+        return new Selection(clauses, failing);
+    }
+
+    /** Per source: documents, documents that reached the filter, and of those the ones failing clause 0, 1, ... */
+    private static Map<String, long[]> clauseCounts(Dataset<Row> df, int n) {
+        List<Column> counted = new ArrayList<>();
+        counted.add(functions.sum(functions.when(functions.col(REACHED), 1).otherwise(0)));
+        for (int i = 0; i < n; i++) {
+            counted.add(functions.sum(functions.when(functions.col(REACHED).and(functions.not(functions.col(CLAUSE + i))), 1)
+                    .otherwise(0)));
+        }
+        Map<String, long[]> out = new TreeMap<>();
+        for (Row r : df.groupBy("source").agg(functions.count(functions.lit(1)), counted.toArray(Column[]::new))
+                .collectAsList()) {
+            long[] c = new long[n + 2];
+            for (int i = 0; i < n + 2; i++) c[i] = r.isNullAt(i + 1) ? 0 : ((Number) r.get(i + 1)).longValue();
+            out.put(r.getString(0), c);
+        }
+        return out;
+    }
+
+    /** The filter's verdict from the clauses' outcomes: clause 0 is min chars, clause 1 max symbol ratio. */
+    static QualityFilter.Verdict verdict(boolean[] clauses) {
+        if (!clauses[0]) return QualityFilter.Verdict.TOO_SHORT;
+        if (!clauses[1]) return QualityFilter.Verdict.TOO_SYMBOLIC;
+        for (int i = 2; i < clauses.length; i++) if (!clauses[i]) return QualityFilter.Verdict.FILTERED;
+        return QualityFilter.Verdict.KEEP;
+    }
+
+    /** The annotations table's schema for the given scorer columns. */
+    static StructType tableSchema(List<String> scoreColumns) {
+        List<StructField> f = new ArrayList<>(baseFields(scoreColumns));
+        if (scoreColumns.contains(PERPLEXITY)) f.add(DataTypes.createStructField(BUCKET, DataTypes.StringType, true));
+        f.add(DataTypes.createStructField(REMOVED_BY, DataTypes.StringType, true));
+        return DataTypes.createStructType(f);
+    }
+
+    private static List<StructField> baseFields(List<String> scoreColumns) {
+        List<StructField> f = new ArrayList<>();
+        f.add(DataTypes.createStructField("id", DataTypes.StringType, false));
+        f.add(DataTypes.createStructField("source", DataTypes.StringType, false));
+        f.add(DataTypes.createStructField("url", DataTypes.StringType, false));
+        for (HeuristicSignals.Signal s : HeuristicSignals.SIGNALS) {
+            DataType t = switch (s.type()) {
+                case LONG -> DataTypes.LongType;
+                case DOUBLE -> DataTypes.DoubleType;
+                case BOOLEAN -> DataTypes.BooleanType;
+            };
+            f.add(DataTypes.createStructField(s.name(), t, false));
+        }
+        f.add(DataTypes.createStructField("exact_group", DataTypes.StringType, true));
+        f.add(DataTypes.createStructField("near_group", DataTypes.StringType, true));
+        for (String c : scoreColumns) f.add(DataTypes.createStructField(c, DataTypes.DoubleType, true));
+        return f;
+    }
+
+    /** The numeric columns of the table, whose histograms the report draws. */
+    static List<String> numericColumns(List<String> scoreColumns) {
+        List<String> out = new ArrayList<>();
+        for (HeuristicSignals.Signal s : HeuristicSignals.SIGNALS) {
+            if (s.type() != HeuristicSignals.Type.BOOLEAN) out.add(s.name());
+        }
+        out.addAll(scoreColumns);
+        return out;
+    }
+
+    static Outcome run(SparkSession spark, JavaRDD<Doc> docs, Broadcast<long[]> frequent, List<DocumentScorer> scorers,
+                       FilterExpression filter, Broadcast<byte[]> hconf, int partitions) {
+        List<String> scoreColumns = scorers.stream().map(DocumentScorer::column).toList();
+        JavaRDD<Annotated> annotated = docs.map(d -> annotate(d, frequent.value(), scorers.size()));
+        if (!scorers.isEmpty()) annotated = annotated.mapPartitions(it -> score(it, scorers, hconf.value()));
+        annotated = annotated.persist(StorageLevel.MEMORY_AND_DISK_SER());
+
+        // The texts stay out of Spark SQL: the table is the signals alone, and each document meets its clauses'
+        // outcomes again by position (the table's partitions are the documents' partitions, in the same order).
+        List<StructField> fields = new ArrayList<>(baseFields(scoreColumns));
+        fields.add(DataTypes.createStructField(REMOVED_BY, DataTypes.StringType, true));
+        Dataset<Row> df = spark.createDataFrame(annotated.map(AnnotationPass::row), DataTypes.createStructType(fields));
+        Column reached = functions.col(REMOVED_BY).isNull();
+        df = df.withColumn(REACHED, reached);
+
+        double[] tertiles = null;
+        if (scoreColumns.contains(PERPLEXITY)) {
+            tertiles = tertiles(df.filter(reached).select(PERPLEXITY).na().drop().javaRDD().map(r -> r.getDouble(0)), partitions);
+            Column p = functions.col(PERPLEXITY);
+            df = df.withColumn(BUCKET, tertiles == null ? functions.lit(null).cast("string")
+                    : functions.when(p.isNull(), functions.lit(null).cast("string"))
+                            .when(p.lt(tertiles[0]), "head").when(p.lt(tertiles[1]), "middle").otherwise("tail"));
+        }
+        int n = filter.clauses().size();
+        Column passes = functions.lit(true);
+        for (int i = 0; i < n; i++) {
+            df = df.withColumn(CLAUSE + i, filter.column(i));
+            passes = passes.and(functions.col(CLAUSE + i));
+        }
+        df = df.withColumn(REMOVED_BY, functions.when(reached.and(functions.not(passes)), functions.lit(FILTER_STEP))
+                .otherwise(functions.col(REMOVED_BY)));
+        df = df.persist(StorageLevel.MEMORY_AND_DISK_SER());
+        Map<String, long[]> failing = clauseCounts(df, n);
+
+        Column[] clauseColumns = new Column[n];
+        for (int i = 0; i < n; i++) clauseColumns[i] = functions.col(CLAUSE + i);
+        JavaRDD<Judged> judged = annotated.zip(df.select(clauseColumns).javaRDD())
+                .filter(t -> t._1().doc().removedBy() == null || "line_filter".equals(t._1().doc().removedBy()))
+                .map(t -> judged(t._1(), t._2(), n))
+                .persist(StorageLevel.MEMORY_AND_DISK_SER());
+        judged.count(); // cached now, so that releasing the annotations does not recompute them
+        List<Integer> numeric = new ArrayList<>();
+        for (int i = 0; i < HeuristicSignals.SIGNALS.size(); i++) {
+            if (HeuristicSignals.SIGNALS.get(i).type() != HeuristicSignals.Type.BOOLEAN) numeric.add(i);
+        }
+        int[] signalIndex = numeric.stream().mapToInt(Integer::intValue).toArray();
+        SignalHistograms.Bins bins = SignalHistograms.count(annotated.filter(a -> a.doc().removedBy() == null)
+                .map(a -> {
+                    double[] v = new double[signalIndex.length + a.scores().length];
+                    for (int i = 0; i < signalIndex.length; i++) v[i] = a.signals()[signalIndex[i]];
+                    System.arraycopy(a.scores(), 0, v, signalIndex.length, a.scores().length);
+                    return new Tuple2<>(a.doc().source(), v);
+                }), numericColumns(scoreColumns), filter.thresholds());
+        annotated.unpersist(false);
+        String[] names = tableSchema(scoreColumns).fieldNames();
+        Dataset<Row> table = df.select(names[0], java.util.Arrays.copyOfRange(names, 1, names.length));
+        return new Outcome(table, judged, failing, tertiles, bins, df);
+    }
+
+    private static Annotated annotate(Doc d, long[] frequent, int scorers) {
+        LineFilter.Result r = LineFilter.apply(d.text(), frequent);
+        Doc t = d.withText(r.text());
+        if (t.removedBy() == null && r.text().isEmpty()) t = t.removedBy("line_filter");
+        double[] scores = new double[scorers];
+        java.util.Arrays.fill(scores, Double.NaN);
+        return new Annotated(t, HeuristicSignals.compute(r.text()), scores, r.lines(), r.removed());
+    }
+
+    private static Row row(Annotated a) {
+        List<Object> v = new ArrayList<>();
+        Doc d = a.doc();
+        v.add(d.key());
+        v.add(d.source());
+        v.add(d.location());
+        for (int i = 0; i < a.signals().length; i++) {
+            double x = a.signals()[i];
+            v.add(switch (HeuristicSignals.SIGNALS.get(i).type()) {
+                case LONG -> (long) x;
+                case DOUBLE -> x;
+                case BOOLEAN -> x != 0;
+            });
+        }
+        v.add(d.exactGroup());
+        v.add(d.nearGroup());
+        for (double s : a.scores()) v.add(Double.isNaN(s) && d.removedBy() != null ? null : s);
+        v.add(d.removedBy());
+        return RowFactory.create(v.toArray());
+    }
+
+    private static Judged judged(Annotated a, Row clauseRow, int n) {
+        Doc d = a.doc();
+        boolean emptied = d.removedBy() != null; // only the emptied ones come here besides those kept so far
+        boolean[] clauses = new boolean[n];
+        for (int i = 0; i < n; i++) clauses[i] = clauseRow.getBoolean(i);
+        QualityFilter.Verdict verdict = emptied ? QualityFilter.Verdict.TOO_SHORT : verdict(clauses);
+        return new Judged(new Doc(d.key(), d.draw(), d.source(), d.location(), d.text()), verdict, emptied, a.lines(),
+                a.linesRemoved());
+    }
+
+    /**
+     * Runs the scorers over one partition in batches of the documents still kept; each scorer's model is opened
+     * once, on the first batch, and closed when the task ends (also when it fails).
+     */
+    private static Iterator<Annotated> score(Iterator<Annotated> in, List<DocumentScorer> scorers, byte[] hconf) {
+        List<DocumentScorer.Scoring> open = new ArrayList<>();
+        ArrayDeque<Annotated> ready = new ArrayDeque<>();
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                if (ready.isEmpty() && in.hasNext()) batch();
+                return !ready.isEmpty();
+            }
+
+            @Override
+            public Annotated next() {
+                if (!hasNext()) throw new java.util.NoSuchElementException();
+                return ready.poll();
+            }
+
+            private void batch() {
+                List<Annotated> batch = new ArrayList<>(BATCH);
+                List<Annotated> scored = new ArrayList<>(BATCH);
+                while (batch.size() < BATCH && in.hasNext()) {
+                    Annotated a = in.next();
+                    batch.add(a);
+                    if (a.doc().removedBy() == null) scored.add(a);
+                }
+                if (!scored.isEmpty()) {
+                    try {
+                        if (open.isEmpty()) openAll();
+                        List<String> texts = scored.stream().map(a -> a.doc().text()).toList();
+                        for (int s = 0; s < scorers.size(); s++) {
+                            double[] scores = open.get(s).score(texts);
+                            if (scores.length != texts.size()) {
+                                throw new IOException("scorer for " + scorers.get(s).column() + " returned "
+                                        + scores.length + " scores for " + texts.size() + " documents");
+                            }
+                            for (int i = 0; i < scores.length; i++) scored.get(i).scores()[s] = scores[i];
+                        }
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+                ready.addAll(batch);
+            }
+
+            private void openAll() throws IOException {
+                var conf = HadoopConf.fromBytes(hconf);
+                for (DocumentScorer s : scorers) open.add(s.open(conf));
+                TaskContext task = TaskContext.get();
+                if (task != null) task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> closeAll());
+            }
+
+            private void closeAll() {
+                for (DocumentScorer.Scoring s : open) {
+                    try {
+                        s.close();
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+                open.clear();
+            }
+        };
+    }
+
+    /**
+     * CCNet's buckets: the exact corpus-wide tertiles of the perplexities, by a distributed sort (only the two
+     * values at ranks ⌊n/3⌋ and ⌊2n/3⌋ reach the driver); null when no document was scored. Below the first is
+     * head, below the second middle, the rest tail.
+     */
+    static double[] tertiles(JavaRDD<Double> values, int partitions) {
+        long n = values.count();
+        if (n == 0) return null;
+        long first = n / 3;
+        long second = 2 * n / 3;
+        Map<Long, Double> at = new LinkedHashMap<>(values.sortBy(x -> x, true, partitions).zipWithIndex()
+                .filter(t -> t._2() == first || t._2() == second)
+                .mapToPair(t -> new Tuple2<>(t._2(), t._1()))
+                .collectAsMap());
+        return new double[] {at.get(first), at.get(second)};
+    }
+}

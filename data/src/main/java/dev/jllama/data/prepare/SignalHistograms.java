@@ -1,0 +1,155 @@
+package dev.jllama.data.prepare;
+
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.plot.CombinedDomainXYPlot;
+import org.jfree.chart.plot.ValueMarker;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.StandardXYBarPainter;
+import org.jfree.chart.renderer.xy.XYBarRenderer;
+import org.jfree.chart.ui.RectangleAnchor;
+import org.jfree.chart.ui.TextAnchor;
+import org.jfree.data.xy.XYBarDataset;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+import scala.Tuple2;
+
+/**
+ * The report's picture of each numeric signal: {@code histograms/COLUMN.png} beside the manifest, one histogram per
+ * source over the documents that reached the filter, with every constant a clause compares the column with drawn
+ * as a red line, so a person sees what a threshold costs. Only bin counts reach the driver.
+ */
+final class SignalHistograms {
+    private SignalHistograms() {}
+
+    static final String DIR = "histograms";
+    static final int BINS = 40;
+
+    /** Bin counts per source and column over [lo, hi] of each column (thresholds included in the range). */
+    record Bins(double[] lo, double[] hi, TreeMap<String, long[][]> bySource) {}
+
+    /**
+     * Counts the values (per document: its source and one value per column, NaN for none) into {@link #BINS} bins
+     * per column: one pass for the ranges, one for the counts; only the counts reach the driver.
+     */
+    static Bins count(JavaRDD<Tuple2<String, double[]>> values, List<String> columns, Map<String, TreeSet<Double>> thresholds) {
+        int k = columns.size();
+        double[][] range = values.map(t -> t._2()).aggregate(null, (acc, v) -> {
+            double[][] r = acc == null ? empty(k) : acc;
+            for (int i = 0; i < k; i++) {
+                if (Double.isNaN(v[i])) continue;
+                r[0][i] = Math.min(r[0][i], v[i]);
+                r[1][i] = Math.max(r[1][i], v[i]);
+            }
+            return r;
+        }, (a, b) -> {
+            if (a == null) return b;
+            if (b == null) return a;
+            double[][] r = empty(k);
+            for (int i = 0; i < k; i++) {
+                r[0][i] = Math.min(a[0][i], b[0][i]);
+                r[1][i] = Math.max(a[1][i], b[1][i]);
+            }
+            return r;
+        });
+        double[] lo = new double[k];
+        double[] hi = new double[k];
+        for (int i = 0; i < k; i++) {
+            lo[i] = range == null || range[0][i] == Double.POSITIVE_INFINITY ? 0 : range[0][i];
+            hi[i] = range == null || range[1][i] == Double.NEGATIVE_INFINITY ? 1 : range[1][i];
+            for (double t : thresholds.getOrDefault(columns.get(i), new TreeSet<>())) {
+                lo[i] = Math.min(lo[i], t);
+                hi[i] = Math.max(hi[i], t);
+            }
+            if (!(hi[i] > lo[i])) hi[i] = lo[i] + 1;
+        }
+        HashMap<String, long[][]> counts = values.aggregate(new HashMap<>(), (acc, t) -> {
+            long[][] h = acc.computeIfAbsent(t._1(), s -> new long[k][BINS]);
+            double[] v = t._2();
+            for (int i = 0; i < k; i++) {
+                if (Double.isNaN(v[i])) continue;
+                h[i][Math.clamp((long) ((v[i] - lo[i]) / (hi[i] - lo[i]) * BINS), 0, BINS - 1)]++;
+            }
+            return acc;
+        }, (a, b) -> {
+            HashMap<String, long[][]> m = new HashMap<>(a);
+            b.forEach((source, h) -> m.merge(source, h, (x, y) -> {
+                long[][] z = new long[k][BINS];
+                for (int i = 0; i < k; i++) for (int j = 0; j < BINS; j++) z[i][j] = x[i][j] + y[i][j];
+                return z;
+            }));
+            return m;
+        });
+        return new Bins(lo, hi, new TreeMap<>(counts));
+    }
+
+    private static double[][] empty(int k) {
+        double[][] r = new double[2][k];
+        java.util.Arrays.fill(r[0], Double.POSITIVE_INFINITY);
+        java.util.Arrays.fill(r[1], Double.NEGATIVE_INFINITY);
+        return r;
+    }
+
+    /** Writes one PNG per column under {@code dir}/histograms; returns the files' names relative to {@code dir}. */
+    static List<String> write(Bins bins, List<String> columns, Map<String, TreeSet<Double>> thresholds, FileSystem fs,
+                              Path dir) throws IOException {
+        if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
+        fs.mkdirs(new Path(dir, DIR));
+        // Drawing dominates (about 0.1 s a chart), and the charts are independent: draw them in parallel.
+        List<String> files = java.util.stream.IntStream.range(0, columns.size()).parallel().mapToObj(i -> {
+            String name = DIR + "/" + columns.get(i) + ".png";
+            try (OutputStream out = fs.create(new Path(dir, name), false)) {
+                ChartUtils.writeChartAsPNG(out, chart(columns.get(i), i, bins.lo()[i], bins.hi()[i], bins.bySource(),
+                        thresholds.getOrDefault(columns.get(i), new TreeSet<>())), 800,
+                        120 + 220 * Math.max(1, bins.bySource().size()), false, 1); // fast deflate: small pictures
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            return name;
+        }).toList();
+        return files;
+    }
+
+    private static JFreeChart chart(String column, int index, double lo, double hi, Map<String, long[][]> bySource,
+                                    TreeSet<Double> thresholds) {
+        double width = (hi - lo) / BINS;
+        CombinedDomainXYPlot plot = new CombinedDomainXYPlot(new NumberAxis(column));
+        for (Map.Entry<String, long[][]> e : bySource.entrySet()) {
+            XYSeries series = new XYSeries(e.getKey());
+            for (int j = 0; j < BINS; j++) series.add(lo + (j + 0.5) * width, e.getValue()[index][j]);
+            XYBarRenderer bars = new XYBarRenderer();
+            bars.setBarPainter(new StandardXYBarPainter());
+            bars.setShadowVisible(false);
+            bars.setSeriesPaint(0, new Color(0x1f77b4));
+            XYPlot p = new XYPlot(new XYBarDataset(new XYSeriesCollection(series), width), null,
+                    new NumberAxis(e.getKey() + ": documents"), bars);
+            p.setBackgroundPaint(Color.WHITE);
+            p.setRangeGridlinePaint(Color.LIGHT_GRAY);
+            for (double t : thresholds) {
+                ValueMarker m = new ValueMarker(t, Color.RED, new BasicStroke(2f));
+                m.setLabel("threshold " + t);
+                m.setLabelAnchor(RectangleAnchor.TOP_RIGHT);
+                m.setLabelTextAnchor(TextAnchor.TOP_LEFT);
+                p.addDomainMarker(m);
+            }
+            plot.add(p);
+        }
+        JFreeChart chart = new JFreeChart(column + " per source, documents reaching the filter",
+                JFreeChart.DEFAULT_TITLE_FONT, plot, false);
+        chart.setBackgroundPaint(Color.WHITE);
+        return chart;
+    }
+}
