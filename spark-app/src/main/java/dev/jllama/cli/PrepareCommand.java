@@ -1,13 +1,16 @@
 package dev.jllama.cli;
 
+import dev.jllama.data.prepare.DocumentScorer;
 import dev.jllama.data.prepare.NearDedupOptions;
 import dev.jllama.data.prepare.PrepareJob;
 import dev.jllama.data.prepare.PrepareOptions;
 import dev.jllama.data.prepare.PrepareResult;
 import dev.jllama.data.prepare.QualityFilter;
 import dev.jllama.model.checkpoint.CheckpointStore;
+import dev.jllama.scoring.DocumentScorers;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -138,6 +141,21 @@ public final class PrepareCommand extends LlamaCommand {
     @Range(min = 0, max = 1)
     Double minQuality;
 
+    @Option(names = "--classifier", paramLabel = "MODEL", description = "score every document reaching the filters"
+            + " with a model written by train-classifier: the annotation column quality_score (filter with"
+            + " --min-quality or --where)")
+    String classifier;
+
+    @Option(names = "--perplexity-model", paramLabel = "CHECKPOINT", description = "score every document reaching the"
+            + " filters with a jllama checkpoint or run directory on the executors' CPU backend: the annotation"
+            + " columns perplexity and perplexity_bucket (head/middle/tail by corpus-wide tertiles)")
+    String perplexityModel;
+
+    @Option(names = "--perplexity-window", paramLabel = "N", description = "tokens predicted per window of the"
+            + " perplexity model (default: the checkpoint's training seq-len)")
+    @Range(min = 1)
+    Integer perplexityWindow;
+
     @Option(names = "--partitions", paramLabel = "N", description = "Spark partitions (default: Spark's default"
             + " parallelism, at least one per 64 MiB of input); the output is the same for any")
     @Range(min = 1)
@@ -158,6 +176,9 @@ public final class PrepareCommand extends LlamaCommand {
     void validate() {
         if (tokenizer != null && vocabSize != null) throw new UsageException("give --tokenizer or --vocab-size, not both");
         if (inputs == null && fromAnnotations == null) throw new UsageException("give --input (or --from-annotations)");
+        if (perplexityWindow != null && perplexityModel == null) {
+            throw new UsageException("--perplexity-window needs --perplexity-model");
+        }
         if (annotations != null && fromAnnotations != null) {
             throw new UsageException("give --annotations or --from-annotations, not both");
         }
@@ -188,7 +209,8 @@ public final class PrepareCommand extends LlamaCommand {
                     .nearDedup(noNearDedup ? null : new NearDedupOptions(shingleWords, bands, rows, threshold))
                     .decontaminate(decontaminate == null ? List.of() : decontaminate, ngram)
                     .annotations(annotations).fromAnnotations(fromAnnotations).where(where)
-                    .minQuality(minQuality == null ? Double.NaN : minQuality);
+                    .minQuality(minQuality == null ? Double.NaN : minQuality)
+                    .scorers(scorers());
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -217,6 +239,26 @@ public final class PrepareCommand extends LlamaCommand {
         result.put("mb_per_s", Math.round(r.megabytesPerSecond() * 1000) / 1000.0);
         result.putAll(r.stats());
         return result;
+    }
+
+    /** The model-based signals asked for, each model checked here so that a bad one is a usage error. */
+    private List<DocumentScorer> scorers() {
+        Configuration hadoop = new Configuration();
+        List<DocumentScorer> scorers = new ArrayList<>();
+        try {
+            if (classifier != null) scorers.add(DocumentScorers.classifier(classifier, hadoop));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--classifier " + classifier + ": " + e.getMessage());
+        }
+        try {
+            if (perplexityModel != null) {
+                scorers.add(DocumentScorers.perplexity(perplexityModel, perplexityWindow,
+                        DocumentScorers.DEFAULT_BATCH_TOKENS, 0, hadoop));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--perplexity-model " + perplexityModel + ": " + e.getMessage());
+        }
+        return scorers;
     }
 
     /** Everything {@code run} would check first, without Spark: inputs match files, the output is free. */
