@@ -19,8 +19,22 @@ public final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterato
         try {
             return package$.MODULE$.Iterator().single(RankTraining.run(plan, env));
         } catch (Exception e) {
-            throw new RankFailedException(env, e);
+            throw new RankFailedException(env, unhidden(e));
         }
+    }
+
+    /**
+     * The failure itself where try-with-resources hid it: a stream whose close() throws the exception its write
+     * threw (HDFS's output stream does, e.g. when the DataNodes are unreachable) makes Java add the exception to
+     * itself as suppressed, which fails with "Self-suppression not permitted" and carries the real one as cause.
+     */
+    static Exception unhidden(Exception e) {
+        Exception real = e;
+        while (real instanceof IllegalArgumentException iae && "Self-suppression not permitted".equals(iae.getMessage())
+                && iae.getCause() instanceof Exception cause) {
+            real = cause;
+        }
+        return real;
     }
 
     /** A failure of a rank, named by rank and host, carried through Spark's task failure to the driver. */
