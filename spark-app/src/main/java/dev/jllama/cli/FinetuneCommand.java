@@ -304,32 +304,12 @@ public final class FinetuneCommand extends LlamaCommand {
         TrainDriver.Outcome outcome = TrainDriver.run(plan, new TrainDriver.Cluster(master, world,
                 backend.threadCount(), conf, maxAttempts), out);
         RankResult first = outcome.ranks().get(0);
-
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("first_loss", first.firstLoss());
-        result.put("final_loss", first.finalLoss());
-        result.put("steps", steps);
-        result.put("start_step", first.startStep());
-        result.put("tokens_per_s", first.tokensPerS());
-        result.put("mfu", first.mfu());
-        result.put("peak_flops", first.peakFlops());
-        result.put("tokens_per_step", outcome.plan().trainOptions().tokensPerStep() * outcome.ranks().size());
-        result.put("ranks", outcome.ranks().size());
-        result.put("master", outcome.master());
-        result.put("zero", zero);
-        result.put("parameters", first.parameters());
+        result.putAll(RunResult.of(outcome, steps, zero, runDir.configFile()));
         result.put("trainable_parameters", first.trainableParameters());
-        result.put("activation_bytes", first.activationBytes());
-        result.put("moment_bytes_per_rank", first.momentBytes());
-        result.put("backend", first.backend());
-        result.put("comm_wait_s", outcome.ranks().stream().map(RankResult::commWaitSeconds).toList());
-        result.put("hosts", outcome.ranks().stream().map(RankResult::host).toList());
-        result.put("gpus", outcome.ranks().stream().map(RankResult::gpus).toList());
         result.put("examples", report.toMap());
-        result.put("data", first.data());
         result.put("init", initDir);
-        result.put("checkpoint", first.checkpoint());
-        result.put("config", runDir.configFile());
         return result;
     }
 }

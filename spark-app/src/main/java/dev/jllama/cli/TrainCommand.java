@@ -11,7 +11,6 @@ import dev.jllama.driver.TrainDriver;
 import dev.jllama.driver.WorldSize;
 import dev.jllama.model.LlamaConfig;
 import dev.jllama.model.train.TrainOptions;
-import dev.jllama.rank.RankResult;
 import dev.jllama.rank.TrainPlan;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -318,33 +317,7 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
                 zero == 1, null, null, Duration.ofSeconds(collectiveTimeout), checkEvery, logEvery, evalBatches, null);
         TrainDriver.Outcome outcome = TrainDriver.run(plan, new TrainDriver.Cluster(master, world,
                 backend.threadCount(), conf, maxAttempts), out);
-        RankResult first = outcome.ranks().get(0);
-
-        Map<String, Object> result = new LinkedHashMap<>();
-        result.put("final_loss", first.finalLoss());
-        result.put("val_loss", first.valLoss());
-        result.put("val_ppl", first.valPerplexity());
-        result.put("val_bpb", first.valBitsPerByte());
-        result.put("steps", steps);
-        result.put("start_step", first.startStep());
-        result.put("tokens_per_s", first.tokensPerS());
-        result.put("mfu", first.mfu());
-        result.put("peak_flops", first.peakFlops());
-        result.put("tokens_per_step", outcome.plan().trainOptions().tokensPerStep() * outcome.ranks().size());
-        result.put("ranks", outcome.ranks().size());
-        result.put("master", outcome.master());
-        result.put("zero", zero);
-        result.put("parameters", first.parameters());
-        result.put("activation_bytes", first.activationBytes());
-        result.put("moment_bytes_per_rank", first.momentBytes());
-        result.put("backend", first.backend());
-        result.put("comm_wait_s", outcome.ranks().stream().map(RankResult::commWaitSeconds).toList());
-        result.put("hosts", outcome.ranks().stream().map(RankResult::host).toList());
-        result.put("gpus", outcome.ranks().stream().map(RankResult::gpus).toList());
-        if (!first.data().isEmpty()) result.put("data", first.data());
-        result.put("checkpoint", first.checkpoint());
-        result.put("config", runDir.configFile());
-        return result;
+        return RunResult.of(outcome, steps, zero, runDir.configFile());
     }
 
     /**
