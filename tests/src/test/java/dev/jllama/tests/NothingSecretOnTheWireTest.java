@@ -80,6 +80,14 @@ public class NothingSecretOnTheWireTest {
             System.out.printf("control run (spark.network.crypto.enabled=false): %d TCP streams, %d payload bytes; "
                     + "job secret found: %s%n", plain.streams().size(), plain.payloadBytes(), control);
             assertFalse(control.isEmpty(), "without Spark's encryption the task, and the secret in it, cross in clear");
+            for (TestHosts.Host host : hosts.hosts()) { // every executor gets the task: each host's link carries it
+                String file = "plain-" + TestHosts.link(host) + ".pcap ";
+                Map<String, byte[]> ofLink = new LinkedHashMap<>();
+                plain.streams().forEach((stream, bytes) -> {
+                    if (stream.startsWith(file)) ofLink.put(stream, bytes);
+                });
+                assertFalse(find(plain.secret(), ofLink).isEmpty(), "the secret in clear on " + TestHosts.link(host));
+            }
         }
     }
 
