@@ -12,7 +12,8 @@ import org.apache.spark.SparkConf;
  * Spark's RPC authentication and encryption, on by default for every master that puts a network between the driver
  * and its executors. Our per-job secret (the ring's and the progress channel's key) reaches the executors inside the
  * serialised task, so without Spark's encryption anyone who can read the network can read it. Settings the user gives
- * win: {@code --conf spark.authenticate=false} (or {@code spark.network.crypto.enabled=false}) is the opt-out.
+ * win: {@code spark.authenticate=false} (or {@code spark.network.crypto.enabled=false}), given as {@code --conf}, to
+ * spark-submit or as a system property, is the opt-out.
  */
 public final class SparkSecurity {
     /**
@@ -43,7 +44,7 @@ public final class SparkSecurity {
             throw new IllegalArgumentException("--master " + master + ": Spark's RPC authentication and encryption "
                     + "are on by default, and a standalone cluster needs its shared secret: give "
                     + "spark.authenticate.secret (or " + SECRET_FILE + "=FILE) as the master and workers have it, "
-                    + "or opt out with --conf spark.authenticate=false");
+                    + "or opt out with spark.authenticate=false (as --conf, spark-submit's --conf or -D in LLAMA_JAVA_OPTS)");
         }
         return conf; // YARN and Kubernetes make and hand out a secret per application themselves
     }
