@@ -153,6 +153,7 @@ matches() {
   [[ "$recorded" == "$wanted spark=yes" || "$recorded" == "$wanted spark=$spark" ]] || return 1
   [[ "$(our_namespaces | wc -l)" == "$(sed -n 's/^hosts=\([0-9]*\).*/\1/p' "$STATE/state")" ]] || return 1
   if [[ "$recorded" == *"spark=yes" ]]; then
+    [[ -s "$STATE/spark-secret" ]] || return 1 # daemons started without authentication
     alive_pid "$STATE/master.pid" >/dev/null || return 1
     local f
     for f in "$STATE"/worker-*.pid; do alive_pid "$f" >/dev/null || return 1; done
