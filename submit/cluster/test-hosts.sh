@@ -17,6 +17,9 @@
 # link is eth0. Logs, process ids and the host list (`jlh-hI ADDRESS` per line, for tools) are in
 # $JLLAMA_TEST_HOSTS_DIR (default /tmp/jllama-test-hosts). Workers run on JAVA_HOME's java (default: JDK 25) with the
 # launcher's class path (spark-app/target, built by submit/llama or ./mvnw -pl spark-app -am package).
+# The master and workers authenticate and encrypt their RPC (spark.authenticate, spark.network.crypto.enabled) with a
+# secret made by each `up`: $JLLAMA_TEST_HOSTS_DIR/spark-secret, readable by root only, which a driver is given with
+# --conf spark.jllama.authenticate.secretFile=$JLLAMA_TEST_HOSTS_DIR/spark-secret.
 set -Eeuo pipefail # -E: the ERR trap of a failed `up` also sees failures inside functions
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -119,7 +122,7 @@ down() {
   for dev in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep "^$PREFIX-" || true); do
     ip link delete "$dev" 2>/dev/null || true
   done
-  rm -f "$STATE"/*.pid "$STATE/hosts" "$STATE/state"
+  rm -f "$STATE"/*.pid "$STATE/hosts" "$STATE/state" "$STATE/spark-secret" "$STATE/spark-auth.conf"
 }
 
 status() {
@@ -150,6 +153,7 @@ matches() {
   [[ "$recorded" == "$wanted spark=yes" || "$recorded" == "$wanted spark=$spark" ]] || return 1
   [[ "$(our_namespaces | wc -l)" == "$(sed -n 's/^hosts=\([0-9]*\).*/\1/p' "$STATE/state")" ]] || return 1
   if [[ "$recorded" == *"spark=yes" ]]; then
+    [[ -s "$STATE/spark-secret" ]] || return 1 # daemons started without authentication
     alive_pid "$STATE/master.pid" >/dev/null || return 1
     local f
     for f in "$STATE"/worker-*.pid; do alive_pid "$f" >/dev/null || return 1; done
@@ -234,8 +238,16 @@ EOF
     export SPARK_HOME="${SPARK_HOME:-$ROOT/spark-app/target/spark-home}"
     mkdir -p "$SPARK_HOME/jars"
     export SPARK_SCALA_VERSION="${SPARK_SCALA_VERSION:-2.13}"
+    # The cluster's shared secret, in files (not on command lines, which every user of the machine can read).
+    (
+      umask 077
+      od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$STATE/spark-secret"
+      printf 'spark.authenticate true\nspark.network.crypto.enabled true\nspark.authenticate.secret %s\n' \
+        "$(cat "$STATE/spark-secret")" > "$STATE/spark-auth.conf"
+    )
     SPARK_LOCAL_IP="$BRIDGE_ADDRESS" start_daemon "" "$STATE/master.pid" "$STATE/master.log" "${JAVA_CMD[@]}" \
-      org.apache.spark.deploy.master.Master --host "$BRIDGE_ADDRESS" --port "$MASTER_PORT" --webui-port 0
+      org.apache.spark.deploy.master.Master --host "$BRIDGE_ADDRESS" --port "$MASTER_PORT" --webui-port 0 \
+      --properties-file "$STATE/spark-auth.conf"
     for ((i = 1; i <= n; i++)); do
       ns="$(host_name "$i")"
       address="$(host_address "$i")"
@@ -244,7 +256,7 @@ EOF
       # by submit/llama (not spark-submit, which would ship the jar) needs no spark.executor.extraClassPath.
       SPARK_LOCAL_IP="$address" SPARK_DIST_CLASSPATH="$APP_CLASSPATH" start_daemon "$ns" "$STATE/worker-$i.pid" "$STATE/worker-$i.log" "${JAVA_CMD[@]}" \
         org.apache.spark.deploy.worker.Worker --host "$address" --cores "$cores" --memory "$memory" --webui-port 0 \
-        --work-dir "$STATE/worker-$i" "$MASTER_URL"
+        --work-dir "$STATE/worker-$i" --properties-file "$STATE/spark-auth.conf" "$MASTER_URL"
     done
     local deadline=$((SECONDS + 120))
     while [[ "$(count_in "$STATE/master.log" "Registering worker")" -lt "$n" ]]; do

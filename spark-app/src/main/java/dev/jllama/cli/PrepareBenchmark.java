@@ -5,6 +5,7 @@ import dev.jllama.data.prepare.PrepareOptions;
 import dev.jllama.data.prepare.PrepareResult;
 import dev.jllama.data.prepare.SyntheticCorpus;
 import dev.jllama.data.tokenizer.Tokenizer;
+import dev.jllama.driver.SparkSecurity;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -37,7 +38,8 @@ final class PrepareBenchmark {
     /** Runs the job on corpora of {@code sizes} MB, in that order, on {@code master}, with files under {@code work}. */
     static Map<String, Object> run(List<Integer> sizes, String master, String work, PrintStream out) throws Exception {
 
-        SparkConf conf = new SparkConf().setAppName("jllama-bench-prepare").setMaster(master).set("spark.ui.enabled", "false");
+        SparkConf conf = SparkSecurity.secure(new SparkConf().setAppName("jllama-bench-prepare").setMaster(master)
+                .set("spark.ui.enabled", "false"));
         if (master.startsWith("local-cluster")) conf.set("spark.executor.extraClassPath", System.getProperty("java.class.path"));
         SyntheticCorpus corpus = SyntheticCorpus.fromBundledWords();
         Map<String, Object> result = new LinkedHashMap<>();
@@ -127,7 +129,8 @@ final class PrepareBenchmark {
      * annotating costs at most 1.5x the plain job.
      */
     static Map<String, Object> annotate(int mb, String master, String work, PrintStream out) throws Exception {
-        SparkConf conf = new SparkConf().setAppName("jllama-bench-annotate").setMaster(master).set("spark.ui.enabled", "false");
+        SparkConf conf = SparkSecurity.secure(new SparkConf().setAppName("jllama-bench-annotate").setMaster(master)
+                .set("spark.ui.enabled", "false"));
         if (master.startsWith("local-cluster")) conf.set("spark.executor.extraClassPath", System.getProperty("java.class.path"));
         SyntheticCorpus corpus = SyntheticCorpus.fromBundledWords();
         Map<String, Object> result = new LinkedHashMap<>();

@@ -6,6 +6,7 @@ import dev.jllama.data.prepare.PrepareJob;
 import dev.jllama.data.prepare.PrepareOptions;
 import dev.jllama.data.prepare.PrepareResult;
 import dev.jllama.data.prepare.QualityFilter;
+import dev.jllama.driver.SparkSecurity;
 import dev.jllama.model.checkpoint.CheckpointStore;
 import dev.jllama.scoring.DocumentScorers;
 import java.io.IOException;
@@ -222,6 +223,11 @@ public final class PrepareCommand extends LlamaCommand {
         if (conf.get("spark.master").startsWith("local-cluster")) {
             // Executors of a local cluster start from this machine's files: give them this JVM's class path.
             conf.setIfMissing("spark.executor.extraClassPath", System.getProperty("java.class.path"));
+        }
+        try {
+            SparkSecurity.secure(conf);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
         }
         PrepareResult r;
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {

@@ -1,5 +1,6 @@
 package dev.jllama.cli;
 
+import dev.jllama.driver.SparkSecurity;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -44,7 +45,7 @@ final class TestHostsScript implements AutoCloseable {
     static TestHostsScript up(int n, double gbps, boolean spark, List<String> options, PrintStream out)
             throws IOException, InterruptedException {
         Path script = findScript();
-        Path state = Path.of(System.getenv().getOrDefault("JLLAMA_TEST_HOSTS_DIR", "/tmp/jllama-test-hosts"));
+        Path state = state();
         String before = readOrEmpty(state.resolve("state"));
         List<String> command = new ArrayList<>(List.of(script.toString(), "up", Integer.toString(n),
                 "--link-gbps", Double.toString(gbps)));
@@ -72,11 +73,17 @@ final class TestHostsScript implements AutoCloseable {
 
     /**
      * train's --conf settings for a driver on this machine whose executors run in the hosts (one core each; their
-     * workers give them the application's classes).
+     * workers give them the application's classes), with the cluster's secret for Spark's authentication.
      */
     static List<String> driverConf(String executorMemory) {
         return List.of("spark.driver.host=" + BRIDGE_ADDRESS, "spark.executor.cores=1",
-                "spark.executor.memory=" + executorMemory);
+                "spark.executor.memory=" + executorMemory,
+                SparkSecurity.SECRET_FILE + "=" + state().resolve("spark-secret"));
+    }
+
+    /** The script's state folder: logs, process ids, the host list and the cluster's secret. */
+    private static Path state() {
+        return Path.of(System.getenv().getOrDefault("JLLAMA_TEST_HOSTS_DIR", "/tmp/jllama-test-hosts"));
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.jllama.cli;
 import dev.jllama.data.tokenizer.BpeTrainer;
 import dev.jllama.data.tokenizer.BpeTrainerOptions;
 import dev.jllama.data.tokenizer.Tokenizer;
+import dev.jllama.driver.SparkSecurity;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -123,6 +124,11 @@ public final class TokenizeCommand extends LlamaCommand {
         SparkConf conf = new SparkConf().setAppName("jllama-tokenize-train");
         if (master != null) conf.setMaster(master);
         else if (!conf.contains("spark.master")) conf.setMaster("local[*]").set("spark.ui.enabled", "false");
+        try {
+            SparkSecurity.secure(conf);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
         JavaSparkContext sc = new JavaSparkContext(conf);
         try {
             JavaRDD<String> text = null;

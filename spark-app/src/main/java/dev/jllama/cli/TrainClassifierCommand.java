@@ -1,6 +1,7 @@
 package dev.jllama.cli;
 
 import dev.jllama.data.prepare.PrepareOptions;
+import dev.jllama.driver.SparkSecurity;
 import dev.jllama.model.checkpoint.CheckpointStore;
 import dev.jllama.scoring.ClassifierTraining;
 import java.io.IOException;
@@ -81,6 +82,11 @@ public final class TrainClassifierCommand extends LlamaCommand {
         else if (!conf.contains("spark.master")) conf.setMaster("local[*]").set("spark.ui.enabled", "false");
         if (conf.get("spark.master").startsWith("local-cluster")) {
             conf.setIfMissing("spark.executor.extraClassPath", System.getProperty("java.class.path"));
+        }
+        try {
+            SparkSecurity.secure(conf);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
         }
         Map<String, Object> result = new LinkedHashMap<>();
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {

@@ -116,7 +116,10 @@ public final class TrainDriver {
         return String.join(" ", e.getMessage().lines().takeWhile(line -> !line.startsWith("\tat ")).toList());
     }
 
-    /** The run's Spark configuration: spark-submit's, {@code --conf} settings and {@code --master}, and ours. */
+    /**
+     * The run's Spark configuration: spark-submit's, {@code --conf} settings and {@code --master}, and ours, Spark's
+     * authentication and encryption among them ({@link SparkSecurity}).
+     */
     public static SparkConf sparkConf(String master, List<String> extra) {
         SparkConf conf = new SparkConf().setAppName("jllama-train");
         for (String kv : extra) {
@@ -153,7 +156,7 @@ public final class TrainDriver {
         if (conf.contains("spark.executor.resource.gpu.amount") && !conf.contains("spark.task.resource.gpu.amount")) {
             conf.set("spark.task.resource.gpu.amount", "1");
         }
-        return conf;
+        return SparkSecurity.secure(conf);
     }
 
     /** True for Spark in this JVM ({@code local}, {@code local[N]}), not for {@code local-cluster}. */

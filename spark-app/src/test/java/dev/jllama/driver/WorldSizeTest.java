@@ -11,8 +11,11 @@ import org.junit.jupiter.api.Test;
 /** The world size comes from the configuration and --ranks alone, never from which executors registered first. */
 class WorldSizeTest {
 
+    /** The settings, and a standalone cluster's secret, which a spark:// master needs. */
     private static SparkConf conf(String master, String... settings) {
-        return TrainDriver.sparkConf(master, List.of(settings));
+        List<String> all = new java.util.ArrayList<>(List.of(settings));
+        all.add("spark.authenticate.secret=cluster-secret");
+        return TrainDriver.sparkConf(master, all);
     }
 
     @Test

@@ -7,17 +7,21 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 
 /**
  * A Spark standalone cluster on 127.0.0.1: a master and workers, each its own JVM started from this JVM's class
- * path, as an operator's cluster would run them. Executors are the workers' child processes.
+ * path, as an operator's cluster would run them, with Spark's authentication and encryption on and a secret of their
+ * own (in a file, as an operator would keep it). Executors are the workers' child processes.
  */
 final class StandaloneCluster implements AutoCloseable {
     private final Process master;
     private final List<Process> workers = new ArrayList<>();
     private final String url;
+    private final Path secretFile;
 
     StandaloneCluster(Path dir, int workerCount, String workerMemory) throws Exception {
         Files.createDirectories(Path.of(System.getenv("SPARK_HOME"), "jars"));
@@ -33,18 +37,25 @@ final class StandaloneCluster implements AutoCloseable {
                 logger.deploy.name = org.apache.spark.deploy
                 logger.deploy.level = info
                 """);
+        secretFile = dir.resolve("spark-secret");
+        byte[] secret = new byte[32];
+        new SecureRandom().nextBytes(secret);
+        Files.writeString(secretFile, HexFormat.of().formatHex(secret));
+        Files.writeString(dir.resolve("spark-auth.conf"), "spark.authenticate true\nspark.network.crypto.enabled true\n"
+                + "spark.authenticate.secret " + HexFormat.of().formatHex(secret) + "\n");
         int port;
         try (ServerSocket free = new ServerSocket(0)) {
             port = free.getLocalPort();
         }
         url = "spark://127.0.0.1:" + port;
         master = start(dir.resolve("master.log"), "org.apache.spark.deploy.master.Master",
-                "--host", "127.0.0.1", "--port", Integer.toString(port), "--webui-port", "0");
+                "--host", "127.0.0.1", "--port", Integer.toString(port), "--webui-port", "0",
+                "--properties-file", dir.resolve("spark-auth.conf").toString());
         for (int i = 0; i < workerCount; i++) {
             Path work = Files.createDirectories(dir.resolve("worker-" + i));
             workers.add(start(dir.resolve("worker-" + i + ".log"), "org.apache.spark.deploy.worker.Worker",
                     "--host", "127.0.0.1", "--cores", "1", "--memory", workerMemory, "--webui-port", "0",
-                    "--work-dir", work.toString(), url));
+                    "--work-dir", work.toString(), "--properties-file", dir.resolve("spark-auth.conf").toString(), url));
         }
         Path masterLog = dir.resolve("master.log");
         long deadline = System.nanoTime() + 120_000_000_000L;
@@ -81,11 +92,14 @@ final class StandaloneCluster implements AutoCloseable {
         return url;
     }
 
-    /** Spark settings for an application on this cluster: executors of one core that load this JVM's classes. */
+    /**
+     * Spark settings for an application on this cluster: executors of one core that load this JVM's classes, and the
+     * cluster's secret.
+     */
     List<String> conf(String executorMemory) {
         return List.of("--master", url, "--conf", "spark.executor.cores=1", "--conf", "spark.executor.memory=" + executorMemory,
                 "--conf", "spark.executor.extraClassPath=" + System.getProperty("java.class.path"),
-                "--conf", "spark.driver.host=127.0.0.1");
+                "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.jllama.authenticate.secretFile=" + secretFile);
     }
 
     /** The executor JVMs running now. */

@@ -74,11 +74,15 @@ final class TestHosts implements AutoCloseable {
         return hosts;
     }
 
-    /** Spark settings for a driver in this JVM using the hosts' workers: executors of one core on this JVM's classes. */
+    /**
+     * Spark settings for a driver in this JVM using the hosts' workers: executors of one core on this JVM's classes,
+     * and the cluster's secret for Spark's authentication.
+     */
     List<String> sparkConf(String executorMemory) {
         return List.of("spark.driver.host=" + BRIDGE_ADDRESS, "spark.driver.bindAddress=" + BRIDGE_ADDRESS,
                 "spark.executor.cores=1", "spark.executor.memory=" + executorMemory,
-                "spark.executor.extraClassPath=" + System.getProperty("java.class.path"));
+                "spark.executor.extraClassPath=" + System.getProperty("java.class.path"),
+                "spark.jllama.authenticate.secretFile=" + STATE.resolve("spark-secret"));
     }
 
     /** Runs a command in a host's namespace. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jllama.cli.Main;
+import dev.jllama.driver.SparkSecurity;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -91,7 +92,7 @@ class TestHostsTest {
                     .set("spark.scheduler.maxRegisteredResourcesWaitingTime", "120s")
                     .set("spark.serializer", "org.apache.spark.serializer.JavaSerializer").set("spark.ui.enabled", "false");
             for (String kv : hosts.sparkConf("512m")) conf.set(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
-            try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+            try (JavaSparkContext sc = new JavaSparkContext(SparkSecurity.secure(conf))) {
                 // Two tasks for two free one-core executors: one on each.
                 reports = sc.parallelize(List.of(0, 1), 2).mapPartitions(new WhereAmI()).collect();
             }
