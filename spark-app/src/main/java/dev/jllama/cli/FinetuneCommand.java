@@ -7,7 +7,6 @@ import dev.jllama.data.finetune.InstructionFormat;
 import dev.jllama.data.finetune.InstructionWindows;
 import dev.jllama.data.tokenizer.Tokenizer;
 import dev.jllama.driver.TrainDriver;
-import dev.jllama.driver.WorldSize;
 import dev.jllama.model.LlamaConfig;
 import dev.jllama.model.Lora;
 import dev.jllama.model.checkpoint.CheckpointStore;
@@ -140,41 +139,8 @@ public final class FinetuneCommand extends LlamaCommand {
             description = "example-order seed (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark-submit's, else local"
-            + " Spark in this JVM)")
-    String master;
-
-    @Option(names = "--ranks", paramLabel = "N", description = "data-parallel ranks, as for train")
-    @Range(min = 1)
-    Integer ranks;
-
-    @Option(names = "--zero", defaultValue = "0", paramLabel = "STAGE",
-            description = "1 shards AdamW's moments across ranks (ZeRO stage 1) (default: ${DEFAULT-VALUE})")
-    @Range(min = 0, max = 1)
-    int zero;
-
-    @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "a Spark setting (repeatable)")
-    List<String> conf = new ArrayList<>();
-
-    @Option(names = "--collective-timeout", defaultValue = "180", paramLabel = "S",
-            description = "seconds a rank waits for a silent peer before failing (default: ${DEFAULT-VALUE})")
-    @Range(min = 1)
-    int collectiveTimeout;
-
-    @Option(names = "--max-attempts", defaultValue = "4", paramLabel = "N", description = "runs of the training stage"
-            + " before giving up, each after the first resuming from the newest checkpoint (default: ${DEFAULT-VALUE})")
-    @Range(min = 1)
-    int maxAttempts;
-
-    @Option(names = "--check-every", defaultValue = "100", paramLabel = "N", description = "steps between cross-rank"
-            + " parameter checksums; 0 never checks (default: ${DEFAULT-VALUE})")
-    @Range(min = 0)
-    int checkEvery;
-
-    @Option(names = "--log-every", defaultValue = "10", paramLabel = "N",
-            description = "steps between progress lines (default: ${DEFAULT-VALUE})")
-    @Range(min = 1)
-    int logEvery;
+    @Mixin
+    ClusterOptions cluster;
 
     static final class LoraTargets extends ArrayList<String> {
         LoraTargets() {
@@ -196,9 +162,7 @@ public final class FinetuneCommand extends LlamaCommand {
         if (loraRank == null && (loraAlpha != null || loraTargets != null)) {
             throw new UsageException((loraAlpha != null ? "--lora-alpha" : "--lora-targets") + " goes with --lora-rank");
         }
-        for (String kv : conf) {
-            if (kv.indexOf('=') <= 0) throw new UsageException("--conf expects KEY=VALUE, got '" + kv + "'");
-        }
+        cluster.validate();
     }
 
     @Override
@@ -210,12 +174,7 @@ public final class FinetuneCommand extends LlamaCommand {
             throw new UsageException(runDir + " already holds checkpoints (newest " + newest.get() + "): add --resume"
                     + " to continue that run, or --overwrite to delete them and start over");
         }
-        int world;
-        try {
-            world = WorldSize.of(TrainDriver.sparkConf(master, conf), ranks);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
+        int world = cluster.worldSize();
 
         String initDir;
         TrainingState initState;
@@ -299,14 +258,13 @@ public final class FinetuneCommand extends LlamaCommand {
         TrainPlan plan = new TrainPlan(windowsFile, initDir, lora == null ? null : lora.toJson().toString(),
                 runDir.checkpointRoot(), model.toJson().toString(),
                 options.toJson().toString(), backend.backend, backend.deviceIndex(), backend.threadCount(),
-                backend.precision().label(), resume, zero == 1, null, null, Duration.ofSeconds(collectiveTimeout),
-                checkEvery, logEvery, 0, null);
-        TrainDriver.Outcome outcome = TrainDriver.run(plan, new TrainDriver.Cluster(master, world,
-                backend.threadCount(), conf, maxAttempts), out);
+                backend.precision().label(), resume, cluster.zero == 1, null, null, Duration.ofSeconds(cluster.collectiveTimeout),
+                cluster.checkEvery, cluster.logEvery, 0, null);
+        TrainDriver.Outcome outcome = TrainDriver.run(plan, cluster.cluster(world, backend.threadCount()), out);
         RankResult first = outcome.ranks().get(0);
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("first_loss", first.firstLoss());
-        result.putAll(RunResult.of(outcome, steps, zero, runDir.configFile()));
+        result.putAll(RunResult.of(outcome, steps, cluster.zero, runDir.configFile()));
         result.put("trainable_parameters", first.trainableParameters());
         result.put("examples", report.toMap());
         result.put("init", initDir);

@@ -110,44 +110,8 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
             description = "initialisation and data-order seed (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark-submit's, else local"
-            + " Spark in this JVM)")
-    String master;
-
-    @Option(names = "--ranks", paramLabel = "N", description = "data-parallel ranks: on local Spark (default 1); on a"
-            + " cluster whose size the configuration does not fix (local-cluster[N,..], spark.executor.instances or"
-            + " spark.cores.max / spark.executor.cores do), required")
-    @Range(min = 1)
-    Integer ranks;
-
-    @Option(names = "--zero", defaultValue = "0", paramLabel = "STAGE",
-            description = "1 shards AdamW's moments across ranks (ZeRO stage 1); 0 replicates them (default: ${DEFAULT-VALUE})")
-    @Range(min = 0, max = 1)
-    int zero;
-
-    @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "a Spark setting (repeatable)")
-    List<String> conf = new ArrayList<>();
-
-    @Option(names = "--collective-timeout", defaultValue = "180", paramLabel = "S",
-            description = "seconds a rank waits for a silent peer before failing (default: ${DEFAULT-VALUE})")
-    @Range(min = 1)
-    int collectiveTimeout;
-
-    @Option(names = "--max-attempts", defaultValue = "4", paramLabel = "N", description = "runs of the training stage"
-            + " before giving up; each attempt after a lost rank resumes from the newest intact checkpoint (default:"
-            + " ${DEFAULT-VALUE})")
-    @Range(min = 1)
-    int maxAttempts;
-
-    @Option(names = "--check-every", defaultValue = "100", paramLabel = "N", description = "steps between cross-rank"
-            + " parameter checksums; 0 never checks (default: ${DEFAULT-VALUE})")
-    @Range(min = 0)
-    int checkEvery;
-
-    @Option(names = "--log-every", defaultValue = "10", paramLabel = "N",
-            description = "steps between progress lines (default: ${DEFAULT-VALUE})")
-    @Range(min = 1)
-    int logEvery;
+    @Mixin
+    ClusterOptions cluster;
 
     @Option(names = "--eval-batches", defaultValue = "8", paramLabel = "N", description = "validation micro-batches"
             + " evaluated at every checkpoint and at the end, spread evenly over the split; 0 evaluates none (default:"
@@ -186,9 +150,7 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
                         + (FIXED.contains(name) ? " (the checkpoint fixes the " + name + ")" : ""));
             }
         }
-        for (String kv : conf) {
-            if (kv.indexOf('=') <= 0) throw new UsageException("--conf expects KEY=VALUE, got '" + kv + "'");
-        }
+        cluster.validate();
     }
 
     @Override
@@ -231,12 +193,7 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
             throw new UsageException(runDir + " already holds checkpoints (newest " + newest.get() + "): add --resume"
                     + " to continue that run, or --overwrite to delete them and start over");
         }
-        int world;
-        try {
-            world = WorldSize.of(TrainDriver.sparkConf(master, conf), ranks);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
+        int world = cluster.worldSize();
 
         java.nio.file.Path bundledCache = java.nio.file.Path.of("runs", "data", "bundled");
         java.nio.file.Path bundled = bundledCache.toAbsolutePath().resolve(BundledCorpus.DATASET_NAME);
@@ -314,10 +271,9 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
         TrainPlan plan = new TrainPlan(dataSpec, null, null, runDir.checkpointRoot(), modelConfig.toJson().toString(),
                 options.toJson().toString(), backend.backend, backend.deviceIndex(), backend.threadCount(),
                 backend.precision().label(), resume,
-                zero == 1, null, null, Duration.ofSeconds(collectiveTimeout), checkEvery, logEvery, evalBatches, null);
-        TrainDriver.Outcome outcome = TrainDriver.run(plan, new TrainDriver.Cluster(master, world,
-                backend.threadCount(), conf, maxAttempts), out);
-        return RunResult.of(outcome, steps, zero, runDir.configFile());
+                cluster.zero == 1, null, null, Duration.ofSeconds(cluster.collectiveTimeout), cluster.checkEvery, cluster.logEvery, evalBatches, null);
+        TrainDriver.Outcome outcome = TrainDriver.run(plan, cluster.cluster(world, backend.threadCount()), out);
+        return RunResult.of(outcome, steps, cluster.zero, runDir.configFile());
     }
 
     /**
