@@ -54,13 +54,17 @@ final class AnnotationPass {
      * each clause ({@link #clauseCounts}), and the perplexity tertiles (null: no perplexity scorer).
      */
     record Outcome(Dataset<Row> table, JavaRDD<Judged> judged, Map<String, long[]> failingBySource, double[] tertiles,
-                   SignalHistograms.Bins histograms, Dataset<Row> cached) {
+                   SignalHistograms.Bins histograms, JavaRDD<Annotated> annotatedDocs, Dataset<Row> cached) {
         long annotated() {
             return failingBySource.values().stream().mapToLong(c -> c[0]).sum();
         }
 
-        /** Drops the cached annotations once the table is written; the judged documents are cached on their own. */
+        /**
+         * Drops the cached annotations, once the table is written and a pass over the judged documents has cached
+         * them (they are computed from the annotations).
+         */
         void release() {
+            annotatedDocs.unpersist(false);
             cached.unpersist(false);
         }
     }
@@ -98,20 +102,46 @@ final class AnnotationPass {
 
     /** Per source: documents, documents that reached the filter, and of those the ones failing clause 0, 1, ... */
     private static Map<String, long[]> clauseCounts(Dataset<Row> df, int n) {
+        return aggregate(df, n, List.of()).failingBySource();
+    }
+
+    /** Per source the clause counts; per column the least and greatest value (+inf and -inf where there is none). */
+    private record Aggregate(Map<String, long[]> failingBySource, double[] min, double[] max) {}
+
+    /**
+     * {@link #clauseCounts} and, over the documents that reached the filter, each of {@code ranged}'s columns' least
+     * and greatest value (NaN and null skipped): one aggregation, one pass.
+     */
+    private static Aggregate aggregate(Dataset<Row> df, int n, List<String> ranged) {
         List<Column> counted = new ArrayList<>();
         counted.add(functions.sum(functions.when(functions.col(REACHED), 1).otherwise(0)));
         for (int i = 0; i < n; i++) {
             counted.add(functions.sum(functions.when(functions.col(REACHED).and(functions.not(functions.col(CLAUSE + i))), 1)
                     .otherwise(0)));
         }
+        for (String c : ranged) {
+            Column v = functions.col(c).cast(DataTypes.DoubleType);
+            Column valued = functions.when(functions.col(REACHED).and(functions.not(functions.isnan(v))), v);
+            counted.add(functions.min(valued));
+            counted.add(functions.max(valued));
+        }
         Map<String, long[]> out = new TreeMap<>();
+        double[] min = new double[ranged.size()];
+        double[] max = new double[ranged.size()];
+        java.util.Arrays.fill(min, Double.POSITIVE_INFINITY);
+        java.util.Arrays.fill(max, Double.NEGATIVE_INFINITY);
         for (Row r : df.groupBy("source").agg(functions.count(functions.lit(1)), counted.toArray(Column[]::new))
                 .collectAsList()) {
             long[] c = new long[n + 2];
             for (int i = 0; i < n + 2; i++) c[i] = r.isNullAt(i + 1) ? 0 : ((Number) r.get(i + 1)).longValue();
             out.put(r.getString(0), c);
+            for (int i = 0; i < ranged.size(); i++) {
+                int at = n + 3 + 2 * i;
+                if (!r.isNullAt(at)) min[i] = Math.min(min[i], r.getDouble(at));
+                if (!r.isNullAt(at + 1)) max[i] = Math.max(max[i], r.getDouble(at + 1));
+            }
         }
-        return out;
+        return new Aggregate(out, min, max);
     }
 
     /** The filter's verdict from the clauses' outcomes: clause 0 is min chars, clause 1 max symbol ratio. */
@@ -191,31 +221,31 @@ final class AnnotationPass {
         df = df.withColumn(REMOVED_BY, functions.when(reached.and(functions.not(passes)), functions.lit(FILTER_STEP))
                 .otherwise(functions.col(REMOVED_BY)));
         df = df.persist(StorageLevel.MEMORY_AND_DISK_SER());
-        Map<String, long[]> failing = clauseCounts(df, n);
+        // The histograms' ranges come with the clause counts, their counts from the cached columns: neither pass
+        // reads a text again.
+        List<String> numeric = numericColumns(scoreColumns);
+        Aggregate aggregate = aggregate(df, n, numeric);
+        double[][] range = SignalHistograms.ranges(aggregate.min(), aggregate.max(), numeric, filter.thresholds());
+        Column[] sourceAndNumeric = new Column[numeric.size() + 1];
+        sourceAndNumeric[0] = functions.col("source");
+        for (int i = 0; i < numeric.size(); i++) sourceAndNumeric[i + 1] = functions.col(numeric.get(i)).cast(DataTypes.DoubleType);
+        SignalHistograms.Bins bins = SignalHistograms.count(df.filter(functions.col(REACHED)).select(sourceAndNumeric).javaRDD()
+                .map(r -> {
+                    double[] v = new double[r.size() - 1];
+                    for (int i = 0; i < v.length; i++) v[i] = r.isNullAt(i + 1) ? Double.NaN : r.getDouble(i + 1);
+                    return new Tuple2<>(r.getString(0), v);
+                }), range[0], range[1]);
 
+        // Cached as the first pass over it computes it (the split's counting); the annotations stay cached till then.
         Column[] clauseColumns = new Column[n];
         for (int i = 0; i < n; i++) clauseColumns[i] = functions.col(CLAUSE + i);
         JavaRDD<Judged> judged = annotated.zip(df.select(clauseColumns).javaRDD())
                 .filter(t -> t._1().doc().removedBy() == null || "line_filter".equals(t._1().doc().removedBy()))
                 .map(t -> judged(t._1(), t._2(), n))
                 .persist(StorageLevel.MEMORY_AND_DISK_SER());
-        judged.count(); // cached now, so that releasing the annotations does not recompute them
-        List<Integer> numeric = new ArrayList<>();
-        for (int i = 0; i < HeuristicSignals.SIGNALS.size(); i++) {
-            if (HeuristicSignals.SIGNALS.get(i).type() != HeuristicSignals.Type.BOOLEAN) numeric.add(i);
-        }
-        int[] signalIndex = numeric.stream().mapToInt(Integer::intValue).toArray();
-        SignalHistograms.Bins bins = SignalHistograms.count(annotated.filter(a -> a.doc().removedBy() == null)
-                .map(a -> {
-                    double[] v = new double[signalIndex.length + a.scores().length];
-                    for (int i = 0; i < signalIndex.length; i++) v[i] = a.signals()[signalIndex[i]];
-                    System.arraycopy(a.scores(), 0, v, signalIndex.length, a.scores().length);
-                    return new Tuple2<>(a.doc().source(), v);
-                }), numericColumns(scoreColumns), filter.thresholds());
-        annotated.unpersist(false);
         String[] names = tableSchema(scoreColumns).fieldNames();
         Dataset<Row> table = df.select(names[0], java.util.Arrays.copyOfRange(names, 1, names.length));
-        return new Outcome(table, judged, failing, tertiles, bins, df);
+        return new Outcome(table, judged, aggregate.failingBySource(), tertiles, bins, annotated, df);
     }
 
     private static Annotated annotate(Doc d, long[] frequent, int scorers) {

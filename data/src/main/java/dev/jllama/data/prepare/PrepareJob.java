@@ -10,6 +10,7 @@ import dev.jllama.data.tokenizer.BpeTrainerOptions;
 import dev.jllama.data.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -18,6 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -241,6 +244,10 @@ public final class PrepareJob {
         QualityFilter quality = o.quality();
         Map<String, Object> stats = new LinkedHashMap<>();
         JavaRDD<Judged> judged;
+        JavaRDD<Doc> deduplicated = docs;
+        Runnable release = () -> deduplicated.unpersist(false); // once the judged documents are cached
+        CompletableFuture<Void> drawing = null;
+        List<String> pictures = List.of();
         if (o.signals()) {
             JavaRDD<Doc> all = docs;
             for (JavaRDD<Doc> r : removed) all = all.union(r);
@@ -257,18 +264,41 @@ public final class PrepareJob {
                 stats.put("annotations", annotating.table().toString());
                 timed.accept("annotations written to " + annotating.table());
             }
-            List<String> pictures = SignalHistograms.write(a.histograms(), AnnotationPass.numericColumns(scoreColumns(o)),
-                    annotating.filter().thresholds(), fs, tmp);
+            // Drawn on the driver while the executors split, tokenise and write; awaited before the output is published.
+            List<String> numeric = AnnotationPass.numericColumns(scoreColumns(o));
+            drawing = CompletableFuture.runAsync(() -> {
+                try {
+                    SignalHistograms.write(a.histograms(), numeric, annotating.filter().thresholds(), fs, tmp);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            pictures = SignalHistograms.files(numeric);
             stats.put("histograms", pictures);
-            timed.accept(String.format("%d histograms written to %s/", pictures.size(), SignalHistograms.DIR));
-            a.release();
+            release = () -> {
+                deduplicated.unpersist(false);
+                a.release();
+            };
             for (JavaRDD<Doc> r : removed) r.unpersist(false);
         } else {
             judged = docs.map(d -> judge(d, frequentB.value(), quality)).persist(StorageLevel.MEMORY_AND_DISK_SER());
             stats.put("documents_annotated", 0L);
         }
-        return finish(sc, o, fs, tmp, judged, report, stats, partitions, files, inputBytes, inputDocs, nonEmpty, textBytes,
-                uniqueDocs, frequent.length, decontamination, tasks, hconf, conf, timed, log, docs);
+        try {
+            Map<String, Object> result = finish(sc, o, fs, tmp, judged, report, stats, partitions, files, inputBytes,
+                    inputDocs, nonEmpty, textBytes, uniqueDocs, frequent.length, decontamination, tasks, hconf, conf,
+                    timed, log, release);
+            if (drawing != null) {
+                drawing.join();
+                timed.accept(String.format("%d histograms written to %s/", pictures.size(), SignalHistograms.DIR));
+            }
+            return result;
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof UncheckedIOException io ? io.getCause()
+                    : new IOException("drawing the histograms failed: " + e.getCause(), e.getCause());
+        } finally {
+            if (drawing != null) drawing.handle((v, t) -> null).join(); // nothing is written into tmp once this returns
+        }
     }
 
     /** The documents that went on from the filter: split, tokenised, written; the manifest and report. */
@@ -278,13 +308,13 @@ public final class PrepareJob {
                                               long inputDocs, long nonEmpty, long textBytes, long uniqueDocs,
                                               int frequentLines, Map<String, Object> decontamination,
                                               Decontamination.Tasks tasks, Broadcast<byte[]> hconf, Configuration conf,
-                                              Consumer<String> timed, Consumer<String> log, JavaRDD<Doc> docs)
+                                              Consumer<String> timed, Consumer<String> log, Runnable release)
             throws IOException {
         QualityFilter quality = o.quality();
         Counts counts = judged.map(Judged::counts).fold(new Counts(), Counts::plus);
         report.stage("line_filter", SourceCounts.of(judged.filter(j -> !j.emptied()).map(Judged::doc)));
         report.stage("quality_filter", SourceCounts.of(judged.filter(Judged::kept).map(Judged::doc)));
-        docs.unpersist(false);
+        release.run();
 
         double cut = valCut(judged, o.valFraction(), counts.kept);
         JavaRDD<Judged> kept = judged.filter(Judged::kept);
@@ -451,7 +481,7 @@ public final class PrepareJob {
         stats.put("documents_annotated", 0L);
         Map<String, Object> result = finish(sc, o, fs, tmp, judged, report, stats, partitions, files, inputBytes,
                 inputDocs, nonEmpty, textBytes, report.stageDocuments("annotations"), frequent.length,
-                new LinkedHashMap<>(), null, hconf, sc.hadoopConfiguration(), timed, log, docs);
+                new LinkedHashMap<>(), null, hconf, sc.hadoopConfiguration(), timed, log, () -> docs.unpersist(false));
         matched.unpersist(false);
         return result;
     }

@@ -42,40 +42,31 @@ final class SignalHistograms {
     record Bins(double[] lo, double[] hi, TreeMap<String, long[][]> bySource) {}
 
     /**
-     * Counts the values (per document: its source and one value per column, NaN for none) into {@link #BINS} bins
-     * per column: one pass for the ranges, one for the counts; only the counts reach the driver.
+     * The bins' range of each column: its values' [min, max] widened to take in every threshold a clause compares
+     * it with; [0, 1] for a column without values, one unit wide for a single value. Returns {lo, hi}.
      */
-    static Bins count(JavaRDD<Tuple2<String, double[]>> values, List<String> columns, Map<String, TreeSet<Double>> thresholds) {
+    static double[][] ranges(double[] min, double[] max, List<String> columns, Map<String, TreeSet<Double>> thresholds) {
         int k = columns.size();
-        double[][] range = values.map(t -> t._2()).aggregate(null, (acc, v) -> {
-            double[][] r = acc == null ? empty(k) : acc;
-            for (int i = 0; i < k; i++) {
-                if (Double.isNaN(v[i])) continue;
-                r[0][i] = Math.min(r[0][i], v[i]);
-                r[1][i] = Math.max(r[1][i], v[i]);
-            }
-            return r;
-        }, (a, b) -> {
-            if (a == null) return b;
-            if (b == null) return a;
-            double[][] r = empty(k);
-            for (int i = 0; i < k; i++) {
-                r[0][i] = Math.min(a[0][i], b[0][i]);
-                r[1][i] = Math.max(a[1][i], b[1][i]);
-            }
-            return r;
-        });
         double[] lo = new double[k];
         double[] hi = new double[k];
         for (int i = 0; i < k; i++) {
-            lo[i] = range == null || range[0][i] == Double.POSITIVE_INFINITY ? 0 : range[0][i];
-            hi[i] = range == null || range[1][i] == Double.NEGATIVE_INFINITY ? 1 : range[1][i];
+            lo[i] = min[i] == Double.POSITIVE_INFINITY ? 0 : min[i];
+            hi[i] = max[i] == Double.NEGATIVE_INFINITY ? 1 : max[i];
             for (double t : thresholds.getOrDefault(columns.get(i), new TreeSet<>())) {
                 lo[i] = Math.min(lo[i], t);
                 hi[i] = Math.max(hi[i], t);
             }
             if (!(hi[i] > lo[i])) hi[i] = lo[i] + 1;
         }
+        return new double[][] {lo, hi};
+    }
+
+    /**
+     * Counts the values (per document: its source and one value per column, NaN for none) into {@link #BINS} bins
+     * per column over [lo, hi] ({@link #ranges}), in one pass; only the counts reach the driver.
+     */
+    static Bins count(JavaRDD<Tuple2<String, double[]>> values, double[] lo, double[] hi) {
+        int k = lo.length;
         HashMap<String, long[][]> counts = values.aggregate(new HashMap<>(), (acc, t) -> {
             long[][] h = acc.computeIfAbsent(t._1(), s -> new long[k][BINS]);
             double[] v = t._2();
@@ -96,31 +87,31 @@ final class SignalHistograms {
         return new Bins(lo, hi, new TreeMap<>(counts));
     }
 
-    private static double[][] empty(int k) {
-        double[][] r = new double[2][k];
-        java.util.Arrays.fill(r[0], Double.POSITIVE_INFINITY);
-        java.util.Arrays.fill(r[1], Double.NEGATIVE_INFINITY);
-        return r;
+    /** The pictures' names, relative to the directory {@link #write} is given: one per column. */
+    static List<String> files(List<String> columns) {
+        return columns.stream().map(c -> DIR + "/" + c + ".png").toList();
     }
 
-    /** Writes one PNG per column under {@code dir}/histograms; returns the files' names relative to {@code dir}. */
-    static List<String> write(Bins bins, List<String> columns, Map<String, TreeSet<Double>> thresholds, FileSystem fs,
-                              Path dir) throws IOException {
+    /** Writes one PNG per column under {@code dir}/{@link #files}. */
+    static void write(Bins bins, List<String> columns, Map<String, TreeSet<Double>> thresholds, FileSystem fs, Path dir)
+            throws IOException {
         if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
         fs.mkdirs(new Path(dir, DIR));
+        List<String> files = files(columns);
         // Drawing dominates (about 0.1 s a chart), and the charts are independent: draw them in parallel.
-        List<String> files = java.util.stream.IntStream.range(0, columns.size()).parallel().mapToObj(i -> {
-            String name = DIR + "/" + columns.get(i) + ".png";
-            try (OutputStream out = fs.create(new Path(dir, name), false)) {
-                ChartUtils.writeChartAsPNG(out, chart(columns.get(i), i, bins.lo()[i], bins.hi()[i], bins.bySource(),
-                        thresholds.getOrDefault(columns.get(i), new TreeSet<>())), 800,
-                        120 + 220 * Math.max(1, bins.bySource().size()), false, 1); // fast deflate: small pictures
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-            return name;
-        }).toList();
-        return files;
+        try {
+            java.util.stream.IntStream.range(0, columns.size()).parallel().forEach(i -> {
+                try (OutputStream out = fs.create(new Path(dir, files.get(i)), false)) {
+                    ChartUtils.writeChartAsPNG(out, chart(columns.get(i), i, bins.lo()[i], bins.hi()[i], bins.bySource(),
+                            thresholds.getOrDefault(columns.get(i), new TreeSet<>())), 800,
+                            120 + 220 * Math.max(1, bins.bySource().size()), false, 1); // fast deflate: small pictures
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
     }
 
     private static JFreeChart chart(String column, int index, double lo, double hi, Map<String, long[][]> bySource,
