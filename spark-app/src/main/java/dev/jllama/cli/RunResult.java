@@ -9,7 +9,10 @@ import java.util.Map;
 final class RunResult {
     private RunResult() {}
 
-    /** Rank 0's figures and every rank's host, GPUs and all-reduce wait; {@code config}: the run's config.json. */
+    /**
+     * Rank 0's figures and every rank's host, GPUs, all-reduce wait and training-data bytes read and trained on (with
+     * their ratio over all ranks, read-ahead included); {@code config}: the run's config.json.
+     */
     static Map<String, Object> of(TrainDriver.Outcome outcome, int steps, int zero, String config) {
         RankResult first = outcome.ranks().get(0);
         Map<String, Object> result = new LinkedHashMap<>();
@@ -31,6 +34,11 @@ final class RunResult {
         result.put("moment_bytes_per_rank", first.momentBytes());
         result.put("backend", first.backend());
         result.put("comm_wait_s", outcome.ranks().stream().map(RankResult::commWaitSeconds).toList());
+        result.put("bytes_read", outcome.ranks().stream().map(RankResult::bytesRead).toList());
+        result.put("bytes_trained", outcome.ranks().stream().map(RankResult::bytesTrained).toList());
+        long read = outcome.ranks().stream().mapToLong(RankResult::bytesRead).sum();
+        long trained = outcome.ranks().stream().mapToLong(RankResult::bytesTrained).sum();
+        result.put("read_amplification", trained == 0 ? null : (double) read / trained);
         result.put("hosts", outcome.ranks().stream().map(RankResult::host).toList());
         result.put("gpus", outcome.ranks().stream().map(RankResult::gpus).toList());
         if (!first.data().isEmpty()) result.put("data", first.data());

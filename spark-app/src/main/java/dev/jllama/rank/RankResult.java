@@ -20,10 +20,13 @@ import java.util.Map;
  * @param checkpoint  rank 0: the newest complete checkpoint
  * @param firstLoss   mean loss of this run's first step over all ranks (null when there was nothing to do)
  * @param trainableParameters parameters the optimizer updates
+ * @param bytesRead   bytes this rank read from the training data's file system, its read-ahead included (0 for
+ *                    instruction data, which is read whole)
+ * @param bytesTrained bytes of the training tokens this rank trained on (seq_len tokens per window)
  */
 public record RankResult(int rank, String host, List<String> gpus, String backend, String device, int startStep, int steps,
                          Double finalLoss, Double tokensPerS, Double mfu, Double peakFlops, Double valLoss, Double valPerplexity,
                          Double valBitsPerByte, long parameters, long activationBytes,
                          long momentBytes, double commWaitSeconds, Map<String, Map<String, Object>> data, String checkpoint,
-                         Double firstLoss, long trainableParameters)
+                         Double firstLoss, long trainableParameters, long bytesRead, long bytesTrained)
         implements Serializable {}

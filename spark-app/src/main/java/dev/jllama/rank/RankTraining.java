@@ -143,6 +143,8 @@ public final class RankTraining {
                 StepStats last;
                 RankSlice slice = new RankSlice(rank, world, options.microBatch() * options.accumulation());
                 Map<String, Map<String, Object>> proportions;
+                long bytesRead = 0;
+                long bytesTrained = 0;
                 RunMonitor monitor = null; // rank 0's progress messages, metrics.jsonl and loss.png
                 double[] firstLoss = {Double.NaN};
                 try (WindowSource windows = data == null ? null : data.windows("train", options.seqLen(),
@@ -175,6 +177,10 @@ public final class RankTraining {
                             }, afterCheckpoint);
                     proportions = windows != null ? windows.report()
                             : Map.of("instructions", Map.of("windows", examples.windows(), "epochs", exampleReader.epochs()));
+                    if (windows != null) {
+                        bytesRead = windows.bytesRead();
+                        bytesTrained = windows.bytesTrained();
+                    }
                 } catch (Exception e) {
                     if (monitor != null) monitor.closeEventFile(); // this attempt's; a retried one starts its own
                     throw e;
@@ -201,7 +207,8 @@ public final class RankTraining {
                         model.parameters().count(), model.activations(options.microBatch(), options.seqLen()).bytes(),
                         momentBytes, sync instanceof CollectiveSync c ? c.waitSeconds() : 0, proportions,
                         rank == 0 ? store.latest().map(Path::toString).orElse(null) : null,
-                        Double.isNaN(firstLoss[0]) ? null : firstLoss[0], model.trainable().count());
+                        Double.isNaN(firstLoss[0]) ? null : firstLoss[0], model.trainable().count(), bytesRead,
+                        bytesTrained);
             }
         }
     }

@@ -35,9 +35,9 @@ class KryoRegistrationTest {
         data.put("web", web);
         RankResult[] results = {
                 new RankResult(0, "10.0.0.1", List.of("0"), "cpu", "CPU, 2 threads", 6, 12, 5.5, 1234.5, 0.125, 3.0e11, 5.75, 314.2, 2.5, 360768,
-                        7094272, 2886144, 0.25, data, "hdfs://nn:8020/runs/a/checkpoints/step-00000012", 6.25, 360768),
+                        7094272, 2886144, 0.25, data, "hdfs://nn:8020/runs/a/checkpoints/step-00000012", 6.25, 360768, 1_100_000, 1_048_576),
                 new RankResult(1, "10.0.0.2", List.of(), "tornado", null, 0, 12, null, null, null, null, null, null, null, 1, 2, 3, 0, Map.of(),
-                        null, null, 1)};
+                        null, null, 1, 0, 0)};
         SerializerInstance kryo = kryo(true);
         ByteBuffer bytes = kryo.serialize(results, TAG);
         RankResult[] back = kryo.deserialize(bytes, TAG);
@@ -47,7 +47,7 @@ class KryoRegistrationTest {
     @Test
     void withoutTheRegistrationKryoRefusesThem() {
         RankResult[] results = {new RankResult(0, "h", List.of(), "cpu", "d", 0, 1, 1.0, 1.0, null, null, null, null, null, 1, 1, 1, 0, Map.of(),
-                null, null, 1)};
+                null, null, 1, 0, 0)};
         Exception e = assertThrows(Exception.class, () -> kryo(false).serialize(results, TAG));
         assertTrue(String.valueOf(e.getMessage()).contains("Class is not registered"), e.toString());
     }

@@ -82,6 +82,14 @@ class DistributedEquivalenceTest {
         assertEquals(2, pair.get("ranks").asInt());
         assertEquals(single.get("tokens_per_step").asLong(), pair.get("tokens_per_step").asLong());
         assertSameTraining(one, two);
+        // Each rank trained on 5 steps of 4 windows of 64 uint16 tokens and read at least those bytes.
+        assertEquals("[2560,2560]", pair.get("bytes_trained").toString(), pair.toString());
+        long read = 0;
+        for (JsonNode rank : pair.get("bytes_read")) {
+            assertTrue(rank.asLong() >= 2560, "a rank reads at least what it trains on: " + pair);
+            read += rank.asLong();
+        }
+        assertEquals((double) read / (2 * 2560), pair.get("read_amplification").asDouble(), 1e-12);
     }
 
     @Test

@@ -28,17 +28,19 @@ class TestHostsTrainingTest {
     static Path work;
 
     /**
-     * HDFS (a MiniDFSCluster) that the test hosts reach: the NameNode listens on every address, the DataNode too, and
-     * it names itself by the bridge's address, which clients in the hosts use ({@code dfs.client.use.datanode.hostname});
+     * HDFS (a MiniDFSCluster) that the test hosts reach: the NameNode listens on every address, the DataNodes too, and
+     * each names itself by the bridge's address, which clients in the hosts use ({@code dfs.client.use.datanode.hostname});
      * clients here reach it on loopback, where the NameNode saw it register.
      */
-    static MiniDFSCluster reachableHdfs(Path base) throws Exception {
+    static MiniDFSCluster reachableHdfs(Path base, int dataNodes) throws Exception {
         Configuration conf = new Configuration();
         conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, base.toFile().getAbsolutePath());
         conf.set("dfs.namenode.rpc-bind-host", "0.0.0.0");
         conf.set("dfs.datanode.address", "0.0.0.0:0");
+        conf.set("dfs.datanode.http.address", "0.0.0.0:0"); // kept as configured, so fixed ports would collide
+        conf.set("dfs.datanode.ipc.address", "0.0.0.0:0");
         conf.set("dfs.datanode.hostname", TestHosts.BRIDGE_ADDRESS);
-        MiniDFSCluster hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).checkDataNodeAddrConfig(true)
+        MiniDFSCluster hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(dataNodes).checkDataNodeAddrConfig(true)
                 .checkDataNodeHostConfig(true)
                 .format(true).build();
         hdfs.waitActive();
@@ -64,7 +66,7 @@ class TestHostsTrainingTest {
         String reference = work.resolve("reference").toString();
         train(run(data, reference, 1, 4, 2));
 
-        MiniDFSCluster hdfs = reachableHdfs(work.resolve("hdfs"));
+        MiniDFSCluster hdfs = reachableHdfs(work.resolve("hdfs"), 1);
         try (TestHosts hosts = TestHosts.up(2, "--link-gbps", "1")) {
             TestHosts.shape(hosts.hosts().get(1), 250);
             String out = rootFromHosts(hdfs) + "/runs/hosts";

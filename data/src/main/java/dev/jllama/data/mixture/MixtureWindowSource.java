@@ -8,6 +8,7 @@ import dev.jllama.data.shard.WindowSource;
 import dev.jllama.data.shard.WindowStream;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +30,8 @@ final class MixtureWindowSource implements WindowSource {
     private final List<MixtureComponent> components;
     private final List<String> fingerprints;
     private final List<WindowStream> streams;
+    /** wanted.get(c): the indices of dataset c's stream this rank will read, found by replaying the coming draws. */
+    private final List<WindowStream.Wanted> wanted;
     private final double[] weights;
     private final long[] windowsPerEpoch;
     private final double[] cumulative;
@@ -65,6 +68,9 @@ final class MixtureWindowSource implements WindowSource {
         }
         cumulative[cumulative.length - 1] = 1.0;
         this.counts = new long[components.size()];
+        List<WindowStream.Wanted> w = new ArrayList<>();
+        for (int c = 0; c < components.size(); c++) w.add(wantedOf(c));
+        this.wanted = List.copyOf(w);
         advanceTo(start);
         markBoundary(start);
     }
@@ -87,7 +93,8 @@ final class MixtureWindowSource implements WindowSource {
         }
         List<WindowStream> streams = new ArrayList<>();
         try {
-            for (int i = 0; i < datasets.size(); i++) streams.add(datasets.get(i).stream(split, seqLen, SplitMix64.seed(seed, i)));
+            for (int i = 0; i < datasets.size(); i++) streams.add(datasets.get(i).stream(split, seqLen, SplitMix64.seed(seed, i),
+                    slice.readAheadVisits()));
         } catch (IOException | RuntimeException e) {
             for (WindowStream s : streams) s.close();
             throw e;
@@ -141,7 +148,7 @@ final class MixtureWindowSource implements WindowSource {
             int c = choose(g);
             long index = counts[c]++;
             scanned = g + 1;
-            streams.get(c).copy(index, dst, i * len, x -> nextWanted(c, x));
+            streams.get(c).copy(index, dst, i * len, wanted.get(c));
             read++;
             if (read % slice.windowsPerStep() == 0) {
                 long boundary = slice.consumedAtStepBoundary(start, read);
@@ -161,18 +168,52 @@ final class MixtureWindowSource implements WindowSource {
     }
 
     /**
-     * The smallest index at or after {@code x} of dataset {@code c}'s stream that this rank will read, found by
-     * replaying the coming draws; -1 if none within {@link #LOOKAHEAD_DRAWS} draws.
+     * Dataset {@code c}'s indices this rank will read, found by replaying the coming draws (those from
+     * {@code scanned} on) up to {@link #LOOKAHEAD_DRAWS} ahead.
      */
-    private long nextWanted(int c, long x) {
-        long count = counts[c];
-        for (long g = scanned, end = scanned + LOOKAHEAD_DRAWS; g < end; g++) {
-            if (choose(g) == c) {
-                if (count >= x && slice.owns(start, g)) return count;
-                count++;
+    private WindowStream.Wanted wantedOf(int c) {
+        return new WindowStream.Wanted() {
+            @Override
+            public long firstAtOrAfter(long x) {
+                long[] first = scan(x, Long.MAX_VALUE, 1);
+                return first.length == 0 ? -1 : first[0];
             }
-        }
-        return -1;
+
+            @Override
+            public long[] within(long from, long to) {
+                return scan(from, to, Integer.MAX_VALUE);
+            }
+
+            /** Up to {@code limit} indices in [from, to) of dataset c that this rank's coming draws read. */
+            private long[] scan(long from, long to, int limit) {
+                long[] found = new long[16];
+                int n = 0;
+                long count = counts[c];
+                for (long g = scanned, end = scanned + LOOKAHEAD_DRAWS; g < end && count < to && n < limit; g++) {
+                    if (choose(g) != c) continue;
+                    if (count >= from && slice.owns(start, g)) {
+                        if (n == found.length) found = Arrays.copyOf(found, 2 * n);
+                        found[n++] = count;
+                    }
+                    count++;
+                }
+                return Arrays.copyOf(found, n);
+            }
+        };
+    }
+
+    @Override
+    public long bytesRead() {
+        long sum = 0;
+        for (WindowStream s : streams) sum += s.bytesRead();
+        return sum;
+    }
+
+    @Override
+    public long bytesTrained() {
+        long sum = 0;
+        for (WindowStream s : streams) sum += s.bytesTrained();
+        return sum;
     }
 
     @Override

@@ -402,7 +402,8 @@ public final class PrepareJob {
         log.accept(report.table());
         Manifest.TokenizerFile tok = DatasetWriter.writeTokenizer(fs, tmp, tokenizer.toModelBytes());
         Manifest manifest = new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, vocab, tokenizer.bosId(), eos, width,
-                tok, Manifest.DEFAULT_BLOCK_BYTES, splits, stats);
+                tok, Manifest.DEFAULT_BLOCK_BYTES,
+                Manifest.chunkBytesFor(Manifest.DEFAULT_BLOCK_BYTES), splits, stats);
         DatasetWriter.writeManifest(fs, tmp, manifest);
         return stats;
     }

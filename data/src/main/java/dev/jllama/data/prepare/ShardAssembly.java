@@ -102,8 +102,10 @@ final class ShardAssembly {
         FileSystem fs = DatasetWriter.withoutSideChecksums(file.getFileSystem(c));
         TokenWidth width = TokenWidth.forVocabulary(vocabSize);
         byte[] buf = new byte[1 << 20];
+        ShardWriter w;
+        ShardInfo info;
         try (OutputStream out = new BufferedOutputStream(fs.create(file, true), 1 << 20)) {
-            ShardWriter w = new ShardWriter(out, file.toString(), width, plan.tokens(), vocabSize, blockBytes);
+            w = new ShardWriter(out, file.toString(), width, plan.tokens(), vocabSize, blockBytes);
             for (Piece piece : plan.pieces()) {
                 Path part = new Path(piece.file());
                 try (FSDataInputStream in = part.getFileSystem(c).open(part)) {
@@ -117,7 +119,9 @@ final class ShardAssembly {
                     }
                 }
             }
-            return w.finish(name);
+            info = w.finish(name);
         }
+        DatasetWriter.writeChunkChecksums(fs, file, w.chunkCrcs(), true); // a retried task rewrites its shard too
+        return info;
     }
 }

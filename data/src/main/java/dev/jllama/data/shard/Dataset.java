@@ -99,14 +99,14 @@ public final class Dataset {
             saved.checkMatches(fingerprint, split, seqLen, seed);
             start = saved.windows();
         }
-        return new RankWindowSource(stream(split, seqLen, seed), slice, fingerprint, split, seed, start);
+        return new RankWindowSource(stream(split, seqLen, seed, slice.readAheadVisits()), slice, fingerprint, split, seed, start);
     }
 
     /**
      * The global window stream of {@code split} for windows of seqLen+1 tokens shuffled by {@code seed}, readable by
-     * global index; a split without a single window is an error.
+     * global index, keeping {@code readAhead} block visits loaded ahead; a split without a single window is an error.
      */
-    public WindowStream stream(String split, int seqLen, long seed) throws IOException {
+    public WindowStream stream(String split, int seqLen, long seed, int readAhead) throws IOException {
         if (seqLen <= 0) throw new IllegalArgumentException("seqLen must be positive, got " + seqLen);
         Manifest.Split s = manifest.split(split);
         long[] shardTokens = s.shards().stream().mapToLong(ShardInfo::tokens).toArray();
@@ -117,7 +117,7 @@ public final class Dataset {
                     + s.shards().size() + " shards) has no window of " + (seqLen + 1) + " tokens");
         }
         BlockLoader loader = new BlockLoader(dir, dir.getFileSystem(conf), manifest, s.shards());
-        return new WindowStream(order, loader, "jllama-window-prefetch-" + dir.getName() + "-" + split);
+        return new WindowStream(order, loader, readAhead, "jllama-window-prefetch-" + dir.getName() + "-" + split);
     }
 
     /** Windows of seqLen+1 tokens in one epoch of {@code split}: what one pass over its shards yields. */

@@ -16,13 +16,24 @@ public final class DatasetWriter {
         return String.format("%s-%05d.bin", split, index);
     }
 
-    /** Writes a whole shard from an array of tokens. */
+    /** Writes a whole shard from an array of tokens, and its chunk checksums file. */
     public static ShardInfo writeShard(FileSystem fs, Path file, TokenWidth width, int[] tokens, int off, int len,
                                        int vocabSize, int blockBytes) throws IOException {
+        ShardWriter w;
+        ShardInfo info;
         try (OutputStream out = fs.create(file, false)) {
-            ShardWriter w = new ShardWriter(out, file.toString(), width, len, vocabSize, blockBytes);
+            w = new ShardWriter(out, file.toString(), width, len, vocabSize, blockBytes);
             w.write(tokens, off, len);
-            return w.finish(file.getName());
+            info = w.finish(file.getName());
+        }
+        writeChunkChecksums(fs, file, w.chunkCrcs(), false);
+        return info;
+    }
+
+    /** Writes {@code SHARD.crc32c} beside {@code shard}: the CRC32C of each chunk_bytes slice of it. */
+    public static void writeChunkChecksums(FileSystem fs, Path shard, byte[] chunkCrcs, boolean overwrite) throws IOException {
+        try (OutputStream out = fs.create(new Path(shard.getParent(), Manifest.chunkChecksumsFile(shard.getName())), overwrite)) {
+            out.write(chunkCrcs);
         }
     }
 

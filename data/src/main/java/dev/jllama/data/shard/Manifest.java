@@ -15,6 +15,8 @@ import java.util.Map;
  * {@code manifest.json} of a token dataset (format described in docs/formats/token-shards.md). It is written
  * last, so its presence marks a complete dataset.
  *
+ * @param chunkBytes  size of the slices the chunk checksums files ({@code SHARD.crc32c}) cover; null for datasets
+ *                    written without them, which are read in whole {@code block_bytes} blocks
  * @param splits      "train" and "val", in that order
  * @param preparation what the preparation job did (options and counts); informational, never read back
  */
@@ -28,6 +30,7 @@ public record Manifest(
         int tokenWidth,
         TokenizerFile tokenizer,
         int blockBytes,
+        Integer chunkBytes,
         Map<String, Split> splits,
         Map<String, Object> preparation) {
 
@@ -36,6 +39,9 @@ public record Manifest(
     public static final String FILE_NAME = "manifest.json";
     public static final String TOKENIZER_FILE = "tokenizer.model";
     public static final int DEFAULT_BLOCK_BYTES = 1 << 20;
+    /** As HDFS's bytes-per-checksum: fine enough that a window of 512+ tokens reads little beyond its own bytes. */
+    public static final int DEFAULT_CHUNK_BYTES = 512;
+    public static final String CHUNK_CHECKSUMS_SUFFIX = ".crc32c";
 
     /** The tokenizer model stored beside the shards. */
     public record TokenizerFile(String file, long bytes, String crc32c) {}
@@ -54,6 +60,24 @@ public record Manifest(
 
     public Manifest {
         splits = splits == null ? null : new LinkedHashMap<>(splits);
+    }
+
+    /** A manifest without chunk checksums (datasets written before them). */
+    public Manifest(String format, int formatVersion, int vocabSize, int bosId, int eosId, int tokenWidth,
+                    TokenizerFile tokenizer, int blockBytes, Map<String, Split> splits, Map<String, Object> preparation) {
+        this(format, formatVersion, vocabSize, bosId, eosId, tokenWidth, tokenizer, blockBytes, null, splits, preparation);
+    }
+
+    /** The largest divisor of {@code blockBytes} up to {@link #DEFAULT_CHUNK_BYTES}: chunks must tile blocks. */
+    public static int chunkBytesFor(int blockBytes) {
+        int c = Math.min(DEFAULT_CHUNK_BYTES, blockBytes);
+        while (blockBytes % c != 0) c--;
+        return c;
+    }
+
+    /** The chunk checksums file of shard file {@code shardFile}, beside it. */
+    public static String chunkChecksumsFile(String shardFile) {
+        return shardFile + CHUNK_CHECKSUMS_SUFFIX;
     }
 
     public Split split(String name) {
@@ -96,6 +120,10 @@ public record Manifest(
         }
         if (tokenizer == null || tokenizer.file() == null) throw new IOException(where + "field 'tokenizer.file' is missing");
         if (blockBytes <= 0) throw new IOException(where + "field 'block_bytes' must be positive, got " + blockBytes);
+        if (chunkBytes != null && (chunkBytes <= 0 || blockBytes % chunkBytes != 0)) {
+            throw new IOException(where + "field 'chunk_bytes' " + chunkBytes + " must be positive and divide 'block_bytes' "
+                    + blockBytes);
+        }
         if (splits == null || !splits.containsKey("train")) throw new IOException(where + "field 'splits.train' is missing");
         for (Map.Entry<String, Split> e : splits.entrySet()) {
             String sp = "splits." + e.getKey();

@@ -17,6 +17,19 @@ public record RankSlice(int rank, int worldSize, int windowsPerStep) {
         if (windowsPerStep <= 0) throw new IllegalArgumentException("windowsPerStep must be positive, got " + windowsPerStep);
     }
 
+    /** Ranks whose read-ahead depths differ, so that this many ranks read different blocks at any one time. */
+    static final int STAGGERED_RANKS = 8;
+
+    /**
+     * How many block visits ahead of the one it trains on this rank keeps loaded: 1 + rank mod 8. While the world
+     * trains on visit k, rank r loads visit k+1+r, so concurrent reads go to different blocks (on HDFS, to other
+     * DataNodes) instead of all ranks reading one block at once; the ranks' read-ahead stays below one block's
+     * windows each, since a rank reads about 1/N of each visit.
+     */
+    public int readAheadVisits() {
+        return 1 + rank % STAGGERED_RANKS;
+    }
+
     /** Windows the whole world reads per step, W·N. */
     public long windowsPerWorldStep() {
         return (long) windowsPerStep * worldSize;

@@ -40,6 +40,16 @@ final class RankWindowSource implements WindowSource {
     }
 
     @Override
+    public long bytesRead() {
+        return stream.bytesRead();
+    }
+
+    @Override
+    public long bytesTrained() {
+        return stream.bytesTrained();
+    }
+
+    @Override
     public String position() {
         return WindowPosition.of(fingerprint, split, stream.seqLen(), seed, slice.consumedAtStepBoundary(start, read)).toJson();
     }

@@ -7,7 +7,8 @@ import java.nio.ByteOrder;
 
 /**
  * Writes one shard to a stream. The token count goes into the header first, so it must be known up front
- * (HDFS files cannot be rewritten in place); {@link #finish} checks that exactly that many tokens came.
+ * (HDFS files cannot be rewritten in place); {@link #finish} checks that exactly that many tokens came. It also
+ * keeps the shard's chunk checksums ({@link Manifest#chunkBytesFor}), which the caller writes beside the shard.
  */
 public final class ShardWriter {
     private final OutputStream out;
@@ -28,7 +29,7 @@ public final class ShardWriter {
         this.file = file;
         this.header = ShardHeader.of(width, (int) tokens);
         this.vocabSize = vocabSize;
-        this.crc = new Crc32cBlocks(blockBytes);
+        this.crc = new Crc32cBlocks(blockBytes, Manifest.chunkBytesFor(blockBytes));
         this.buffer = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
         byte[] h = header.encode();
         crc.update(h, 0, h.length);
@@ -81,5 +82,10 @@ public final class ShardWriter {
         }
         out.flush();
         return new ShardInfo(name, written, crc.bytes(), crc.crc32c(), crc.blockCrcs());
+    }
+
+    /** The contents of the shard's chunk checksums file; call after {@link #finish}. */
+    public byte[] chunkCrcs() {
+        return crc.chunkCrcs();
     }
 }

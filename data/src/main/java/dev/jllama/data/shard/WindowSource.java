@@ -24,6 +24,12 @@ public interface WindowSource extends AutoCloseable {
      */
     String position();
 
+    /** Bytes this rank has read from the file system (shards, headers, checksums), its read-ahead included. */
+    long bytesRead();
+
+    /** Bytes of the tokens this rank has trained on (seqLen tokens per window read), for the read amplification. */
+    long bytesTrained();
+
     /** What a log line should show about the source (a mixture: per dataset weight, windows and realised fraction). */
     default Map<String, Map<String, Object>> report() {
         return Map.of();

@@ -4,33 +4,59 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.function.LongUnaryOperator;
 
 /**
- * Reads windows of a split's global stream ({@link WindowOrder}) by global index. It holds the block of the
- * window read last in memory and loads the next block its caller will need on a background daemon thread, so
- * reads are block-sized (about the manifest's block_bytes) and rarely wait on the file system. Indices should
- * mostly increase: going back to an earlier block reloads it. Not thread-safe.
+ * Reads windows of a split's global stream ({@link WindowOrder}) by global index, for one reader that says which
+ * indices it will ask for ({@link Wanted}). Of each block visit it reads only those indices' windows (whole
+ * checksum chunks around them, see {@link BlockLoader#loadRanges}), so N ranks sharing a visit each read about a
+ * 1/N of it. It holds the visit of the window read last in memory and loads the next {@code readAhead} visits its
+ * reader will need on a background daemon thread, so reads rarely wait on the file system; ranks given different
+ * read-ahead depths ({@link RankSlice#readAheadVisits}) load different blocks at any one time. Indices should
+ * mostly increase: going back to an earlier visit reloads it. Not thread-safe.
  */
 public final class WindowStream implements Closeable {
+    /** Which global indices of the stream its reader will ask for. */
+    public interface Wanted {
+        /** The smallest index at or after {@code x} that the reader will ask for, or -1 if not known. */
+        long firstAtOrAfter(long x);
+
+        /** The indices in [from, to) that the reader will ask for, ascending. */
+        default long[] within(long from, long to) {
+            long[] found = new long[16];
+            int n = 0;
+            for (long x = firstAtOrAfter(from); x >= 0 && x < to; x = firstAtOrAfter(x + 1)) {
+                if (n == found.length) found = Arrays.copyOf(found, 2 * n);
+                found[n++] = x;
+            }
+            return Arrays.copyOf(found, n);
+        }
+    }
+
+    /** A block visit's wanted windows, loaded or on their way. */
+    private record Visit(WindowOrder.Placement placement, Future<TokenBlock> tokens) {}
+
     private final WindowOrder order;
     private final BlockLoader loader;
+    private final int readAhead;
     private final ExecutorService prefetcher;
+    private final ArrayDeque<Visit> ahead = new ArrayDeque<>();
 
     private WindowOrder.Placement placement;
     private int[] windowOrder;
     private TokenBlock current;
-    private int currentBlock = -1;
-    private Future<TokenBlock> pending;
-    private int pendingBlock = -1;
+    private long windowsCopied;
 
-    WindowStream(WindowOrder order, BlockLoader loader, String threadName) {
+    WindowStream(WindowOrder order, BlockLoader loader, int readAhead, String threadName) {
+        if (readAhead < 1) throw new IllegalArgumentException("readAhead must be at least 1 visit, got " + readAhead);
         this.order = order;
         this.loader = loader;
+        this.readAhead = readAhead;
         this.prefetcher = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, threadName);
             t.setDaemon(true);
@@ -42,73 +68,90 @@ public final class WindowStream implements Closeable {
         return order.seqLen();
     }
 
-    /**
-     * Copies window {@code g} of the global stream (seqLen+1 tokens) into dst[off ..).
-     *
-     * @param nextWanted maps a global index x to the smallest index at or after x that the caller will ask for
-     *                   next, or -1 if unknown; used to choose the block to prefetch
-     */
-    public void copy(long g, int[] dst, int off, LongUnaryOperator nextWanted) throws IOException {
-        if (placement == null || g < placement.start() || g >= placement.end()) enter(g, nextWanted);
-        int window = order.firstWindowOf(placement.block()) + windowOrder[(int) (g - placement.start())];
-        current.copy((long) window * order.seqLen(), dst, off, order.seqLen() + 1);
+    /** Bytes this stream has read from the file system: shards, headers and chunk checksums, read-ahead included. */
+    public long bytesRead() {
+        return loader.bytesRead();
     }
 
-    private void enter(long g, LongUnaryOperator nextWanted) throws IOException {
+    /** Bytes of the tokens trained on in the windows copied so far: seqLen tokens each (their inputs). */
+    public long bytesTrained() {
+        return windowsCopied * order.seqLen() * loader.tokenWidth();
+    }
+
+    /** Copies window {@code g} of the global stream (seqLen+1 tokens) into dst[off ..). */
+    public void copy(long g, int[] dst, int off, Wanted wanted) throws IOException {
+        if (placement == null || g < placement.start() || g >= placement.end()) enter(g, wanted);
+        long first = windowStart(g);
+        if (current.holds(first, order.seqLen() + 1)) {
+            current.copy(first, dst, off, order.seqLen() + 1);
+        } else { // the reader asked for an index it had not announced: read that window alone
+            load(placement, new long[] {g}).copy(first, dst, off, order.seqLen() + 1);
+        }
+        windowsCopied++;
+    }
+
+    /** First token, within its shard, of the window at global index {@code g} of the current visit. */
+    private long windowStart(long g) {
+        int window = order.firstWindowOf(placement.block()) + windowOrder[(int) (g - placement.start())];
+        return (long) window * order.seqLen();
+    }
+
+    private void enter(long g, Wanted wanted) throws IOException {
         WindowOrder.Placement p = order.locate(g);
-        placement = null; // until the block is in memory
-        if (p.block() != currentBlock) {
-            current = null; // let the old block go before the next one arrives
-            currentBlock = -1;
-            current = take(p.block());
-            currentBlock = p.block();
+        placement = null; // until the visit is in memory
+        current = null; // let the old visit go before the next one arrives
+        while (!ahead.isEmpty() && ahead.peekFirst().placement().start() < p.start()) ahead.pollFirst().tokens().cancel(true);
+        if (!ahead.isEmpty() && ahead.peekFirst().placement().start() == p.start()) {
+            current = await(ahead.pollFirst().tokens());
+        } else {
+            for (Visit v : ahead) v.tokens().cancel(true); // a jump: what was read ahead is for another place
+            ahead.clear();
+            long[] indices = wanted.within(g, p.end());
+            if (indices.length == 0 || indices[0] != g) indices = prepend(g, indices);
+            current = load(p, indices);
         }
         placement = p;
         windowOrder = order.windowOrderInBlock(p.epoch(), p.block());
-        long next = nextWanted.applyAsLong(p.end());
-        if (next >= 0) prefetch(order.locate(next).block());
+        readAhead(p, wanted);
     }
 
-    private TokenBlock take(int block) throws IOException {
-        Future<TokenBlock> f = pending;
-        boolean prefetched = pendingBlock == block;
-        pending = null;
-        pendingBlock = -1;
-        if (prefetched) return await(f);
-        if (f != null) f.cancel(true);
-        return load(block);
-    }
-
-    private void prefetch(int block) {
-        if (block == currentBlock || block == pendingBlock) return;
-        if (pending != null) pending.cancel(true);
-        pendingBlock = block;
-        TokenRange range = range(block);
-        pending = prefetcher.submit(() -> {
-            try {
-                return range.load(loader);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
-    }
-
-    private TokenBlock load(int block) throws IOException {
-        return range(block).load(loader);
-    }
-
-    /** The tokens a block's windows cover: tokens [firstToken, endToken) of a shard. */
-    private record TokenRange(int shard, long firstToken, long endToken) {
-        TokenBlock load(BlockLoader loader) throws IOException {
-            return loader.load(shard, firstToken, endToken);
+    /** Queues the loads of the reader's next visits after {@code p} until {@code readAhead} are loaded or on their way. */
+    private void readAhead(WindowOrder.Placement p, Wanted wanted) {
+        long from = ahead.isEmpty() ? p.end() : ahead.peekLast().placement().end();
+        while (ahead.size() < readAhead) {
+            long next = wanted.firstAtOrAfter(from);
+            if (next < 0) return;
+            WindowOrder.Placement q = order.locate(next);
+            long[] indices = wanted.within(next, q.end());
+            ahead.addLast(new Visit(q, prefetcher.submit(() -> {
+                try {
+                    return load(q, indices);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            })));
+            from = q.end();
         }
     }
 
-    private TokenRange range(int block) {
+    /** The windows of {@code indices} (global, all in visit {@code p}), read and verified. */
+    private TokenBlock load(WindowOrder.Placement p, long[] indices) throws IOException {
+        int[] inBlock = order.windowOrderInBlock(p.epoch(), p.block());
         long seqLen = order.seqLen();
-        long firstWindow = order.firstWindowOf(block);
-        long lastWindow = firstWindow + order.windowsOf(block) - 1;
-        return new TokenRange(order.shardOf(block), firstWindow * seqLen, lastWindow * seqLen + seqLen + 1);
+        long firstWindow = order.firstWindowOf(p.block());
+        long[] starts = new long[indices.length];
+        for (int i = 0; i < indices.length; i++) starts[i] = (firstWindow + inBlock[(int) (indices[i] - p.start())]) * seqLen;
+        Arrays.sort(starts);
+        long[] ends = new long[starts.length];
+        for (int i = 0; i < starts.length; i++) ends[i] = starts[i] + seqLen + 1;
+        return loader.loadRanges(order.shardOf(p.block()), starts, ends);
+    }
+
+    private static long[] prepend(long g, long[] indices) {
+        long[] all = new long[indices.length + 1];
+        all[0] = g;
+        System.arraycopy(indices, 0, all, 1, indices.length);
+        return all;
     }
 
     private static TokenBlock await(Future<TokenBlock> f) throws IOException {
@@ -126,7 +169,8 @@ public final class WindowStream implements Closeable {
 
     @Override
     public void close() {
-        if (pending != null) pending.cancel(true);
+        for (Visit v : ahead) v.tokens().cancel(true);
+        ahead.clear();
         prefetcher.shutdownNow();
         current = null;
     }

@@ -107,7 +107,7 @@ class HdfsPrepareTest {
             org.junit.jupiter.api.Assertions.assertArrayEquals(expected, again);
         }
 
-        // Corrupt one byte of the first train shard on HDFS: the reader names the file and the byte range.
+        // Corrupt one byte of the first train shard on HDFS: the reader names the file, the byte range and the chunk.
         Path shard = new Path(out, "train-00000.bin");
         byte[] bytes;
         try (InputStream in = fs.open(shard)) {
@@ -122,7 +122,8 @@ class HdfsPrepareTest {
             IOException e = assertThrows(IOException.class, () -> {
                 for (int i = 0; i < 1000; i++) w.next(new int[17], 1);
             });
-            assertTrue(e.getMessage().contains(shard.toUri().getPath()) && e.getMessage().contains("bytes [0, "), e.getMessage());
+            assertTrue(e.getMessage().contains(shard.toUri().getPath()) && e.getMessage().contains("bytes [1024, ")
+                    && e.getMessage().contains("(block 0, chunk 2 of "), e.getMessage());
         }
         // A truncated copy is reported with the offset where it ends.
         try (OutputStream o3 = fs.create(shard, true)) {

@@ -283,18 +283,50 @@ class DatasetWindowsTest {
     }
 
     @Test
-    void corruptShardErrorNamesFileByteRangeAndBlock() throws IOException {
+    void corruptShardErrorNamesFileByteRangeBlockAndChunk() throws IOException {
         Dataset d = dataset(10_000);
-        Path shard = tmp.resolve("train-00000.bin");
-        try (RandomAccessFile f = new RandomAccessFile(shard.toFile(), "rw")) {
-            f.seek(9000);
-            int b = f.read();
-            f.seek(9000);
-            f.write(b ^ 0x40);
-        }
+        flipByte(tmp.resolve("train-00000.bin"), 9000);
+        IOException e = assertThrows(IOException.class, () -> readEpoch(d, 8));
+        assertTrue(e.getMessage().contains("train-00000.bin is corrupt"), e.getMessage());
+        assertTrue(e.getMessage().contains("bytes [8704, 9216) (block 2, chunk 17 of "), e.getMessage());
+    }
+
+    @Test
+    void corruptShardWithoutChunkChecksumsErrorNamesFileByteRangeAndBlock() throws IOException {
+        dataset(10_000);
+        TestDatasets.withoutChunkChecksums(tmp.toString(), CONF);
+        Dataset d = Dataset.open(tmp.toString(), CONF);
+        flipByte(tmp.resolve("train-00000.bin"), 9000);
         IOException e = assertThrows(IOException.class, () -> readEpoch(d, 8));
         assertTrue(e.getMessage().contains("train-00000.bin is corrupt"), e.getMessage());
         assertTrue(e.getMessage().contains("bytes [8192, 12288) (block 2)"), e.getMessage());
+    }
+
+    @Test
+    void corruptChunkChecksumsAreNamedWithTheirBlock() throws IOException {
+        Dataset d = dataset(10_000);
+        flipByte(tmp.resolve("train-00000.bin.crc32c"), 4 * 17 + 1); // chunk 17's checksum, in block 2
+        IOException e = assertThrows(IOException.class, () -> readEpoch(d, 8));
+        assertTrue(e.getMessage().contains("chunk checksums file:" + tmp.resolve("train-00000.bin.crc32c")
+                + " are corrupt: those of block 2 (bytes [64, 96) of it)"), e.getMessage());
+    }
+
+    @Test
+    void missingChunkChecksumsAreNamed() throws IOException {
+        Dataset d = dataset(10_000);
+        Files.delete(tmp.resolve("train-00000.bin.crc32c"));
+        IOException e = assertThrows(IOException.class, () -> readEpoch(d, 8));
+        assertTrue(e.getMessage().contains("chunk checksums file:" + tmp.resolve("train-00000.bin.crc32c") + " do not exist"),
+                e.getMessage());
+    }
+
+    private static void flipByte(Path file, long offset) throws IOException {
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            f.seek(offset);
+            int b = f.read();
+            f.seek(offset);
+            f.write(b ^ 0x40);
+        }
     }
 
     @Test

@@ -92,7 +92,7 @@ class HdfsWindowsTest {
         try (WindowSource s = onHdfs.windows("train", 8, 21, new RankSlice(0, 1, epoch), null)) {
             IOException e = assertThrows(IOException.class, () -> s.next(new int[epoch * 9], epoch));
             assertTrue(e.getMessage().contains(shard.toUri().getPath() + " is corrupt")
-                    && e.getMessage().contains("bytes [2816, 3072) (block 11)"), e.getMessage());
+                    && e.getMessage().contains("bytes [2816, 3072) (block 11, chunk 11 of"), e.getMessage());
         }
     }
 }

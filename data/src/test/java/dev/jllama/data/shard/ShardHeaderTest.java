@@ -150,6 +150,25 @@ class ShardHeaderTest {
         assertThrows(IllegalArgumentException.class, () -> new Crc32cBlocks(0));
     }
 
+    @Test
+    void chunkChecksumsAreTheJdksCrc32cOfEachChunkAndCombineIntoTheBlocks() {
+        byte[] data = new byte[2500];
+        new java.util.Random(7).nextBytes(data);
+        Crc32cBlocks c = new Crc32cBlocks(1000, 250);
+        c.update(data, 0, 1234);
+        c.update(data, 1234, data.length - 1234);
+        java.nio.ByteBuffer chunks = java.nio.ByteBuffer.wrap(c.chunkCrcs());
+        assertEquals(40, chunks.capacity(), "10 chunks of 4 bytes");
+        for (int i = 0; i < 10; i++) assertEquals(crc32c(data, 250 * i, 250), String.format("%08x", chunks.getInt(4 * i)));
+        for (int[] split : new int[][] {{0, 2500}, {1, 2499}, {1000, 1500}, {2499, 1}, {2500, 0}, {37, 1}}) {
+            long a = Long.parseLong(crc32c(data, 0, split[0]), 16);
+            long b = Long.parseLong(crc32c(data, split[0], split[1]), 16);
+            assertEquals(crc32c(data, 0, split[0] + split[1]), Crc32cBlocks.hex(Crc32cBlocks.combine(a, b, split[1])),
+                    "combine at " + split[0] + " + " + split[1]);
+        }
+        assertThrows(IllegalArgumentException.class, () -> new Crc32cBlocks(1000, 300));
+    }
+
     private static List<String> single(String ascii) {
         Crc32cBlocks one = new Crc32cBlocks(1);
         byte[] b = ascii.getBytes(StandardCharsets.US_ASCII);

@@ -45,8 +45,24 @@ final class TestDatasets {
         }
         Manifest.TokenizerFile tok = DatasetWriter.writeTokenizer(fs, d, Tokenizer.bundled().toModelBytes());
         Manifest m = new Manifest(Manifest.FORMAT, Manifest.FORMAT_VERSION, vocab, 1, 2, width.bytes(), tok, blockBytes,
-                splits, Map.of());
+                Manifest.chunkBytesFor(blockBytes), splits, Map.of());
         DatasetWriter.writeManifest(fs, d, m);
         return m;
+    }
+
+    /**
+     * Turns a dataset written by {@link #write} into one as written before chunk checksums: its manifest without
+     * chunk_bytes and no SHARD.crc32c files.
+     */
+    static void withoutChunkChecksums(String dir, Configuration conf) throws IOException {
+        Path d = new Path(dir);
+        FileSystem fs = DatasetWriter.withoutSideChecksums(d.getFileSystem(conf));
+        Manifest m = Dataset.open(dir, conf).manifest();
+        for (Manifest.Split split : m.splits().values()) {
+            for (ShardInfo shard : split.shards()) fs.delete(new Path(d, Manifest.chunkChecksumsFile(shard.file())), false);
+        }
+        fs.delete(new Path(d, Manifest.FILE_NAME), false);
+        DatasetWriter.writeManifest(fs, d, new Manifest(m.format(), m.formatVersion(), m.vocabSize(), m.bosId(), m.eosId(),
+                m.tokenWidth(), m.tokenizer(), m.blockBytes(), m.splits(), m.preparation()));
     }
 }
