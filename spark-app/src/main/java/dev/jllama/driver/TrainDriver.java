@@ -161,9 +161,10 @@ public final class TrainDriver {
             conf.set("spark.kryo.registrator", (registrators.isEmpty() ? "" : registrators + ",")
                     + KryoRegistration.class.getName());
         }
-        // A barrier stage needs all its tasks at once: start only when every requested executor is there.
-        conf.setIfMissing("spark.scheduler.minRegisteredResourcesRatio", "1.0");
-        conf.setIfMissing("spark.scheduler.maxRegisteredResourcesWaitingTime", "120s");
+        // A barrier stage needs all its tasks at once: run() waits until every requested executor is there
+        // (awaitExecutors), seeing meanwhile an executor stopped for its Java. Spark's own wait, inside the context's
+        // constructor, would only delay that line by its whole length.
+        conf.setIfMissing("spark.scheduler.maxRegisteredResourcesWaitingTime", "0s");
         // The CPU backend runs on the Vector API, which executors must enable too.
         String executorOptions = conf.get("spark.executor.extraJavaOptions", "");
         if (!executorOptions.contains("jdk.incubator.vector")) {
