@@ -7,6 +7,7 @@
 #         TORNADO_BACKEND_JAR (default: tornado-kernels' jar, built with that SDK);
 #         JLLAMA_TORNADO_MEMORY_MIB (each executor's TornadoVM device memory, default 1024; submit/tornado-memory.sh);
 #         APP_NAME (the application's name in Spark, default jllama-train);
+#         JAVA_HOME (the driver's Java, which spark-submit starts: a JDK 25, since the driver runs jllama's classes);
 #         LLAMA_DRY_RUN=1 prints the spark-submit command, one argument per line, instead of running it.
 # Sets:   ROOT, APP_JAR, JVM_OPTIONS (driver and executors), EXECUTOR_JAVA_OPTIONS (plus TornadoVM's), TORNADO_JAR
 #         (the TornadoVM backend's jar, empty without an SDK), TORNADO_EXECUTOR_OPTIONS (the device memory options, for
@@ -38,6 +39,19 @@ fi
 
 COMMON_ARGS=(--class dev.jllama.cli.Main --name "${APP_NAME:-jllama-train}")
 
+# Stops with one line when the driver would start on too old a Java: spark-submit runs JAVA_HOME's java (else PATH's),
+# and jllama's classes need 25. The executors' Java is set apart (yarn.sh: JDK; standalone.sh: EXECUTOR_JAVA_HOME).
+require_driver_java() {
+  local java="${JAVA_HOME:+$JAVA_HOME/bin/}java" version feature
+  version="$("$java" -version 2>&1 | head -1)" || version="not there"
+  feature="$(sed -n 's/^[^"]*"\([0-9]*\).*/\1/p' <<< "$version")"
+  if [[ -z "$feature" || "$feature" -lt 25 ]]; then
+    echo "jllama: the driver needs Java 25 and $java is $version: set JAVA_HOME to a JDK 25 here (the executors'" \
+         "Java is set apart: JDK for yarn.sh, EXECUTOR_JAVA_HOME for standalone.sh)" >&2
+    exit 1
+  fi
+}
+
 # Runs spark-submit with the given arguments (or prints them with LLAMA_DRY_RUN=1).
 spark_submit() {
   local command
@@ -52,6 +66,7 @@ spark_submit() {
   if [[ -n "${LLAMA_DRY_RUN:-}" ]]; then
     printf '%s\n' "$command" "$@"
   else
+    require_driver_java
     exec "$command" "$@"
   fi
 }

@@ -12,6 +12,8 @@
 #   GPUS             GPUs per executor: 1, or 0 for the CPU backend (default 1)
 #   TORNADOVM_HOME   the TornadoVM SDK, at this path here and on every worker (unset: CPU backend only)
 #   JLLAMA_TORNADO_MEMORY_MIB  device memory of each executor's TornadoVM backend (default 1024)
+#   EXECUTOR_JAVA_HOME  a JDK 25 at this path on every worker, for the executors (spark.executorEnv.JAVA_HOME); unset,
+#                    they run on their worker's JAVA_HOME, which must then be a JDK 25 (Spark's daemons need only 17)
 #   LOG4J2_ON_WORKERS  this repository's submit/conf/log4j2.properties as the workers see it (default: the same
 #                    path as here, e.g. a shared checkout); executors read it when they start
 # The workers themselves must offer their GPUs to Spark, in their spark-defaults.conf or SPARK_WORKER_OPTS:
@@ -37,6 +39,9 @@ args=("${COMMON_ARGS[@]}" --master "$SPARK_MASTER" --deploy-mode client
   --conf "spark.executor.extraJavaOptions=$EXECUTOR_JAVA_OPTIONS -Dlog4j2.configurationFile=$LOG4J2_ON_WORKERS")
 if [[ "$GPUS" -gt 0 ]]; then
   args+=(--conf "spark.executor.resource.gpu.amount=$GPUS" --conf "spark.task.resource.gpu.amount=$GPUS")
+fi
+if [[ -n "${EXECUTOR_JAVA_HOME:-}" ]]; then
+  args+=(--conf "spark.executorEnv.JAVA_HOME=$EXECUTOR_JAVA_HOME")
 fi
 if [[ -n "$TORNADO_JAR" ]]; then
   args+=(--jars "$TORNADO_JAR")

@@ -3,7 +3,8 @@
 # to a chosen rate in both directions, a Spark standalone master on the bridge side and one Spark worker inside each
 # host, so that the executors a worker starts live in that host's namespace and talk to the others over the links.
 #
-#   submit/cluster/test-hosts.sh up N [--link-gbps X] [--worker-cores C] [--worker-memory M] [--no-spark]
+#   submit/cluster/test-hosts.sh up N [--link-gbps X] [--worker-cores C] [--worker-memory M] [--worker-java JDK]
+#                                     [--executor-java JDK] [--no-spark]
 #   submit/cluster/test-hosts.sh down
 #   submit/cluster/test-hosts.sh status
 #
@@ -15,8 +16,11 @@
 # Names start with jlh- (namespaces jlh-h1..jlh-hN, their links jlh-v1..jlh-vN, the bridge jlh-br). Addresses come
 # from the benchmarking range 198.18.0.0/15 only: the bridge 198.18.0.1/24, host i 198.18.0.(10+i). Inside a host its
 # link is eth0. Logs, process ids and the host list (`jlh-hI ADDRESS` per line, for tools) are in
-# $JLLAMA_TEST_HOSTS_DIR (default /tmp/jllama-test-hosts). Workers run on JAVA_HOME's java (default: JDK 25) with the
-# launcher's class path (spark-app/target, built by submit/llama or ./mvnw -pl spark-app -am package).
+# $JLLAMA_TEST_HOSTS_DIR (default /tmp/jllama-test-hosts). The master and workers run on --worker-java's java (a JDK
+# folder; default JAVA_HOME, else the JDK 25) with the launcher's class path (spark-app/target, built by submit/llama or
+# ./mvnw -pl spark-app -am package). Spark's daemons need Java 17, jllama's executors 25: --executor-java is the
+# workers' JAVA_HOME, on which they start executors unless a job names its own (spark.executorEnv.JAVA_HOME); default
+# the worker's Java. `up 2 --worker-java /usr/lib/jvm/java-17-openjdk-amd64` makes a cluster of Java 17 nodes.
 # The master and workers authenticate and encrypt their RPC (spark.authenticate, spark.network.crypto.enabled) with a
 # secret made by each `up`: $JLLAMA_TEST_HOSTS_DIR/spark-secret, readable by root only, which a driver is given with
 # --conf spark.jllama.authenticate.secretFile=$JLLAMA_TEST_HOSTS_DIR/spark-secret.
@@ -38,7 +42,8 @@ fail() {
 }
 
 usage() {
-  echo "usage: test-hosts.sh up N [--link-gbps X] [--worker-cores C] [--worker-memory M] [--no-spark] | down | status" >&2
+  echo "usage: test-hosts.sh up N [--link-gbps X] [--worker-cores C] [--worker-memory M] [--worker-java JDK]" \
+       "[--executor-java JDK] [--no-spark] | down | status" >&2
   exit 2
 }
 
@@ -72,9 +77,10 @@ shape() {
   ${netns:+ip netns exec "$netns"} tc qdisc replace dev "$dev" root tbf rate "${mbit}mbit" burst "$burst" latency 20ms
 }
 
+# The daemons' java command, on the JDK in $1.
 java_command() {
-  local java="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java"
-  [[ -x "$java" ]] || fail "no java at $java: set JAVA_HOME to a JDK 25"
+  local java="$1/bin/java"
+  [[ -x "$java" ]] || fail "no java at $java: give --worker-java a JDK folder (Java 17 or later), or set JAVA_HOME"
   local jar="$ROOT/spark-app/target/jllama-spark-app-0.1.0-SNAPSHOT.jar" classpath="$ROOT/spark-app/target/classpath.txt"
   [[ -f "$jar" && -f "$classpath" ]] \
     || fail "no $jar: build it first (./mvnw -B -pl spark-app -am package -DskipTests, or run submit/llama once)"
@@ -165,7 +171,8 @@ count_in() { if [[ -f "$1" ]]; then grep -c "$2" "$1" || true; else echo 0; fi; 
 up() {
   require
   [[ $# -ge 1 ]] || usage
-  local n="$1" gbps="" cores=1 memory=2g spark=yes
+  local n="$1" gbps="" cores=1 memory=2g spark=yes worker_java="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+  local executor_java=""
   shift
   [[ "$n" =~ ^[0-9]+$ && "$n" -ge 1 && "$n" -le $MAX_HOSTS ]] || fail "N must be a whole number from 1 to $MAX_HOSTS, got '$n'"
   while [[ $# -gt 0 ]]; do
@@ -181,11 +188,19 @@ up() {
       --worker-memory)
         [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]*[mg]$ ]] || fail "--worker-memory must be like 2g or 512m, got '${2:-}'"
         memory="$2"; shift 2 ;;
+      --worker-java)
+        [[ $# -ge 2 && -x "$2/bin/java" ]] || fail "--worker-java must be a JDK folder (with bin/java), got '${2:-}'"
+        worker_java="$2"; shift 2 ;;
+      --executor-java)
+        [[ $# -ge 2 && -x "$2/bin/java" ]] || fail "--executor-java must be a JDK folder (with bin/java), got '${2:-}'"
+        executor_java="$2"; shift 2 ;;
       --no-spark) spark=no; shift ;;
       *) fail "unknown option '$1'" ;;
     esac
   done
+  executor_java="${executor_java:-$worker_java}"
   local wanted="hosts=$n link_gbps=${gbps:-unshaped} worker_cores=$cores worker_memory=$memory"
+  wanted+=" worker_java=$worker_java executor_java=$executor_java"
   mkdir -p "$STATE"
   if matches "$wanted" "$spark"; then
     echo "test hosts already up: $(cat "$STATE/state")"
@@ -195,7 +210,7 @@ up() {
   down >/dev/null
 
   trap 'echo "test-hosts.sh: up failed; taking down what it made" >&2; down >/dev/null 2>&1 || true' ERR
-  [[ "$spark" == no ]] || java_command
+  [[ "$spark" == no ]] || java_command "$worker_java"
   ip link add "$BRIDGE" type bridge
   ip addr add "$BRIDGE_ADDRESS/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
@@ -254,7 +269,8 @@ EOF
       mkdir -p "$STATE/worker-$i"
       # SPARK_DIST_CLASSPATH: executors get the application's classes from the worker, so that a driver started
       # by submit/llama (not spark-submit, which would ship the jar) needs no spark.executor.extraClassPath.
-      SPARK_LOCAL_IP="$address" SPARK_DIST_CLASSPATH="$APP_CLASSPATH" start_daemon "$ns" "$STATE/worker-$i.pid" "$STATE/worker-$i.log" "${JAVA_CMD[@]}" \
+      # JAVA_HOME: the Java the worker starts its executors on (Spark's WorkerCommandBuilder), as spark-env.sh sets it.
+      JAVA_HOME="$executor_java" SPARK_LOCAL_IP="$address" SPARK_DIST_CLASSPATH="$APP_CLASSPATH" start_daemon "$ns" "$STATE/worker-$i.pid" "$STATE/worker-$i.log" "${JAVA_CMD[@]}" \
         org.apache.spark.deploy.worker.Worker --host "$address" --cores "$cores" --memory "$memory" --webui-port 0 \
         --work-dir "$STATE/worker-$i" --properties-file "$STATE/spark-auth.conf" "$MASTER_URL"
     done
@@ -266,7 +282,8 @@ EOF
       fi
       sleep 0.5
     done
-    echo "spark: master on $BRIDGE_ADDRESS, one worker of $cores core(s) and $memory in each host; logs in $STATE"
+    echo "spark: master on $BRIDGE_ADDRESS, one worker of $cores core(s) and $memory in each host, on $worker_java" \
+         "(executors on $executor_java); logs in $STATE"
   fi
   echo "$wanted spark=$spark" > "$STATE/state"
   trap - ERR

@@ -9,14 +9,18 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.IntStream;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkException;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaFutureAction;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.util.SerializableConfiguration;
 import scala.reflect.ClassTag;
@@ -54,7 +58,9 @@ public final class TrainDriver {
         int ranks = cluster.ranks();
         if (local) localSlots(conf, ranks, cluster.threads());
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
-            if (!local) awaitExecutors(sc, ranks, conf.getInt(EXECUTOR_WAIT, 300), out);
+            ExecutorJavaWatch javaWatch = new ExecutorJavaWatch();
+            sc.sc().addSparkListener(javaWatch);
+            if (!local) awaitExecutors(sc, ranks, conf.getInt(EXECUTOR_WAIT, 300), out, javaWatch);
             byte[] secret = new byte[32];
             new SecureRandom().nextBytes(secret);
             // The address Spark's own driver endpoint took (spark.driver.host, else this machine's address), which
@@ -75,11 +81,12 @@ public final class TrainDriver {
                     failures.reset();
                     sc.setJobDescription(ProgressDisplay.jobDescription(job, ranks, sc.hadoopConfiguration()));
                     try {
-                        List<RankResult> results = runStage(sc, job, ranks);
+                        List<RankResult> results = runStage(sc, job, ranks, javaWatch);
                         return new Outcome(sc.master(), plan, results);
-                    } catch (Exception e) { // Scala throws SparkException undeclared
-                        if (!(e instanceof SparkException)) throw e;
+                    } catch (SparkException e) {
                         Optional<FailureWatch.Failure> cause = failures.cause(5_000);
+                        // After the wait for a cause: the listeners have seen the executors' removal by then.
+                        javaWatch.check();
                         String what = cause.map(FailureWatch.Failure::describe).orElse(withoutStackTrace(e));
                         String where = progress.lastStep() > 0 ? "at step " + progress.lastStep() : "before its first step";
                         boolean badInput = cause.map(f -> IllegalArgumentException.class.getName()
@@ -93,19 +100,35 @@ public final class TrainDriver {
                                 cluster.attempts(), where, what, attempt + 1, newest.map(p -> "the newest complete "
                                         + "checkpoint, " + p.getName()).orElse("the start (no checkpoint yet)")));
                         job = job.withResume();
-                        if (!local) awaitExecutors(sc, ranks, conf.getInt(EXECUTOR_WAIT, 300), out);
+                        if (!local) awaitExecutors(sc, ranks, conf.getInt(EXECUTOR_WAIT, 300), out, javaWatch);
                     }
                 }
             }
         }
     }
 
-    /** The one barrier stage of a run: one task per rank, each training to the end; their results by rank. */
-    private static List<RankResult> runStage(JavaSparkContext sc, TrainPlan job, int ranks) {
+    /**
+     * The one barrier stage of a run: one task per rank, each training to the end; their results by rank. Fails with
+     * the watch's line as soon as an executor was on too old a Java: the stage would otherwise wait on for slots that
+     * no executor ever offers (a barrier job waiting for slots is not yet a job Spark can cancel).
+     */
+    private static List<RankResult> runStage(JavaSparkContext sc, TrainPlan job, int ranks, ExecutorJavaWatch javaWatch)
+            throws SparkException, InterruptedException {
         ClassTag<RankResult> tag = ClassTag$.MODULE$.apply(RankResult.class);
-        Object collected = sc.parallelize(IntStream.range(0, ranks).boxed().toList(), ranks).rdd()
-                .barrier().mapPartitions(new RankTask(job), false, tag).collect();
-        List<RankResult> results = new ArrayList<>(Arrays.asList((RankResult[]) collected));
+        JavaFutureAction<List<RankResult>> stage = JavaRDD.fromRDD(sc.parallelize(IntStream.range(0, ranks).boxed()
+                .toList(), ranks).rdd().barrier().mapPartitions(new RankTask(job), false, tag), tag).collectAsync();
+        List<RankResult> results;
+        while (true) {
+            try {
+                results = new ArrayList<>(stage.get(200, TimeUnit.MILLISECONDS));
+                break;
+            } catch (TimeoutException running) {
+                javaWatch.check();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof SparkException failed) throw failed;
+                throw new IllegalStateException("training stage failed: " + e.getCause(), e.getCause());
+            }
+        }
         results.sort(Comparator.comparingInt(RankResult::rank));
         return results;
     }
@@ -138,9 +161,10 @@ public final class TrainDriver {
             conf.set("spark.kryo.registrator", (registrators.isEmpty() ? "" : registrators + ",")
                     + KryoRegistration.class.getName());
         }
-        // A barrier stage needs all its tasks at once: start only when every requested executor is there.
-        conf.setIfMissing("spark.scheduler.minRegisteredResourcesRatio", "1.0");
-        conf.setIfMissing("spark.scheduler.maxRegisteredResourcesWaitingTime", "120s");
+        // A barrier stage needs all its tasks at once: run() waits until every requested executor is there
+        // (awaitExecutors), seeing meanwhile an executor stopped for its Java. Spark's own wait, inside the context's
+        // constructor, would only delay that line by its whole length.
+        conf.setIfMissing("spark.scheduler.maxRegisteredResourcesWaitingTime", "0s");
         // The CPU backend runs on the Vector API, which executors must enable too.
         String executorOptions = conf.get("spark.executor.extraJavaOptions", "");
         if (!executorOptions.contains("jdk.incubator.vector")) {
@@ -156,6 +180,8 @@ public final class TrainDriver {
         if (conf.contains("spark.executor.resource.gpu.amount") && !conf.contains("spark.task.resource.gpu.amount")) {
             conf.set("spark.task.resource.gpu.amount", "1");
         }
+        // Executors on too old a Java stop as they start, saying so, instead of failing on jllama's classes.
+        if (!isLocal(conf.get("spark.master"))) ExecutorJavaWatch.install(conf);
         return SparkSecurity.secure(conf);
     }
 
@@ -171,12 +197,14 @@ public final class TrainDriver {
         conf.set("spark.task.cpus", Integer.toString(perRank));
     }
 
-    /** Waits until {@code ranks} executors have registered. */
-    private static void awaitExecutors(JavaSparkContext sc, int ranks, int waitSeconds, PrintStream out) {
+    /** Waits until {@code ranks} executors have registered; fails at once when one was on too old a Java. */
+    private static void awaitExecutors(JavaSparkContext sc, int ranks, int waitSeconds, PrintStream out,
+                                       ExecutorJavaWatch javaWatch) {
         long deadline = System.nanoTime() + waitSeconds * 1_000_000_000L;
         int registered = executors(sc);
         if (registered < ranks) out.printf("waiting for %d executors (%d registered)%n", ranks, registered);
         while (registered < ranks) {
+            javaWatch.check();
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("only " + registered + " of " + ranks
                         + " executors registered within " + waitSeconds + " s (" + EXECUTOR_WAIT + ")");

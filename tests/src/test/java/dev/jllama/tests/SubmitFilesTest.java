@@ -31,6 +31,7 @@ import org.apache.spark.resource.ResourceID;
 import org.apache.spark.resource.ResourceInformation;
 import org.apache.spark.resource.ResourceRequest;
 import org.apache.spark.util.Utils;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -159,6 +160,57 @@ class SubmitFilesTest {
         Map<String, String> cpu = settings(render("yarn.sh", Map.of("GPUS", "0")));
         assertFalse(cpu.containsKey("spark.executor.resource.gpu.amount"), cpu.toString());
         assertFalse(cpu.get("--files").contains("discover-gpus.sh"), cpu.get("--files"));
+    }
+
+    @Test
+    void aJdkArchiveTravelsWithTheJobAndExecutorsAreToldWhereTheirJavaIs() throws Exception {
+        // A JDK's own tarball keeps its files under a folder named for the release; JAVA_HOME must name that folder.
+        Path jdk = Files.createDirectories(work.resolve("unpacked/jdk-25.0.1+9/bin"));
+        Files.writeString(jdk.resolve("java"), "");
+        Path tarball = work.resolve("jdk-25.tar.gz");
+        Run tar = runScript(Map.of(), "tar", "-C", work.resolve("unpacked").toString(), "-czf", tarball.toString(), ".");
+        assertEquals(0, tar.status(), tar.err());
+        Map<String, String> shipped = settings(render("yarn.sh", Map.of("JDK", tarball.toString())));
+        assertEquals(tarball + "#jdk", shipped.get("--archives"));
+        assertEquals("./jdk/jdk-25.0.1+9", shipped.get("spark.executorEnv.JAVA_HOME"));
+        assertEquals("./jdk/jdk-25.0.1+9", shipped.get("spark.yarn.appMasterEnv.JAVA_HOME"));
+
+        Path zip = work.resolve("jdk-25.zip");
+        try (ZipOutputStream out = new ZipOutputStream(Files.newOutputStream(zip))) {
+            out.putNextEntry(new ZipEntry("bin/java"));
+            out.closeEntry();
+        }
+        Map<String, String> named = settings(render("yarn.sh", Map.of("JDK", zip + "#j25")));
+        assertEquals(zip + "#j25", named.get("--archives"));
+        assertEquals("./j25", named.get("spark.executorEnv.JAVA_HOME"));
+
+        Map<String, String> none = settings(render("yarn.sh", Map.of()));
+        assertFalse(none.containsKey("--archives") || none.containsKey("spark.executorEnv.JAVA_HOME"), none.toString());
+        Run missing = runScript(Map.of("LLAMA_DRY_RUN", "1", "SPARK_HOME", "/opt/spark", "JDK", "/nowhere/jdk-25"),
+                CLUSTER.resolve("yarn.sh").toString());
+        assertEquals(1, missing.status());
+        assertEquals("jllama: JDK=/nowhere/jdk-25 is not there", missing.err().strip());
+
+        Map<String, String> standalone = settings(render("standalone.sh", Map.of("SPARK_MASTER", "spark://m:7077",
+                "EXECUTOR_JAVA_HOME", "/opt/jdk-25")));
+        assertEquals("/opt/jdk-25", standalone.get("spark.executorEnv.JAVA_HOME"));
+    }
+
+    @Test
+    void theDriverRefusesTooOldAJavaAndTheFlagsStartJava17() throws Exception {
+        Path java17 = YarnTrainingTest.JAVA_17;
+        Assumptions.assumeTrue(Files.isExecutable(java17.resolve("bin/java")), () -> "no Java 17 at " + java17);
+        Run old = runScript(Map.of("SPARK_SUBMIT", "/bin/true", "JAVA_HOME", java17.toString()),
+                CLUSTER.resolve("yarn.sh").toString());
+        assertEquals(1, old.status(), old.out());
+        assertTrue(old.err().strip().matches("jllama: the driver needs Java 25 and " + Pattern.quote(java17 + "/bin/java")
+                + " is openjdk version \"17\\..*: set JAVA_HOME to a JDK 25 here .*"), old.err());
+        // An executor on Java 17 must start, with the flags every launch file gives it, to say that it is too old.
+        List<String> command = new ArrayList<>(List.of(java17.resolve("bin/java").toString()));
+        command.addAll(jvmFlags());
+        command.add("-version");
+        Run flags = runScript(Map.of(), command.toArray(String[]::new));
+        assertEquals(0, flags.status(), flags.err());
     }
 
     @Test
