@@ -267,7 +267,7 @@ public final class PrepareJob {
             AnnotationPass.Outcome a = AnnotationPass.run(session(sc), all, frequentB, o.scorers(), annotating.filter(),
                     hconf, partitions);
             judged = a.judged();
-            keyOrdered = false;
+            keyOrdered = true;
             report.filter(annotating.filter(), a.failingBySource());
             timed.accept(String.format("%d documents annotated with %d heuristic signals%s", a.annotated(),
                     HeuristicSignals.SIGNALS.size(), o.scorers().isEmpty() ? "" : " and " + scoreColumns(o)));
