@@ -49,8 +49,8 @@ final class AnnotationPass {
     record Annotated(Doc doc, double[] signals, double[] scores, int lines, int linesRemoved) implements Serializable {}
 
     /**
-     * The outcome: the table to write (no text; persisted), the documents for the split (those that reached the
-     * line filter), per source the documents annotated, those that reached the filter and those of them failing
+     * The outcome: the table to write (no text; persisted; rows sorted by id, source and url), the documents for the
+     * split (those that reached the line filter, in output order: {@link KeyRanges} partitions, sorted), per source the documents annotated, those that reached the filter and those of them failing
      * each clause ({@link #clauseCounts}), and the perplexity tertiles (null: no perplexity scorer).
      */
     record Outcome(Dataset<Row> table, JavaRDD<Judged> judged, Map<String, long[]> failingBySource, double[] tertiles,
@@ -194,7 +194,14 @@ final class AnnotationPass {
         List<String> scoreColumns = scorers.stream().map(DocumentScorer::column).toList();
         JavaRDD<Annotated> annotated = docs.map(d -> annotate(d, frequent.value(), scorers.size()));
         if (!scorers.isEmpty()) annotated = annotated.mapPartitions(it -> score(it, scorers, hconf.value()));
-        annotated = annotated.persist(StorageLevel.MEMORY_AND_DISK_SER());
+        // Into output order, the table's and the tokeniser's (key ranges, sorted by id, source and url within each),
+        // so that neither sorts again; a document an earlier step removed travels without its text, which only its
+        // signals needed.
+        annotated = annotated.map(AnnotationPass::withoutRemovedText)
+                .mapToPair(a -> new Tuple2<>(rowKey(a.doc().key(), a.doc().source(), a.doc().location()), a))
+                .repartitionAndSortWithinPartitions(new KeyRanges(partitions))
+                .values()
+                .persist(StorageLevel.MEMORY_AND_DISK_SER());
 
         // The texts stay out of Spark SQL: the table is the signals alone, and each document meets its clauses'
         // outcomes again by position (the table's partitions are the documents' partitions, in the same order).
@@ -255,6 +262,13 @@ final class AnnotationPass {
         double[] scores = new double[scorers];
         java.util.Arrays.fill(scores, Double.NaN);
         return new Annotated(t, HeuristicSignals.compute(r.text()), scores, r.lines(), r.removed());
+    }
+
+    /** {@code a} without its text when a step before the line filter removed it: no later step reads that text. */
+    private static Annotated withoutRemovedText(Annotated a) {
+        String by = a.doc().removedBy();
+        return by == null || by.equals("line_filter") ? a
+                : new Annotated(a.doc().withText(""), a.signals(), a.scores(), a.lines(), a.linesRemoved());
     }
 
     private static Row row(Annotated a) {

@@ -36,9 +36,10 @@ final class AnnotationsTable {
     /** What the annotating run read and how; the rebuilding run reads the same way. */
     record Meta(List<String> inputs, String textColumn, String sourceColumn, boolean exactDedup) {}
 
+    /** Writes {@code table}, whose rows come sorted by id, source and url, and the two side files. */
     static void write(Dataset<Row> table, FileSystem fs, Path dir, PrepareOptions o, long[] frequent,
                       List<String> scoreColumns) throws IOException {
-        table.orderBy("id", "source", "url").write().parquet(dir.toString());
+        table.write().parquet(dir.toString());
         Map<String, Object> meta = new LinkedHashMap<>();
         meta.put("format", FORMAT);
         meta.put("version", VERSION);

@@ -1,6 +1,11 @@
 package dev.jllama.data.prepare;
 
+import java.io.Externalizable;
+import java.io.IOException;
+import java.io.ObjectInput;
+import java.io.ObjectOutput;
 import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
 
 /**
  * A cleaned document on its way through the job.
@@ -44,5 +49,85 @@ record Doc(String key, double draw, String source, String location, String text,
 
     long bytes() {
         return Utf8Length.of(text);
+    }
+
+    /** Serialised as {@link Form}: every persisted or shuffled document goes through here. */
+    @java.io.Serial
+    private Object writeReplace() {
+        return new Form(this);
+    }
+
+    /**
+     * A document's serialised form. Java serialisation writes a record's long String field in modified UTF-8, one
+     * char at a time, and reads it back the same way; that was a fifth of the job's executor time. The text goes
+     * as one UTF-8 byte array instead (String's own encoder and decoder), which is lossless because a cleaned text
+     * holds no unpaired surrogate ({@link TextCleaner} removes them, and every later text is a part of one).
+     */
+    static final class Form implements Externalizable {
+        @java.io.Serial
+        private static final long serialVersionUID = 1L;
+        private static final int UTF_SAFE_CHARS = 65535 / 3; // writeUTF's limit is 65,535 bytes, at most 3 per char
+
+        private Doc doc;
+
+        /** For deserialisation. */
+        public Form() {}
+
+        Form(Doc doc) {
+            this.doc = doc;
+        }
+
+        @Override
+        public void writeExternal(ObjectOutput out) throws IOException {
+            writeString(out, doc.key);
+            out.writeDouble(doc.draw);
+            writeString(out, doc.source);
+            writeString(out, doc.location);
+            byte[] text = doc.text.getBytes(StandardCharsets.UTF_8);
+            out.writeInt(text.length);
+            out.write(text);
+            writeString(out, doc.removedBy);
+            writeString(out, doc.exactGroup);
+            writeString(out, doc.nearGroup);
+        }
+
+        @Override
+        public void readExternal(ObjectInput in) throws IOException {
+            String key = readString(in);
+            double draw = in.readDouble();
+            String source = readString(in);
+            String location = readString(in);
+            byte[] text = new byte[in.readInt()];
+            in.readFully(text);
+            doc = new Doc(key, draw, source, location, new String(text, StandardCharsets.UTF_8), readString(in),
+                    readString(in), readString(in));
+        }
+
+        @java.io.Serial
+        private Object readResolve() {
+            return doc;
+        }
+
+        /** Any string, null included, exactly (unpaired surrogates too): writeUTF when it surely fits, else chars. */
+        private static void writeString(ObjectOutput out, String s) throws IOException {
+            if (s == null) {
+                out.writeInt(-1);
+            } else if (s.length() <= UTF_SAFE_CHARS) {
+                out.writeInt(0);
+                out.writeUTF(s);
+            } else {
+                out.writeInt(s.length());
+                out.writeChars(s);
+            }
+        }
+
+        private static String readString(ObjectInput in) throws IOException {
+            int mode = in.readInt();
+            if (mode < 0) return null;
+            if (mode == 0) return in.readUTF();
+            char[] chars = new char[mode];
+            for (int i = 0; i < mode; i++) chars[i] = in.readChar();
+            return new String(chars);
+        }
     }
 }

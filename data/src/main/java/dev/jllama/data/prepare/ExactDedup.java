@@ -2,7 +2,9 @@ package dev.jllama.data.prepare;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
 import org.apache.spark.api.java.JavaRDD;
 import scala.Tuple2;
 
@@ -19,10 +21,43 @@ final class ExactDedup {
 
     static final Comparator<Doc> KEEP_ORDER = Comparator.comparing(Doc::source).thenComparing(Doc::location);
 
+    /**
+     * The documents that remain, in output order: range-partitioned by key ({@link KeyRanges}, {@code partitions}
+     * ranges) and sorted by key within each partition, so that later steps filter them where they lie and the
+     * tokeniser writes them without another shuffle.
+     */
     static JavaRDD<Doc> apply(JavaRDD<Doc> docs, int partitions) {
         return docs.mapToPair(d -> new Tuple2<>(d.key(), d))
-                .reduceByKey((a, b) -> KEEP_ORDER.compare(a, b) <= 0 ? a : b, partitions)
-                .values();
+                .repartitionAndSortWithinPartitions(new KeyRanges(partitions))
+                .mapPartitions(ExactDedup::firstOfEachKey, true);
+    }
+
+    /** Of each run of equal keys in key-sorted input, the copy that {@link #KEEP_ORDER} puts first. */
+    private static Iterator<Doc> firstOfEachKey(Iterator<Tuple2<String, Doc>> sorted) {
+        return new Iterator<>() {
+            private Doc pending = sorted.hasNext() ? sorted.next()._2() : null;
+
+            @Override
+            public boolean hasNext() {
+                return pending != null;
+            }
+
+            @Override
+            public Doc next() {
+                if (pending == null) throw new NoSuchElementException();
+                Doc kept = pending;
+                pending = null;
+                while (sorted.hasNext()) {
+                    Doc d = sorted.next()._2();
+                    if (!d.key().equals(kept.key())) {
+                        pending = d;
+                        break;
+                    }
+                    if (KEEP_ORDER.compare(d, kept) < 0) kept = d;
+                }
+                return kept;
+            }
+        };
     }
 
     /**

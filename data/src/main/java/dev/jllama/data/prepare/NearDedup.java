@@ -1,6 +1,7 @@
 package dev.jllama.data.prepare;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -21,8 +22,8 @@ final class NearDedup {
     private NearDedup() {}
 
     /**
-     * The documents that remain; {@code docs} should be persisted (it is read twice), and {@code textsUnique} says
-     * whether exact dedup already ran on it.
+     * The documents that remain, in the order and partitions of {@link ExactDedup#apply}'s output; {@code input}
+     * should be persisted (it is read twice), and {@code textsUnique} says whether it is already that output.
      */
     static JavaRDD<Doc> apply(JavaRDD<Doc> input, NearDedupOptions options, int partitions, boolean textsUnique) {
         return run(input, options, partitions, textsUnique, false);
@@ -70,8 +71,6 @@ final class NearDedup {
                 .filter(t -> MinHash.similarity(t._2()._1()._2(), t._2()._2()) >= threshold)
                 .mapToPair(t -> new Tuple2<>(t._2()._1()._1(), t._1()));
         JavaPairRDD<Long, Long> removed = ConnectedComponents.toSmallest(confirmed, partitions); // materialised
-        // A join, not subtractByKey: Spark's subtract holds a whole partition of the left side (the documents) in
-        // an in-memory map, which ran executors out of heap at 400 MB; a join's buffers spill to disk.
         signatures.unpersist(false);
         if (tag) {
             // Every member of a group, the kept one (its own smallest) included, points at the group's smallest id.
@@ -86,10 +85,34 @@ final class NearDedup {
                         return root == t._1() ? grouped : grouped.removedBy("near_dedup");
                     });
         }
-        return docs.mapToPair(d -> new Tuple2<>(d.id(), d))
-                .leftOuterJoin(removed, partitions)
-                .filter(t -> !t._2()._2().isPresent())
-                .map(t -> t._2()._1());
+        // The documents stay where exact dedup put them (key ranges, sorted): only the removed ids move, to the
+        // partition of their range, and each partition drops its own (held as a sorted long[], 8 bytes an id).
+        JavaRDD<long[]> removedByRange = removed.partitionBy(new KeyRanges(partitions))
+                .mapPartitions(it -> {
+                    long[] ids = new long[16];
+                    int n = 0;
+                    while (it.hasNext()) {
+                        if (n == ids.length) ids = Arrays.copyOf(ids, 2 * n);
+                        ids[n++] = it.next()._1();
+                    }
+                    long[] sorted = Arrays.copyOf(ids, n);
+                    Arrays.sort(sorted);
+                    return List.of(sorted).iterator();
+                }, true);
+        return docs.zipPartitions(removedByRange, (kept, ids) -> {
+            long[] gone = ids.next();
+            return new PullIterator<Doc>() {
+                @Override
+                protected Doc pull() {
+                    if (!kept.hasNext()) {
+                        end();
+                        return null;
+                    }
+                    Doc d = kept.next();
+                    return Arrays.binarySearch(gone, d.id()) < 0 ? d : null;
+                }
+            };
+        });
     }
 
     private static Iterator<Tuple2<Long, Long>> bandKeys(Iterator<Tuple2<Long, int[]>> it, NearDedupOptions options) {

@@ -25,7 +25,6 @@ import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -191,33 +190,46 @@ public final class PrepareJob {
                 .map(d -> new Tuple2<>(Utf8Length.of(d.text()),
                         Doc.of(new Document(d.source(), d.location(), TextCleaner.clean(d.text())))))
                 .persist(StorageLevel.MEMORY_AND_DISK_SER());
-        SourceCounts asRead = new SourceCounts(new java.util.TreeMap<>(read
-                .mapToPair(t -> new Tuple2<>(t._2().source(), new long[] {1, t._1()}))
-                .reduceByKey(SourceCounts::sum).collectAsMap()));
+        // One pass counts both: per source, documents and bytes as read, then those not empty after cleanup.
+        Map<String, long[]> readAndCleaned = new java.util.TreeMap<>(read
+                .mapToPair(t -> new Tuple2<>(t._2().source(), t._2().text().isEmpty() ? new long[] {1, t._1(), 0, 0}
+                        : new long[] {1, t._1(), 1, t._2().bytes()}))
+                .reduceByKey(SourceCounts::sum).collectAsMap());
+        SourceCounts asRead = new SourceCounts(new java.util.TreeMap<>());
+        SourceCounts cleaned = new SourceCounts(new java.util.TreeMap<>());
+        readAndCleaned.forEach((source, c) -> {
+            asRead.bySource().put(source, new long[] {c[0], c[1]});
+            cleaned.bySource().put(source, new long[] {c[2], c[3]});
+        });
         report.stage("read", asRead);
         long textBytes = asRead.bySource().values().stream().mapToLong(v -> v[1]).sum();
         long inputDocs = asRead.documents();
-        JavaRDD<Doc> docs = read.map(Tuple2::_2).filter(d -> !d.text().isEmpty()).persist(StorageLevel.MEMORY_AND_DISK_SER());
-        report.stage("cleanup", SourceCounts.of(docs));
+        // Not cached again: read stays cached until the steps below have cached their output (or, with none, until
+        // the filters' counting pass has run).
+        JavaRDD<Doc> docs = read.map(Tuple2::_2).filter(d -> !d.text().isEmpty());
+        JavaRDD<Doc> readDocs = docs;
+        report.stage("cleanup", cleaned);
         List<JavaRDD<Doc>> removed = new ArrayList<>(); // when keeping removed documents: each step's, tagged
         if (keepRemoved) removed.add(materialised(read.map(Tuple2::_2).filter(d -> d.text().isEmpty()).map(d -> d.removedBy("cleanup"))));
-        read.unpersist(false);
         long nonEmpty = report.stageDocuments("cleanup");
         timed.accept(String.format("%d documents read, %d empty after cleanup", inputDocs, inputDocs - nonEmpty));
 
         if (meta != null) {
-            return fromAnnotations(sc, o, fs, tmp, annotating, docs, report, partitions, files, inputBytes, inputDocs,
-                    nonEmpty, textBytes, hconf, timed, log);
+            return fromAnnotations(sc, o, fs, tmp, annotating, docs, read, report, partitions, files, inputBytes,
+                    inputDocs, nonEmpty, textBytes, hconf, timed, log);
         }
+        boolean keyOrdered = false; // whether docs are in output order (ExactDedup#apply's), so need no sort to write
         if (o.exactDedup()) {
             docs = keepRemoved ? tagged(report, "exact_dedup", docs, ExactDedup.tagged(docs, partitions), removed)
                     : stage(report, "exact_dedup", docs, ExactDedup.apply(docs, partitions));
+            keyOrdered = !keepRemoved;
             timed.accept(String.format("exact dedup: %d duplicates removed", report.removed("exact_dedup")));
         }
         if (o.nearDedup() != null) {
             docs = keepRemoved
                     ? tagged(report, "near_dedup", docs, NearDedup.tagged(docs, o.nearDedup(), partitions, o.exactDedup()), removed)
                     : stage(report, "near_dedup", docs, NearDedup.apply(docs, o.nearDedup(), partitions, o.exactDedup()));
+            keyOrdered = !keepRemoved;
             timed.accept(String.format("near dedup (%d-word shingles, %d bands x %d rows, Jaccard >= %.2f): %d removed",
                     o.nearDedup().shingleWords(), o.nearDedup().bands(), o.nearDedup().rows(), o.nearDedup().threshold(),
                     report.removed("near_dedup")));
@@ -237,6 +249,8 @@ public final class PrepareJob {
                     tasks.n(), tasks.files().size(), r.removed(), decontamination));
         }
         long uniqueDocs = report.stageDocuments(report.stageNames().getLast()); // counted by the last step
+        JavaRDD<?> upstream = docs == readDocs ? read : docs; // what judged is computed from, released once it is cached
+        if (docs != readDocs) read.unpersist(false);
 
         long[] frequent = frequentLines(docs, o.lineDupThreshold(), partitions);
         timed.accept(String.format("%d distinct lines occur more than %d times", frequent.length, o.lineDupThreshold()));
@@ -244,8 +258,7 @@ public final class PrepareJob {
         QualityFilter quality = o.quality();
         Map<String, Object> stats = new LinkedHashMap<>();
         JavaRDD<Judged> judged;
-        JavaRDD<Doc> deduplicated = docs;
-        Runnable release = () -> deduplicated.unpersist(false); // once the judged documents are cached
+        Runnable release = () -> upstream.unpersist(false); // once the judged documents are cached
         CompletableFuture<Void> drawing = null;
         List<String> pictures = List.of();
         if (o.signals()) {
@@ -254,6 +267,7 @@ public final class PrepareJob {
             AnnotationPass.Outcome a = AnnotationPass.run(session(sc), all, frequentB, o.scorers(), annotating.filter(),
                     hconf, partitions);
             judged = a.judged();
+            keyOrdered = true;
             report.filter(annotating.filter(), a.failingBySource());
             timed.accept(String.format("%d documents annotated with %d heuristic signals%s", a.annotated(),
                     HeuristicSignals.SIGNALS.size(), o.scorers().isEmpty() ? "" : " and " + scoreColumns(o)));
@@ -276,7 +290,7 @@ public final class PrepareJob {
             pictures = SignalHistograms.files(numeric);
             stats.put("histograms", pictures);
             release = () -> {
-                deduplicated.unpersist(false);
+                upstream.unpersist(false);
                 a.release();
             };
             for (JavaRDD<Doc> r : removed) r.unpersist(false);
@@ -285,7 +299,7 @@ public final class PrepareJob {
             stats.put("documents_annotated", 0L);
         }
         try {
-            Map<String, Object> result = finish(sc, o, fs, tmp, judged, report, stats, partitions, files, inputBytes,
+            Map<String, Object> result = finish(sc, o, fs, tmp, judged, keyOrdered, report, stats, partitions, files, inputBytes,
                     inputDocs, nonEmpty, textBytes, uniqueDocs, frequent.length, decontamination, tasks, hconf, conf,
                     timed, log, release);
             if (drawing != null) {
@@ -301,25 +315,33 @@ public final class PrepareJob {
         }
     }
 
-    /** The documents that went on from the filter: split, tokenised, written; the manifest and report. */
+    /**
+     * The documents that went on from the filter: split, tokenised, written; the manifest and report.
+     * {@code judged} is cached; {@code keyOrdered} says whether it is in output order ({@link ExactDedup#apply}'s
+     * partitions, sorted), else it is sorted here; {@code release} drops what it was computed from, once it is
+     * counted.
+     */
     private static Map<String, Object> finish(JavaSparkContext sc, PrepareOptions o, FileSystem fs, Path tmp,
-                                              JavaRDD<Judged> judged, PrepareReport report, Map<String, Object> stats,
-                                              int partitions, List<DocumentInput.InputFile> files, long inputBytes,
-                                              long inputDocs, long nonEmpty, long textBytes, long uniqueDocs,
-                                              int frequentLines, Map<String, Object> decontamination,
-                                              Decontamination.Tasks tasks, Broadcast<byte[]> hconf, Configuration conf,
-                                              Consumer<String> timed, Consumer<String> log, Runnable release)
+                                              JavaRDD<Judged> judged, boolean keyOrdered, PrepareReport report,
+                                              Map<String, Object> stats, int partitions,
+                                              List<DocumentInput.InputFile> files, long inputBytes, long inputDocs,
+                                              long nonEmpty, long textBytes, long uniqueDocs, int frequentLines,
+                                              Map<String, Object> decontamination, Decontamination.Tasks tasks,
+                                              Broadcast<byte[]> hconf, Configuration conf, Consumer<String> timed,
+                                              Consumer<String> log, Runnable release)
             throws IOException {
         QualityFilter quality = o.quality();
-        Counts counts = judged.map(Judged::counts).fold(new Counts(), Counts::plus);
-        report.stage("line_filter", SourceCounts.of(judged.filter(j -> !j.emptied()).map(Judged::doc)));
-        report.stage("quality_filter", SourceCounts.of(judged.filter(Judged::kept).map(Judged::doc)));
+        double fraction = o.valFraction();
+        FilterTally tally = judged.mapPartitions(it -> List.of(FilterTally.of(it, fraction)).iterator())
+                .reduce(FilterTally::plus);
+        Counts counts = tally.counts();
+        report.stage("line_filter", new SourceCounts(tally.notEmptied()));
+        report.stage("quality_filter", new SourceCounts(tally.kept()));
         release.run();
 
-        double cut = valCut(judged, o.valFraction(), counts.kept);
+        double cut = tally.valCut(fraction);
         JavaRDD<Judged> kept = judged.filter(Judged::kept);
         JavaRDD<Judged> train = kept.filter(j -> !(j.doc().draw() < cut));
-        JavaRDD<Judged> val = kept.filter(j -> j.doc().draw() < cut);
         if (counts.kept == 0) {
             throw new IOException("no documents left after deduplication and filters (" + inputDocs + " read, "
                     + counts.tooShort + " too short, " + counts.tooSymbolic + " too symbolic)");
@@ -334,26 +356,29 @@ public final class PrepareJob {
         int eos = tokenizer.eosId();
         if (eos < 0) throw new IOException("tokenizer " + tokenizer.sourceName() + " has no EOS piece");
 
+        // Both splits in one pass over the documents in output order, each partition writing a part file per split.
+        JavaRDD<Judged> ordered = keyOrdered ? kept : kept.mapToPair(j -> new Tuple2<>(j.doc().key(), j))
+                .repartitionAndSortWithinPartitions(new KeyRanges(partitions))
+                .values();
+        List<String> splitNames = List.of("train", "val");
+        String partsDir = new Path(tmp, "_parts").toString();
+        List<ShardAssembly.Part> parts = new ArrayList<>(ordered
+                .mapPartitionsWithIndex((i, it) -> ShardAssembly.writeParts(i, tokenize(it, model.value(), eos, cut),
+                        splitNames, partsDir, hconf.value(), width), true)
+                .collect());
+        parts.sort(Comparator.comparingInt(ShardAssembly.Part::index));
         Map<String, Manifest.Split> splits = new LinkedHashMap<>();
-        for (var e : List.of(Map.entry("train", train), Map.entry("val", val))) {
-            String split = e.getKey();
-            JavaPairRDD<String, ShardAssembly.Tokens> tokens = e.getValue()
-                    .mapPartitionsToPair(it -> tokenize(it, model.value(), eos))
-                    .sortByKey(true, partitions);
-            String partsDir = new Path(tmp, "_parts/" + split).toString();
-            List<ShardAssembly.Part> parts = new ArrayList<>(tokens
-                    .mapPartitionsWithIndex((i, it) -> ShardAssembly.writePart(i, it, partsDir, hconf.value(), width), true)
-                    .collect());
-            parts.sort(Comparator.comparingInt(ShardAssembly.Part::index));
-            List<ShardAssembly.ShardPlan> plans = ShardAssembly.plan(split, parts, o.shardTokens(), width);
+        for (String split : splitNames) {
+            List<ShardAssembly.Part> ofSplit = parts.stream().filter(p -> p.split().equals(split)).toList();
+            List<ShardAssembly.ShardPlan> plans = ShardAssembly.plan(split, ofSplit, o.shardTokens(), width);
             String dir = tmp.toString();
             List<ShardInfo> shards = plans.isEmpty() ? List.of() : sc.parallelize(plans, plans.size())
                     .map(p -> ShardAssembly.writeShard(p, dir, hconf.value(), vocab, Manifest.DEFAULT_BLOCK_BYTES))
                     .collect();
-            long total = parts.stream().mapToLong(ShardAssembly.Part::tokens).sum();
-            long docCount = parts.stream().mapToLong(ShardAssembly.Part::documents).sum();
+            long total = ofSplit.stream().mapToLong(ShardAssembly.Part::tokens).sum();
+            long docCount = ofSplit.stream().mapToLong(ShardAssembly.Part::documents).sum();
             Map<String, Long> bySource = new java.util.TreeMap<>();
-            for (ShardAssembly.Part p : parts) p.tokensBySource().forEach((k, v) -> bySource.merge(k, v, Long::sum));
+            for (ShardAssembly.Part p : ofSplit) p.tokensBySource().forEach((k, v) -> bySource.merge(k, v, Long::sum));
             report.tokens(split, bySource);
             splits.put(split, new Manifest.Split(total, docCount, shards));
             timed.accept(String.format("%s: %d documents, %d tokens, %d shards", split, docCount, total, shards.size()));
@@ -447,7 +472,8 @@ public final class PrepareJob {
      * removed with that run's line set, and the clauses evaluated over the stored columns. No signal is computed.
      */
     private static Map<String, Object> fromAnnotations(JavaSparkContext sc, PrepareOptions o, FileSystem fs, Path tmp,
-                                                       Annotating annotating, JavaRDD<Doc> docs, PrepareReport report,
+                                                       Annotating annotating, JavaRDD<Doc> docs, JavaRDD<?> read,
+                                                       PrepareReport report,
                                                        int partitions, List<DocumentInput.InputFile> files,
                                                        long inputBytes, long inputDocs, long nonEmpty, long textBytes,
                                                        Broadcast<byte[]> hconf, Consumer<String> timed,
@@ -480,9 +506,9 @@ public final class PrepareJob {
         Map<String, Object> stats = new LinkedHashMap<>();
         stats.put("annotations_read", annotating.table().toString());
         stats.put("documents_annotated", 0L);
-        Map<String, Object> result = finish(sc, o, fs, tmp, judged, report, stats, partitions, files, inputBytes,
+        Map<String, Object> result = finish(sc, o, fs, tmp, judged, false, report, stats, partitions, files, inputBytes,
                 inputDocs, nonEmpty, textBytes, report.stageDocuments("annotations"), frequent.length,
-                new LinkedHashMap<>(), null, hconf, sc.hadoopConfiguration(), timed, log, () -> docs.unpersist(false));
+                new LinkedHashMap<>(), null, hconf, sc.hadoopConfiguration(), timed, log, () -> read.unpersist(false));
         matched.unpersist(false);
         return result;
     }
@@ -514,19 +540,6 @@ public final class PrepareJob {
         return new Judged(d.withText(r.text()), quality.judge(r.text()), false, r.lines(), r.removed());
     }
 
-    /**
-     * Documents whose hash draw is below the returned cut go to validation. Normally the cut is the val fraction;
-     * if that selects nothing from a small corpus, the cut moves just past the smallest draw so that the validation
-     * split holds one document (still a function of the content alone).
-     */
-    private static double valCut(JavaRDD<Judged> judged, double fraction, long kept) {
-        if (fraction <= 0 || kept < 2) return 0;
-        long chosen = judged.filter(j -> j.kept() && j.doc().draw() < fraction).count();
-        if (chosen > 0) return fraction;
-        double min = judged.filter(Judged::kept).map(j -> j.doc().draw()).reduce(Math::min);
-        return Math.nextUp(min);
-    }
-
     private static Tokenizer tokenizer(PrepareOptions o, JavaRDD<Judged> train, Configuration conf, Consumer<String> log)
             throws IOException {
         if (o.tokenizer() != null) return o.tokenizer();
@@ -544,7 +557,9 @@ public final class PrepareJob {
         return BpeTrainer.train(train.map(j -> j.doc().text()), BpeTrainerOptions.llama(o.vocabSize()));
     }
 
-    private static Iterator<Tuple2<String, ShardAssembly.Tokens>> tokenize(Iterator<Judged> docs, byte[] model, int eos) {
+    /** Each document's tokens with EOS after them, named by the split it goes to (val when its draw is below the cut). */
+    private static Iterator<Tuple2<String, ShardAssembly.Tokens>> tokenize(Iterator<Judged> docs, byte[] model, int eos,
+                                                                          double valCut) {
         Tokenizer t = Tokenizer.fromBytes(model, "tokenizer.model");
         return new Iterator<>() {
             @Override
@@ -558,7 +573,7 @@ public final class PrepareJob {
                 int[] ids = t.encode(d.text());
                 int[] withEos = Arrays.copyOf(ids, ids.length + 1);
                 withEos[ids.length] = eos;
-                return new Tuple2<>(d.key(), new ShardAssembly.Tokens(d.source(), withEos));
+                return new Tuple2<>(d.draw() < valCut ? "val" : "train", new ShardAssembly.Tokens(d.source(), withEos));
             }
         };
     }

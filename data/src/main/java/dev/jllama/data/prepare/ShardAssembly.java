@@ -10,6 +10,7 @@ import java.io.OutputStream;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -21,8 +22,8 @@ import scala.Tuple2;
 
 /**
  * Cuts a split's sorted token stream into shards of a fixed size, whatever the partitioning: every Spark partition
- * first writes its tokens to a part file, the driver turns the part sizes into byte ranges per shard, and one task
- * per shard copies its ranges behind a header. Shard boundaries depend only on the token stream.
+ * first writes its tokens to a part file per split, the driver turns the part sizes into byte ranges per shard, and
+ * one task per shard copies its ranges behind a header. Shard boundaries depend only on the token stream.
  */
 final class ShardAssembly {
     private ShardAssembly() {}
@@ -30,45 +31,85 @@ final class ShardAssembly {
     /** One document's tokens (EOS included) and the source they count for. */
     record Tokens(String source, int[] ids) implements Serializable {}
 
-    record Part(int index, String file, long tokens, long documents, Map<String, Long> tokensBySource) implements Serializable {}
+    /** What partition {@code index} wrote of one split. */
+    record Part(String split, int index, String file, long tokens, long documents, Map<String, Long> tokensBySource)
+            implements Serializable {}
 
     record Piece(String file, long byteOffset, long byteLength) implements Serializable {}
 
     record ShardPlan(String split, int index, long tokens, List<Piece> pieces) implements Serializable {}
 
-    /** Writes one partition's documents (already in key order) as raw little-endian tokens. */
-    static Iterator<Part> writePart(int index, Iterator<Tuple2<String, Tokens>> docs, String dir, byte[] conf, int width)
-            throws IOException {
-        Path p = new Path(dir, String.format("part-%05d", index));
-        FileSystem fs = DatasetWriter.withoutSideChecksums(p.getFileSystem(HadoopConf.fromBytes(conf)));
-        long tokens = 0;
-        long documents = 0;
-        Map<String, Long> bySource = new TreeMap<>();
-        byte[] buf = new byte[1 << 16];
-        try (OutputStream out = new BufferedOutputStream(fs.create(p, true), 1 << 20)) {
-            while (docs.hasNext()) {
-                Tokens doc = docs.next()._2();
-                int[] t = doc.ids();
-                bySource.merge(doc.source(), (long) t.length, Long::sum);
-                documents++;
-                tokens += t.length;
-                int pos = 0;
-                for (int v : t) {
-                    if (pos + 4 > buf.length) {
-                        out.write(buf, 0, pos);
-                        pos = 0;
-                    }
-                    buf[pos++] = (byte) v;
-                    buf[pos++] = (byte) (v >>> 8);
-                    if (width == 4) {
-                        buf[pos++] = (byte) (v >>> 16);
-                        buf[pos++] = (byte) (v >>> 24);
-                    }
-                }
-                out.write(buf, 0, pos);
+    /**
+     * Writes one partition's documents (already in key order), each to the part file of its split
+     * ({@code dir/SPLIT/part-NNNNN}), as raw little-endian tokens; one part per split, empty ones included.
+     */
+    static Iterator<Part> writeParts(int index, Iterator<Tuple2<String, Tokens>> docs, List<String> splits, String dir,
+                                     byte[] conf, int width) throws IOException {
+        FileSystem fs = DatasetWriter.withoutSideChecksums(new Path(dir).getFileSystem(HadoopConf.fromBytes(conf)));
+        Map<String, PartWriter> writers = new LinkedHashMap<>();
+        try {
+            for (String split : splits) {
+                Path p = new Path(new Path(dir, split), String.format("part-%05d", index));
+                writers.put(split, new PartWriter(split, index, p, fs, width));
             }
+            while (docs.hasNext()) {
+                Tuple2<String, Tokens> doc = docs.next();
+                PartWriter w = writers.get(doc._1());
+                if (w == null) throw new IllegalArgumentException("no split " + doc._1() + " among " + splits);
+                w.write(doc._2());
+            }
+            List<Part> parts = new ArrayList<>();
+            for (PartWriter w : writers.values()) parts.add(w.finish());
+            return parts.iterator();
+        } finally {
+            for (PartWriter w : writers.values()) w.out.close(); // a second close after finish does nothing
         }
-        return List.of(new Part(index, p.toString(), tokens, documents, bySource)).iterator();
+    }
+
+    private static final class PartWriter {
+        private final String split;
+        private final int index;
+        private final Path file;
+        private final int width;
+        private final OutputStream out;
+        private final byte[] buf = new byte[1 << 16];
+        private final Map<String, Long> bySource = new TreeMap<>();
+        private long tokens;
+        private long documents;
+
+        PartWriter(String split, int index, Path file, FileSystem fs, int width) throws IOException {
+            this.split = split;
+            this.index = index;
+            this.file = file;
+            this.width = width;
+            this.out = new BufferedOutputStream(fs.create(file, true), 1 << 20);
+        }
+
+        void write(Tokens doc) throws IOException {
+            int[] t = doc.ids();
+            bySource.merge(doc.source(), (long) t.length, Long::sum);
+            documents++;
+            tokens += t.length;
+            int pos = 0;
+            for (int v : t) {
+                if (pos + 4 > buf.length) {
+                    out.write(buf, 0, pos);
+                    pos = 0;
+                }
+                buf[pos++] = (byte) v;
+                buf[pos++] = (byte) (v >>> 8);
+                if (width == 4) {
+                    buf[pos++] = (byte) (v >>> 16);
+                    buf[pos++] = (byte) (v >>> 24);
+                }
+            }
+            out.write(buf, 0, pos);
+        }
+
+        Part finish() throws IOException {
+            out.close();
+            return new Part(split, index, file.toString(), tokens, documents, bySource);
+        }
     }
 
     /** Shard plans for parts given in partition order. */

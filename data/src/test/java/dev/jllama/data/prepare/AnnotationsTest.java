@@ -133,6 +133,17 @@ class AnnotationsTest {
         assertEquals(expected[HeuristicSignals.index("mean_word_length")], (double) row0.getAs("mean_word_length"), 0);
         assertTrue(Files.exists(tmp.resolve("ann/" + AnnotationsTable.META)));
         assertTrue(Files.exists(tmp.resolve("annotated/histograms/words.png")));
+        // The part files, in the order of their names, hold the rows sorted by id, source and url.
+        List<String> keys = new ArrayList<>();
+        try (Stream<Path> parts = Files.list(tmp.resolve("ann"))) {
+            for (Path part : parts.filter(f -> f.getFileName().toString().endsWith(".parquet")).sorted().toList()) {
+                for (Row r : spark().read().parquet(part.toString()).collectAsList()) {
+                    keys.add(AnnotationPass.rowKey(r.getAs("id"), r.getAs("source"), r.getAs("url")));
+                }
+            }
+        }
+        assertEquals(32, keys.size());
+        assertEquals(keys.stream().sorted().toList(), keys);
     }
 
     @Test
