@@ -71,11 +71,11 @@ public final class BundledCorpus {
         }
     }
 
+    /** Whether the cache entry opens and has chunk checksums (one prepared before them is prepared again). */
     private static boolean opens(Path dataset) {
         if (!Files.isRegularFile(dataset.resolve(Manifest.FILE_NAME))) return false;
         try {
-            Dataset.open(dataset.toUri().toString(), new Configuration());
-            return true;
+            return Dataset.open(dataset.toUri().toString(), new Configuration()).manifest().chunkBytes() != null;
         } catch (IOException e) {
             return false;
         }

@@ -63,11 +63,12 @@ final class ExactDedup {
     /**
      * For annotating: every document, the removed copies tagged {@code exact_dedup}, and each copy of a text that
      * occurs more than once given its key as exact group. The same copy is kept as by {@link #apply}; of copies
-     * equal in source and location too (indistinguishable), the first of the group is kept.
+     * equal in source and location too (indistinguishable), the first of the group is kept. Partitioned by
+     * {@link KeyRanges}, unsorted within each, which near dedup's tagging relies on.
      */
     static JavaRDD<Doc> tagged(JavaRDD<Doc> docs, int partitions) {
         return docs.mapToPair(d -> new Tuple2<>(d.key(), d))
-                .groupByKey(partitions)
+                .groupByKey(new KeyRanges(partitions))
                 .flatMap(group -> {
                     List<Doc> copies = new ArrayList<>();
                     group._2().forEach(copies::add);

@@ -2,8 +2,11 @@ package dev.jllama.data.prepare;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.storage.StorageLevel;
@@ -31,8 +34,9 @@ final class NearDedup {
 
     /**
      * For annotating: every document of {@code input}, those removed tagged {@code near_dedup}, and each member of
-     * a group of two or more given the key prefix of its kept document as near group. Without exact dedup before
-     * it, the copies of a text that {@link #apply} reduces to one are removed here too.
+     * a group of two or more given the key prefix of its kept document as near group, in {@code input}'s partitions.
+     * Without exact dedup before it, the copies of a text that {@link #apply} reduces to one are removed here too;
+     * with it, {@code input} must be in {@link ExactDedup#tagged}'s partitions (key ranges).
      */
     static JavaRDD<Doc> tagged(JavaRDD<Doc> input, NearDedupOptions options, int partitions, boolean textsUnique) {
         if (textsUnique) return run(input, options, partitions, true, true);
@@ -74,16 +78,34 @@ final class NearDedup {
         signatures.unpersist(false);
         if (tag) {
             // Every member of a group, the kept one (its own smallest) included, points at the group's smallest id.
-            JavaPairRDD<Long, Long> groups = removed.union(removed.values().distinct(partitions).mapToPair(r -> new Tuple2<>(r, r)));
-            return docs.mapToPair(d -> new Tuple2<>(d.id(), d))
-                    .leftOuterJoin(groups, partitions)
-                    .map(t -> {
-                        Doc d = t._2()._1();
-                        if (!t._2()._2().isPresent()) return d;
-                        long root = t._2()._2().get();
+            // The documents stay in the key ranges ExactDedup#tagged put them in: only these pairs move, each to the
+            // partition of its member's range.
+            JavaPairRDD<Long, Long> groups = removed.union(removed.values().distinct(partitions).mapToPair(r -> new Tuple2<>(r, r)))
+                    .partitionBy(new KeyRanges(partitions));
+            return docs.zipPartitions(groups, (inRange, members) -> {
+                Map<Long, Long> roots = new HashMap<>();
+                members.forEachRemaining(m -> roots.put(m._1(), m._2()));
+                int range = TaskContext.getPartitionId();
+                return new Iterator<Doc>() {
+                    @Override
+                    public boolean hasNext() {
+                        return inRange.hasNext();
+                    }
+
+                    @Override
+                    public Doc next() {
+                        Doc d = inRange.next();
+                        if (KeyRanges.of(d.id(), partitions) != range) {
+                            throw new IllegalStateException("document " + d.key() + " is not in key range " + range
+                                    + " of " + partitions + ": near dedup's tagging needs ExactDedup#tagged's partitions");
+                        }
+                        Long root = roots.get(d.id());
+                        if (root == null) return d;
                         Doc grouped = d.groups(d.exactGroup(), String.format("%016x", root));
-                        return root == t._1() ? grouped : grouped.removedBy("near_dedup");
-                    });
+                        return root == d.id() ? grouped : grouped.removedBy("near_dedup");
+                    }
+                };
+            });
         }
         // The documents stay where exact dedup put them (key ranges, sorted): only the removed ids move, to the
         // partition of their range, and each partition drops its own (held as a sorted long[], 8 bytes an id).
