@@ -11,14 +11,15 @@ import dev.jllama.driver.SparkSecurity;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.Serializable;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -27,8 +28,12 @@ import java.util.stream.Stream;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.api.java.JavaRDD;
 import org.junit.jupiter.api.Test;
+import scala.package$;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
 
 /**
  * {@code submit/cluster/test-hosts.sh} as the README uses it: two hosts come up with a master URL, a Spark job's tasks
@@ -38,20 +43,25 @@ import org.junit.jupiter.api.Test;
 class TestHostsTest {
 
     /** What a task sees of where it runs: its executor, the address Spark knows it by, and its IPv4 interfaces. */
-    static final class WhereAmI implements FlatMapFunction<Iterator<Integer>, String> {
+    static final class WhereAmI extends AbstractFunction1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>>
+            implements Serializable {
         @Override
-        public Iterator<String> call(Iterator<Integer> partition) throws Exception {
+        public scala.collection.Iterator<String> apply(scala.collection.Iterator<Integer> partition) {
             List<String> addresses = new ArrayList<>();
-            for (NetworkInterface nic : NetworkInterface.networkInterfaces().toList()) {
-                for (InetAddress address : nic.inetAddresses().toList()) {
-                    if (address instanceof Inet4Address && !address.isLoopbackAddress()) {
-                        addresses.add(address.getHostAddress());
+            try {
+                for (NetworkInterface nic : NetworkInterface.networkInterfaces().toList()) {
+                    for (InetAddress address : nic.inetAddresses().toList()) {
+                        if (address instanceof Inet4Address && !address.isLoopbackAddress()) {
+                            addresses.add(address.getHostAddress());
+                        }
                     }
                 }
+            } catch (SocketException e) {
+                throw new IllegalStateException(e);
             }
             SparkEnv env = SparkEnv.get();
-            return List.of(env.executorId() + " " + env.blockManager().blockManagerId().host() + " "
-                    + String.join(",", addresses)).iterator();
+            return package$.MODULE$.Iterator().single(env.executorId() + " " + env.blockManager().blockManagerId().host()
+                    + " " + String.join(",", addresses));
         }
     }
 
@@ -93,8 +103,10 @@ class TestHostsTest {
                     .set("spark.serializer", "org.apache.spark.serializer.JavaSerializer").set("spark.ui.enabled", "false");
             for (String kv : hosts.sparkConf("512m")) conf.set(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
             try (JavaSparkContext sc = new JavaSparkContext(SparkSecurity.secure(conf))) {
-                // Two tasks for two free one-core executors: one on each.
-                reports = sc.parallelize(List.of(0, 1), 2).mapPartitions(new WhereAmI()).collect();
+                // Two tasks of a barrier stage, which start together, on two one-core executors: one on each.
+                ClassTag<String> tag = ClassTag$.MODULE$.apply(String.class);
+                reports = JavaRDD.fromRDD(sc.parallelize(List.of(0, 1), 2).rdd().barrier()
+                        .mapPartitions(new WhereAmI(), false, tag), tag).collect();
             }
         }
         assertEquals(2, reports.size(), reports.toString());
