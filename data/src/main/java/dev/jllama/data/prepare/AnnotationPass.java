@@ -40,6 +40,8 @@ final class AnnotationPass {
     static final String PERPLEXITY = "perplexity";
     static final String BUCKET = "perplexity_bucket";
     static final String REMOVED_BY = "removed_by";
+    /** The step name for documents the frequent-line filter emptied. */
+    static final String LINE_FILTER_STEP = "line_filter";
     /** The step name for documents failing a clause of the filter expression. */
     static final String FILTER_STEP = "quality_filter";
     private static final int BATCH = 64;
@@ -50,8 +52,9 @@ final class AnnotationPass {
 
     /**
      * The outcome: the table to write (no text; persisted; rows sorted by id, source and url), the documents for the
-     * split (those that reached the line filter, in output order: {@link KeyRanges} partitions, sorted), per source the documents annotated, those that reached the filter and those of them failing
-     * each clause ({@link #clauseCounts}), and the perplexity tertiles (null: no perplexity scorer).
+     * split (those that reached the line filter, in output order: {@link KeyRanges} partitions, sorted), per source
+     * the documents annotated, those that reached the filter and those of them failing each clause
+     * ({@link #clauseCounts}), and the perplexity tertiles (null: no perplexity scorer).
      */
     record Outcome(Dataset<Row> table, JavaRDD<Judged> judged, Map<String, long[]> failingBySource, double[] tertiles,
                    SignalHistograms.Bins histograms, JavaRDD<Annotated> annotatedDocs, Dataset<Row> cached) {
@@ -247,7 +250,7 @@ final class AnnotationPass {
         Column[] clauseColumns = new Column[n];
         for (int i = 0; i < n; i++) clauseColumns[i] = functions.col(CLAUSE + i);
         JavaRDD<Judged> judged = annotated.zip(df.select(clauseColumns).javaRDD())
-                .filter(t -> t._1().doc().removedBy() == null || "line_filter".equals(t._1().doc().removedBy()))
+                .filter(t -> reachedLineFilter(t._1().doc()))
                 .map(t -> judged(t._1(), t._2(), n))
                 .persist(StorageLevel.MEMORY_AND_DISK_SER());
         String[] names = tableSchema(scoreColumns).fieldNames();
@@ -258,16 +261,20 @@ final class AnnotationPass {
     private static Annotated annotate(Doc d, long[] frequent, int scorers) {
         LineFilter.Result r = LineFilter.apply(d.text(), frequent);
         Doc t = d.withText(r.text());
-        if (t.removedBy() == null && r.text().isEmpty()) t = t.removedBy("line_filter");
+        if (t.removedBy() == null && r.text().isEmpty()) t = t.removedBy(LINE_FILTER_STEP);
         double[] scores = new double[scorers];
         java.util.Arrays.fill(scores, Double.NaN);
         return new Annotated(t, HeuristicSignals.compute(r.text()), scores, r.lines(), r.removed());
     }
 
+    /** Whether no step before the line filter removed {@code d} (the line filter itself may have emptied it). */
+    private static boolean reachedLineFilter(Doc d) {
+        return d.removedBy() == null || d.removedBy().equals(LINE_FILTER_STEP);
+    }
+
     /** {@code a} without its text when a step before the line filter removed it: no later step reads that text. */
     private static Annotated withoutRemovedText(Annotated a) {
-        String by = a.doc().removedBy();
-        return by == null || by.equals("line_filter") ? a
+        return reachedLineFilter(a.doc()) ? a
                 : new Annotated(a.doc().withText(""), a.signals(), a.scores(), a.lines(), a.linesRemoved());
     }
 
