@@ -85,6 +85,11 @@ public final class PrepareCommand extends LlamaCommand {
             + " document's source (default: none; where absent or null, the input's NAME)")
     String sourceColumn;
 
+    @Option(names = "--source-shards", negatable = true, description = "give each source shards of its own, so that"
+            + " a mixture can weight the sources of this dataset (--data NAME=DIR#SOURCE:WEIGHT); --no-source-shards mixes"
+            + " them (default: apart when there are at most " + PrepareOptions.AUTO_SOURCE_SHARDS_LIMIT + " sources)")
+    Boolean sourceShards;
+
     @Option(names = "--no-exact-dedup", description = "keep documents whose cleaned text equals another's (default:"
             + " removed, keeping the first by source and location)")
     boolean noExactDedup;
@@ -211,7 +216,8 @@ public final class PrepareCommand extends LlamaCommand {
                     .decontaminate(decontaminate == null ? List.of() : decontaminate, ngram)
                     .annotations(annotations).fromAnnotations(fromAnnotations).where(where)
                     .minQuality(minQuality == null ? Double.NaN : minQuality)
-                    .scorers(scorers());
+                    .scorers(scorers())
+                    .sourceShards(sourceShards);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -40,8 +40,8 @@ import picocli.CommandLine.Option;
 public final class TrainCommand extends LlamaCommand implements Main.Recalling {
 
     @Option(names = "--data", paramLabel = "SPEC", description = "a prepared dataset (manifest.json; any Hadoop URI), or a"
-            + " mixture name=DIR:weight,name=DIR:weight,... or @FILE.json (default: the bundled corpus, prepared on"
-            + " first use under runs/data/bundled)")
+            + " mixture name=DIR:weight,name=DIR:weight,... or @FILE.json; DIR#SOURCE reads one source of a dataset"
+            + " prepared with per-source shards (default: the bundled corpus, prepared on first use under runs/data/bundled)")
     String data;
 
     @Option(names = "--out", defaultValue = "runs/train", paramLabel = "DIR", description = "run directory: checkpoints"

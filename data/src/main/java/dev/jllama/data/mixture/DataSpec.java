@@ -15,13 +15,13 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
- * Parses the two mixture forms of {@code --data}: {@code NAME=DIR:WEIGHT,NAME=DIR:WEIGHT,...} and a JSON mixture
- * file {@code {"datasets":[{"name":..,"path":..,"weight":..}]}}. Malformed specs are IllegalArgumentExceptions
- * naming the part or field and its value.
+ * Parses the two mixture forms of {@code --data}: {@code NAME=DIR[#SOURCE]:WEIGHT,...} and a JSON mixture file
+ * {@code {"datasets":[{"name":..,"path":..,"source":..,"weight":..}]}} ({@code source} optional). Malformed specs
+ * are IllegalArgumentExceptions naming the part or field and its value.
  */
 final class DataSpec {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Set<String> ENTRY_FIELDS = Set.of("name", "path", "weight");
+    private static final Set<String> ENTRY_FIELDS = Set.of("name", "path", "source", "weight");
 
     private DataSpec() {}
 
@@ -35,8 +35,8 @@ final class DataSpec {
     }
 
     /**
-     * Parses {@code NAME=DIR:WEIGHT,...}. The weight is the text after the part's last ':', so DIR may hold ':'
-     * (hdfs://nn:8020/x); DIR may not hold ','.
+     * Parses {@code NAME=DIR[#SOURCE]:WEIGHT,...}. The weight is the text after the part's last ':', so DIR may hold
+     * ':' (hdfs://nn:8020/x); DIR may not hold ','; the text after the last '#' names the source to read.
      */
     static List<MixtureComponent> parseList(String spec) {
         List<MixtureComponent> components = new ArrayList<>();
@@ -58,6 +58,13 @@ final class DataSpec {
                 throw new IllegalArgumentException("mixture part '" + part + "': name '" + name
                         + "' must be letters, digits, '_', '-' or '.'");
             }
+            String source = null;
+            int hash = dir.lastIndexOf(MixtureComponent.SOURCE_SEPARATOR);
+            if (hash >= 0) {
+                source = dir.substring(hash + 1);
+                dir = dir.substring(0, hash);
+                if (source.isEmpty()) throw new IllegalArgumentException("mixture part '" + part + "' has an empty SOURCE after '#'");
+            }
             if (dir.isEmpty()) throw new IllegalArgumentException("mixture part '" + part + "' has an empty DIR");
             double weight;
             try {
@@ -69,7 +76,7 @@ final class DataSpec {
             if (!(weight > 0) || Double.isInfinite(weight)) {
                 throw new IllegalArgumentException("mixture part '" + part + "': weight " + weightText + " must be positive");
             }
-            components.add(new MixtureComponent(name, dir, weight));
+            components.add(new MixtureComponent(name, dir, source, weight));
         }
         checkUniqueNames(components, "mixture spec '" + spec + "'");
         return components;
@@ -91,7 +98,8 @@ final class DataSpec {
         }
         String where = "mixture file " + path + ": ";
         if (root == null || !root.isObject() || !root.path("datasets").isArray() || root.get("datasets").isEmpty()) {
-            throw new IllegalArgumentException(where + "expected {\"datasets\": [{\"name\": ..., \"path\": ..., \"weight\": ...}, ...]}");
+            throw new IllegalArgumentException(where + "expected {\"datasets\": [{\"name\": ..., \"path\": ..., \"weight\": ...}, ...]}"
+                    + " (\"source\": ... optional)");
         }
         for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
             String f = it.next();
@@ -106,11 +114,13 @@ final class DataSpec {
             for (Iterator<String> it = entry.fieldNames(); it.hasNext(); ) {
                 String f = it.next();
                 if (!ENTRY_FIELDS.contains(f)) {
-                    throw new IllegalArgumentException(where + at + " has unknown field '" + f + "' (expected name, path, weight)");
+                    throw new IllegalArgumentException(where + at + " has unknown field '" + f
+                            + "' (expected name, path, source, weight)");
                 }
             }
             String name = text(entry, "name", where + at);
             String dir = text(entry, "path", where + at);
+            String source = entry.has("source") ? text(entry, "source", where + at) : null;
             JsonNode weight = entry.get("weight");
             if (weight == null || !weight.isNumber() || !(weight.doubleValue() > 0) || Double.isInfinite(weight.doubleValue())) {
                 throw new IllegalArgumentException(where + at + ".weight is " + weight + ", expected a positive number");
@@ -120,7 +130,7 @@ final class DataSpec {
             }
             Path p = new Path(dir);
             if (!p.isAbsolute() && p.toUri().getScheme() == null) p = new Path(path.getParent(), dir);
-            components.add(new MixtureComponent(name, p.toString(), weight.doubleValue()));
+            components.add(new MixtureComponent(name, p.toString(), source, weight.doubleValue()));
         }
         checkUniqueNames(components, where.substring(0, where.length() - 2));
         return components;

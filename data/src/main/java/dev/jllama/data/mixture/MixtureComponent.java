@@ -5,13 +5,19 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * One dataset of a mixture with its sampling weight (weights need not sum to 1; they are normalised).
+ * One dataset of a mixture, or one source of a dataset, with its sampling weight (weights need not sum to 1; they
+ * are normalised).
  *
- * @param name shown in reports and saved in reader positions; letters, digits, '_', '-' and '.', unique within a
- *             mixture
- * @param dir  the dataset directory (any Hadoop URI or local path)
+ * @param name   shown in reports and saved in reader positions; letters, digits, '_', '-' and '.', unique within a
+ *               mixture
+ * @param dir    the dataset directory (any Hadoop URI or local path)
+ * @param source the source whose shards this component reads (a dataset prepared with per-source shards); null:
+ *               the whole dataset
  */
-public record MixtureComponent(String name, String dir, double weight) {
+public record MixtureComponent(String name, String dir, String source, double weight) {
+
+    /** Separates a dataset directory from the source read of it: {@code DIR#SOURCE}. */
+    static final char SOURCE_SEPARATOR = '#';
 
     /** The LLaMA paper's pre-training mixture (Table 1, sampling proportions in percent). */
     public static final Map<String, Double> LLAMA_PAPER_WEIGHTS;
@@ -37,8 +43,17 @@ public record MixtureComponent(String name, String dir, double weight) {
                     + ") must be letters, digits, '_', '-' or '.'");
         }
         if (dir == null || dir.isBlank()) throw new IllegalArgumentException("mixture component '" + name + "' needs a dir");
+        if (source != null && (source.isEmpty() || source.indexOf(',') >= 0 || source.indexOf(SOURCE_SEPARATOR) >= 0)) {
+            throw new IllegalArgumentException("mixture component '" + name + "' names source '" + source + "' of " + dir
+                    + "; a source read in a mixture is not empty and holds no ',' or '#'");
+        }
         if (!(weight > 0) || Double.isInfinite(weight)) {
             throw new IllegalArgumentException("mixture component '" + name + "' has weight " + weight + "; it must be positive");
         }
+    }
+
+    /** The whole dataset at {@code dir}. */
+    public MixtureComponent(String name, String dir, double weight) {
+        this(name, dir, null, weight);
     }
 }

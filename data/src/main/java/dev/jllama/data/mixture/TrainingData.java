@@ -24,8 +24,10 @@ import org.apache.hadoop.conf.Configuration;
  *   <li>{@code @FILE}, a JSON mixture file {@code {"datasets":[{"name":..,"path":..,"weight":..}]}} whose relative
  *       paths are relative to the file's directory.</li>
  * </ul>
- * A directory whose text before its first '=' is a plain name (letters, digits, '_', '-', '.') reads as the list
- * form; write such a directory as ./DIR.
+ * Wherever a directory is named, {@code DIR#SOURCE} reads only the shards of one source of a dataset prepared with
+ * per-source shards (in the file form, a {@code "source"} field), so that a mixture weights the sources of one
+ * dataset as the LLaMA paper's Table 1 does. A directory whose text before its first '=' is a plain name (letters,
+ * digits, '_', '-', '.') reads as the list form; write such a directory as ./DIR.
  */
 public final class TrainingData {
     private final List<MixtureComponent> components;
@@ -50,15 +52,25 @@ public final class TrainingData {
         }
         if (spec.startsWith("@")) return openMixture(DataSpec.readFile(spec.substring(1), conf), conf);
         if (DataSpec.isList(spec)) return openMixture(DataSpec.parseList(spec), conf);
-        Dataset d = Dataset.open(spec, conf);
-        String name = d.dir().getName().isEmpty() ? "data" : d.dir().getName();
-        return new TrainingData(List.of(new MixtureComponent(name, d.dir().toString(), 1.0)), List.of(d), false);
+        int hash = spec.lastIndexOf(MixtureComponent.SOURCE_SEPARATOR);
+        String source = hash < 0 ? null : spec.substring(hash + 1);
+        if (source != null && source.isEmpty()) throw new IllegalArgumentException("data '" + spec + "' has an empty SOURCE after '#'");
+        Dataset d = open(hash < 0 ? spec : spec.substring(0, hash), source, conf);
+        String name = source != null && MixtureComponent.NAME.matcher(source).matches() ? source
+                : d.dir().getName().isEmpty() ? "data" : d.dir().getName();
+        return new TrainingData(List.of(new MixtureComponent(name, d.dir().toString(), source, 1.0)), List.of(d), false);
+    }
+
+    /** The dataset at {@code dir}, or only its shards of {@code source} (non-null). */
+    private static Dataset open(String dir, String source, Configuration conf) throws IOException {
+        Dataset d = Dataset.open(dir, conf);
+        return source == null ? d : d.source(source);
     }
 
     private static TrainingData openMixture(List<MixtureComponent> components, Configuration conf) throws IOException {
         List<Dataset> datasets = new ArrayList<>();
         for (MixtureComponent c : components) {
-            Dataset d = Dataset.open(c.dir(), conf);
+            Dataset d = open(c.dir(), c.source(), conf);
             if (!datasets.isEmpty()) checkSameTokenizer(datasets.getFirst(), components.getFirst(), d, c);
             datasets.add(d);
         }
@@ -98,11 +110,11 @@ public final class TrainingData {
 
     /** One line for logs: the dataset directory, or {@code name=DIR:weight, ...} with normalised weights. */
     public String describe() {
-        if (!mixture) return datasets.getFirst().dir().toString();
+        if (!mixture) return location(0);
         double[] weights = MixtureWindowSource.normalisedWeights(components);
         List<String> parts = new ArrayList<>();
         for (int i = 0; i < components.size(); i++) {
-            parts.add(components.get(i).name() + "=" + datasets.get(i).dir() + ":" + shortNumber(weights[i]));
+            parts.add(components.get(i).name() + "=" + location(i) + ":" + shortNumber(weights[i]));
         }
         return String.join(", ", parts);
     }
@@ -112,12 +124,18 @@ public final class TrainingData {
      * working directory (a Spark executor), opens to get the same data.
      */
     public String qualifiedSpec() {
-        if (!mixture) return datasets.getFirst().dir().toString();
+        if (!mixture) return location(0);
         List<String> parts = new ArrayList<>();
         for (int i = 0; i < components.size(); i++) {
-            parts.add(components.get(i).name() + "=" + datasets.get(i).dir() + ":" + components.get(i).weight());
+            parts.add(components.get(i).name() + "=" + location(i) + ":" + components.get(i).weight());
         }
         return String.join(",", parts);
+    }
+
+    /** Component i's qualified directory, with {@code #SOURCE} when it reads one source. */
+    private String location(int i) {
+        String source = components.get(i).source();
+        return datasets.get(i).dir() + (source == null ? "" : MixtureComponent.SOURCE_SEPARATOR + source);
     }
 
     /**

@@ -361,27 +361,45 @@ public final class PrepareJob {
                 .repartitionAndSortWithinPartitions(new KeyRanges(partitions))
                 .values();
         List<String> splitNames = List.of("train", "val");
+        int sourceCount = report.sources().size();
+        boolean bySource = o.sourceShards() != null ? o.sourceShards() : sourceCount <= PrepareOptions.AUTO_SOURCE_SHARDS_LIMIT;
+        if (o.sourceShards() == null && !bySource) {
+            timed.accept(String.format("%d sources: shards mix them (more than %d; --source-shards keeps them apart)",
+                    sourceCount, PrepareOptions.AUTO_SOURCE_SHARDS_LIMIT));
+        }
         String partsDir = new Path(tmp, "_parts").toString();
         List<ShardAssembly.Part> parts = new ArrayList<>(ordered
                 .mapPartitionsWithIndex((i, it) -> ShardAssembly.writeParts(i, tokenize(it, model.value(), eos, cut),
-                        splitNames, partsDir, hconf.value(), width), true)
+                        splitNames, partsDir, hconf.value(), width, bySource), true)
                 .collect());
         parts.sort(Comparator.comparingInt(ShardAssembly.Part::index));
         Map<String, Manifest.Split> splits = new LinkedHashMap<>();
         for (String split : splitNames) {
             List<ShardAssembly.Part> ofSplit = parts.stream().filter(p -> p.split().equals(split)).toList();
-            List<ShardAssembly.ShardPlan> plans = ShardAssembly.plan(split, ofSplit, o.shardTokens(), width);
+            // Shards of each source in turn (sources in name order), numbered on through the split.
+            Map<String, List<ShardAssembly.Part>> groups = new java.util.TreeMap<>(Comparator.nullsFirst(Comparator.naturalOrder()));
+            for (ShardAssembly.Part p : ofSplit) groups.computeIfAbsent(p.source(), k -> new ArrayList<>()).add(p);
+            List<ShardAssembly.ShardPlan> plans = new ArrayList<>();
+            groups.forEach((source, group) -> plans.addAll(ShardAssembly.plan(split, source, plans.size(), group,
+                    o.shardTokens(), width)));
             String dir = tmp.toString();
             List<ShardInfo> shards = plans.isEmpty() ? List.of() : sc.parallelize(plans, plans.size())
                     .map(p -> ShardAssembly.writeShard(p, dir, hconf.value(), vocab, Manifest.DEFAULT_BLOCK_BYTES))
                     .collect();
             long total = ofSplit.stream().mapToLong(ShardAssembly.Part::tokens).sum();
             long docCount = ofSplit.stream().mapToLong(ShardAssembly.Part::documents).sum();
-            Map<String, Long> bySource = new java.util.TreeMap<>();
-            for (ShardAssembly.Part p : ofSplit) p.tokensBySource().forEach((k, v) -> bySource.merge(k, v, Long::sum));
-            report.tokens(split, bySource);
-            splits.put(split, new Manifest.Split(total, docCount, shards));
-            timed.accept(String.format("%s: %d documents, %d tokens, %d shards", split, docCount, total, shards.size()));
+            Map<String, Long> bySourceTokens = new java.util.TreeMap<>();
+            Map<String, Long> bySourceDocuments = new java.util.TreeMap<>();
+            for (ShardAssembly.Part p : ofSplit) {
+                p.tokensBySource().forEach((k, v) -> bySourceTokens.merge(k, v, Long::sum));
+                p.documentsBySource().forEach((k, v) -> bySourceDocuments.merge(k, v, Long::sum));
+            }
+            report.tokens(split, bySourceTokens);
+            Map<String, Manifest.SourceTotals> totals = new java.util.TreeMap<>();
+            bySourceTokens.forEach((k, v) -> totals.put(k, new Manifest.SourceTotals(bySourceDocuments.get(k), v)));
+            splits.put(split, new Manifest.Split(total, docCount, shards, totals));
+            timed.accept(String.format("%s: %d documents, %d tokens, %d shards%s", split, docCount, total, shards.size(),
+                    bySource ? " (by source)" : ""));
         }
         judged.unpersist(false);
         fs.delete(new Path(tmp, "_parts"), true);

@@ -33,6 +33,8 @@ import java.util.List;
  *                         besides min chars and max symbol ratio; null: none
  * @param minQuality       shorthand for the clause {@code quality_score >= X}; NaN: none
  * @param scorers          model-based signals computed on the executors, each filling its column
+ * @param sourceShards     whether each source gets shards of its own (so that a mixture can weight the sources of
+ *                         one dataset); null: when the input has at most {@link #AUTO_SOURCE_SHARDS_LIMIT} sources
  */
 public record PrepareOptions(
         List<String> inputs,
@@ -55,7 +57,8 @@ public record PrepareOptions(
         String fromAnnotations,
         String where,
         double minQuality,
-        List<DocumentScorer> scorers) {
+        List<DocumentScorer> scorers,
+        Boolean sourceShards) {
 
     public static final double DEFAULT_VAL_FRACTION = 0.01;
     public static final long DEFAULT_SHARD_TOKENS = 100_000_000L;
@@ -65,6 +68,8 @@ public record PrepareOptions(
     public static final QualityFilter DEFAULT_QUALITY = new QualityFilter(DEFAULT_MIN_CHARS, DEFAULT_MAX_SYMBOL_RATIO);
     public static final String DEFAULT_TEXT_COLUMN = "text";
     public static final int DEFAULT_DECONTAMINATION_NGRAM = 13;
+    /** Beyond this many sources (a source column of repository names, say) shards mix them unless told otherwise. */
+    public static final int AUTO_SOURCE_SHARDS_LIMIT = 64;
 
     public PrepareOptions {
         inputs = List.copyOf(inputs);
@@ -102,7 +107,7 @@ public record PrepareOptions(
     private static PrepareOptions defaults(List<String> inputs, String output, String file, Tokenizer tokenizer, int vocab) {
         return new PrepareOptions(inputs, output, file, tokenizer, vocab, DEFAULT_VAL_FRACTION, DEFAULT_SHARD_TOKENS,
                 DEFAULT_LINE_DUP_THRESHOLD, DEFAULT_QUALITY, 0, DEFAULT_TEXT_COLUMN, null, true, NearDedupOptions.DEFAULT,
-                List.of(), DEFAULT_DECONTAMINATION_NGRAM, null, null, null, Double.NaN, List.of());
+                List.of(), DEFAULT_DECONTAMINATION_NGRAM, null, null, null, Double.NaN, List.of(), null);
     }
 
     /** The path of an input given as PATH or NAME=PATH. */
@@ -127,90 +132,97 @@ public record PrepareOptions(
 
     public PrepareOptions valFraction(double f) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, f, shardTokens, lineDupThreshold,
-                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
+                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
     }
 
     public PrepareOptions shardTokens(long n) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, n, lineDupThreshold,
-                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
+                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
     }
 
     public PrepareOptions lineDupThreshold(int n) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens, n,
-                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
+                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
     }
 
     public PrepareOptions quality(QualityFilter q) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, q, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
+                lineDupThreshold, q, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
     }
 
     public PrepareOptions partitions(int n) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, n, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
+                lineDupThreshold, quality, n, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
     }
 
     public PrepareOptions output(String dir) {
         return new PrepareOptions(inputs, dir, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
     }
 
     /** The text field/column and the optional source field/column (null: none). */
     public PrepareOptions columns(String text, String source) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, partitions, text, source, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
+                lineDupThreshold, quality, partitions, text, source, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
     }
 
     public PrepareOptions exactDedup(boolean on) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, partitions, textColumn, sourceColumn, on, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, on, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
     }
 
     /** Near-duplicate removal settings; null turns it off. */
     public PrepareOptions nearDedup(NearDedupOptions n) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, n, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers);
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, n, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
     }
 
     /** Evaluation task files to decontaminate against, with n-grams of {@code ngram} words. */
     public PrepareOptions decontaminate(List<String> taskFiles, int ngram) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, taskFiles, ngram, annotations, fromAnnotations, where, minQuality, scorers);
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, taskFiles, ngram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
     }
 
     /** Writes the annotations table to {@code dir} (null: none). */
     public PrepareOptions annotations(String dir) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
                 lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
-                decontaminationNgram, dir, fromAnnotations, where, minQuality, scorers);
+                decontaminationNgram, dir, fromAnnotations, where, minQuality, scorers, sourceShards);
     }
 
     /** Builds from the annotations table in {@code dir} instead of computing signals (null: no). */
     public PrepareOptions fromAnnotations(String dir) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
                 lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
-                decontaminationNgram, annotations, dir, where, minQuality, scorers);
+                decontaminationNgram, annotations, dir, where, minQuality, scorers, sourceShards);
     }
 
     /** Keeps only documents satisfying the Spark SQL expression {@code expression} (null: none). */
     public PrepareOptions where(String expression) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
                 lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
-                decontaminationNgram, annotations, fromAnnotations, expression, minQuality, scorers);
+                decontaminationNgram, annotations, fromAnnotations, expression, minQuality, scorers, sourceShards);
     }
 
     /** Keeps only documents with {@code quality_score >= x} (NaN: no such clause). */
     public PrepareOptions minQuality(double x) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
                 lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
-                decontaminationNgram, annotations, fromAnnotations, where, x, scorers);
+                decontaminationNgram, annotations, fromAnnotations, where, x, scorers, sourceShards);
     }
 
     /** Model-based signals to compute on the executors. */
     public PrepareOptions scorers(List<DocumentScorer> s) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
                 lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
-                decontaminationNgram, annotations, fromAnnotations, where, minQuality, s);
+                decontaminationNgram, annotations, fromAnnotations, where, minQuality, s, sourceShards);
+    }
+
+    /** Whether each source gets shards of its own (null: when there are at most {@link #AUTO_SOURCE_SHARDS_LIMIT}). */
+    public PrepareOptions sourceShards(Boolean on) {
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
+                decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, on);
     }
 
     /** Whether documents get their signals computed and filtered by expression (else the plain two filters run). */

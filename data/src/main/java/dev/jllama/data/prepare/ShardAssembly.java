@@ -22,8 +22,9 @@ import scala.Tuple2;
 
 /**
  * Cuts a split's sorted token stream into shards of a fixed size, whatever the partitioning: every Spark partition
- * first writes its tokens to a part file per split, the driver turns the part sizes into byte ranges per shard, and
- * one task per shard copies its ranges behind a header. Shard boundaries depend only on the token stream.
+ * first writes its tokens to a part file per split (per split and source, when each source gets shards of its own),
+ * the driver turns the part sizes into byte ranges per shard, and one task per shard copies its ranges behind a
+ * header. Shard boundaries depend only on the token stream (of each source).
  */
 final class ShardAssembly {
     private ShardAssembly() {}
@@ -31,31 +32,46 @@ final class ShardAssembly {
     /** One document's tokens (EOS included) and the source they count for. */
     record Tokens(String source, int[] ids) implements Serializable {}
 
-    /** What partition {@code index} wrote of one split. */
-    record Part(String split, int index, String file, long tokens, long documents, Map<String, Long> tokensBySource)
-            implements Serializable {}
+    /**
+     * What partition {@code index} wrote of one split: all its documents, or (with {@code source} set) those of one
+     * source.
+     */
+    record Part(String split, String source, int index, String file, long tokens, long documents,
+                Map<String, Long> tokensBySource, Map<String, Long> documentsBySource) implements Serializable {}
 
     record Piece(String file, long byteOffset, long byteLength) implements Serializable {}
 
-    record ShardPlan(String split, int index, long tokens, List<Piece> pieces) implements Serializable {}
+    /** Shard {@code index} of a split; {@code source} is the one source of its documents (null: any). */
+    record ShardPlan(String split, String source, int index, long tokens, List<Piece> pieces) implements Serializable {}
 
     /**
      * Writes one partition's documents (already in key order), each to the part file of its split
-     * ({@code dir/SPLIT/part-NNNNN}), as raw little-endian tokens; one part per split, empty ones included.
+     * ({@code dir/SPLIT/part-NNNNN}), as raw little-endian tokens; one part per split, empty ones included. With
+     * {@code bySource}, each source of a split gets its own part ({@code dir/SPLIT/part-NNNNN-MMM}), for the sources
+     * the partition holds.
      */
     static Iterator<Part> writeParts(int index, Iterator<Tuple2<String, Tokens>> docs, List<String> splits, String dir,
-                                     byte[] conf, int width) throws IOException {
+                                     byte[] conf, int width, boolean bySource) throws IOException {
         FileSystem fs = DatasetWriter.withoutSideChecksums(new Path(dir).getFileSystem(HadoopConf.fromBytes(conf)));
-        Map<String, PartWriter> writers = new LinkedHashMap<>();
+        Map<List<String>, PartWriter> writers = new LinkedHashMap<>(); // by [split] or [split, source]
         try {
-            for (String split : splits) {
-                Path p = new Path(new Path(dir, split), String.format("part-%05d", index));
-                writers.put(split, new PartWriter(split, index, p, fs, width));
+            if (!bySource) {
+                for (String split : splits) {
+                    Path p = new Path(new Path(dir, split), String.format("part-%05d", index));
+                    writers.put(List.of(split), new PartWriter(split, null, index, p, fs, width));
+                }
             }
             while (docs.hasNext()) {
                 Tuple2<String, Tokens> doc = docs.next();
-                PartWriter w = writers.get(doc._1());
-                if (w == null) throw new IllegalArgumentException("no split " + doc._1() + " among " + splits);
+                String split = doc._1();
+                if (!splits.contains(split)) throw new IllegalArgumentException("no split " + split + " among " + splits);
+                List<String> key = bySource ? List.of(split, doc._2().source()) : List.of(split);
+                PartWriter w = writers.get(key);
+                if (w == null) {
+                    Path p = new Path(new Path(dir, split), String.format("part-%05d-%03d", index, writers.size()));
+                    w = new PartWriter(split, doc._2().source(), index, p, fs, width);
+                    writers.put(key, w);
+                }
                 w.write(doc._2());
             }
             List<Part> parts = new ArrayList<>();
@@ -68,17 +84,20 @@ final class ShardAssembly {
 
     private static final class PartWriter {
         private final String split;
+        private final String source;
         private final int index;
         private final Path file;
         private final int width;
         private final OutputStream out;
         private final byte[] buf = new byte[1 << 16];
         private final Map<String, Long> bySource = new TreeMap<>();
+        private final Map<String, Long> documentsBySource = new TreeMap<>();
         private long tokens;
         private long documents;
 
-        PartWriter(String split, int index, Path file, FileSystem fs, int width) throws IOException {
+        PartWriter(String split, String source, int index, Path file, FileSystem fs, int width) throws IOException {
             this.split = split;
+            this.source = source;
             this.index = index;
             this.file = file;
             this.width = width;
@@ -88,6 +107,7 @@ final class ShardAssembly {
         void write(Tokens doc) throws IOException {
             int[] t = doc.ids();
             bySource.merge(doc.source(), (long) t.length, Long::sum);
+            documentsBySource.merge(doc.source(), 1L, Long::sum);
             documents++;
             tokens += t.length;
             int pos = 0;
@@ -108,12 +128,15 @@ final class ShardAssembly {
 
         Part finish() throws IOException {
             out.close();
-            return new Part(split, index, file.toString(), tokens, documents, bySource);
+            return new Part(split, source, index, file.toString(), tokens, documents, bySource, documentsBySource);
         }
     }
 
-    /** Shard plans for parts given in partition order. */
-    static List<ShardPlan> plan(String split, List<Part> parts, long shardTokens, int width) {
+    /**
+     * Shard plans for the parts of one split (and source, or null) given in partition order, numbered from
+     * {@code firstIndex}.
+     */
+    static List<ShardPlan> plan(String split, String source, int firstIndex, List<Part> parts, long shardTokens, int width) {
         List<ShardPlan> plans = new ArrayList<>();
         List<Piece> pieces = new ArrayList<>();
         long inShard = 0;
@@ -125,13 +148,13 @@ final class ShardAssembly {
                 used += n;
                 inShard += n;
                 if (inShard == shardTokens) {
-                    plans.add(new ShardPlan(split, plans.size(), inShard, List.copyOf(pieces)));
+                    plans.add(new ShardPlan(split, source, firstIndex + plans.size(), inShard, List.copyOf(pieces)));
                     pieces.clear();
                     inShard = 0;
                 }
             }
         }
-        if (inShard > 0) plans.add(new ShardPlan(split, plans.size(), inShard, List.copyOf(pieces)));
+        if (inShard > 0) plans.add(new ShardPlan(split, source, firstIndex + plans.size(), inShard, List.copyOf(pieces)));
         return plans;
     }
 
@@ -160,7 +183,7 @@ final class ShardAssembly {
                     }
                 }
             }
-            info = w.finish(name);
+            info = plan.source() == null ? w.finish(name) : w.finish(name).ofSource(plan.source());
         }
         DatasetWriter.writeChunkChecksums(fs, file, w.chunkCrcs(), true); // a retried task rewrites its shard too
         return info;

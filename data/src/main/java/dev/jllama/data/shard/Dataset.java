@@ -16,11 +16,13 @@ public final class Dataset {
     private final Path dir;
     private final Configuration conf;
     private final Manifest manifest;
+    private final String source;
 
-    private Dataset(Path dir, Configuration conf, Manifest manifest) {
+    private Dataset(Path dir, Configuration conf, Manifest manifest, String source) {
         this.dir = dir;
         this.conf = conf;
         this.manifest = manifest;
+        this.source = source;
     }
 
     /** Opens DIR (any Hadoop URI or local path) after validating its manifest; errors name the file. */
@@ -36,7 +38,27 @@ public final class Dataset {
             throw new IOException("dataset " + path + " has no " + Manifest.FILE_NAME
                     + " (not a dataset, or its preparation did not finish)", e);
         }
-        return new Dataset(path, conf, Manifest.parse(json, manifestPath.toString()));
+        return new Dataset(path, conf, Manifest.parse(json, manifestPath.toString()), null);
+    }
+
+    /**
+     * This dataset read as the shards of one source only: its splits, totals, windows and fingerprints are that
+     * source's. Needs a dataset prepared with per-source shards.
+     *
+     * @throws IllegalArgumentException naming the dataset and its sources, if it has no separate shards of {@code source}
+     */
+    public Dataset source(String source) {
+        return new Dataset(dir, conf, manifest.ofSource(source, dir.toString()), source);
+    }
+
+    /** The source this dataset is restricted to, or null when it is read whole. */
+    public String source() {
+        return source;
+    }
+
+    /** The directory, and the source when restricted to one: for messages. */
+    private String describe() {
+        return source == null ? dir.toString() : dir + " (source '" + source + "')";
     }
 
     public Path dir() {
@@ -113,11 +135,11 @@ public final class Dataset {
         int perBlock = WindowOrder.windowsPerBlock(manifest.blockBytes(), seqLen, manifest.tokenWidth());
         WindowOrder order = new WindowOrder(shardTokens, seqLen, perBlock, seed);
         if (order.windowsPerEpoch() == 0) {
-            throw new IOException("split '" + split + "' of dataset " + dir + " (" + s.tokens() + " tokens in "
+            throw new IOException("split '" + split + "' of dataset " + describe() + " (" + s.tokens() + " tokens in "
                     + s.shards().size() + " shards) has no window of " + (seqLen + 1) + " tokens");
         }
         BlockLoader loader = new BlockLoader(dir, dir.getFileSystem(conf), manifest, s.shards());
-        return new WindowStream(order, loader, readAhead, "jllama-window-prefetch-" + dir.getName() + "-" + split);
+        return new WindowStream(order, loader, readAhead, "jllama-window-prefetch-" + dir.getName() + (source == null ? "" : "-" + source) + "-" + split);
     }
 
     /** Windows of seqLen+1 tokens in one epoch of {@code split}: what one pass over its shards yields. */

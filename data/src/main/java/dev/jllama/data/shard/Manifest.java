@@ -46,12 +46,30 @@ public record Manifest(
     /** The tokenizer model stored beside the shards. */
     public record TokenizerFile(String file, long bytes, String crc32c) {}
 
-    /** One split: its shards in order, with totals. */
-    public record Split(long tokens, long documents, List<ShardInfo> shards) {
+    /**
+     * One split: its shards in order, with totals.
+     *
+     * @param sources documents and tokens per source (null in datasets written before it)
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Split(long tokens, long documents, List<ShardInfo> shards, Map<String, SourceTotals> sources) {
         public Split {
             shards = List.copyOf(shards);
+            sources = sources == null ? null : new java.util.TreeMap<>(sources);
+        }
+
+        public Split(long tokens, long documents, List<ShardInfo> shards) {
+            this(tokens, documents, shards, null);
+        }
+
+        /** Whether every shard holds the documents of one source (and says which). */
+        public boolean shardedBySource() {
+            return !shards.isEmpty() && shards.stream().allMatch(s -> s.source() != null);
         }
     }
+
+    /** What one source contributed to a split. */
+    public record SourceTotals(long documents, long tokens) {}
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -106,6 +124,59 @@ public record Manifest(
         return m;
     }
 
+    /** Shards name a source all or none; a source's shards hold the tokens its totals say. */
+    private static void validateSources(String where, String sp, Split s) throws IOException {
+        long named = s.shards().stream().filter(sh -> sh.source() != null).count();
+        if (named == 0) return;
+        if (named != s.shards().size()) {
+            throw new IOException(where + "field '" + sp + ".shards' names the source of " + named + " of "
+                    + s.shards().size() + " shards; it must name all or none");
+        }
+        if (s.sources() == null) throw new IOException(where + "field '" + sp + ".sources' is missing (its shards name sources)");
+        Map<String, Long> bySource = new java.util.TreeMap<>();
+        for (ShardInfo sh : s.shards()) bySource.merge(sh.source(), sh.tokens(), Long::sum);
+        for (Map.Entry<String, SourceTotals> e : s.sources().entrySet()) {
+            long inShards = bySource.getOrDefault(e.getKey(), 0L);
+            if (e.getValue() == null || e.getValue().tokens() != inShards) {
+                throw new IOException(where + "field '" + sp + ".sources." + e.getKey() + ".tokens' is "
+                        + (e.getValue() == null ? null : e.getValue().tokens()) + " but its shards hold " + inShards);
+            }
+        }
+        for (String source : bySource.keySet()) {
+            if (!s.sources().containsKey(source)) {
+                throw new IOException(where + "field '" + sp + ".sources' lacks source '" + source + "' of its shards");
+            }
+        }
+    }
+
+    /**
+     * This manifest with each split holding only the shards of {@code source}, its totals that source's.
+     *
+     * @throws IllegalArgumentException if the training split's shards do not name sources, or none is {@code source}
+     */
+    public Manifest ofSource(String source, String dir) {
+        Split train = split("train");
+        if (!train.shardedBySource()) {
+            throw new IllegalArgumentException("dataset " + dir + " does not keep its sources in separate shards, so source '"
+                    + source + "' cannot be read alone; prepare it again with --source-shards");
+        }
+        if (train.sources() == null || !train.sources().containsKey(source)) {
+            throw new IllegalArgumentException("dataset " + dir + " has no source '" + source + "' (its sources: "
+                    + (train.sources() == null ? "[]" : train.sources().keySet()) + ")");
+        }
+        Map<String, Split> own = new LinkedHashMap<>();
+        for (Map.Entry<String, Split> e : splits.entrySet()) {
+            Split s = e.getValue();
+            List<ShardInfo> shards = s.shards().stream().filter(sh -> source.equals(sh.source())).toList();
+            SourceTotals totals = s.sources() == null ? null : s.sources().get(source);
+            long tokens = shards.stream().mapToLong(ShardInfo::tokens).sum();
+            own.put(e.getKey(), new Split(tokens, totals == null ? 0 : totals.documents(), shards,
+                    totals == null ? Map.of() : Map.of(source, totals)));
+        }
+        return new Manifest(format, formatVersion, vocabSize, bosId, eosId, tokenWidth, tokenizer, blockBytes, chunkBytes,
+                own, preparation);
+    }
+
     private void validate(String file) throws IOException {
         String where = "manifest " + file + ": ";
         if (!FORMAT.equals(format)) throw new IOException(where + "field 'format' is '" + format + "', expected '" + FORMAT + "'");
@@ -153,6 +224,7 @@ public record Manifest(
             if (sum != s.tokens()) {
                 throw new IOException(where + "field '" + sp + ".tokens' is " + s.tokens() + " but its shards hold " + sum);
             }
+            validateSources(where, sp, s);
         }
     }
 }

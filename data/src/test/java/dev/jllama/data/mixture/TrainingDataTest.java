@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jllama.data.shard.Dataset;
 import dev.jllama.data.shard.DatasetWriter;
 import dev.jllama.data.shard.Manifest;
 import dev.jllama.data.shard.RankSlice;
@@ -58,6 +59,34 @@ class TrainingDataTest {
         splits.put("val", new Manifest.Split(0, 0, List.of()));
         var tok = DatasetWriter.writeTokenizer(fs, d, tokenizer);
         DatasetWriter.writeManifest(fs, d, new Manifest(Manifest.FORMAT, 1, vocab, 1, 2, width.bytes(), tok, blockBytes,
+                splits, Map.of()));
+        return d.toString();
+    }
+
+    /**
+     * One dataset whose sources have shards of their own: "web" (markers 1 and 2, two shards of 900 and 600 tokens)
+     * and "books" (marker 3, one shard of 700), as prepare writes them with per-source shards.
+     */
+    private String bySourceDataset(String name) throws IOException {
+        org.apache.hadoop.fs.Path d = new org.apache.hadoop.fs.Path(tmp.resolve(name).toString());
+        FileSystem fs = DatasetWriter.withoutSideChecksums(d.getFileSystem(CONF));
+        fs.mkdirs(d);
+        TokenWidth width = TokenWidth.forVocabulary(VOCAB);
+        int[][] shardSpecs = {{1, 900}, {2, 600}, {3, 700}};
+        String[] sources = {"web", "web", "books"};
+        List<ShardInfo> shards = new ArrayList<>();
+        for (int i = 0; i < shardSpecs.length; i++) {
+            int[] t = new int[shardSpecs[i][1]];
+            for (int j = 0; j < t.length; j++) t[j] = shardSpecs[i][0] * 1_000_000 + j;
+            shards.add(DatasetWriter.writeShard(fs, new org.apache.hadoop.fs.Path(d, DatasetWriter.shardName("train", i)),
+                    width, t, 0, t.length, VOCAB, 256).ofSource(sources[i]));
+        }
+        Map<String, Manifest.Split> splits = new LinkedHashMap<>();
+        splits.put("train", new Manifest.Split(2200, 30, shards, Map.of("web", new Manifest.SourceTotals(20, 1500),
+                "books", new Manifest.SourceTotals(10, 700))));
+        splits.put("val", new Manifest.Split(0, 0, List.of(), Map.of()));
+        var tok = DatasetWriter.writeTokenizer(fs, d, Tokenizer.bundled().toModelBytes());
+        DatasetWriter.writeManifest(fs, d, new Manifest(Manifest.FORMAT, 1, VOCAB, 1, 2, width.bytes(), tok, 256,
                 splits, Map.of()));
         return d.toString();
     }
@@ -144,6 +173,70 @@ class TrainingDataTest {
                 assertEquals(planned.get(name), epochs, 0.25 * planned.get(name), name);
             }
         }
+    }
+
+    @Test
+    void sourcesOfOneDatasetAreMixedByWeightEachFromItsOwnShards() throws IOException {
+        String dir = bySourceDataset("both");
+        TrainingData data = TrainingData.open("CommonCrawl=" + dir + "#web:3,Books=" + dir + "#books:1", CONF);
+        // web: (900-1)/8 + (600-1)/8 = 112 + 74 windows; books: (700-1)/8 = 87.
+        Map<String, Double> planned = data.plannedEpochs("train", SEQ, 1000);
+        assertEquals(0.75 * 1000 / 186, planned.get("CommonCrawl"), 1e-12);
+        assertEquals(0.25 * 1000 / 87, planned.get("Books"), 1e-12);
+        assertEquals(1500, Dataset.open(dir, CONF).source("web").tokens("train"));
+        assertTrue(data.describe().contains(dir + "#web:0.75"), data.describe());
+        int n = 4000;
+        try (WindowSource s = data.windows("train", SEQ, 3, new RankSlice(0, 1, 100), null)) {
+            int[] first = firstTokens(s, n, 100);
+            long web = Arrays.stream(first).filter(t -> t / 1_000_000 < 3).count();
+            long books = Arrays.stream(first).filter(t -> t / 1_000_000 == 3).count();
+            assertEquals(n, web + books);
+            Map<String, Map<String, Object>> report = s.report();
+            assertEquals(web, windows(report, "CommonCrawl"), "CommonCrawl windows all come from the web shards");
+            assertEquals(books, windows(report, "Books"), "Books windows all come from the books shard");
+            double bound = 4 * Math.sqrt(0.25 * 0.75 / n); // 4 binomial sigmas
+            assertEquals(0.25, books / (double) n, bound);
+            assertEquals(books / 87.0, (Double) ((Map<?, ?>) report.get("Books")).get("epochs"), 1e-12);
+        }
+        // The executors reopen the qualified spec: the sources survive it.
+        assertEquals(data.describe(), TrainingData.open(data.qualifiedSpec(), CONF).describe());
+        // One source alone, and the whole dataset.
+        try (WindowSource s = TrainingData.open(dir + "#books", CONF).windows("train", SEQ, 3, new RankSlice(0, 1, 10), null)) {
+            for (int t : firstTokens(s, 200, 10)) assertEquals(3, t / 1_000_000);
+        }
+        assertEquals(2200, TrainingData.open(dir, CONF).tokens("train"));
+    }
+
+    @Test
+    void aSourceThatIsNotApartIsRefusedNamingTheDataset() throws IOException {
+        String both = bySourceDataset("both");
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> TrainingData.open("a=" + both + "#wiki:1,b=" + both + "#web:1", CONF));
+        assertTrue(unknown.getMessage().contains("has no source 'wiki'") && unknown.getMessage().contains("[books, web]"),
+                unknown.getMessage());
+        String mixed = dataset("mixed", 1, 900);
+        IllegalArgumentException notApart = assertThrows(IllegalArgumentException.class,
+                () -> TrainingData.open(mixed + "#web", CONF));
+        assertTrue(notApart.getMessage().contains(mixed) && notApart.getMessage().contains("--source-shards"),
+                notApart.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> TrainingData.open("a=" + both + "#:1", CONF));
+        assertThrows(IllegalArgumentException.class, () -> new MixtureComponent("a", both, "x,y", 1));
+    }
+
+    @Test
+    void aManifestNamingTheSourceOfSomeShardsOnlyIsRefused() throws IOException {
+        String dir = bySourceDataset("half");
+        org.apache.hadoop.fs.Path m = new org.apache.hadoop.fs.Path(dir, Manifest.FILE_NAME);
+        FileSystem fs = m.getFileSystem(CONF);
+        String json;
+        try (InputStream in = fs.open(m)) {
+            json = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        try (var out = fs.create(m, true)) {
+            out.write(json.replaceFirst("\"source\" : \"books\"", "\"other\" : 0").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        IOException e = assertThrows(IOException.class, () -> Dataset.open(dir, CONF));
+        assertTrue(e.getMessage().contains("names the source of 2 of 3 shards"), e.getMessage());
     }
 
     @Test

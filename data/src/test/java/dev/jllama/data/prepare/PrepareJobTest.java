@@ -156,6 +156,42 @@ class PrepareJobTest {
     }
 
     @Test
+    void eachSourceGetsShardsOfItsOwnUnlessToldToMixThem() throws IOException {
+        Path in = Path.of(writeCorpus().getFirst());
+        List<String> inputs = List.of("text=" + in.resolve("a.txt"), "json=" + in.resolve("nested"));
+        String apart = tmp.resolve("apart").toString();
+        String mixed = tmp.resolve("mixed").toString();
+        PrepareJob.run(SparkTestSession.get(), options(inputs, apart).shardTokens(64), m -> {});
+        PrepareJob.run(SparkTestSession.get(), options(inputs, mixed).shardTokens(64).sourceShards(false), m -> {});
+        Configuration conf = new Configuration();
+        Dataset a = Dataset.open(apart, conf);
+        Dataset b = Dataset.open(mixed, conf);
+        for (String split : List.of("train", "val")) {
+            Manifest.Split s = a.manifest().split(split);
+            assertTrue(s.shardedBySource(), split + ": every shard names its source");
+            assertEquals(b.tokens(split), a.tokens(split), split + ": the same tokens either way");
+            assertEquals(b.manifest().split(split).sources(), s.sources(), split + ": the same per-source totals either way");
+            assertTrue(b.manifest().split(split).shards().stream().allMatch(sh -> sh.source() == null), split);
+            List<String> all = new ArrayList<>();
+            for (String source : s.sources().keySet()) {
+                Dataset one = a.source(source);
+                assertEquals(s.sources().get(source).tokens(), one.tokens(split), split + " " + source);
+                List<String> docs = decodeDocuments(one, split, TOK);
+                assertEquals(s.sources().get(source).documents(), docs.size(), split + " " + source);
+                for (String doc : docs) {
+                    assertEquals(source.equals("json"), doc.startsWith("JSON document"), split + " " + source + ": " + doc);
+                }
+                all.addAll(docs);
+            }
+            List<String> whole = decodeDocuments(b, split, TOK);
+            assertEquals(whole.stream().sorted().toList(), all.stream().sorted().toList(), split);
+        }
+        assertEquals(List.of("json", "text"), List.copyOf(a.manifest().split("train").sources().keySet()));
+        assertEquals(4, a.manifest().split("train").sources().get("json").documents()
+                + a.manifest().split("val").sources().getOrDefault("json", new Manifest.SourceTotals(0, 0)).documents());
+    }
+
+    @Test
     void windowsComeOutOfAPreparedDataset() throws IOException {
         String out = tmp.resolve("w").toString();
         PrepareJob.run(SparkTestSession.get(), options(writeCorpus(), out), m -> {});
