@@ -305,7 +305,8 @@ final class AnnotationPass {
         boolean[] clauses = new boolean[n];
         for (int i = 0; i < n; i++) clauses[i] = clauseRow.getBoolean(i);
         QualityFilter.Verdict verdict = emptied ? QualityFilter.Verdict.TOO_SHORT : verdict(clauses);
-        return new Judged(new Doc(d.key(), d.draw(), d.source(), d.location(), d.text()), verdict, emptied, a.lines(),
+        return new Judged(new Doc(d.key(), d.draw(), d.source(), d.location(), d.text()).withTokens(d.tokens()), verdict,
+                emptied, a.lines(),
                 a.linesRemoved());
     }
 

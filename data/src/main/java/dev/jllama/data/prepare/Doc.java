@@ -17,12 +17,14 @@ import java.nio.charset.StandardCharsets;
  * @param removedBy  when annotating: the step that removed it (null while it is kept)
  * @param exactGroup when annotating: its key if its text occurs more than once, else null
  * @param nearGroup  when annotating: the key of the document kept for its near-duplicate group, else null
+ * @param tokens     the tokens of its text as cleaned (EOS included, 0 when empty), counted when it was read with a
+ *                   known tokenizer, else 0; later changes to the text (frequent lines removed) leave it as it is
  */
 record Doc(String key, double draw, String source, String location, String text, String removedBy, String exactGroup,
-           String nearGroup) implements Serializable {
+           String nearGroup, int tokens) implements Serializable {
 
     Doc(String key, double draw, String source, String location, String text) {
-        this(key, draw, source, location, text, null, null, null);
+        this(key, draw, source, location, text, null, null, null, 0);
     }
 
     static Doc of(Document cleaned) {
@@ -31,15 +33,19 @@ record Doc(String key, double draw, String source, String location, String text,
     }
 
     Doc withText(String t) {
-        return new Doc(key, draw, source, location, t, removedBy, exactGroup, nearGroup);
+        return new Doc(key, draw, source, location, t, removedBy, exactGroup, nearGroup, tokens);
     }
 
     Doc removedBy(String step) {
-        return new Doc(key, draw, source, location, text, step, exactGroup, nearGroup);
+        return new Doc(key, draw, source, location, text, step, exactGroup, nearGroup, tokens);
     }
 
     Doc groups(String exact, String near) {
-        return new Doc(key, draw, source, location, text, removedBy, exact, near);
+        return new Doc(key, draw, source, location, text, removedBy, exact, near, tokens);
+    }
+
+    Doc withTokens(int n) {
+        return new Doc(key, draw, source, location, text, removedBy, exactGroup, nearGroup, n);
     }
 
     /** The first 64 bits of the key: the document's node in the near-duplicate graph. */
@@ -89,6 +95,7 @@ record Doc(String key, double draw, String source, String location, String text,
             writeString(out, doc.removedBy);
             writeString(out, doc.exactGroup);
             writeString(out, doc.nearGroup);
+            out.writeInt(doc.tokens);
         }
 
         @Override
@@ -100,7 +107,7 @@ record Doc(String key, double draw, String source, String location, String text,
             byte[] text = new byte[in.readInt()];
             in.readFully(text);
             doc = new Doc(key, draw, source, location, new String(text, StandardCharsets.UTF_8), readString(in),
-                    readString(in), readString(in));
+                    readString(in), readString(in), in.readInt());
         }
 
         @java.io.Serial

@@ -7,7 +7,7 @@ import java.util.TreeMap;
 
 /**
  * Everything the job counts after the filters, in one pass over the judged documents: the filter counts, per
- * source the documents and bytes left after line removal and kept by the filters, and what the validation cut
+ * source the documents, bytes and tokens left after line removal and kept by the filters, and what the validation cut
  * needs (kept documents drawn below the val fraction, the smallest draw of a kept document).
  */
 final class FilterTally implements Serializable {
@@ -23,7 +23,7 @@ final class FilterTally implements Serializable {
             Judged j = judged.next();
             t.counts = t.counts.plus(j.counts());
             if (j.emptied()) continue;
-            long[] one = {1, j.doc().bytes()};
+            long[] one = SourceCounts.one(j.doc(), j.doc().bytes());
             t.notEmptied.merge(j.doc().source(), one, SourceCounts::sum);
             if (!j.kept()) continue;
             t.kept.merge(j.doc().source(), one, SourceCounts::sum);
@@ -50,12 +50,12 @@ final class FilterTally implements Serializable {
         return counts;
     }
 
-    /** Per source: documents and bytes with something left after frequent-line removal. */
+    /** Per source: documents, bytes and tokens with something left after frequent-line removal. */
     Map<String, long[]> notEmptied() {
         return notEmptied;
     }
 
-    /** Per source: documents and bytes kept by the filters. */
+    /** Per source: documents, bytes and tokens kept by the filters. */
     Map<String, long[]> kept() {
         return kept;
     }

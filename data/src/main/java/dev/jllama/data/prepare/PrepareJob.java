@@ -186,20 +186,24 @@ public final class PrepareJob {
         // Reader and cleanup: each document's UTF-8 size as read (after decompression, for throughput) and cleaned.
         DocumentInput.Columns columns = meta != null ? new DocumentInput.Columns(meta.textColumn(), meta.sourceColumn())
                 : new DocumentInput.Columns(o.textColumn(), o.sourceColumn());
+        // With the tokenizer known before the job (given, not trained in it), every document's tokens are counted as
+        // it is read, so that each stage reports the tokens it let through.
+        Tokenizer given = givenTokenizer(o, conf);
+        Broadcast<byte[]> countingModel = given == null ? null : sc.broadcast(given.toModelBytes());
+        report.countsTokens(given != null);
         JavaRDD<Tuple2<Long, Doc>> read = DocumentInput.read(sc, files, columns, partitions, hconf)
-                .map(d -> new Tuple2<>(Utf8Length.of(d.text()),
-                        Doc.of(new Document(d.source(), d.location(), TextCleaner.clean(d.text())))))
+                .mapPartitions(it -> cleaned(it, countingModel == null ? null : countingModel.value()))
                 .persist(StorageLevel.MEMORY_AND_DISK_SER());
-        // One pass counts both: per source, documents and bytes as read, then those not empty after cleanup.
+        // One pass counts both: per source, documents, bytes and tokens as read, then those not empty after cleanup.
         Map<String, long[]> readAndCleaned = new java.util.TreeMap<>(read
-                .mapToPair(t -> new Tuple2<>(t._2().source(), t._2().text().isEmpty() ? new long[] {1, t._1(), 0, 0}
-                        : new long[] {1, t._1(), 1, t._2().bytes()}))
+                .mapToPair(t -> new Tuple2<>(t._2().source(), t._2().text().isEmpty() ? new long[] {1, t._1(), 0, 0, 0, 0}
+                        : new long[] {1, t._1(), t._2().tokens(), 1, t._2().bytes(), t._2().tokens()}))
                 .reduceByKey(SourceCounts::sum).collectAsMap());
         SourceCounts asRead = new SourceCounts(new java.util.TreeMap<>());
         SourceCounts cleaned = new SourceCounts(new java.util.TreeMap<>());
         readAndCleaned.forEach((source, c) -> {
-            asRead.bySource().put(source, new long[] {c[0], c[1]});
-            cleaned.bySource().put(source, new long[] {c[2], c[3]});
+            asRead.bySource().put(source, Arrays.copyOfRange(c, 0, 3));
+            cleaned.bySource().put(source, Arrays.copyOfRange(c, 3, 6));
         });
         report.stage("read", asRead);
         long textBytes = asRead.bySource().values().stream().mapToLong(v -> v[1]).sum();
@@ -558,19 +562,46 @@ public final class PrepareJob {
         return new Judged(d.withText(r.text()), quality.judge(r.text()), false, r.lines(), r.removed());
     }
 
+    /**
+     * Each document as read: its UTF-8 size, and the document cleaned, with its tokens counted when {@code model}
+     * (a tokenizer's bytes) is given.
+     */
+    private static Iterator<Tuple2<Long, Doc>> cleaned(Iterator<Document> docs, byte[] model) {
+        Tokenizer t = model == null ? null : Tokenizer.fromBytes(model, "tokenizer.model");
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return docs.hasNext();
+            }
+
+            @Override
+            public Tuple2<Long, Doc> next() {
+                Document d = docs.next();
+                Doc doc = Doc.of(new Document(d.source(), d.location(), TextCleaner.clean(d.text())));
+                if (t != null && !doc.text().isEmpty()) doc = doc.withTokens(t.encode(doc.text()).length + 1); // + EOS
+                return new Tuple2<>(Utf8Length.of(d.text()), doc);
+            }
+        };
+    }
+
+    /** The tokenizer given by the options (an instance or a model file), or null when the job trains one. */
+    private static Tokenizer givenTokenizer(PrepareOptions o, Configuration conf) throws IOException {
+        if (o.tokenizer() != null) return o.tokenizer();
+        if (o.tokenizerFile() == null) return null;
+        Path p = new Path(o.tokenizerFile());
+        byte[] bytes;
+        try (InputStream in = p.getFileSystem(conf).open(p)) {
+            bytes = in.readAllBytes();
+        } catch (java.io.FileNotFoundException e) {
+            throw new IOException("tokenizer file " + p + " does not exist", e);
+        }
+        return Tokenizer.fromBytes(bytes, p.toString());
+    }
+
     private static Tokenizer tokenizer(PrepareOptions o, JavaRDD<Judged> train, Configuration conf, Consumer<String> log)
             throws IOException {
-        if (o.tokenizer() != null) return o.tokenizer();
-        if (o.tokenizerFile() != null) {
-            Path p = new Path(o.tokenizerFile());
-            byte[] bytes;
-            try (InputStream in = p.getFileSystem(conf).open(p)) {
-                bytes = in.readAllBytes();
-            } catch (java.io.FileNotFoundException e) {
-                throw new IOException("tokenizer file " + p + " does not exist", e);
-            }
-            return Tokenizer.fromBytes(bytes, p.toString());
-        }
+        Tokenizer given = givenTokenizer(o, conf);
+        if (given != null) return given;
         log.accept("training a BPE tokenizer with " + o.vocabSize() + " pieces");
         return BpeTrainer.train(train.map(j -> j.doc().text()), BpeTrainerOptions.llama(o.vocabSize()));
     }

@@ -25,8 +25,8 @@ import org.jfree.chart.renderer.category.StandardBarPainter;
 import org.jfree.data.category.DefaultCategoryDataset;
 
 /**
- * Per-source accounting of the whole job: documents and bytes that each stage let through, per source, and the
- * tokens written per source and split. Written as {@code report.json} and {@code report.png} next to the
+ * Per-source accounting of the whole job: documents, bytes and tokens that each stage let through, per source, and
+ * the tokens written per source and split. Written as {@code report.json} and {@code report.png} next to the
  * manifest, summarised in the manifest's preparation section, and printed as a table.
  */
 final class PrepareReport {
@@ -39,6 +39,7 @@ final class PrepareReport {
 
     private final Map<String, SourceCounts> stages = new LinkedHashMap<>();
     private final Map<String, Map<String, Long>> tokens = new LinkedHashMap<>(); // split → source → tokens
+    private boolean stageTokens; // whether the stages' counts hold tokens (the tokenizer was known when reading)
     private FilterExpression filter;
     private Map<String, long[]> failing; // source → documents, reached the filter, failing clause 0, 1, ...
 
@@ -94,6 +95,11 @@ final class PrepareReport {
         stages.put(name, after);
     }
 
+    /** Whether the documents' tokens were counted as they were read, so that every stage reports tokens too. */
+    void countsTokens(boolean counted) {
+        stageTokens = counted;
+    }
+
     void tokens(String split, Map<String, Long> bySource) {
         tokens.put(split, new java.util.TreeMap<>(bySource));
     }
@@ -127,8 +133,9 @@ final class PrepareReport {
     }
 
     /**
-     * Per source: documents and bytes after each stage, documents and tokens in (read) and out (written), tokens
-     * per split. Tokens are counted where documents are tokenised, so only for the documents written.
+     * Per source: documents, bytes and (when counted as read) tokens after each stage, documents and tokens in (read)
+     * and out (written), tokens per split. A stage's tokens are those of its documents' cleaned text, EOS included,
+     * before frequent lines are removed; the tokens written are counted on the text written.
      */
     Map<String, Object> bySource() {
         Map<String, Object> out = new LinkedHashMap<>();
@@ -138,6 +145,7 @@ final class PrepareReport {
             Map<String, Object> s = new LinkedHashMap<>();
             s.put("documents_in", read.documents(source));
             s.put("bytes_in", read.bytes(source));
+            if (stageTokens) s.put("tokens_in", read.tokens(source));
             s.put("documents_out", last.documents(source));
             s.put("bytes_out", last.bytes(source));
             s.put("tokens_out", tokensOf(source));
@@ -146,7 +154,10 @@ final class PrepareReport {
             }
             Map<String, Object> perStage = new LinkedHashMap<>();
             for (Map.Entry<String, SourceCounts> e : stages.entrySet()) {
-                perStage.put(e.getKey(), fields("documents", e.getValue().documents(source), "bytes", e.getValue().bytes(source)));
+                SourceCounts c = e.getValue();
+                perStage.put(e.getKey(), stageTokens
+                        ? fields("documents", c.documents(source), "bytes", c.bytes(source), "tokens", c.tokens(source))
+                        : fields("documents", c.documents(source), "bytes", c.bytes(source)));
             }
             s.put("after_stage", perStage);
             out.put(source, s);
@@ -160,6 +171,7 @@ final class PrepareReport {
         List<String> header = new ArrayList<>(List.of("source", names.getFirst()));
         for (String n : names.subList(1, names.size())) header.add("-" + n);
         header.add("kept");
+        if (stageTokens) header.add("tokens read");
         header.add("tokens");
         List<List<String>> rows = new ArrayList<>();
         rows.add(header);
@@ -174,10 +186,13 @@ final class PrepareReport {
                 prev = d;
             }
             row.add(String.valueOf(prev));
+            SourceCounts read = stages.values().iterator().next();
+            if (stageTokens) row.add(String.valueOf(source.equals("(all)") ? read.tokens() : read.tokens(source)));
             row.add(String.valueOf(source.equals("(all)") ? sources().stream().mapToLong(this::tokensOf).sum() : tokensOf(source)));
             rows.add(row);
         }
-        StringBuilder b = new StringBuilder("documents per source: read, removed by each stage, kept; tokens written\n");
+        StringBuilder b = new StringBuilder("documents per source: read, removed by each stage, kept; "
+                + (stageTokens ? "tokens read and written\n" : "tokens written\n"));
         format(rows, b);
         if (filter != null) clauseTable(b);
         return b.toString();
@@ -239,13 +254,16 @@ final class PrepareReport {
         }
     }
 
-    /** Two stacked bar charts, documents and bytes: per source, what each stage removed and what was kept. */
+    /**
+     * Two stacked bar charts, documents and tokens (bytes when tokens were not counted as read): per source, what
+     * each stage removed and what was kept.
+     */
     byte[] png() throws IOException {
         if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
         CombinedDomainCategoryPlot plot = new CombinedDomainCategoryPlot(new CategoryAxis("source"));
         CategoryPlot documents = stackedPlot(0, "documents");
         plot.add(documents);
-        plot.add(stackedPlot(1, "MB"));
+        plot.add(stageTokens ? stackedPlot(2, "million tokens") : stackedPlot(1, "MB"));
         plot.setFixedLegendItems(documents.getLegendItems()); // the two plots share their series
         JFreeChart chart = new JFreeChart("kept and removed per stage", JFreeChart.DEFAULT_TITLE_FONT, plot, true);
         chart.setBackgroundPaint(Color.WHITE);
@@ -278,6 +296,10 @@ final class PrepareReport {
     }
 
     private static long value(SourceCounts c, String source, int field) {
-        return field == 0 ? c.documents(source) : c.bytes(source);
+        return switch (field) {
+            case 0 -> c.documents(source);
+            case 1 -> c.bytes(source);
+            default -> c.tokens(source);
+        };
     }
 }

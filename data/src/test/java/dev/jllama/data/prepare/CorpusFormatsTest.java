@@ -185,6 +185,14 @@ class CorpusFormatsTest {
         assertEquals(0L, sources.get("tables2").get("documents_out"), "its copy of the page counts for cc");
         long tokens = sources.values().stream().mapToLong(m -> ((Number) m.get("tokens_out")).longValue()).sum();
         assertEquals(((Number) s.get("train_tokens")).longValue(), tokens);
+        // Tokens are counted as documents are read (cleaned text, EOS included), so every stage reports them: the
+        // removed copy counts for tables2 as read and is gone after exact dedup.
+        Tokenizer tok = Tokenizer.bundled();
+        assertEquals(tok.encode(TextCleaner.clean(shared)).length + 1L, sources.get("tables2").get("tokens_in"));
+        assertEquals(0L, afterStage(sources.get("tables2"), "exact_dedup").get("tokens"));
+        long ccTokens = bodies.stream().mapToLong(b -> tok.encode(TextCleaner.clean(b)).length + 1L).sum();
+        assertEquals(ccTokens, sources.get("cc").get("tokens_in"));
+        assertEquals(ccTokens, afterStage(sources.get("cc"), "quality_filter").get("tokens"));
 
         Dataset d = Dataset.open(out.toString(), new Configuration());
         assertEquals(expected.size(), d.manifest().split("train").documents());
@@ -195,6 +203,11 @@ class CorpusFormatsTest {
         assertNotNull(ImageIO.read(out.resolve(PrepareReport.PNG_FILE).toFile()), "report.png is a PNG");
         String report = Files.readString(out.resolve(PrepareReport.JSON_FILE));
         assertTrue(report.contains("\"exact_duplicates\" : 1") && report.contains("\"wikipedia\""), report);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> afterStage(Map<String, Object> source, String stage) {
+        return (Map<String, Object>) ((Map<String, Object>) source.get("after_stage")).get(stage);
     }
 
     @Test

@@ -238,8 +238,12 @@ class PrepareJobTest {
         String b = tmp.resolve("trained-p5").toString();
         PrepareOptions o = PrepareOptions.withTrainedTokenizer(inputs, a, 320).quality(new QualityFilter(20, 0.25))
                 .valFraction(0.2).shardTokens(50);
-        PrepareJob.run(SparkTestSession.get(), o.partitions(1), m -> {});
+        PrepareResult trained = PrepareJob.run(SparkTestSession.get(), o.partitions(1), m -> {});
         PrepareJob.run(SparkTestSession.get(), o.output(b).partitions(5), m -> {});
+        @SuppressWarnings("unchecked")
+        Map<String, Map<String, Object>> sources = (Map<String, Map<String, Object>>) trained.stats().get("sources");
+        assertFalse(sources.get("in").containsKey("tokens_in"), "no tokenizer while reading: tokens counted as written only");
+        assertTrue(((Number) sources.get("in").get("tokens_out")).longValue() > 0);
         List<Path> fa = files(Path.of(a));
         assertEquals(fa, files(Path.of(b)));
         for (Path f : fa) assertArrayEquals(Files.readAllBytes(Path.of(a).resolve(f)), Files.readAllBytes(Path.of(b).resolve(f)), f.toString());
