@@ -90,6 +90,11 @@ public final class PrepareCommand extends LlamaCommand {
             + " them (default: apart when there are at most " + PrepareOptions.AUTO_SOURCE_SHARDS_LIMIT + " sources)")
     Boolean sourceShards;
 
+    @Option(names = "--no-stage-tokens", description = "count tokens only as they are written, not as documents are"
+            + " read (by default, with a given tokenizer, every stage reports the tokens it let through, at the cost of"
+            + " one more encoding of the input)")
+    boolean noStageTokens;
+
     @Option(names = "--no-exact-dedup", description = "keep documents whose cleaned text equals another's (default:"
             + " removed, keeping the first by source and location)")
     boolean noExactDedup;
@@ -217,7 +222,8 @@ public final class PrepareCommand extends LlamaCommand {
                     .annotations(annotations).fromAnnotations(fromAnnotations).where(where)
                     .minQuality(minQuality == null ? Double.NaN : minQuality)
                     .scorers(scorers())
-                    .sourceShards(sourceShards);
+                    .sourceShards(sourceShards)
+                    .stageTokens(!noStageTokens);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

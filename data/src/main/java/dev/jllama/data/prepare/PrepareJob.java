@@ -188,7 +188,7 @@ public final class PrepareJob {
                 : new DocumentInput.Columns(o.textColumn(), o.sourceColumn());
         // With the tokenizer known before the job (given, not trained in it), every document's tokens are counted as
         // it is read, so that each stage reports the tokens it let through.
-        Tokenizer given = givenTokenizer(o, conf);
+        Tokenizer given = o.stageTokens() ? givenTokenizer(o, conf) : null;
         Broadcast<byte[]> countingModel = given == null ? null : sc.broadcast(given.toModelBytes());
         report.countsTokens(given != null);
         JavaRDD<Tuple2<Long, Doc>> read = DocumentInput.read(sc, files, columns, partitions, hconf)

@@ -35,6 +35,8 @@ import java.util.List;
  * @param scorers          model-based signals computed on the executors, each filling its column
  * @param sourceShards     whether each source gets shards of its own (so that a mixture can weight the sources of
  *                         one dataset); null: when the input has at most {@link #AUTO_SOURCE_SHARDS_LIMIT} sources
+ * @param stageTokens      with a given tokenizer, count every document's tokens as it is read, so that each stage
+ *                         reports the tokens it let through (one more encoding of the input)
  */
 public record PrepareOptions(
         List<String> inputs,
@@ -58,7 +60,8 @@ public record PrepareOptions(
         String where,
         double minQuality,
         List<DocumentScorer> scorers,
-        Boolean sourceShards) {
+        Boolean sourceShards,
+        boolean stageTokens) {
 
     public static final double DEFAULT_VAL_FRACTION = 0.01;
     public static final long DEFAULT_SHARD_TOKENS = 100_000_000L;
@@ -107,7 +110,7 @@ public record PrepareOptions(
     private static PrepareOptions defaults(List<String> inputs, String output, String file, Tokenizer tokenizer, int vocab) {
         return new PrepareOptions(inputs, output, file, tokenizer, vocab, DEFAULT_VAL_FRACTION, DEFAULT_SHARD_TOKENS,
                 DEFAULT_LINE_DUP_THRESHOLD, DEFAULT_QUALITY, 0, DEFAULT_TEXT_COLUMN, null, true, NearDedupOptions.DEFAULT,
-                List.of(), DEFAULT_DECONTAMINATION_NGRAM, null, null, null, Double.NaN, List.of(), null);
+                List.of(), DEFAULT_DECONTAMINATION_NGRAM, null, null, null, Double.NaN, List.of(), null, true);
     }
 
     /** The path of an input given as PATH or NAME=PATH. */
@@ -132,97 +135,104 @@ public record PrepareOptions(
 
     public PrepareOptions valFraction(double f) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, f, shardTokens, lineDupThreshold,
-                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
+                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards, stageTokens);
     }
 
     public PrepareOptions shardTokens(long n) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, n, lineDupThreshold,
-                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
+                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards, stageTokens);
     }
 
     public PrepareOptions lineDupThreshold(int n) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens, n,
-                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
+                quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards, stageTokens);
     }
 
     public PrepareOptions quality(QualityFilter q) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, q, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
+                lineDupThreshold, q, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards, stageTokens);
     }
 
     public PrepareOptions partitions(int n) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, n, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
+                lineDupThreshold, quality, n, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards, stageTokens);
     }
 
     public PrepareOptions output(String dir) {
         return new PrepareOptions(inputs, dir, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards, stageTokens);
     }
 
     /** The text field/column and the optional source field/column (null: none). */
     public PrepareOptions columns(String text, String source) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, partitions, text, source, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
+                lineDupThreshold, quality, partitions, text, source, exactDedup, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards, stageTokens);
     }
 
     public PrepareOptions exactDedup(boolean on) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, partitions, textColumn, sourceColumn, on, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, on, nearDedup, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards, stageTokens);
     }
 
     /** Near-duplicate removal settings; null turns it off. */
     public PrepareOptions nearDedup(NearDedupOptions n) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, n, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, n, decontaminate, decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards, stageTokens);
     }
 
     /** Evaluation task files to decontaminate against, with n-grams of {@code ngram} words. */
     public PrepareOptions decontaminate(List<String> taskFiles, int ngram) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
-                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, taskFiles, ngram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards);
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, taskFiles, ngram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards, stageTokens);
     }
 
     /** Writes the annotations table to {@code dir} (null: none). */
     public PrepareOptions annotations(String dir) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
                 lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
-                decontaminationNgram, dir, fromAnnotations, where, minQuality, scorers, sourceShards);
+                decontaminationNgram, dir, fromAnnotations, where, minQuality, scorers, sourceShards, stageTokens);
     }
 
     /** Builds from the annotations table in {@code dir} instead of computing signals (null: no). */
     public PrepareOptions fromAnnotations(String dir) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
                 lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
-                decontaminationNgram, annotations, dir, where, minQuality, scorers, sourceShards);
+                decontaminationNgram, annotations, dir, where, minQuality, scorers, sourceShards, stageTokens);
     }
 
     /** Keeps only documents satisfying the Spark SQL expression {@code expression} (null: none). */
     public PrepareOptions where(String expression) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
                 lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
-                decontaminationNgram, annotations, fromAnnotations, expression, minQuality, scorers, sourceShards);
+                decontaminationNgram, annotations, fromAnnotations, expression, minQuality, scorers, sourceShards, stageTokens);
     }
 
     /** Keeps only documents with {@code quality_score >= x} (NaN: no such clause). */
     public PrepareOptions minQuality(double x) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
                 lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
-                decontaminationNgram, annotations, fromAnnotations, where, x, scorers, sourceShards);
+                decontaminationNgram, annotations, fromAnnotations, where, x, scorers, sourceShards, stageTokens);
     }
 
     /** Model-based signals to compute on the executors. */
     public PrepareOptions scorers(List<DocumentScorer> s) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
                 lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
-                decontaminationNgram, annotations, fromAnnotations, where, minQuality, s, sourceShards);
+                decontaminationNgram, annotations, fromAnnotations, where, minQuality, s, sourceShards, stageTokens);
     }
 
     /** Whether each source gets shards of its own (null: when there are at most {@link #AUTO_SOURCE_SHARDS_LIMIT}). */
     public PrepareOptions sourceShards(Boolean on) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
                 lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
-                decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, on);
+                decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, on, stageTokens);
+    }
+
+    /** Whether each document's tokens are counted as it is read (with a given tokenizer), for every stage's report. */
+    public PrepareOptions stageTokens(boolean on) {
+        return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
+                decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards, on);
     }
 
     /** Whether documents get their signals computed and filtered by expression (else the plain two filters run). */

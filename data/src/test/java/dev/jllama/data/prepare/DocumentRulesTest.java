@@ -84,9 +84,9 @@ class DocumentRulesTest {
         assertEquals(Tokenizer.bundled(), PrepareOptions.withTokenizer(in, "out", Tokenizer.bundled()).tokenizer());
         assertEquals(2, o.shardTokens(2).shardTokens(), "the smallest shard: one window of one token and its target");
         assertThrows(IllegalArgumentException.class, () -> new PrepareOptions(in, "out", "t.model", null, 300, 0.01, 10, 2,
-                PrepareOptions.DEFAULT_QUALITY, 0, "text", null, true, null, List.of(), 13, null, null, null, Double.NaN, List.of(), null), "two tokenizer sources");
+                PrepareOptions.DEFAULT_QUALITY, 0, "text", null, true, null, List.of(), 13, null, null, null, Double.NaN, List.of(), null, true), "two tokenizer sources");
         assertThrows(IllegalArgumentException.class, () -> new PrepareOptions(in, "out", null, null, 0, 0.01, 10, 2,
-                PrepareOptions.DEFAULT_QUALITY, 0, "text", null, true, null, List.of(), 13, null, null, null, Double.NaN, List.of(), null), "no tokenizer source");
+                PrepareOptions.DEFAULT_QUALITY, 0, "text", null, true, null, List.of(), 13, null, null, null, Double.NaN, List.of(), null, true), "no tokenizer source");
         assertThrows(IllegalArgumentException.class, () -> PrepareOptions.withTrainedTokenizer(List.of(), "out", 300));
         assertThrows(IllegalArgumentException.class, () -> PrepareOptions.withTrainedTokenizer(in, " ", 300));
         assertThrows(IllegalArgumentException.class, () -> o.valFraction(1.0));

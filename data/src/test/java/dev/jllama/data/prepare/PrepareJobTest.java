@@ -161,8 +161,12 @@ class PrepareJobTest {
         List<String> inputs = List.of("text=" + in.resolve("a.txt"), "json=" + in.resolve("nested"));
         String apart = tmp.resolve("apart").toString();
         String mixed = tmp.resolve("mixed").toString();
-        PrepareJob.run(SparkTestSession.get(), options(inputs, apart).shardTokens(64), m -> {});
-        PrepareJob.run(SparkTestSession.get(), options(inputs, mixed).shardTokens(64).sourceShards(false), m -> {});
+        PrepareResult withTokens = PrepareJob.run(SparkTestSession.get(), options(inputs, apart).shardTokens(64), m -> {});
+        // Mixed shards, and tokens counted only as written: the same tokens come out.
+        PrepareResult without = PrepareJob.run(SparkTestSession.get(),
+                options(inputs, mixed).shardTokens(64).sourceShards(false).stageTokens(false), m -> {});
+        assertTrue(((Map<?, ?>) ((Map<?, ?>) withTokens.stats().get("sources")).get("json")).containsKey("tokens_in"));
+        assertFalse(((Map<?, ?>) ((Map<?, ?>) without.stats().get("sources")).get("json")).containsKey("tokens_in"));
         Configuration conf = new Configuration();
         Dataset a = Dataset.open(apart, conf);
         Dataset b = Dataset.open(mixed, conf);
