@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jllama.data.shard.Dataset;
 import dev.jllama.model.checkpoint.SafeTensors;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -132,7 +133,10 @@ class DistributedEquivalenceTest {
 
     @Test
     void trainsOnAWeightedMixtureAndReportsWhatItDrew() throws Exception {
-        String mixture = "web=" + data + ":0.75,books=" + data + ":0.25";
+        // The second component reads the dataset's one source by name (DIR#SOURCE): the executors reopen it so.
+        String source = Dataset.open(data, new org.apache.hadoop.conf.Configuration()).manifest().split("train").sources()
+                .keySet().iterator().next();
+        String mixture = "web=" + data + ":0.75,books=" + data + "#" + source + ":0.25";
         Path runDir = work.resolve("mixture");
         JsonNode result = train(run(mixture, runDir.toString(), 2, 8, 2));
         JsonNode drawn = result.get("data");

@@ -71,11 +71,15 @@ public final class BundledCorpus {
         }
     }
 
-    /** Whether the cache entry opens and has chunk checksums (one prepared before them is prepared again). */
+    /**
+     * Whether the cache entry opens, has chunk checksums and names its shards' source (one prepared before either is
+     * prepared again).
+     */
     private static boolean opens(Path dataset) {
         if (!Files.isRegularFile(dataset.resolve(Manifest.FILE_NAME))) return false;
         try {
-            return Dataset.open(dataset.toUri().toString(), new Configuration()).manifest().chunkBytes() != null;
+            Manifest m = Dataset.open(dataset.toUri().toString(), new Configuration()).manifest();
+            return m.chunkBytes() != null && m.split("train").shardedBySource();
         } catch (IOException e) {
             return false;
         }
