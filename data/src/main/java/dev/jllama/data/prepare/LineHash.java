@@ -32,7 +32,7 @@ public final class LineHash {
         return b.toString();
     }
 
-    private static boolean isPunctuation(int cp) {
+    static boolean isPunctuation(int cp) {
         return switch (Character.getType(cp)) {
             case Character.CONNECTOR_PUNCTUATION, Character.DASH_PUNCTUATION, Character.START_PUNCTUATION,
                  Character.END_PUNCTUATION, Character.INITIAL_QUOTE_PUNCTUATION, Character.FINAL_QUOTE_PUNCTUATION,

@@ -23,23 +23,27 @@ final class MinHash {
         }
     }
 
+    /** Whether the JVM has the Vector API (jdk.incubator.vector); without it the scalar loop gives the same values. */
+    private static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
     /** The signature; a text with fewer words than a shingle is one shingle of all its words. */
     int[] signature(String text) {
         long[] words = Words.hashes(text);
         int k = Math.min(options.shingleWords(), Math.max(words.length, 1));
         int shingles = Math.max(words.length - k + 1, 1);
-        long[] min = new long[a.length];
-        java.util.Arrays.fill(min, Long.MAX_VALUE);
-        for (int s = 0; s < shingles; s++) {
-            long x = words.length == 0 ? 0 : Words.ngram(words, s, k);
-            for (int i = 0; i < a.length; i++) {
-                long v = (a[i] * x + b[i]) >>> 32;
-                if (v < min[i]) min[i] = v;
-            }
-        }
+        long[] x = new long[shingles];
+        if (words.length > 0) for (int s = 0; s < shingles; s++) x[s] = Words.ngram(words, s, k);
         int[] sig = new int[a.length];
-        for (int i = 0; i < sig.length; i++) sig[i] = (int) min[i];
+        int done = VECTOR ? MinHashLanes.minima(a, b, x, sig) : 0;
+        for (int i = done; i < a.length; i++) sig[i] = (int) minimum(a[i], b[i], x);
         return sig;
+    }
+
+    /** The least (a·x + b) >>> 32 over the shingle hashes x: one hash function's value. */
+    static long minimum(long a, long b, long[] x) {
+        long min = Long.MAX_VALUE;
+        for (long v : x) min = Math.min(min, (a * v + b) >>> 32);
+        return min;
     }
 
     /** The key of band {@code band}: its rows' values and the band's index hashed together. */

@@ -10,25 +10,73 @@ import dev.jllama.data.shard.SplitMix64;
 final class Words {
     private Words() {}
 
-    static long[] hashes(String text) {
-        String n = LineHash.normalize(text);
-        if (n.isEmpty()) return new long[0];
-        int count = 1;
-        for (int i = 0; i < n.length(); i++) if (n.charAt(i) == ' ') count++;
-        long[] out = new long[count];
-        long h = 0xcbf29ce484222325L;
-        int w = 0;
-        for (int i = 0; i < n.length(); i++) {
-            char c = n.charAt(i);
-            if (c == ' ') {
-                out[w++] = SplitMix64.mix(h);
-                h = 0xcbf29ce484222325L;
-            } else {
-                h = (h ^ c) * 0x100000001b3L;
-            }
+    private static final long FNV_OFFSET = 0xcbf29ce484222325L;
+    private static final long FNV_PRIME = 0x100000001b3L;
+    /** What {@link LineHash#normalize} does with each ASCII character: a space, dropped, or this char. */
+    private static final char[] ASCII = new char[128];
+    private static final char SPACE = 0xFFFF, DROP = 0xFFFE;
+
+    static {
+        for (int c = 0; c < 128; c++) {
+            ASCII[c] = Character.isWhitespace(c) || Character.isSpaceChar(c) ? SPACE
+                    : LineHash.isPunctuation(c) ? DROP
+                    : Character.isDigit(c) ? '0'
+                    : (char) Character.toLowerCase(c);
         }
-        out[w] = SplitMix64.mix(h);
-        return out;
+    }
+
+    /**
+     * The hashes of {@code LineHash.normalize(text).split(" ")} (none for an empty normalisation): FNV-1a over each
+     * word's UTF-16 units, finished with a SplitMix64 mix. Normalises and hashes in one pass, without building the
+     * normalised string (ASCII through a table, anything else as {@link LineHash#normalize} treats it).
+     */
+    static long[] hashes(String text) {
+        long[] out = new long[Math.max(4, text.length() / 5)];
+        int w = 0;
+        long h = FNV_OFFSET;
+        boolean any = false; // a character has been kept (normalize's non-empty builder)
+        boolean space = false; // a space is due before the next character (normalize's pending space)
+        for (int i = 0; i < text.length(); ) {
+            char ch = text.charAt(i);
+            int cp;
+            char mapped;
+            if (ch < 128) {
+                i++;
+                mapped = ASCII[ch];
+                if (mapped == SPACE) {
+                    space = any;
+                    continue;
+                }
+                if (mapped == DROP) continue;
+                cp = mapped;
+            } else {
+                cp = text.codePointAt(i);
+                i += Character.charCount(cp);
+                if (Character.isWhitespace(cp) || Character.isSpaceChar(cp)) {
+                    space = any;
+                    continue;
+                }
+                if (LineHash.isPunctuation(cp)) continue;
+                cp = Character.isDigit(cp) ? '0' : Character.toLowerCase(cp);
+            }
+            if (space) {
+                if (w == out.length) out = java.util.Arrays.copyOf(out, out.length * 2);
+                out[w++] = SplitMix64.mix(h);
+                h = FNV_OFFSET;
+                space = false;
+            }
+            if (Character.isBmpCodePoint(cp)) {
+                h = (h ^ cp) * FNV_PRIME;
+            } else {
+                h = (h ^ Character.highSurrogate(cp)) * FNV_PRIME;
+                h = (h ^ Character.lowSurrogate(cp)) * FNV_PRIME;
+            }
+            any = true;
+        }
+        if (!any) return new long[0];
+        if (w == out.length) out = java.util.Arrays.copyOf(out, out.length + 1);
+        out[w++] = SplitMix64.mix(h);
+        return java.util.Arrays.copyOf(out, w);
     }
 
     /** Hash of the {@code n} words starting at {@code start}. */
