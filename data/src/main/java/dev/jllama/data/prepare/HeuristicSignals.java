@@ -122,8 +122,18 @@ public final class HeuristicSignals {
         v[i++] = share(p.dupLineChars, p.chars);
         v[i++] = share(p.dupParagraphs, p.paragraphs);
         v[i++] = share(p.dupParagraphChars, p.chars);
-        for (int n = 2; n <= 4; n++) v[i++] = share(p.topNgramChars(n), p.chars);
-        for (int n = 5; n <= 10; n++) v[i++] = share(p.duplicateNgramChars(n), p.chars);
+        // An n-gram that repeats holds an (n-1)-gram that repeats: once none does, no longer one can, so the
+        // passes over the words stop there (most documents have no repeated 5-gram).
+        long previous = 1;
+        for (int n = 2; n <= 4; n++) {
+            previous = previous == 0 ? 0 : p.topNgramChars(n);
+            v[i++] = share(previous, p.chars);
+        }
+        previous = 1;
+        for (int n = 5; n <= 10; n++) {
+            previous = previous == 0 ? 0 : p.duplicateNgramChars(n);
+            v[i++] = share(previous, p.chars);
+        }
         v[i++] = share(p.terminalLines, p.lines);
         v[i++] = share(p.shortLines, p.lines);
         v[i++] = share(p.javascriptLines, p.lines);

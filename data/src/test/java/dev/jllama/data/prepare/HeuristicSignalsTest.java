@@ -23,6 +23,69 @@ class HeuristicSignalsTest {
         for (String name : expected.keySet()) assertEquals(expected.get(name), actual.get(name), 1e-12, name);
     }
 
+    /** Gopher's repetition signals counted on the words themselves (strings, no hashing), for random texts. */
+    @Test
+    void ngramRepetitionEqualsCountingWordStrings() {
+        Random r = new Random(11);
+        String[] vocabulary = {"a", "bb", "ccc", "dddd", "é", "ff", "the"};
+        for (int t = 0; t < 300; t++) {
+            int distinct = 2 + r.nextInt(vocabulary.length - 1); // few words: repeats of every length; many: few
+            StringBuilder b = new StringBuilder();
+            int n = r.nextInt(60);
+            for (int i = 0; i < n; i++) {
+                b.append(vocabulary[r.nextInt(distinct)]).append(r.nextInt(8) == 0 ? "\n" : " ");
+            }
+            String text = b.toString();
+            String[] words = text.strip().isEmpty() ? new String[0] : text.strip().split("\\s+");
+            long chars = text.codePointCount(0, text.length());
+            Map<String, Double> actual = signals(text);
+            for (int k = 2; k <= 4; k++) {
+                assertEquals(chars == 0 ? 0 : topNgramChars(words, k) / (double) chars,
+                        actual.get("top_" + k + "gram_char_fraction"), 1e-12, k + "-grams of " + text);
+            }
+            for (int k = 5; k <= 10; k++) {
+                assertEquals(chars == 0 ? 0 : duplicateNgramChars(words, k) / (double) chars,
+                        actual.get("dup_" + k + "gram_char_fraction"), 1e-12, k + "-grams of " + text);
+            }
+        }
+    }
+
+    private static long codePoints(String[] words, int from, int n) {
+        long c = 0;
+        for (int i = from; i < from + n; i++) c += words[i].codePointCount(0, words[i].length());
+        return c;
+    }
+
+    private static long topNgramChars(String[] words, int n) {
+        Map<String, Integer> counts = new java.util.HashMap<>();
+        for (int i = 0; i + n <= words.length; i++) counts.merge(String.join(" ", java.util.Arrays.copyOfRange(words, i, i + n)), 1, Integer::sum);
+        int best = 0;
+        long covered = 0;
+        for (int i = 0; i + n <= words.length; i++) {
+            int c = counts.get(String.join(" ", java.util.Arrays.copyOfRange(words, i, i + n)));
+            long chars = c * codePoints(words, i, n);
+            if (c > best || c == best && chars > covered) {
+                best = c;
+                covered = chars;
+            }
+        }
+        return best >= 2 ? covered : 0;
+    }
+
+    private static long duplicateNgramChars(String[] words, int n) {
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        long repeated = 0;
+        for (int i = 0; i + n <= words.length; ) {
+            if (!seen.add(String.join(" ", java.util.Arrays.copyOfRange(words, i, i + n)))) {
+                repeated += codePoints(words, i, n);
+                i += n;
+            } else {
+                i++;
+            }
+        }
+        return repeated;
+    }
+
     @Test
     void englishDocumentWithRepeatsBulletsAndCode() {
         // Lines of 23, 23, 16 and 24 code points; 4 line breaks (one blank line); 90 in all; 20 words of 70 characters.
