@@ -472,14 +472,18 @@ public final class PrepareJob {
     /**
      * A filtering step that keeps what it removed (for the annotations table): its output holds every document,
      * the removed ones tagged; returns those kept (persisted and counted as by {@link #stage}) and adds the removed
-     * ones, persisted, to {@code removed}.
+     * ones, persisted in the same job, to {@code removed}.
      */
     private static JavaRDD<Doc> tagged(PrepareReport report, String name, JavaRDD<Doc> in, JavaRDD<Doc> all,
                                        List<JavaRDD<Doc>> removed) {
         all.persist(StorageLevel.MEMORY_AND_DISK_SER());
-        JavaRDD<Doc> kept = stage(report, name, in, all.filter(d -> d.removedBy() == null));
-        removed.add(materialised(all.filter(d -> d.removedBy() != null)));
+        JavaRDD<Doc> kept = all.filter(d -> d.removedBy() == null).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        JavaRDD<Doc> gone = all.filter(d -> d.removedBy() != null).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        // One job caches both sides (a union computes each side's partitions) and counts the kept ones.
+        report.stage(name, SourceCounts.of(kept.union(gone).filter(d -> d.removedBy() == null)));
+        in.unpersist(false);
         all.unpersist(false);
+        removed.add(gone);
         return kept;
     }
 
