@@ -139,6 +139,10 @@ public final class BenchCommand extends LlamaCommand {
             description = "(prepare, annotate) Spark master (default: ${DEFAULT-VALUE})")
     String master;
 
+    @Option(names = "--no-stage-tokens", description = "(prepare, annotate) run the preparation job with"
+            + " --no-stage-tokens: tokens counted only as written")
+    boolean noStageTokens;
+
     @Option(names = "--work", defaultValue = "runs/bench-prepare", paramLabel = "DIR",
             description = "(prepare, annotate) where the generated corpora and datasets go (default: ${DEFAULT-VALUE})")
     String work;
@@ -153,8 +157,8 @@ public final class BenchCommand extends LlamaCommand {
             "allreduce", List.of("--ranks", "--sizes", "--hosts", "--link-gbps"),
             "scaling", List.of("--model", "--batch", "--seq-len", "--steps", "--ranks", "--data", "--hosts",
                     "--link-gbps"),
-            "prepare", List.of("--sizes", "--master", "--work"),
-            "annotate", List.of("--sizes", "--master", "--work"),
+            "prepare", List.of("--sizes", "--master", "--work", "--no-stage-tokens"),
+            "annotate", List.of("--sizes", "--master", "--work", "--no-stage-tokens"),
             "perplexity", List.of("--model", "--batch", "--seq-len", "--rounds", "--threads"));
 
     static final class Kinds extends ArrayList<String> {
@@ -193,12 +197,13 @@ public final class BenchCommand extends LlamaCommand {
             case "step" -> step(out);
             case "tokenize" -> TokenizeBenchmark.run(tokenizer, input, steps == null ? 3 : steps, out);
             case "allreduce" -> allReduce(out);
-            case "prepare" -> PrepareBenchmark.run(sizes == null ? List.of(100, 200, 400) : sizes, master, work, out);
+            case "prepare" -> PrepareBenchmark.run(sizes == null ? List.of(100, 200, 400) : sizes, master, work, !noStageTokens,
+                    out);
             case "perplexity" -> dev.jllama.scoring.PerplexityBenchmark.run(oneModel("tiny"), seqLen, oneBatch(16),
                     or(rounds, 2), or(backend.threads, 1), 200_000, out);
             case "annotate" -> {
                 if (sizes != null && sizes.size() != 1) throw new UsageException("--what annotate takes one --sizes, got " + sizes);
-                yield PrepareBenchmark.annotate(sizes == null ? 20 : sizes.getFirst(), master, work, out);
+                yield PrepareBenchmark.annotate(sizes == null ? 20 : sizes.getFirst(), master, work, !noStageTokens, out);
             }
             default -> scaling(out);
         };

@@ -35,8 +35,12 @@ final class PrepareBenchmark {
 
     private static final long WARM_UP_MB = 20;
 
-    /** Runs the job on corpora of {@code sizes} MB, in that order, on {@code master}, with files under {@code work}. */
-    static Map<String, Object> run(List<Integer> sizes, String master, String work, PrintStream out) throws Exception {
+    /**
+     * Runs the job on corpora of {@code sizes} MB, in that order, on {@code master}, with files under {@code work};
+     * {@code stageTokens}: every stage's tokens counted as read (the job's default).
+     */
+    static Map<String, Object> run(List<Integer> sizes, String master, String work, boolean stageTokens, PrintStream out)
+            throws Exception {
 
         SparkConf conf = SparkSecurity.secure(new SparkConf().setAppName("jllama-bench-prepare").setMaster(master)
                 .set("spark.ui.enabled", "false"));
@@ -51,9 +55,9 @@ final class PrepareBenchmark {
             fs.delete(root, true);
             out.printf("prepare benchmark on %s (%d cores for tasks), driver max heap %d MB%n", sc.master(), cores,
                     Runtime.getRuntime().maxMemory() >> 20);
-            once(sc, fs, corpus, root, WARM_UP_MB, out); // JIT, class loading, executor start: not timed
+            once(sc, fs, corpus, root, WARM_UP_MB, stageTokens, out); // JIT, class loading, executor start: not timed
             for (long mb : sizes) {
-                Map<String, Object> r = once(sc, fs, corpus, root, mb, out);
+                Map<String, Object> r = once(sc, fs, corpus, root, mb, stageTokens, out);
                 runs.add(r);
                 out.printf("%d MB corpus: %.2f MB/s (%.2f s per 100 MB), driver heap peak %d MB, after GC %d MB%n", mb,
                         r.get("mb_per_s"), 100 / (double) r.get("mb_per_s"), r.get("driver_heap_peak_mb"), r.get("driver_heap_after_mb"));
@@ -73,17 +77,18 @@ final class PrepareBenchmark {
                     sizes.getLast(), sizes.getFirst(), first / last, perCore, 100 * perCore / tokenizer, tokenizer);
             fs.delete(root, true);
         }
+        result.put("stage_tokens", stageTokens);
         result.put("what", "prepare");
         return result;
     }
 
     private static Map<String, Object> once(JavaSparkContext sc, FileSystem fs, SyntheticCorpus corpus, Path root, long mb,
-                                            PrintStream out) throws Exception {
+                                            boolean stageTokens, PrintStream out) throws Exception {
         Path in = new Path(root, "corpus-" + mb);
         Path dataset = new Path(root, "dataset-" + mb);
         long bytes = corpus.write(fs, in, mb * 1_000_000L, mb);
         PrepareOptions o = PrepareOptions.withTokenizer(List.of(in.toString()), dataset.toString(), Tokenizer.bundled())
-                .columns(PrepareOptions.DEFAULT_TEXT_COLUMN, "source");
+                .columns(PrepareOptions.DEFAULT_TEXT_COLUMN, "source").stageTokens(stageTokens);
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
         System.gc();
         AtomicLong peak = new AtomicLong();
@@ -128,7 +133,8 @@ final class PrepareBenchmark {
      * an untimed run of both, in one Spark application; the best time of each mode and the ratio. The issue's goal:
      * annotating costs at most 1.5x the plain job.
      */
-    static Map<String, Object> annotate(int mb, String master, String work, PrintStream out) throws Exception {
+    static Map<String, Object> annotate(int mb, String master, String work, boolean stageTokens, PrintStream out)
+            throws Exception {
         SparkConf conf = SparkSecurity.secure(new SparkConf().setAppName("jllama-bench-annotate").setMaster(master)
                 .set("spark.ui.enabled", "false"));
         if (master.startsWith("local-cluster")) conf.set("spark.executor.extraClassPath", System.getProperty("java.class.path"));
@@ -140,7 +146,8 @@ final class PrepareBenchmark {
             fs.delete(root, true);
             Path in = new Path(root, "corpus-" + mb);
             long bytes = corpus.write(fs, in, mb * 1_000_000L, mb);
-            out.printf("annotation benchmark on %s: %d MB corpus (%d bytes of JSON lines)%n", sc.master(), mb, bytes);
+            out.printf("annotation benchmark on %s: %d MB corpus (%d bytes of JSON lines)%s%n", sc.master(), mb, bytes,
+                    stageTokens ? "" : ", --no-stage-tokens");
             double[] best = {Double.MAX_VALUE, Double.MAX_VALUE};
             long documents = 0;
             for (int round = 0; round < 3; round++) { // round 0 warms up both and is not counted
@@ -148,7 +155,7 @@ final class PrepareBenchmark {
                     Path dataset = new Path(root, "dataset");
                     Path table = new Path(root, "annotations");
                     PrepareOptions o = PrepareOptions.withTokenizer(List.of(in.toString()), dataset.toString(), Tokenizer.bundled())
-                            .columns(PrepareOptions.DEFAULT_TEXT_COLUMN, "source")
+                            .columns(PrepareOptions.DEFAULT_TEXT_COLUMN, "source").stageTokens(stageTokens)
                             .annotations(annotated == 1 ? table.toString() : null);
                     PrepareResult r = PrepareJob.run(sc, o, line -> {});
                     fs.delete(dataset, true);
@@ -169,6 +176,7 @@ final class PrepareBenchmark {
             result.put("annotated_seconds", best[1]);
             result.put("annotation_cost_ratio", ratio);
         }
+        result.put("stage_tokens", stageTokens);
         result.put("what", "annotate");
         return result;
     }
