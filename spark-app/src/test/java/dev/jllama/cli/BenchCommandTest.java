@@ -186,7 +186,7 @@ class BenchCommandTest {
     void prepareTakesOnlyItsOwnOptions() {
         assertEquals(2, bench("bench", "--what", "prepare", "--model", "tiny"));
         assertTrue(errors.toString(StandardCharsets.UTF_8)
-                .contains("--model does not apply to --what prepare (it takes --sizes, --master, --work)"),
+                .contains("--model does not apply to --what prepare (it takes --sizes, --master, --work, --no-stage-tokens)"),
                 errors.toString(StandardCharsets.UTF_8));
     }
 
