@@ -48,26 +48,27 @@ final class AnnotationPass {
     private static final String REACHED = "_reached_filter", CLAUSE = "_clause_";
 
     /** A document with its signals and scores (NaN where not scored), before the filter. */
-    record Annotated(Doc doc, double[] signals, double[] scores, int lines, int linesRemoved) implements Serializable {}
+    record Annotated(Doc doc, double[] signals, double[] scores) implements Serializable {}
 
     /**
-     * The outcome: the table to write (no text; persisted; rows sorted by id, source and url), the documents for the
-     * split (those that reached the line filter, in output order: {@link KeyRanges} partitions, sorted), per source
-     * the documents annotated, those that reached the filter and those of them failing each clause
-     * ({@link #clauseCounts}), and the perplexity tertiles (null: no perplexity scorer).
+     * The outcome: the table to write (no text; its signals persisted; rows sorted by id, source and url), the
+     * documents for the split (those that reached the line filter, in output order: {@link KeyRanges} partitions,
+     * sorted), per source the documents annotated, those that reached the filter and those of them failing each
+     * clause ({@link #clauseCounts}), and the perplexity tertiles (null: no perplexity scorer). {@code sorted} is
+     * the documents put into output order here (persisted), or null when they came so.
      */
     record Outcome(Dataset<Row> table, JavaRDD<Judged> judged, Map<String, long[]> failingBySource, double[] tertiles,
-                   SignalHistograms.Bins histograms, JavaRDD<Annotated> annotatedDocs, Dataset<Row> cached) {
+                   SignalHistograms.Bins histograms, JavaRDD<Doc> sorted, Dataset<Row> cached) {
         long annotated() {
             return failingBySource.values().stream().mapToLong(c -> c[0]).sum();
         }
 
         /**
-         * Drops the cached annotations, once the table is written and a pass over the judged documents has cached
-         * them (they are computed from the annotations).
+         * Drops the cached signals (and documents sorted here), once the table is written and a pass over the
+         * judged documents has cached them (they are computed from both).
          */
         void release() {
-            annotatedDocs.unpersist(false);
+            if (sorted != null) sorted.unpersist(false);
             cached.unpersist(false);
         }
     }
@@ -192,45 +193,53 @@ final class AnnotationPass {
         return out;
     }
 
-    static Outcome run(SparkSession spark, JavaRDD<Doc> docs, Broadcast<long[]> frequent, List<DocumentScorer> scorers,
-                       FilterExpression filter, Broadcast<byte[]> hconf, int partitions) {
+    /**
+     * Annotates {@code docs} (every document read, those an earlier step removed tagged) and judges those that
+     * reached the line filter. {@code keyOrdered}: the documents are in output order already (a deduplication's
+     * tagged output), so that neither the table nor the tokeniser sorts them again.
+     */
+    static Outcome run(SparkSession spark, JavaRDD<Doc> docs, boolean keyOrdered, Broadcast<long[]> frequent,
+                       List<DocumentScorer> scorers, FilterExpression filter, Broadcast<byte[]> hconf, int partitions) {
         List<String> scoreColumns = scorers.stream().map(DocumentScorer::column).toList();
-        JavaRDD<Annotated> annotated = docs.map(d -> annotate(d, frequent.value(), scorers.size()));
-        if (!scorers.isEmpty()) annotated = annotated.mapPartitions(it -> score(it, scorers, hconf.value()));
-        // Into output order, the table's and the tokeniser's (key ranges, sorted by id, source and url within each),
-        // so that neither sorts again; a document an earlier step removed travels without its text, which only its
-        // signals needed.
-        annotated = annotated.map(AnnotationPass::withoutRemovedText)
-                .mapToPair(a -> new Tuple2<>(rowKey(a.doc().key(), a.doc().source(), a.doc().location()), a))
+        // Into output order (key ranges, sorted by id, source and url within each) unless they are in it.
+        JavaRDD<Doc> sorted = keyOrdered ? null : docs
+                .mapToPair(d -> new Tuple2<>(rowKey(d.key(), d.source(), d.location()), d))
                 .repartitionAndSortWithinPartitions(new KeyRanges(partitions))
                 .values()
                 .persist(StorageLevel.MEMORY_AND_DISK_SER());
+        JavaRDD<Doc> ordered = keyOrdered ? docs : sorted;
+        JavaRDD<Annotated> annotated = ordered.map(d -> annotate(d, frequent.value(), scorers.size()));
+        if (!scorers.isEmpty()) annotated = annotated.mapPartitions(it -> score(it, scorers, hconf.value()));
 
-        // The texts stay out of Spark SQL: the table is the signals alone, and each document meets its clauses'
-        // outcomes again by position (the table's partitions are the documents' partitions, in the same order).
+        // The texts stay out of Spark SQL: the table is the signals alone (computed once, cached), and each document
+        // meets its clauses' outcomes again by position (the table's partitions are the documents' partitions, in
+        // the same order).
         List<StructField> fields = new ArrayList<>(baseFields(scoreColumns));
         fields.add(DataTypes.createStructField(REMOVED_BY, DataTypes.StringType, true));
-        Dataset<Row> df = spark.createDataFrame(annotated.map(AnnotationPass::row), DataTypes.createStructType(fields));
+        Dataset<Row> signals = spark.createDataFrame(annotated.map(AnnotationPass::row), DataTypes.createStructType(fields))
+                .persist(StorageLevel.MEMORY_AND_DISK_SER());
         Column reached = functions.col(REMOVED_BY).isNull();
-        df = df.withColumn(REACHED, reached);
-
+        Dataset<Row> df = signals;
         double[] tertiles = null;
         if (scoreColumns.contains(PERPLEXITY)) {
-            tertiles = tertiles(df.filter(reached).select(PERPLEXITY).na().drop().javaRDD().map(r -> r.getDouble(0)), partitions);
+            tertiles = tertiles(signals.filter(reached).select(PERPLEXITY).na().drop().javaRDD().map(r -> r.getDouble(0)),
+                    partitions);
             Column p = functions.col(PERPLEXITY);
             df = df.withColumn(BUCKET, tertiles == null ? functions.lit(null).cast("string")
                     : functions.when(p.isNull(), functions.lit(null).cast("string"))
                             .when(p.lt(tertiles[0]), "head").when(p.lt(tertiles[1]), "middle").otherwise("tail"));
         }
+        // The clauses in one projection (a clause may read the bucket), the filter's verdict in the next.
         int n = filter.clauses().size();
+        Map<String, Column> added = new LinkedHashMap<>();
+        added.put(REACHED, reached);
         Column passes = functions.lit(true);
         for (int i = 0; i < n; i++) {
-            df = df.withColumn(CLAUSE + i, filter.column(i));
-            passes = passes.and(functions.col(CLAUSE + i));
+            added.put(CLAUSE + i, filter.column(i));
+            passes = passes.and(filter.column(i));
         }
-        df = df.withColumn(REMOVED_BY, functions.when(reached.and(functions.not(passes)), functions.lit(FILTER_STEP))
-                .otherwise(functions.col(REMOVED_BY)));
-        df = df.persist(StorageLevel.MEMORY_AND_DISK_SER());
+        df = df.withColumns(added).withColumn(REMOVED_BY,
+                functions.when(reached.and(functions.not(passes)), functions.lit(FILTER_STEP)).otherwise(functions.col(REMOVED_BY)));
         // The histograms' ranges come with the clause counts, their counts from the cached columns: neither pass
         // reads a text again.
         List<String> numeric = numericColumns(scoreColumns);
@@ -246,16 +255,17 @@ final class AnnotationPass {
                     return new Tuple2<>(r.getString(0), v);
                 }), range[0], range[1]);
 
-        // Cached as the first pass over it computes it (the split's counting); the annotations stay cached till then.
+        // Cached as the first pass over it computes it (the split's counting); the signals stay cached till then. Only
+        // the frequent-line removal is done again for the documents that reached it.
         Column[] clauseColumns = new Column[n];
         for (int i = 0; i < n; i++) clauseColumns[i] = functions.col(CLAUSE + i);
-        JavaRDD<Judged> judged = annotated.zip(df.select(clauseColumns).javaRDD())
-                .filter(t -> reachedLineFilter(t._1().doc()))
-                .map(t -> judged(t._1(), t._2(), n))
+        JavaRDD<Judged> judged = ordered.zip(df.select(clauseColumns).javaRDD())
+                .filter(t -> t._1().removedBy() == null)
+                .map(t -> judged(t._1(), frequent.value(), t._2(), n))
                 .persist(StorageLevel.MEMORY_AND_DISK_SER());
         String[] names = tableSchema(scoreColumns).fieldNames();
         Dataset<Row> table = df.select(names[0], java.util.Arrays.copyOfRange(names, 1, names.length));
-        return new Outcome(table, judged, aggregate.failingBySource(), tertiles, bins, annotated, df);
+        return new Outcome(table, judged, aggregate.failingBySource(), tertiles, bins, sorted, signals);
     }
 
     private static Annotated annotate(Doc d, long[] frequent, int scorers) {
@@ -264,18 +274,7 @@ final class AnnotationPass {
         if (t.removedBy() == null && r.text().isEmpty()) t = t.removedBy(LINE_FILTER_STEP);
         double[] scores = new double[scorers];
         java.util.Arrays.fill(scores, Double.NaN);
-        return new Annotated(t, HeuristicSignals.compute(r.text()), scores, r.lines(), r.removed());
-    }
-
-    /** Whether no step before the line filter removed {@code d} (the line filter itself may have emptied it). */
-    private static boolean reachedLineFilter(Doc d) {
-        return d.removedBy() == null || d.removedBy().equals(LINE_FILTER_STEP);
-    }
-
-    /** {@code a} without its text when a step before the line filter removed it: no later step reads that text. */
-    private static Annotated withoutRemovedText(Annotated a) {
-        return reachedLineFilter(a.doc()) ? a
-                : new Annotated(a.doc().withText(""), a.signals(), a.scores(), a.lines(), a.linesRemoved());
+        return new Annotated(t, HeuristicSignals.compute(r.text()), scores);
     }
 
     private static Row row(Annotated a) {
@@ -299,15 +298,15 @@ final class AnnotationPass {
         return RowFactory.create(v.toArray());
     }
 
-    private static Judged judged(Annotated a, Row clauseRow, int n) {
-        Doc d = a.doc();
-        boolean emptied = d.removedBy() != null; // only the emptied ones come here besides those kept so far
+    /** A document no step before the line filter removed, its frequent lines removed, with its clauses' outcomes. */
+    private static Judged judged(Doc d, long[] frequent, Row clauseRow, int n) {
+        LineFilter.Result r = LineFilter.apply(d.text(), frequent);
+        boolean emptied = r.text().isEmpty();
         boolean[] clauses = new boolean[n];
         for (int i = 0; i < n; i++) clauses[i] = clauseRow.getBoolean(i);
         QualityFilter.Verdict verdict = emptied ? QualityFilter.Verdict.TOO_SHORT : verdict(clauses);
-        return new Judged(new Doc(d.key(), d.draw(), d.source(), d.location(), d.text()).withTokens(d.tokens()), verdict,
-                emptied, a.lines(),
-                a.linesRemoved());
+        return new Judged(new Doc(d.key(), d.draw(), d.source(), d.location(), r.text()).withTokens(d.tokens()), verdict,
+                emptied, r.lines(), r.removed());
     }
 
     /**

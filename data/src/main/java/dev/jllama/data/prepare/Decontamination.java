@@ -108,7 +108,9 @@ final class Decontamination {
     static Result apply(JavaSparkContext sc, JavaRDD<Doc> docs, Tasks tasks) {
         Broadcast<Tasks> b = sc.broadcast(tasks);
         int count = tasks.files().size();
-        JavaRDD<Tuple2<Doc, Integer>> flagged = docs.map(d -> new Tuple2<>(d, contamination(d.text(), b.value())))
+        // A document an earlier step removed (passing through for the annotations table) is not looked at.
+        JavaRDD<Tuple2<Doc, Integer>> flagged = docs.map(d -> new Tuple2<>(d, d.removedBy() != null ? 0
+                        : contamination(d.text(), b.value())))
                 .persist(StorageLevel.MEMORY_AND_DISK_SER());
         long[] perTask = flagged.map(Tuple2::_2).aggregate(new long[count + 1], (acc, mask) -> {
             for (int t = 0; t < count; t++) if ((mask & (1 << t)) != 0) acc[t]++;

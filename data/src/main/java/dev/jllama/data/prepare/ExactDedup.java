@@ -1,5 +1,6 @@
 package dev.jllama.data.prepare;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
@@ -61,25 +62,59 @@ final class ExactDedup {
     }
 
     /**
-     * For annotating: every document, the removed copies tagged {@code exact_dedup}, and each copy of a text that
-     * occurs more than once given its key as exact group. The same copy is kept as by {@link #apply}; of copies
-     * equal in source and location too (indistinguishable), the first of the group is kept. Partitioned by
-     * {@link KeyRanges}, unsorted within each, which near dedup's tagging relies on.
+     * For annotating: every document, in {@link #apply}'s output order (the copies of a text by {@link #KEEP_ORDER}),
+     * those removed tagged {@code exact_dedup} and each copy of a text that occurs more than once given its key as
+     * exact group. The same copy is kept as by {@link #apply}; of copies equal in source and location too
+     * (indistinguishable), the first is kept. Documents an earlier step removed pass through, untagged.
      */
     static JavaRDD<Doc> tagged(JavaRDD<Doc> docs, int partitions) {
         return docs.mapToPair(d -> new Tuple2<>(d.key(), d))
-                .groupByKey(new KeyRanges(partitions))
-                .flatMap(group -> {
-                    List<Doc> copies = new ArrayList<>();
-                    group._2().forEach(copies::add);
-                    if (copies.size() == 1) return copies.iterator();
-                    copies.sort(KEEP_ORDER);
-                    List<Doc> out = new ArrayList<>(copies.size());
-                    for (int i = 0; i < copies.size(); i++) {
-                        Doc d = copies.get(i).groups(group._1(), null);
-                        out.add(i == 0 ? d : d.removedBy("exact_dedup"));
+                .repartitionAndSortWithinPartitions(new KeyRanges(partitions))
+                .mapPartitions(ExactDedup::taggedRuns, true);
+    }
+
+    /** Each run of equal keys in key-sorted input, in {@link #KEEP_ORDER}, its copies tagged. */
+    private static Iterator<Doc> taggedRuns(Iterator<Tuple2<String, Doc>> sorted) {
+        return new Iterator<>() {
+            private final ArrayDeque<Doc> ready = new ArrayDeque<>();
+            private Doc pending = sorted.hasNext() ? sorted.next()._2() : null;
+
+            @Override
+            public boolean hasNext() {
+                if (ready.isEmpty() && pending != null) nextRun();
+                return !ready.isEmpty();
+            }
+
+            @Override
+            public Doc next() {
+                if (!hasNext()) throw new NoSuchElementException();
+                return ready.poll();
+            }
+
+            private void nextRun() {
+                List<Doc> run = new ArrayList<>();
+                run.add(pending);
+                pending = null;
+                while (sorted.hasNext()) {
+                    Doc d = sorted.next()._2();
+                    if (!d.key().equals(run.getFirst().key())) {
+                        pending = d;
+                        break;
                     }
-                    return out.iterator();
-                });
+                    run.add(d);
+                }
+                run.sort(KEEP_ORDER);
+                long copies = run.stream().filter(d -> d.removedBy() == null).count();
+                boolean first = true;
+                for (Doc d : run) {
+                    if (copies > 1 && d.removedBy() == null) {
+                        d = d.groups(d.key(), null);
+                        if (!first) d = d.removedBy("exact_dedup");
+                        first = false;
+                    }
+                    ready.add(d);
+                }
+            }
+        };
     }
 }

@@ -33,22 +33,23 @@ final class NearDedup {
     }
 
     /**
-     * For annotating: every document of {@code input}, those removed tagged {@code near_dedup}, and each member of
-     * a group of two or more given the key prefix of its kept document as near group, in {@code input}'s partitions.
-     * Without exact dedup before it, the copies of a text that {@link #apply} reduces to one are removed here too;
-     * with it, {@code input} must be in {@link ExactDedup#tagged}'s partitions (key ranges).
+     * For annotating: every document of {@code input} in output order ({@link ExactDedup#tagged}'s), those removed
+     * tagged {@code near_dedup}, and each member of a group of two or more given the key prefix of its kept document
+     * as near group; documents an earlier step removed pass through. Without exact dedup before it, the copies of a
+     * text that {@link #apply} reduces to one are removed here too; with it, {@code input} must be
+     * {@link ExactDedup#tagged}'s output.
      */
     static JavaRDD<Doc> tagged(JavaRDD<Doc> input, NearDedupOptions options, int partitions, boolean textsUnique) {
         if (textsUnique) return run(input, options, partitions, true, true);
-        JavaRDD<Doc> copies = ExactDedup.tagged(input, partitions); // its shuffle output serves both uses below
-        return run(copies.filter(d -> d.removedBy() == null), options, partitions, true, true)
-                .union(copies.filter(d -> d.removedBy() != null).map(d -> d.removedBy("near_dedup")));
+        return run(ExactDedup.tagged(input, partitions), options, partitions, true, true)
+                .map(d -> "exact_dedup".equals(d.removedBy()) ? d.removedBy("near_dedup") : d);
     }
 
     private static JavaRDD<Doc> run(JavaRDD<Doc> input, NearDedupOptions options, int partitions, boolean textsUnique,
                                     boolean tag) {
         JavaRDD<Doc> docs = textsUnique ? input : ExactDedup.apply(input, partitions);
-        JavaPairRDD<Long, int[]> signatures = docs.mapPartitionsToPair(it -> {
+        // Only documents no earlier step removed are compared (when tagging, the others pass through).
+        JavaPairRDD<Long, int[]> signatures = docs.filter(d -> d.removedBy() == null).mapPartitionsToPair(it -> {
             MinHash minHash = new MinHash(options);
             List<Tuple2<Long, int[]>> out = new ArrayList<>();
             while (it.hasNext()) {
@@ -95,6 +96,7 @@ final class NearDedup {
                     @Override
                     public Doc next() {
                         Doc d = inRange.next();
+                        if (d.removedBy() != null) return d; // an exact copy shares its kept copy's id
                         if (KeyRanges.of(d.id(), partitions) != range) {
                             throw new IllegalStateException("document " + d.key() + " is not in key range " + range
                                     + " of " + partitions + ": near dedup's tagging needs ExactDedup#tagged's partitions");

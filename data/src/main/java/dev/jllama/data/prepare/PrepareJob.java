@@ -209,12 +209,12 @@ public final class PrepareJob {
         long textBytes = asRead.bySource().values().stream().mapToLong(v -> v[1]).sum();
         long inputDocs = asRead.documents();
         // Not cached again: read stays cached until the steps below have cached their output (or, with none, until
-        // the filters' counting pass has run).
-        JavaRDD<Doc> docs = read.map(Tuple2::_2).filter(d -> !d.text().isEmpty());
+        // the filters' counting pass has run). Keeping removed documents, every step passes on every document, the
+        // removed ones tagged with the step that removed them.
+        JavaRDD<Doc> docs = keepRemoved ? read.map(t -> t._2().text().isEmpty() ? t._2().removedBy("cleanup") : t._2())
+                : read.map(Tuple2::_2).filter(d -> !d.text().isEmpty());
         JavaRDD<Doc> readDocs = docs;
         report.stage("cleanup", cleaned);
-        List<JavaRDD<Doc>> removed = new ArrayList<>(); // when keeping removed documents: each step's, tagged
-        if (keepRemoved) removed.add(materialised(read.map(Tuple2::_2).filter(d -> d.text().isEmpty()).map(d -> d.removedBy("cleanup"))));
         long nonEmpty = report.stageDocuments("cleanup");
         timed.accept(String.format("%d documents read, %d empty after cleanup", inputDocs, inputDocs - nonEmpty));
 
@@ -222,18 +222,18 @@ public final class PrepareJob {
             return fromAnnotations(sc, o, fs, tmp, annotating, docs, read, report, partitions, files, inputBytes,
                     inputDocs, nonEmpty, textBytes, hconf, timed, log);
         }
-        boolean keyOrdered = false; // whether docs are in output order (ExactDedup#apply's), so need no sort to write
+        boolean keyOrdered = false; // whether docs are in output order (a deduplication's), so need no sort to write
         if (o.exactDedup()) {
-            docs = keepRemoved ? tagged(report, "exact_dedup", docs, ExactDedup.tagged(docs, partitions), removed)
-                    : stage(report, "exact_dedup", docs, ExactDedup.apply(docs, partitions));
-            keyOrdered = !keepRemoved;
+            docs = stage(report, "exact_dedup", docs, keepRemoved ? ExactDedup.tagged(docs, partitions)
+                    : ExactDedup.apply(docs, partitions));
+            keyOrdered = true;
             timed.accept(String.format("exact dedup: %d duplicates removed", report.removed("exact_dedup")));
         }
         if (o.nearDedup() != null) {
-            docs = keepRemoved
-                    ? tagged(report, "near_dedup", docs, NearDedup.tagged(docs, o.nearDedup(), partitions, o.exactDedup()), removed)
-                    : stage(report, "near_dedup", docs, NearDedup.apply(docs, o.nearDedup(), partitions, o.exactDedup()));
-            keyOrdered = !keepRemoved;
+            docs = stage(report, "near_dedup", docs, keepRemoved
+                    ? NearDedup.tagged(docs, o.nearDedup(), partitions, o.exactDedup())
+                    : NearDedup.apply(docs, o.nearDedup(), partitions, o.exactDedup()));
+            keyOrdered = true;
             timed.accept(String.format("near dedup (%d-word shingles, %d bands x %d rows, Jaccard >= %.2f): %d removed",
                     o.nearDedup().shingleWords(), o.nearDedup().bands(), o.nearDedup().rows(), o.nearDedup().threshold(),
                     report.removed("near_dedup")));
@@ -241,9 +241,8 @@ public final class PrepareJob {
         Map<String, Object> decontamination = new LinkedHashMap<>();
         if (tasks != null) {
             Decontamination.Result r = Decontamination.apply(sc, docs, tasks);
-            docs = keepRemoved ? tagged(report, "decontamination", docs,
-                    r.flagged().map(t -> t._2() == 0 ? t._1() : t._1().removedBy("decontamination")), removed)
-                    : stage(report, "decontamination", docs, r.kept());
+            docs = stage(report, "decontamination", docs, keepRemoved
+                    ? r.flagged().map(t -> t._2() == 0 ? t._1() : t._1().removedBy("decontamination")) : r.kept());
             r.flagged().unpersist(false);
             for (int t = 0; t < tasks.files().size(); t++) {
                 decontamination.put(tasks.files().get(t), PrepareReport.fields("items", tasks.items()[t],
@@ -256,7 +255,7 @@ public final class PrepareJob {
         JavaRDD<?> upstream = docs == readDocs ? read : docs; // what judged is computed from, released once it is cached
         if (docs != readDocs) read.unpersist(false);
 
-        long[] frequent = frequentLines(docs, o.lineDupThreshold(), partitions);
+        long[] frequent = frequentLines(docs.filter(d -> d.removedBy() == null), o.lineDupThreshold(), partitions);
         timed.accept(String.format("%d distinct lines occur more than %d times", frequent.length, o.lineDupThreshold()));
         Broadcast<long[]> frequentB = sc.broadcast(frequent);
         QualityFilter quality = o.quality();
@@ -266,10 +265,8 @@ public final class PrepareJob {
         CompletableFuture<Void> drawing = null;
         List<String> pictures = List.of();
         if (o.signals()) {
-            JavaRDD<Doc> all = docs;
-            for (JavaRDD<Doc> r : removed) all = all.union(r);
-            AnnotationPass.Outcome a = AnnotationPass.run(session(sc), all, frequentB, o.scorers(), annotating.filter(),
-                    hconf, partitions);
+            AnnotationPass.Outcome a = AnnotationPass.run(session(sc), docs, keyOrdered, frequentB, o.scorers(),
+                    annotating.filter(), hconf, partitions);
             judged = a.judged();
             keyOrdered = true;
             report.filter(annotating.filter(), a.failingBySource());
@@ -297,7 +294,6 @@ public final class PrepareJob {
                 upstream.unpersist(false);
                 a.release();
             };
-            for (JavaRDD<Doc> r : removed) r.unpersist(false);
         } else {
             judged = docs.map(d -> judge(d, frequentB.value(), quality)).persist(StorageLevel.MEMORY_AND_DISK_SER());
             stats.put("documents_annotated", 0L);
@@ -461,35 +457,16 @@ public final class PrepareJob {
         return (int) Math.max(sc.defaultParallelism(), Math.min(100_000, (bytes + PARTITION_BYTES - 1) / PARTITION_BYTES));
     }
 
-    /** Runs one filtering step: persists its output, records what it let through per source, releases its input. */
+    /**
+     * Runs one filtering step: persists its output, records what it let through per source (the documents no step
+     * removed; keeping removed documents for the annotations table, the output holds them too, tagged), releases
+     * its input.
+     */
     private static JavaRDD<Doc> stage(PrepareReport report, String name, JavaRDD<Doc> in, JavaRDD<Doc> out) {
         JavaRDD<Doc> kept = out.persist(StorageLevel.MEMORY_AND_DISK_SER());
-        report.stage(name, SourceCounts.of(kept));
+        report.stage(name, SourceCounts.of(kept.filter(d -> d.removedBy() == null)));
         in.unpersist(false);
         return kept;
-    }
-
-    /**
-     * A filtering step that keeps what it removed (for the annotations table): its output holds every document,
-     * the removed ones tagged; returns those kept (persisted and counted as by {@link #stage}) and adds the removed
-     * ones, persisted in the same job, to {@code removed}.
-     */
-    private static JavaRDD<Doc> tagged(PrepareReport report, String name, JavaRDD<Doc> in, JavaRDD<Doc> all,
-                                       List<JavaRDD<Doc>> removed) {
-        all.persist(StorageLevel.MEMORY_AND_DISK_SER());
-        JavaRDD<Doc> kept = all.filter(d -> d.removedBy() == null).persist(StorageLevel.MEMORY_AND_DISK_SER());
-        JavaRDD<Doc> gone = all.filter(d -> d.removedBy() != null).persist(StorageLevel.MEMORY_AND_DISK_SER());
-        // One job caches both sides (a union computes each side's partitions) and counts the kept ones.
-        report.stage(name, SourceCounts.of(kept.union(gone).filter(d -> d.removedBy() == null)));
-        in.unpersist(false);
-        all.unpersist(false);
-        removed.add(gone);
-        return kept;
-    }
-
-    private static JavaRDD<Doc> materialised(JavaRDD<Doc> docs) {
-        docs.persist(StorageLevel.MEMORY_AND_DISK_SER()).count();
-        return docs;
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.jllama.data.prepare;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.HashMap;
@@ -9,10 +10,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import javax.imageio.IIOImage;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageWriteParam;
+import javax.imageio.ImageWriter;
+import javax.imageio.stream.ImageOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
-import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.CombinedDomainXYPlot;
@@ -37,6 +42,8 @@ final class SignalHistograms {
 
     static final String DIR = "histograms";
     static final int BINS = 40;
+    /** A chart's size in pixels: its width, the title and axis band, and the height of each source's histogram. */
+    private static final int WIDTH = 640, TITLE_HEIGHT = 100, SOURCE_HEIGHT = 160;
 
     /** Bin counts per source and column over [lo, hi] of each column (thresholds included in the range). */
     record Bins(double[] lo, double[] hi, TreeMap<String, long[][]> bySource) {}
@@ -98,19 +105,38 @@ final class SignalHistograms {
         if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
         fs.mkdirs(new Path(dir, DIR));
         List<String> files = files(columns);
-        // Drawing dominates (about 0.1 s a chart), and the charts are independent: draw them in parallel.
+        int height = TITLE_HEIGHT + SOURCE_HEIGHT * Math.max(1, bins.bySource().size());
+        // The charts are independent: drawn in parallel.
         try {
             java.util.stream.IntStream.range(0, columns.size()).parallel().forEach(i -> {
+                BufferedImage image = chart(columns.get(i), i, bins.lo()[i], bins.hi()[i], bins.bySource(),
+                        thresholds.getOrDefault(columns.get(i), new TreeSet<>()))
+                        .createBufferedImage(WIDTH, height, BufferedImage.TYPE_INT_RGB, null);
                 try (OutputStream out = fs.create(new Path(dir, files.get(i)), false)) {
-                    ChartUtils.writeChartAsPNG(out, chart(columns.get(i), i, bins.lo()[i], bins.hi()[i], bins.bySource(),
-                            thresholds.getOrDefault(columns.get(i), new TreeSet<>())), 800,
-                            120 + 220 * Math.max(1, bins.bySource().size()), false, 1); // fast deflate: small pictures
+                    writePng(image, out);
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
             });
         } catch (java.io.UncheckedIOException e) {
             throw e.getCause();
+        }
+    }
+
+    /**
+     * Encodes with the JDK's PNG writer at deflate level 1, opaque RGB: half the time of JFreeChart's own encoder
+     * (which took most of the drawing's time), for pictures a tenth larger.
+     */
+    private static void writePng(BufferedImage image, OutputStream out) throws IOException {
+        ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
+        ImageWriteParam param = writer.getDefaultWriteParam();
+        param.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
+        param.setCompressionQuality(0.9f); // the writer's deflate level: 9 - round(9 x quality) = 1
+        try (ImageOutputStream stream = ImageIO.createImageOutputStream(out)) {
+            writer.setOutput(stream);
+            writer.write(null, new IIOImage(image, null, null), param);
+        } finally {
+            writer.dispose();
         }
     }
 

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
@@ -144,6 +145,44 @@ class AnnotationsTest {
         }
         assertEquals(32, keys.size());
         assertEquals(keys.stream().sorted().toList(), keys);
+    }
+
+    /**
+     * Without exact dedup (near dedup removes the exact copy too), and with decontamination but no deduplication
+     * (the documents reach the annotation step in read order): the same dataset as without annotating, and every
+     * document a row, in order, with the step that removed it.
+     */
+    @Test
+    void annotatingKeepsTheSameDocumentsWhicheverStepsRun() throws IOException {
+        List<String> in = corpus();
+        Path task = tmp.resolve("task.jsonl");
+        Files.writeString(task, json(String.join(" ", List.of(texts.get(7).split(" ")).subList(10, 23)))); // 13 words
+        Map<String, UnaryOperator<PrepareOptions>> variants = new java.util.TreeMap<>(Map.of(
+                "near", o -> o.exactDedup(false),
+                "decontaminated", o -> o.exactDedup(false).nearDedup(null).decontaminate(List.of(task.toString()), 13)));
+        Map<String, Map<String, Integer>> steps = Map.of(
+                "near", Map.of("null", 27, "cleanup", 1, "near_dedup", 2, "quality_filter", 2),
+                "decontaminated", Map.of("null", 28, "cleanup", 1, "decontamination", 1, "quality_filter", 2));
+        for (var v : variants.entrySet()) {
+            String name = v.getKey();
+            PrepareResult plain = PrepareJob.run(SparkTestSession.get(), v.getValue().apply(options(in, name + "-plain")), m -> {});
+            PrepareResult annotated = PrepareJob.run(SparkTestSession.get(), v.getValue().apply(options(in, name))
+                    .annotations(tmp.resolve(name + "-ann").toString()), m -> {});
+            assertSameShards(tmp.resolve(name + "-plain"), tmp.resolve(name));
+            assertEquals(count(plain.stats(), "documents_kept"), count(annotated.stats(), "documents_kept"), name);
+            List<String> keys = new ArrayList<>();
+            Map<String, Integer> byStep = new HashMap<>();
+            try (Stream<Path> parts = Files.list(tmp.resolve(name + "-ann"))) {
+                for (Path part : parts.filter(f -> f.getFileName().toString().endsWith(".parquet")).sorted().toList()) {
+                    for (Row r : spark().read().parquet(part.toString()).collectAsList()) {
+                        keys.add(AnnotationPass.rowKey(r.getAs("id"), r.getAs("source"), r.getAs("url")));
+                        byStep.merge(String.valueOf((Object) r.getAs("removed_by")), 1, Integer::sum);
+                    }
+                }
+            }
+            assertEquals(steps.get(name), byStep, name);
+            assertEquals(keys.stream().sorted().toList(), keys, name + ": rows sorted by id, source and url");
+        }
     }
 
     @Test
