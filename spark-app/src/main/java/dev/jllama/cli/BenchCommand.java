@@ -59,8 +59,9 @@ public final class BenchCommand extends LlamaCommand {
                         + " windows per pass (default 16), on 200,000 tokens of documents of 12 bundled-corpus sentences"
                         + " scored in one call; an untimed pass of each, then --rounds interleaved rounds (default 2)",
                 "annotate: the preparation job on one generated corpus of --sizes MB (default 20) without and with"
-                        + " --annotations (every heuristic signal, the table, the histograms), twice each alternately"
-                        + " after an untimed warm-up of both; the best time of each and their ratio, on --master"})
+                        + " --annotations (every heuristic signal, the table, the histograms), alternately for --rounds"
+                        + " rounds (default 3) after an untimed warm-up of both; the best time of each and their ratio,"
+                        + " and each round's ratio, on --master"})
     String what;
 
     @Option(names = "--model", split = ",", paramLabel = "PRESET", description = "preset(s) to measure (default: per --what)")
@@ -87,7 +88,7 @@ public final class BenchCommand extends LlamaCommand {
     Integer steps;
 
     @Option(names = "--rounds", paramLabel = "N", description = "rounds of ours against the baselines (default: 3 for"
-            + " matmul, 1 for step)")
+            + " matmul and annotate, 2 for perplexity, 1 for step)")
     @Range(min = 1)
     Integer rounds;
 
@@ -158,7 +159,7 @@ public final class BenchCommand extends LlamaCommand {
             "scaling", List.of("--model", "--batch", "--seq-len", "--steps", "--ranks", "--data", "--hosts",
                     "--link-gbps"),
             "prepare", List.of("--sizes", "--master", "--work", "--no-stage-tokens"),
-            "annotate", List.of("--sizes", "--master", "--work", "--no-stage-tokens"),
+            "annotate", List.of("--sizes", "--master", "--work", "--no-stage-tokens", "--rounds"),
             "perplexity", List.of("--model", "--batch", "--seq-len", "--rounds", "--threads"));
 
     static final class Kinds extends ArrayList<String> {
@@ -203,7 +204,8 @@ public final class BenchCommand extends LlamaCommand {
                     or(rounds, 2), or(backend.threads, 1), 200_000, out);
             case "annotate" -> {
                 if (sizes != null && sizes.size() != 1) throw new UsageException("--what annotate takes one --sizes, got " + sizes);
-                yield PrepareBenchmark.annotate(sizes == null ? 20 : sizes.getFirst(), master, work, !noStageTokens, out);
+                yield PrepareBenchmark.annotate(sizes == null ? 20 : sizes.getFirst(), or(rounds, 3), master, work,
+                        !noStageTokens, out);
             }
             default -> scaling(out);
         };

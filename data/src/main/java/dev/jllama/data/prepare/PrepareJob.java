@@ -55,6 +55,7 @@ public final class PrepareJob {
     public static PrepareResult run(JavaSparkContext sc, PrepareOptions o, Consumer<String> log) throws IOException {
         long t0 = System.nanoTime();
         Configuration conf = sc.hadoopConfiguration();
+        o = withTokenizerRead(o, conf);
         Path out = new Path(o.output());
         FileSystem fs = DatasetWriter.withoutSideChecksums(out.getFileSystem(conf));
         out = fs.makeQualified(out);
@@ -188,7 +189,7 @@ public final class PrepareJob {
                 : new DocumentInput.Columns(o.textColumn(), o.sourceColumn());
         // With the tokenizer known before the job (given, not trained in it), every document's tokens are counted as
         // it is read, so that each stage reports the tokens it let through.
-        Tokenizer given = o.stageTokens() ? givenTokenizer(o, conf) : null;
+        Tokenizer given = o.stageTokens() ? o.tokenizer() : null;
         Broadcast<byte[]> countingModel = given == null ? null : sc.broadcast(given.toModelBytes());
         report.countsTokens(given != null);
         JavaRDD<Tuple2<Long, Doc>> read = DocumentInput.read(sc, files, columns, partitions, hconf)
@@ -349,7 +350,7 @@ public final class PrepareJob {
 
         timed.accept(String.format("%d documents kept, %d too short, %d too symbolic, %d removed by --where",
                 counts.kept, counts.tooShort, counts.tooSymbolic, counts.filtered));
-        Tokenizer tokenizer = tokenizer(o, train, conf, timed);
+        Tokenizer tokenizer = tokenizer(o, train, timed);
         int vocab = tokenizer.vocabSize();
         int width = TokenWidth.forVocabulary(vocab).bytes();
         Broadcast<byte[]> model = sc.broadcast(tokenizer.toModelBytes());
@@ -566,9 +567,9 @@ public final class PrepareJob {
     }
 
     /** The tokenizer given by the options (an instance or a model file), or null when the job trains one. */
-    private static Tokenizer givenTokenizer(PrepareOptions o, Configuration conf) throws IOException {
-        if (o.tokenizer() != null) return o.tokenizer();
-        if (o.tokenizerFile() == null) return null;
+    /** A tokenizer file read once, before any work: a missing or bad one fails the job at once. */
+    private static PrepareOptions withTokenizerRead(PrepareOptions o, Configuration conf) throws IOException {
+        if (o.tokenizerFile() == null) return o;
         Path p = new Path(o.tokenizerFile());
         byte[] bytes;
         try (InputStream in = p.getFileSystem(conf).open(p)) {
@@ -576,13 +577,12 @@ public final class PrepareJob {
         } catch (java.io.FileNotFoundException e) {
             throw new IOException("tokenizer file " + p + " does not exist", e);
         }
-        return Tokenizer.fromBytes(bytes, p.toString());
+        return o.tokenizerRead(Tokenizer.fromBytes(bytes, p.toString()));
     }
 
-    private static Tokenizer tokenizer(PrepareOptions o, JavaRDD<Judged> train, Configuration conf, Consumer<String> log)
+    private static Tokenizer tokenizer(PrepareOptions o, JavaRDD<Judged> train, Consumer<String> log)
             throws IOException {
-        Tokenizer given = givenTokenizer(o, conf);
-        if (given != null) return given;
+        if (o.tokenizer() != null) return o.tokenizer();
         log.accept("training a BPE tokenizer with " + o.vocabSize() + " pieces");
         return BpeTrainer.train(train.map(j -> j.doc().text()), BpeTrainerOptions.llama(o.vocabSize()));
     }

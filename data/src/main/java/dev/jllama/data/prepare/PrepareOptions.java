@@ -235,6 +235,13 @@ public record PrepareOptions(
                 decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards, on);
     }
 
+    /** The tokenizer read from {@link #tokenizerFile}, given instead of the file. */
+    PrepareOptions tokenizerRead(Tokenizer t) {
+        return new PrepareOptions(inputs, output, null, t, vocabSize, valFraction, shardTokens,
+                lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,
+                decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, sourceShards, stageTokens);
+    }
+
     /** Whether documents get their signals computed and filtered by expression (else the plain two filters run). */
     boolean signals() {
         return annotations != null || where != null || !Double.isNaN(minQuality) || !scorers.isEmpty();

@@ -226,6 +226,34 @@ class PrepareJobTest {
         assertEquals(List.of(), siblingsStartingWith(".never.tmp"));
     }
 
+    /** A missing tokenizer file fails the job before any work, also when tokens are counted only as written. */
+    @Test
+    void missingTokenizerFileFailsBeforeAnyWork() throws IOException {
+        Path out = tmp.resolve("untokenized");
+        String missing = tmp.resolve("no-such.model").toString();
+        for (boolean stageTokens : new boolean[] {true, false}) {
+            List<String> jobs = new java.util.ArrayList<>();
+            org.apache.spark.SparkContext sc = SparkTestSession.get().sc();
+            org.apache.spark.scheduler.SparkListener counting = new org.apache.spark.scheduler.SparkListener() {
+                @Override
+                public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart job) {
+                    jobs.add(String.valueOf(job.jobId()));
+                }
+            };
+            sc.addSparkListener(counting);
+            try {
+                IOException e = assertThrows(IOException.class, () -> PrepareJob.run(SparkTestSession.get(),
+                        PrepareOptions.withTokenizerFile(writeCorpus(), out.toString(), missing).stageTokens(stageTokens),
+                        m -> {}));
+                assertEquals("tokenizer file " + new org.apache.hadoop.fs.Path(missing) + " does not exist", e.getMessage());
+            } finally {
+                sc.removeSparkListener(counting);
+            }
+            assertEquals(List.of(), jobs, "no Spark job ran");
+            assertFalse(Files.exists(out));
+        }
+    }
+
     @Test
     void existingOutputIsRefused() throws IOException {
         Path out = tmp.resolve("exists");
