@@ -98,7 +98,7 @@ public final class EvalCommand extends LlamaCommand {
                     throw new UsageException("--seq-len " + seqLen + " exceeds the model's max_seq_len "
                             + loaded.state.config().maxSeqLen());
                 }
-                TrainingData dataset = TrainingData.open(data, conf);
+                TrainingData dataset = openData(data, conf);
                 if (!Arrays.equals(dataset.tokenizerBytes(), loaded.tokenizerBytes)) {
                     throw new IllegalArgumentException("dataset " + dataset.describe() + " was made with another "
                             + "tokenizer than checkpoint " + loaded.checkpoint + "; its token ids mean other things");

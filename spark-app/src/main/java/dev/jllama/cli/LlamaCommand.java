@@ -1,7 +1,10 @@
 package dev.jllama.cli;
 
+import dev.jllama.data.mixture.TrainingData;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -39,4 +42,18 @@ public abstract class LlamaCommand {
 
     /** Checks that need several options together, before any work; the default has none. */
     void validate() {}
+
+    /**
+     * The data a {@code --data} spec names. A spec typed on the command line that is malformed or names what the
+     * dataset lacks (a source) is a usage error naming the option; a mixture file's content ({@code @FILE}) and a
+     * dataset that cannot be read stay input errors.
+     */
+    static TrainingData openData(String spec, Configuration conf) throws IOException {
+        if (spec.startsWith("@")) return TrainingData.open(spec, conf);
+        try {
+            return TrainingData.open(spec, conf);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--data: " + e.getMessage());
+        }
+    }
 }

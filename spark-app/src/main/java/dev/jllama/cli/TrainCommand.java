@@ -210,7 +210,7 @@ public final class TrainCommand extends LlamaCommand implements Main.Recalling {
                 out.println("no --data given: using the bundled sample corpus");
                 data = BundledCorpus.prepare(bundledCache).toString();
             }
-            dataset = TrainingData.open(data, hadoop);
+            dataset = openData(data, hadoop);
             dataSpec = dataset.qualifiedSpec();
             vocabSize = dataset.vocabSize();
         }

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -79,6 +80,14 @@ class BadInputTest {
         }
         assertTrue(cases.size() > 60, "the table covers " + cases.size() + " cases");
         return cases.stream();
+    }
+
+    /** A malformed --data spec (a mixture part's weight, an empty source) is a usage error, before any work. */
+    @Test
+    void malformedDataSpecsAreUsageErrors() throws IOException {
+        String dir = work.resolve("missing").toString();
+        rejected("train", required().get("train"), "--data", "a=" + dir + ":heavy,b=" + dir + ":1", "weight 'heavy'");
+        rejected("train", required().get("train"), "--data", dir + "#", "empty SOURCE");
     }
 
     private static void rejected(String command, List<String> required, String option, String value, String says)
