@@ -566,7 +566,6 @@ public final class PrepareJob {
         };
     }
 
-    /** The tokenizer given by the options (an instance or a model file), or null when the job trains one. */
     /** A tokenizer file read once, before any work: a missing or bad one fails the job at once. */
     private static PrepareOptions withTokenizerRead(PrepareOptions o, Configuration conf) throws IOException {
         if (o.tokenizerFile() == null) return o;
