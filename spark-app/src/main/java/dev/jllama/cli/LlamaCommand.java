@@ -49,10 +49,10 @@ public abstract class LlamaCommand {
      * dataset that cannot be read stay input errors.
      */
     static TrainingData openData(String spec, Configuration conf) throws IOException {
-        if (spec.startsWith("@")) return TrainingData.open(spec, conf);
         try {
             return TrainingData.open(spec, conf);
         } catch (IllegalArgumentException e) {
+            if (spec.startsWith("@")) throw e;
             throw new UsageException("--data: " + e.getMessage());
         }
     }

@@ -229,14 +229,15 @@ final class AnnotationPass {
                     : functions.when(p.isNull(), functions.lit(null).cast("string"))
                             .when(p.lt(tertiles[0]), "head").when(p.lt(tertiles[1]), "middle").otherwise("tail"));
         }
-        // The clauses in one projection (a clause may read the bucket), the filter's verdict in the next.
+        // The clauses in one projection (a clause may read the bucket), the filter's verdict from their columns in
+        // the next.
         int n = filter.clauses().size();
         Map<String, Column> added = new LinkedHashMap<>();
         added.put(REACHED, reached);
         Column passes = functions.lit(true);
         for (int i = 0; i < n; i++) {
             added.put(CLAUSE + i, filter.column(i));
-            passes = passes.and(filter.column(i));
+            passes = passes.and(functions.col(CLAUSE + i));
         }
         df = df.withColumns(added).withColumn(REMOVED_BY,
                 functions.when(reached.and(functions.not(passes)), functions.lit(FILTER_STEP)).otherwise(functions.col(REMOVED_BY)));
