@@ -77,6 +77,11 @@ final class Bf16Matmul implements MatmulKernel {
         return null;
     }
 
+    /** Whether the products run on {@code sbgemm} (else on the fp32 kernel with rounded operands). */
+    boolean onSbgemm() {
+        return sbgemm != null;
+    }
+
     @Override
     public String describe() {
         return description;

@@ -33,10 +33,13 @@ public final class CpuBackend implements Backend {
     /** In bf16 the matmul, which keeps operands converted until {@link #written} reports them changed; else null. */
     private final Bf16Matmul bf16;
     /**
-     * In bf16: attention's operands rounded to bf16 (q, k, v, and dout backward); null in fp32. Without OpenBLAS the
-     * Java attention then multiplies fp32 probabilities by the rounded V (its products are fused with the softmax).
+     * In bf16: attention's operands rounded to bf16 (q, k, v, and dout backward; on sbgemm only dout, for the
+     * softmax correction); null in fp32. Without OpenBLAS the Java attention then multiplies fp32 probabilities by
+     * the rounded V (its products are fused with the softmax).
      */
     private float[] roundedQ, roundedK, roundedV, roundedDout;
+    /** In bf16 on sbgemm: attention's operands as bf16 bits; else null. */
+    private short[] bitsQ, bitsK, bitsV, bitsDout;
     /** Blocked on OpenBLAS with the OpenBLAS matmul, else the Java kernel. */
     private final CpuAttention attention;
     private final BlasAttention blasAttention;
@@ -70,8 +73,9 @@ public final class CpuBackend implements Backend {
         this.bf16 = precision == Precision.BF16 ? Bf16Matmul.create(fp32, parallel) : null;
         this.gemm = bf16 != null ? bf16 : fp32;
         this.attention = new CpuAttention(parallel);
-        this.blasAttention = fp32 instanceof OpenBlasGemm
-                ? new BlasAttention(OpenBlas.get(), parallel, precision == Precision.BF16) : null;
+        this.blasAttention = !(fp32 instanceof OpenBlasGemm) ? null
+                : bf16 != null && bf16.onSbgemm() ? BlasAttention.onSbgemm(OpenBlas.get(), parallel)
+                : new BlasAttention(OpenBlas.get(), parallel, precision == Precision.BF16);
     }
 
     @Override
@@ -332,6 +336,11 @@ public final class CpuBackend implements Backend {
         int[] starts = startTensor == null ? null : ints(startTensor);
         written(out, lse);
         float[] qs = f(q), ks = f(k), vs = f(v);
+        if (blasAttention != null && blasAttention.takesBits()) {
+            blasAttention.forward(f(out), f(lse), bitsQ = bitsCopy(qs, bitsQ), bitsK = bitsCopy(ks, bitsK),
+                    bitsV = bitsCopy(vs, bitsV), starts, batch, seqLen, heads, kvHeads, headDim);
+            return;
+        }
         if (precision == Precision.BF16) {
             qs = roundedQ = roundedCopy(qs, roundedQ);
             ks = roundedK = roundedCopy(ks, roundedK);
@@ -351,6 +360,13 @@ public final class CpuBackend implements Backend {
         return dst;
     }
 
+    /** {@code src} as bf16 bits into {@code buffer} (a new one when it is too small); returns the buffer. */
+    private short[] bitsCopy(float[] src, short[] buffer) {
+        short[] dst = buffer != null && buffer.length >= src.length ? buffer : new short[src.length];
+        parallel.forEach(chunks(src.length), c -> Bf16.toBits(src, c * CHUNK, dst, c * CHUNK, chunkEnd(c, src.length) - c * CHUNK));
+        return dst;
+    }
+
     @Override
     public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor out, Tensor lse,
                                   Tensor q, Tensor k, Tensor v,
@@ -365,6 +381,13 @@ public final class CpuBackend implements Backend {
         int[] starts = startTensor == null ? null : ints(startTensor);
         written(dq, dk, dv);
         float[] qs = f(q), ks = f(k), vs = f(v), dy = f(dout);
+        if (blasAttention != null && blasAttention.takesBits()) {
+            blasAttention.backward(f(dq), f(dk), f(dv), bitsDout = bitsCopy(dy, bitsDout),
+                    roundedDout = roundedCopy(dy, roundedDout), f(out), f(lse), bitsQ = bitsCopy(qs, bitsQ),
+                    bitsK = bitsCopy(ks, bitsK), bitsV = bitsCopy(vs, bitsV), starts,
+                    batch, seqLen, heads, kvHeads, headDim);
+            return;
+        }
         if (precision == Precision.BF16) {
             qs = roundedQ = roundedCopy(qs, roundedQ);
             ks = roundedK = roundedCopy(ks, roundedK);
@@ -372,7 +395,7 @@ public final class CpuBackend implements Backend {
             dy = roundedDout = roundedCopy(dy, roundedDout);
         }
         if (blasAttention != null) {
-            blasAttention.backward(f(dq), f(dk), f(dv), dy, f(out), f(lse), qs, ks, vs, starts,
+            blasAttention.backward(f(dq), f(dk), f(dv), dy, dy, f(out), f(lse), qs, ks, vs, starts,
                     batch, seqLen, heads, kvHeads, headDim);
             return;
         }
