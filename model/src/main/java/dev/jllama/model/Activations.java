@@ -12,6 +12,11 @@ import java.util.List;
  * feed-forward projections. Recomputed in backward instead of saved (selective recomputation): both RMSNorm
  * outputs and the SwiGLU product, which are cheap elementwise work. The LM head runs over row chunks, so the
  * {@code rows x vocab} logits never exist at once.
+ *
+ * <p>q, k, v, the attention output and the two feed-forward projections are outputs of products that the next
+ * products (or SwiGLU) read: they are allocated with {@link Backend#allocateActivation}, so that in bf16 the backend
+ * may keep them as bf16, as autocast does. The residual stream, the normalisation statistics, the log-sum-exp and
+ * the backward scratch stay fp32.
  */
 public final class Activations {
     /** The shape may change between passes of the same row count: every buffer's size depends on the rows alone. */
@@ -40,7 +45,11 @@ public final class Activations {
     private final List<Tensor> owned = new ArrayList<>();
     private final Backend backend;
 
-    Activations(LlamaConfig c, Backend backend, int batch, int seqLen) {
+    /**
+     * @param narrowSaved whether the saved products' outputs may be kept in the backend's precision (false under
+     *                    LoRA, whose adapters add into them)
+     */
+    Activations(LlamaConfig c, Backend backend, int batch, int seqLen, boolean narrowSaved) {
         if (seqLen > c.maxSeqLen()) {
             throw new IllegalArgumentException("sequence length " + seqLen + " exceeds the model's max_seq_len "
                     + c.maxSeqLen());
@@ -60,15 +69,15 @@ public final class Activations {
         residual = new Tensor[layers + 1];
         for (int l = 0; l <= layers; l++) residual[l] = alloc("residual." + l, rows * d);
         attentionRstd = perLayer(layers, "attention_rstd", rows);
-        q = perLayer(layers, "q", rows * d);
-        k = perLayer(layers, "k", rows * kv);
-        v = perLayer(layers, "v", rows * kv);
-        attentionOut = perLayer(layers, "attention_out", rows * d);
+        q = perLayer(layers, "q", rows * d, narrowSaved);
+        k = perLayer(layers, "k", rows * kv, narrowSaved);
+        v = perLayer(layers, "v", rows * kv, narrowSaved);
+        attentionOut = perLayer(layers, "attention_out", rows * d, narrowSaved);
         lse = perLayer(layers, "attention_lse", batch * c.heads() * seqLen);
         afterAttention = perLayer(layers, "after_attention", rows * d);
         ffnRstd = perLayer(layers, "ffn_rstd", rows);
-        gate = perLayer(layers, "ffn_gate", Math.multiplyExact(rows, f));
-        up = perLayer(layers, "ffn_up", Math.multiplyExact(rows, f));
+        gate = perLayer(layers, "ffn_gate", Math.multiplyExact(rows, f), narrowSaved);
+        up = perLayer(layers, "ffn_up", Math.multiplyExact(rows, f), narrowSaved);
         normOut = alloc("norm_out", rows * d);
         act = alloc("ffn_act", rows * f);
         finalNormOut = alloc("final_norm_out", rows * d);
@@ -101,22 +110,32 @@ public final class Activations {
     }
 
     private Tensor alloc(String name, int size) {
-        Tensor t = backend.allocate(name, size);
+        return own(backend.allocate(name, size));
+    }
+
+    private Tensor own(Tensor t) {
         owned.add(t);
         return t;
     }
 
     private Tensor[] perLayer(int layers, String name, int size) {
+        return perLayer(layers, name, size, false);
+    }
+
+    /** With {@code narrow}, from {@link Backend#allocateActivation}. */
+    private Tensor[] perLayer(int layers, String name, int size, boolean narrow) {
         Tensor[] tensors = new Tensor[layers];
-        for (int l = 0; l < layers; l++) tensors[l] = alloc(name + "." + l, size);
+        for (int l = 0; l < layers; l++) {
+            tensors[l] = narrow ? own(backend.allocateActivation(name + "." + l, size)) : alloc(name + "." + l, size);
+        }
         return tensors;
     }
 
     /** Bytes of activation memory this micro-batch holds (saved activations plus backward scratch). */
     public long bytes() {
-        long floats = 0;
-        for (Tensor t : owned) floats += t.size();
-        return 4 * (floats + 3L * rows);
+        long bytes = 0;
+        for (Tensor t : owned) bytes += t.bytes();
+        return bytes + 4 * 3L * rows;
     }
 
     void free() {

@@ -64,6 +64,10 @@ public final class LlamaModel implements AutoCloseable {
      */
     public Lora enableLora(Lora.Spec spec, long seed) {
         if (lora != null) throw new IllegalStateException("LoRA adapters are already enabled");
+        if (acts != null) { // the adapters add into saved outputs, which must then stay fp32
+            acts.free();
+            acts = null;
+        }
         lora = new Lora(config, backend, spec);
         lora.initialize(seed);
         return lora;
@@ -94,7 +98,7 @@ public final class LlamaModel implements AutoCloseable {
             acts.reshape(batch, seqLen); // the same rows in another shape (scoring windows of several lengths)
         } else {
             if (acts != null) acts.free();
-            acts = new Activations(config, backend, batch, seqLen);
+            acts = new Activations(config, backend, batch, seqLen, lora == null);
         }
         return acts;
     }

@@ -71,6 +71,16 @@ public interface Backend extends AutoCloseable {
     /** A zero-filled float buffer of {@code size} elements. */
     Tensor allocate(String name, int size);
 
+    /**
+     * A buffer for an activation saved for the backward pass whose readers all tolerate bf16 values: a linear
+     * layer's or attention's output, which the next products take as bf16 operands anyway. In bf16 a backend may
+     * keep it as bf16 (half the bytes, values rounded to nearest even when written), as autocast keeps such outputs;
+     * in fp32, and by default, it is {@link #allocate}'s.
+     */
+    default Tensor allocateActivation(String name, int size) {
+        return allocate(name, size);
+    }
+
     IntTensor allocateInts(String name, int size);
 
     /** Releases a buffer's memory now rather than at {@link #close()}. */

@@ -63,4 +63,14 @@ final class Bf16 {
         }
         for (; i < n; i++) dst[dstAt + i] = (short) (roundBits(src[srcAt + i]) >>> 16);
     }
+
+    /** {@code dst[dstAt + i]} = the fp32 value of the bf16 bits {@code src[srcAt + i]} (exact), for {@code i < n}. */
+    static void toFloats(short[] src, int srcAt, float[] dst, int dstAt, int n) {
+        int i = 0;
+        for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
+            ((IntVector) ShortVector.fromArray(SHORTS, src, srcAt + i).convertShape(VectorOperators.S2I, INTS, 0))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstAt + i);
+        }
+        for (; i < n; i++) dst[dstAt + i] = Float.intBitsToFloat(src[srcAt + i] << 16);
+    }
 }

@@ -28,7 +28,7 @@ final class Bf16Matmul implements MatmulKernel {
     private final MatmulKernel fp32;
     private final String description;
     /** Each operand array's conversion, current until the array is written, its buffer kept until it is freed. */
-    private final Map<float[], Conversion> converted = new IdentityHashMap<>();
+    private final Map<Object, Conversion> converted = new IdentityHashMap<>();
 
     private Bf16Matmul(Parallel parallel, OpenBlas sbgemm, MatmulKernel fp32, String description) {
         this.parallel = parallel;
@@ -90,6 +90,15 @@ final class Bf16Matmul implements MatmulKernel {
     @Override
     public void multiply(int m, int n, int k, float[] a, boolean transA, float[] b, boolean transB, float[] c,
                          boolean accumulate) {
+        multiplyStored(m, n, k, a, transA, b, transB, c, accumulate);
+    }
+
+    /**
+     * {@link #multiply} on operands as the backend stores them: each an fp32 array ({@code float[]}) or bf16 bits
+     * ({@code short[]}, a saved activation kept in bf16, which needs no conversion on sbgemm).
+     */
+    void multiplyStored(int m, int n, int k, Object a, boolean transA, Object b, boolean transB, float[] c,
+                        boolean accumulate) {
         if (sbgemm == null) {
             fp32.multiply(m, n, k, rounded(a, m * k), transA, rounded(b, k * n), transB, c, accumulate);
             return;
@@ -101,14 +110,35 @@ final class Bf16Matmul implements MatmulKernel {
                 ba, transA ? m0 : m0 * lda, lda, bb, transB ? n0 * ldb : n0, ldb, beta, c, m0 * n + n0, n));
     }
 
+    /**
+     * {@code C = A B} into a tensor kept in bf16: the fp32 product goes through {@code staging} ({@code m x n}) and is
+     * rounded into {@code cBits}, on sbgemm tile by tile right after each tile's product, while it is in cache.
+     */
+    void multiplyIntoBits(int m, int n, int k, Object a, boolean transA, Object b, boolean transB, float[] staging,
+                          short[] cBits) {
+        if (sbgemm == null) {
+            multiplyStored(m, n, k, a, transA, b, transB, staging, false);
+            parallel.forEach(chunks(m * n), chunk -> Bf16.toBits(staging, chunk * CHUNK, cBits, chunk * CHUNK,
+                    chunkLength(chunk, m * n)));
+            return;
+        }
+        short[] ba = bits(a, m * k), bb = bits(b, k * n);
+        int lda = Math.max(1, transA ? m : k), ldb = Math.max(1, transB ? k : n);
+        OpenBlasGemm.forEachTile(parallel, m, n, (m0, rows, n0, cols) -> {
+            sbgemm.sbgemm(transA, transB, rows, cols, k, ba, transA ? m0 : m0 * lda, lda, bb,
+                    transB ? n0 * ldb : n0, ldb, 0f, staging, m0 * n + n0, n);
+            for (int r = m0; r < m0 + rows; r++) Bf16.toBits(staging, r * n + n0, cBits, r * n + n0, cols);
+        });
+    }
+
     /** The backend wrote {@code array}: its kept conversion is stale (its buffer is kept for the next one). */
-    void forget(float[] array) {
+    void forget(Object array) {
         Conversion kept = converted.get(array);
         if (kept != null) kept.current = false;
     }
 
     /** The backend freed {@code array}: its conversion and buffer go too. */
-    void release(float[] array) {
+    void release(Object array) {
         converted.remove(array);
     }
 
@@ -120,18 +150,23 @@ final class Bf16Matmul implements MatmulKernel {
     }
 
     /** Converts {@code n} elements of {@code src} from {@code srcAt} into {@code dst} from {@code dstAt}. */
-    private interface Converter<T> {
-        void convert(float[] src, int srcAt, T dst, int dstAt, int n);
+    private interface Converter<S, T> {
+        void convert(S src, int srcAt, T dst, int dstAt, int n);
     }
 
-    /** The first {@code n} elements of {@code x} as bf16 bits: kept, or converted now and kept. */
-    private short[] bits(float[] x, int n) {
-        return converted(x, n, short[]::new, Bf16::toBits);
+    /** The first {@code n} elements of operand {@code x} as bf16 bits: bits as stored, else converted and kept. */
+    private short[] bits(Object x, int n) {
+        if (x instanceof short[] stored) return stored;
+        return converted((float[]) x, n, short[]::new, Bf16::toBits);
     }
 
-    /** The first {@code n} elements of {@code x} rounded to bf16, in fp32: kept, or rounded now and kept. */
-    private float[] rounded(float[] x, int n) {
-        return converted(x, n, float[]::new, Bf16::round);
+    /**
+     * The first {@code n} elements of operand {@code x} rounded to bf16, in fp32: kept, or rounded (bits stored in
+     * bf16: expanded, exactly) now and kept.
+     */
+    private float[] rounded(Object x, int n) {
+        if (x instanceof short[] stored) return converted(stored, n, float[]::new, Bf16::toFloats);
+        return converted((float[]) x, n, float[]::new, Bf16::round);
     }
 
     /**
@@ -139,7 +174,7 @@ final class Bf16Matmul implements MatmulKernel {
      * buffer (reused when long enough), marked current and kept.
      */
     @SuppressWarnings("unchecked")
-    private <T> T converted(float[] x, int n, java.util.function.IntFunction<T> allocate, Converter<T> converter) {
+    private <S, T> T converted(S x, int n, java.util.function.IntFunction<T> allocate, Converter<S, T> converter) {
         Conversion entry = converted.computeIfAbsent(x, array -> new Conversion());
         if (entry.current && entry.length >= n) return (T) entry.buffer;
         if (entry.buffer == null || java.lang.reflect.Array.getLength(entry.buffer) < n) entry.buffer = allocate.apply(n);

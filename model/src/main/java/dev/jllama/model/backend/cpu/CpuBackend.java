@@ -33,13 +33,18 @@ public final class CpuBackend implements Backend {
     /** In bf16 the matmul, which keeps operands converted until {@link #written} reports them changed; else null. */
     private final Bf16Matmul bf16;
     /**
-     * In bf16: attention's operands rounded to bf16 (q, k, v, and dout backward; on sbgemm only dout, for the
-     * softmax correction); null in fp32. Without OpenBLAS the Java attention then multiplies fp32 probabilities by
-     * the rounded V (its products are fused with the softmax).
+     * In bf16, attention's operands Q, K, V and dO ({@link #Q} ...) converted: rounded to bf16 in fp32 (on sbgemm only
+     * dO, for the softmax correction), and as bf16 bits on sbgemm; a saved activation kept in bf16 is used as is.
+     * Without OpenBLAS the Java attention multiplies fp32 probabilities by the rounded V (its products are fused with
+     * the softmax).
      */
-    private float[] roundedQ, roundedK, roundedV, roundedDout;
-    /** In bf16 on sbgemm: attention's operands as bf16 bits; else null. */
-    private short[] bitsQ, bitsK, bitsV, bitsDout;
+    private final float[][] roundedOperands = new float[4][];
+    private final short[][] operandBits = new short[4][];
+    private static final int Q = 0, K = 1, V = 2, DOUT = 3;
+    /** Where whole-tensor kernels (the matmul, attention) read or write the fp32 values of a tensor kept in bf16. */
+    private float[] staging = new float[0];
+    /** Per thread: buffers for a block of a bf16 tensor's values in fp32, for elementwise kernels ({@link #block}). */
+    private static final ThreadLocal<float[][]> BLOCK_VALUES = ThreadLocal.withInitial(() -> new float[3][0]);
     /** Blocked on OpenBLAS with the OpenBLAS matmul, else the Java kernel. */
     private final CpuAttention attention;
     private final BlasAttention blasAttention;
@@ -119,7 +124,63 @@ public final class CpuBackend implements Backend {
     }
 
     private static float[] f(Tensor t) {
-        return ((CpuTensor) t).data();
+        if (t instanceof CpuTensor fp32) return fp32.data();
+        throw new IllegalArgumentException("tensor '" + t.name() + "' is kept in bf16, which this kernel does not read");
+    }
+
+    /** The elements as stored: {@code float[]}, or {@code short[]} bf16 bits for a tensor kept in bf16. */
+    private static Object stored(Tensor t) {
+        return t instanceof CpuBf16Tensor bf16 ? bf16.bits() : f(t);
+    }
+
+    /** The first {@code n} fp32 values of {@code t}: its array, or a bf16 tensor's values expanded into staging. */
+    private float[] values(Tensor t, int n) {
+        if (!(t instanceof CpuBf16Tensor kept)) return f(t);
+        float[] buffer = staging(n);
+        parallel.forEach(chunks(n), c -> Bf16.toFloats(kept.bits(), c * CHUNK, buffer, c * CHUNK, chunkEnd(c, n) - c * CHUNK));
+        return buffer;
+    }
+
+    /** Where a kernel writes the first {@code n} values of {@code t}: its array, or for a bf16 tensor a staging one. */
+    private float[] output(Tensor t, int n) {
+        return t instanceof CpuBf16Tensor ? staging(n) : f(t);
+    }
+
+    /** After a kernel wrote {@code t}'s values into {@link #output}: rounds them into a bf16 tensor. */
+    private void store(Tensor t, float[] values, int n) {
+        if (!(t instanceof CpuBf16Tensor kept)) return;
+        parallel.forEach(chunks(n), c -> Bf16.toBits(values, c * CHUNK, kept.bits(), c * CHUNK, chunkEnd(c, n) - c * CHUNK));
+    }
+
+    private float[] staging(int n) {
+        if (staging.length < n) staging = new float[n];
+        return staging;
+    }
+
+    /** Elements {@code [start, start + n)} of a tensor in fp32: {@code array[at ..]}. */
+    private record Block(float[] array, int at) {}
+
+    /**
+     * Elements {@code [start, start + n)} of {@code t} in fp32: in its own array, or for a bf16 tensor expanded into
+     * this thread's buffer {@code which} (so an elementwise kernel reads half the bytes, and no whole-tensor copy).
+     */
+    private static Block block(Tensor t, int start, int n, int which) {
+        if (!(t instanceof CpuBf16Tensor kept)) return new Block(f(t), start);
+        Block buffer = threadBlock(which, n);
+        Bf16.toFloats(kept.bits(), start, buffer.array(), 0, n);
+        return buffer;
+    }
+
+    /** This thread's buffer {@code which}, at least {@code n} long. */
+    private static Block threadBlock(int which, int n) {
+        float[][] buffers = BLOCK_VALUES.get();
+        if (buffers[which].length < n) buffers[which] = new float[n];
+        return new Block(buffers[which], 0);
+    }
+
+    /** After an elementwise kernel wrote {@code values} of {@code t} from {@code start}: rounds them into a bf16 one. */
+    private static void storeBlock(Tensor t, Block values, int start, int n) {
+        if (t instanceof CpuBf16Tensor kept) Bf16.toBits(values.array(), values.at(), kept.bits(), start, n);
     }
 
     /**
@@ -128,7 +189,7 @@ public final class CpuBackend implements Backend {
      */
     private void written(Tensor... outputs) {
         if (bf16 == null) return;
-        for (Tensor t : outputs) bf16.forget(f(t));
+        for (Tensor t : outputs) bf16.forget(stored(t));
     }
 
     private static int[] ints(IntTensor t) {
@@ -142,6 +203,12 @@ public final class CpuBackend implements Backend {
         return new CpuTensor(name, new float[size]);
     }
 
+    /** In bf16 the tensor is kept as bf16 bits; in fp32 it is {@link #allocate}'s. */
+    @Override
+    public Tensor allocateActivation(String name, int size) {
+        return precision == Precision.BF16 ? new CpuBf16Tensor(name, new short[size]) : allocate(name, size);
+    }
+
     @Override
     public IntTensor allocateInts(String name, int size) {
         return new CpuIntTensor(name, new int[size]);
@@ -150,18 +217,20 @@ public final class CpuBackend implements Backend {
     @Override
     public void free(Tensor tensor) {
         // Heap memory: released when the model drops its reference; the bf16 matmul's copy of it goes now.
-        if (bf16 != null) bf16.release(f(tensor));
+        if (bf16 != null) bf16.release(stored(tensor));
     }
 
     @Override
     public void write(Tensor dst, int dstOffset, float[] src, int srcOffset, int length) {
         written(dst);
-        System.arraycopy(src, srcOffset, f(dst), dstOffset, length);
+        if (dst instanceof CpuBf16Tensor kept) Bf16.toBits(src, srcOffset, kept.bits(), dstOffset, length);
+        else System.arraycopy(src, srcOffset, f(dst), dstOffset, length);
     }
 
     @Override
     public void read(Tensor src, int srcOffset, float[] dst, int dstOffset, int length) {
-        System.arraycopy(f(src), srcOffset, dst, dstOffset, length);
+        if (src instanceof CpuBf16Tensor kept) Bf16.toFloats(kept.bits(), srcOffset, dst, dstOffset, length);
+        else System.arraycopy(f(src), srcOffset, dst, dstOffset, length);
     }
 
     @Override
@@ -172,6 +241,10 @@ public final class CpuBackend implements Backend {
     @Override
     public void zero(Tensor tensor) {
         written(tensor);
+        if (tensor instanceof CpuBf16Tensor kept) {
+            Arrays.fill(kept.bits(), (short) 0);
+            return;
+        }
         float[] data = f(tensor);
         parallel.forEach(chunks(data.length), c -> Arrays.fill(data, c * CHUNK, chunkEnd(c, data.length), 0f));
     }
@@ -179,7 +252,14 @@ public final class CpuBackend implements Backend {
     @Override
     public void copy(Tensor dst, int dstOffset, Tensor src, int srcOffset, int length) {
         written(dst);
-        System.arraycopy(f(src), srcOffset, f(dst), dstOffset, length);
+        if (src instanceof CpuBf16Tensor from) {
+            if (dst instanceof CpuBf16Tensor to) System.arraycopy(from.bits(), srcOffset, to.bits(), dstOffset, length);
+            else Bf16.toFloats(from.bits(), srcOffset, f(dst), dstOffset, length);
+        } else if (dst instanceof CpuBf16Tensor to) {
+            Bf16.toBits(f(src), srcOffset, to.bits(), dstOffset, length);
+        } else {
+            System.arraycopy(f(src), srcOffset, f(dst), dstOffset, length);
+        }
     }
 
     // ---- matmul ----
@@ -187,19 +267,38 @@ public final class CpuBackend implements Backend {
     @Override
     public void matmul(Tensor out, Tensor x, Tensor w, int rows, int in, int outDim) {
         written(out);
-        gemm.multiply(rows, outDim, in, f(x), false, f(w), true, f(out), false);
+        int n = rows * outDim;
+        if (out instanceof CpuBf16Tensor kept) {
+            bf16.multiplyIntoBits(rows, outDim, in, stored(x), false, stored(w), true, staging(n),
+                    kept.bits());
+            return;
+        }
+        multiply(rows, outDim, in, x, false, w, true, f(out), false);
     }
 
     @Override
     public void matmulBackwardInput(Tensor dx, Tensor dout, Tensor w, int rows, int in, int outDim, boolean accumulate) {
         written(dx);
-        gemm.multiply(rows, in, outDim, f(dout), false, f(w), false, f(dx), accumulate);
+        int n = rows * in;
+        float[] o = accumulate ? values(dx, n) : output(dx, n);
+        multiply(rows, in, outDim, dout, false, w, false, o, accumulate);
+        store(dx, o, n);
     }
 
     @Override
     public void matmulBackwardWeight(Tensor dw, Tensor dout, Tensor x, int rows, int in, int outDim) {
         written(dw);
-        gemm.multiply(outDim, in, rows, f(dout), true, f(x), false, f(dw), true);
+        int n = outDim * in;
+        float[] o = values(dw, n);
+        multiply(outDim, in, rows, dout, true, x, false, o, true);
+        store(dw, o, n);
+    }
+
+    /** The matmul on operands as stored: in bf16 a tensor kept in bf16 is an operand as it is. */
+    private void multiply(int m, int n, int k, Tensor a, boolean transA, Tensor b, boolean transB, float[] c,
+                          boolean accumulate) {
+        if (bf16 != null) bf16.multiplyStored(m, n, k, stored(a), transA, stored(b), transB, c, accumulate);
+        else gemm.multiply(m, n, k, f(a), transA, f(b), transB, c, accumulate);
     }
 
     // ---- RMSNorm ----
@@ -258,23 +357,26 @@ public final class CpuBackend implements Backend {
     @Override
     public void rope(Tensor x, Tensor table, int rows, int seqLen, int heads, int headDim, boolean inverse) {
         written(x);
-        float[] xs = f(x), tab = f(table);
+        float[] tab = f(table);
         float sign = inverse ? -1f : 1f;
         int stride = heads * headDim;
         parallel.forEach(rowBlocks(rows), block -> {
-            for (int row = block * 64, end = Math.min(rows, row + 64); row < end; row++) {
+            int first = block * 64, end = Math.min(rows, first + 64);
+            Block xs = block(x, first * stride, (end - first) * stride, 0);
+            for (int row = first; row < end; row++) {
                 int pos = row % seqLen;
                 for (int h = 0; h < heads; h++) {
-                    int at = row * stride + h * headDim;
+                    int at = xs.at() + (row - first) * stride + h * headDim;
                     for (int j = 0; j < headDim / 2; j++) {
                         float cos = tab[(pos * (headDim / 2) + j) * 2];
                         float sin = sign * tab[(pos * (headDim / 2) + j) * 2 + 1];
-                        float a = xs[at + 2 * j], b = xs[at + 2 * j + 1];
-                        xs[at + 2 * j] = a * cos - b * sin;
-                        xs[at + 2 * j + 1] = a * sin + b * cos;
+                        float a = xs.array()[at + 2 * j], b = xs.array()[at + 2 * j + 1];
+                        xs.array()[at + 2 * j] = a * cos - b * sin;
+                        xs.array()[at + 2 * j + 1] = a * sin + b * cos;
                     }
                 }
             }
+            storeBlock(x, xs, first * stride, (end - first) * stride);
         });
     }
 
@@ -283,41 +385,48 @@ public final class CpuBackend implements Backend {
     @Override
     public void swiglu(Tensor out, Tensor gate, Tensor up, int n) {
         written(out);
-        float[] o = f(out), g = f(gate), u = f(up);
         parallel.forEach(chunks(n), c -> {
-            int i = c * CHUNK, end = chunkEnd(c, n);
-            for (int bound = i + SPECIES.loopBound(end - i); i < bound; i += LANES) {
-                FloatVector a = FloatVector.fromArray(SPECIES, g, i);
+            int start = c * CHUNK, length = chunkEnd(c, n) - start;
+            Block g = block(gate, start, length, 0), u = block(up, start, length, 1);
+            Block o = out instanceof CpuBf16Tensor ? threadBlock(2, length) : new Block(f(out), start);
+            float[] ga = g.array(), ua = u.array(), oa = o.array();
+            int i = 0;
+            for (int bound = SPECIES.loopBound(length); i < bound; i += LANES) {
+                FloatVector a = FloatVector.fromArray(SPECIES, ga, g.at() + i);
                 FloatVector sigmoid = ONE.div(VectorMath.exp(a.neg()).add(1f));
-                a.mul(sigmoid).mul(FloatVector.fromArray(SPECIES, u, i)).intoArray(o, i);
+                a.mul(sigmoid).mul(FloatVector.fromArray(SPECIES, ua, u.at() + i)).intoArray(oa, o.at() + i);
             }
-            for (; i < end; i++) {
-                float a = g[i];
-                o[i] = a / (1f + VectorMath.exp(-a)) * u[i];
+            for (; i < length; i++) {
+                float a = ga[g.at() + i];
+                oa[o.at() + i] = a / (1f + VectorMath.exp(-a)) * ua[u.at() + i];
             }
+            storeBlock(out, o, start, length);
         });
     }
 
     @Override
     public void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int n) {
         written(dgate, dup);
-        float[] dg = f(dgate), du = f(dup), dy = f(dout), g = f(gate), u = f(up);
+        float[] dg = f(dgate), du = f(dup), dy = f(dout);
         parallel.forEach(chunks(n), c -> {
-            int i = c * CHUNK, end = chunkEnd(c, n);
-            for (int bound = i + SPECIES.loopBound(end - i); i < bound; i += LANES) {
-                FloatVector a = FloatVector.fromArray(SPECIES, g, i);
-                FloatVector y = FloatVector.fromArray(SPECIES, dy, i);
+            int start = c * CHUNK, length = chunkEnd(c, n) - start;
+            Block g = block(gate, start, length, 0), u = block(up, start, length, 1);
+            float[] ga = g.array(), ua = u.array();
+            int i = 0;
+            for (int bound = SPECIES.loopBound(length); i < bound; i += LANES) {
+                FloatVector a = FloatVector.fromArray(SPECIES, ga, g.at() + i);
+                FloatVector y = FloatVector.fromArray(SPECIES, dy, start + i);
                 FloatVector sigmoid = ONE.div(VectorMath.exp(a.neg()).add(1f));
-                y.mul(a.mul(sigmoid)).intoArray(du, i);
+                y.mul(a.mul(sigmoid)).intoArray(du, start + i);
                 // d silu(a)/da = sigmoid * (1 + a * (1 - sigmoid))
                 FloatVector dsilu = sigmoid.mul(a.mul(sigmoid.neg().add(1f)).add(1f));
-                y.mul(FloatVector.fromArray(SPECIES, u, i)).mul(dsilu).intoArray(dg, i);
+                y.mul(FloatVector.fromArray(SPECIES, ua, u.at() + i)).mul(dsilu).intoArray(dg, start + i);
             }
-            for (; i < end; i++) {
-                float a = g[i];
+            for (; i < length; i++) {
+                float a = ga[g.at() + i];
                 float sigmoid = 1f / (1f + VectorMath.exp(-a));
-                du[i] = dy[i] * a * sigmoid;
-                dg[i] = dy[i] * u[i] * sigmoid * (1f + a * (1f - sigmoid));
+                du[start + i] = dy[start + i] * a * sigmoid;
+                dg[start + i] = dy[start + i] * ua[u.at() + i] * sigmoid * (1f + a * (1f - sigmoid));
             }
         });
     }
@@ -335,36 +444,46 @@ public final class CpuBackend implements Backend {
                           int batch, int seqLen, int heads, int kvHeads, int headDim) {
         int[] starts = startTensor == null ? null : ints(startTensor);
         written(out, lse);
-        float[] qs = f(q), ks = f(k), vs = f(v);
+        int n = batch * seqLen * heads * headDim;
+        float[] o = output(out, n);
         if (blasAttention != null && blasAttention.takesBits()) {
-            blasAttention.forward(f(out), f(lse), bitsQ = bitsCopy(qs, bitsQ), bitsK = bitsCopy(ks, bitsK),
-                    bitsV = bitsCopy(vs, bitsV), starts, batch, seqLen, heads, kvHeads, headDim);
-            return;
+            blasAttention.forward(o, f(lse), bits(q, Q), bits(k, K), bits(v, V), starts,
+                    batch, seqLen, heads, kvHeads, headDim);
+        } else if (blasAttention != null) {
+            blasAttention.forward(o, f(lse), operand(q, Q), operand(k, K), operand(v, V), starts,
+                    batch, seqLen, heads, kvHeads, headDim);
+        } else {
+            attention.forward(o, f(lse), operand(q, Q), operand(k, K), operand(v, V), starts,
+                    batch, seqLen, heads, kvHeads, headDim);
         }
-        if (precision == Precision.BF16) {
-            qs = roundedQ = roundedCopy(qs, roundedQ);
-            ks = roundedK = roundedCopy(ks, roundedK);
-            vs = roundedV = roundedCopy(vs, roundedV);
-        }
-        if (blasAttention != null) {
-            blasAttention.forward(f(out), f(lse), qs, ks, vs, starts, batch, seqLen, heads, kvHeads, headDim);
-            return;
-        }
-        attention.forward(f(out), f(lse), qs, ks, vs, starts, batch, seqLen, heads, kvHeads, headDim);
+        store(out, o, n);
     }
 
-    /** {@code src} rounded to bf16 into {@code buffer} (a new one when it is too small); returns the buffer. */
-    private float[] roundedCopy(float[] src, float[] buffer) {
-        float[] dst = buffer != null && buffer.length >= src.length ? buffer : new float[src.length];
-        parallel.forEach(chunks(src.length), c -> Bf16.round(src, c * CHUNK, dst, c * CHUNK, chunkEnd(c, src.length) - c * CHUNK));
-        return dst;
+    /** Attention operand {@code t} (slot {@link #Q} ...) in fp32: as is in fp32, else rounded (or expanded) to bf16. */
+    private float[] operand(Tensor t, int slot) {
+        if (precision != Precision.BF16) return f(t);
+        float[] dst = roundedOperands[slot];
+        if (dst == null || dst.length < t.size()) roundedOperands[slot] = dst = new float[t.size()];
+        float[] buffer = dst;
+        int n = t.size();
+        if (t instanceof CpuBf16Tensor kept) {
+            parallel.forEach(chunks(n), c -> Bf16.toFloats(kept.bits(), c * CHUNK, buffer, c * CHUNK, chunkEnd(c, n) - c * CHUNK));
+        } else {
+            float[] src = f(t);
+            parallel.forEach(chunks(n), c -> Bf16.round(src, c * CHUNK, buffer, c * CHUNK, chunkEnd(c, n) - c * CHUNK));
+        }
+        return buffer;
     }
 
-    /** {@code src} as bf16 bits into {@code buffer} (a new one when it is too small); returns the buffer. */
-    private short[] bitsCopy(float[] src, short[] buffer) {
-        short[] dst = buffer != null && buffer.length >= src.length ? buffer : new short[src.length];
-        parallel.forEach(chunks(src.length), c -> Bf16.toBits(src, c * CHUNK, dst, c * CHUNK, chunkEnd(c, src.length) - c * CHUNK));
-        return dst;
+    /** Attention operand {@code t} (slot {@link #Q} ...) as bf16 bits: its own when kept in bf16, else converted. */
+    private short[] bits(Tensor t, int slot) {
+        if (t instanceof CpuBf16Tensor kept) return kept.bits();
+        float[] src = f(t);
+        short[] dst = operandBits[slot];
+        if (dst == null || dst.length < src.length) operandBits[slot] = dst = new short[src.length];
+        short[] buffer = dst;
+        parallel.forEach(chunks(src.length), c -> Bf16.toBits(src, c * CHUNK, buffer, c * CHUNK, chunkEnd(c, src.length) - c * CHUNK));
+        return buffer;
     }
 
     @Override
@@ -380,27 +499,18 @@ public final class CpuBackend implements Backend {
                                   int batch, int seqLen, int heads, int kvHeads, int headDim) {
         int[] starts = startTensor == null ? null : ints(startTensor);
         written(dq, dk, dv);
-        float[] qs = f(q), ks = f(k), vs = f(v), dy = f(dout);
+        float[] o = values(out, batch * seqLen * heads * headDim);
         if (blasAttention != null && blasAttention.takesBits()) {
-            blasAttention.backward(f(dq), f(dk), f(dv), bitsDout = bitsCopy(dy, bitsDout),
-                    roundedDout = roundedCopy(dy, roundedDout), f(out), f(lse), bitsQ = bitsCopy(qs, bitsQ),
-                    bitsK = bitsCopy(ks, bitsK), bitsV = bitsCopy(vs, bitsV), starts,
-                    batch, seqLen, heads, kvHeads, headDim);
-            return;
+            blasAttention.backward(f(dq), f(dk), f(dv), bits(dout, DOUT), operand(dout, DOUT), o, f(lse),
+                    bits(q, Q), bits(k, K), bits(v, V), starts, batch, seqLen, heads, kvHeads, headDim);
+        } else if (blasAttention != null) {
+            float[] dy = operand(dout, DOUT);
+            blasAttention.backward(f(dq), f(dk), f(dv), dy, dy, o, f(lse), operand(q, Q), operand(k, K), operand(v, V),
+                    starts, batch, seqLen, heads, kvHeads, headDim);
+        } else {
+            attention.backward(f(dq), f(dk), f(dv), operand(dout, DOUT), o, f(lse), operand(q, Q), operand(k, K),
+                    operand(v, V), starts, batch, seqLen, heads, kvHeads, headDim);
         }
-        if (precision == Precision.BF16) {
-            qs = roundedQ = roundedCopy(qs, roundedQ);
-            ks = roundedK = roundedCopy(ks, roundedK);
-            vs = roundedV = roundedCopy(vs, roundedV);
-            dy = roundedDout = roundedCopy(dy, roundedDout);
-        }
-        if (blasAttention != null) {
-            blasAttention.backward(f(dq), f(dk), f(dv), dy, dy, f(out), f(lse), qs, ks, vs, starts,
-                    batch, seqLen, heads, kvHeads, headDim);
-            return;
-        }
-        attention.backward(f(dq), f(dk), f(dv), dy, f(out), f(lse), qs, ks, vs, starts,
-                batch, seqLen, heads, kvHeads, headDim);
     }
 
     @Override

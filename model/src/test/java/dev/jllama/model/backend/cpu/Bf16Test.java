@@ -81,4 +81,23 @@ class Bf16Test {
         assertEquals(0, bits[0]);
         assertTrue(Float.isNaN(rounded[3 + 3]), "NaN stays NaN");
     }
+
+    @Test
+    void bitsExpandBackToTheRoundedValuesExactly() {
+        SplittableRandom random = new SplittableRandom(9);
+        int n = 10_003;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) (random.nextGaussian() * Math.pow(10, random.nextInt(-30, 30)));
+        x[0] = -0f;
+        x[1] = Float.NEGATIVE_INFINITY;
+        x[2] = Float.MIN_VALUE;
+        short[] bits = new short[n];
+        Bf16.toBits(x, 0, bits, 0, n);
+        float[] expanded = new float[n + 1];
+        Bf16.toFloats(bits, 0, expanded, 1, n);
+        for (int i = 0; i < n; i++) {
+            assertEquals(Float.floatToRawIntBits(Bf16.round(x[i])), Float.floatToRawIntBits(expanded[i + 1]),
+                    "element " + i + " (" + x[i] + ")");
+        }
+    }
 }
