@@ -119,6 +119,7 @@ public final class RankTraining {
                                     8.0 * model.parameters().count() / 1048576.0)));
                     if (sync instanceof CollectiveSync c) progress.line(c.memoryReport());
                 } else if (rank == 0) {
+                    long activationBytes = model.activations(options.microBatch(), options.seqLen()).bytes();
                     progress.line(String.format("model: %,d parameters (dim %d, layers %d, heads %d/%d kv, vocab %d), "
                                     + "%.3g model FLOPs per token; %d rank%s; rank 0 on %s, backend %s (%s); %s",
                             model.parameters().count(), config.dim(), config.layers(), config.heads(), config.kvHeads(),
@@ -126,10 +127,12 @@ public final class RankTraining {
                             backend.name(), backend.device(), peak.map(p -> "peak " + p.describe() + " per rank ("
                                     + p.source() + ")").orElse("no peak FLOP/s for this device: MFU not reported")));
                     progress.line(String.format("data %s: %,d training tokens; per rank %d x %d tokens per micro-batch, "
-                                    + "%d micro-batches per step; %,d tokens per step in all; activations %.1f MiB",
+                                    + "%d micro-batches per step; %,d tokens per step in all; activations %.1f MiB "
+                                    + "(%.1f KiB per token in %s)",
                             data.describe(), data.tokens("train"), options.microBatch(), options.seqLen(),
-                            options.accumulation(), options.tokensPerStep() * world,
-                            model.activations(options.microBatch(), options.seqLen()).bytes() / 1048576.0));
+                            options.accumulation(), options.tokensPerStep() * world, activationBytes / 1048576.0,
+                            activationBytes / 1024.0 / ((long) options.microBatch() * options.seqLen()),
+                            backend.precision().label()));
                     if (sync instanceof CollectiveSync c) progress.line(c.memoryReport());
                 }
 

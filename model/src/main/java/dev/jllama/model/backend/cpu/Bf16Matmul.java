@@ -18,7 +18,9 @@ import java.util.Map;
  * conversion is a memory-bound pass that costs, per element of an operand, a large fraction of the product's
  * {@code 2 x n} multiply-adds on it when n is a few hundred, and the same arrays come back (a weight forward and
  * backward and in every chunk of the LM head's rows, an activation in its forward product and in its weight gradient,
- * an output gradient in both of its backward products). The master weights stay fp32.
+ * an output gradient in both of its backward products). The master weights stay fp32. A saved activation the backend
+ * keeps in bf16 is an operand as it is on sbgemm ({@link #multiplyStored}), and a product into one is rounded tile by
+ * tile ({@link #multiplyIntoBits}).
  */
 final class Bf16Matmul implements MatmulKernel {
     private final Parallel parallel;
