@@ -157,12 +157,12 @@ final class BlasAttention {
                         java.util.Arrays.fill(p, at + valid, at + keys, 0f);
                         java.util.Arrays.fill(ds, at + valid, at + keys, 0f);
                     }
-                    Object pOperand = operand(p, scratch.scoreBits, rows * keys);
-                    Object dsOperand = operand(ds, scratch.gradientBits, rows * keys);
+                    Object pb = operand(p, scratch.scoreBits, rows * keys);
+                    Object dsb = operand(ds, scratch.gradientBits, rows * keys);
                     // dQ = dS K, dK += dS^T Q, dV += P^T dO.
-                    product(false, false, rows, headDim, keys, dsOperand, 0, keys, k, kvAt, kvStride, 0f, dq, qAt, qStride);
-                    product(true, false, keys, headDim, rows, dsOperand, 0, keys, q, qAt, qStride, 1f, dk, kvAt, kvStride);
-                    product(true, false, keys, headDim, rows, pOperand, 0, keys, dout, qAt, qStride, 1f, dv, kvAt, kvStride);
+                    product(false, false, rows, headDim, keys, dsb, 0, keys, k, kvAt, kvStride, 0f, dq, qAt, qStride);
+                    product(true, false, keys, headDim, rows, dsb, 0, keys, q, qAt, qStride, 1f, dk, kvAt, kvStride);
+                    product(true, false, keys, headDim, rows, pb, 0, keys, dout, qAt, qStride, 1f, dv, kvAt, kvStride);
                 }
             }
         });

@@ -125,7 +125,8 @@ public final class CpuBackend implements Backend {
 
     private static float[] f(Tensor t) {
         if (t instanceof CpuTensor fp32) return fp32.data();
-        throw new IllegalArgumentException("tensor '" + t.name() + "' is kept in bf16, which this kernel does not read");
+        throw new IllegalArgumentException("tensor '" + t.name() + "' is kept in bf16, which this kernel does not "
+                + "read");
     }
 
     /** The elements as stored: {@code float[]}, or {@code short[]} bf16 bits for a tensor kept in bf16. */
@@ -137,7 +138,7 @@ public final class CpuBackend implements Backend {
     private float[] values(Tensor t, int n) {
         if (!(t instanceof CpuBf16Tensor kept)) return f(t);
         float[] buffer = staging(n);
-        parallel.forEach(chunks(n), c -> Bf16.toFloats(kept.bits(), c * CHUNK, buffer, c * CHUNK, chunkEnd(c, n) - c * CHUNK));
+        inChunks(n, (at, length) -> Bf16.toFloats(kept.bits(), at, buffer, at, length));
         return buffer;
     }
 
@@ -149,7 +150,17 @@ public final class CpuBackend implements Backend {
     /** After a kernel wrote {@code t}'s values into {@link #output}: rounds them into a bf16 tensor. */
     private void store(Tensor t, float[] values, int n) {
         if (!(t instanceof CpuBf16Tensor kept)) return;
-        parallel.forEach(chunks(n), c -> Bf16.toBits(values, c * CHUNK, kept.bits(), c * CHUNK, chunkEnd(c, n) - c * CHUNK));
+        inChunks(n, (at, length) -> Bf16.toBits(values, at, kept.bits(), at, length));
+    }
+
+    /** Work on elements {@code [at, at + length)}. */
+    private interface Range {
+        void run(int at, int length);
+    }
+
+    /** Runs {@code range} over {@code [0, n)} in the elementwise kernels' chunks, on the pool. */
+    private void inChunks(int n, Range range) {
+        parallel.forEach(chunks(n), c -> range.run(c * CHUNK, chunkEnd(c, n) - c * CHUNK));
     }
 
     private float[] staging(int n) {
@@ -178,7 +189,7 @@ public final class CpuBackend implements Backend {
         return new Block(buffers[which], 0);
     }
 
-    /** After an elementwise kernel wrote {@code values} of {@code t} from {@code start}: rounds them into a bf16 one. */
+    /** After an elementwise kernel wrote {@code values} of {@code t} from {@code start}: rounds them into bf16 ones. */
     private static void storeBlock(Tensor t, Block values, int start, int n) {
         if (t instanceof CpuBf16Tensor kept) Bf16.toBits(values.array(), values.at(), kept.bits(), start, n);
     }
@@ -269,8 +280,7 @@ public final class CpuBackend implements Backend {
         written(out);
         int n = rows * outDim;
         if (out instanceof CpuBf16Tensor kept) {
-            bf16.multiplyIntoBits(rows, outDim, in, stored(x), false, stored(w), true, staging(n),
-                    kept.bits());
+            bf16.multiplyIntoBits(rows, outDim, in, stored(x), false, stored(w), true, staging(n), kept.bits());
             return;
         }
         multiply(rows, outDim, in, x, false, w, true, f(out), false);
@@ -465,12 +475,11 @@ public final class CpuBackend implements Backend {
         float[] dst = roundedOperands[slot];
         if (dst == null || dst.length < t.size()) roundedOperands[slot] = dst = new float[t.size()];
         float[] buffer = dst;
-        int n = t.size();
         if (t instanceof CpuBf16Tensor kept) {
-            parallel.forEach(chunks(n), c -> Bf16.toFloats(kept.bits(), c * CHUNK, buffer, c * CHUNK, chunkEnd(c, n) - c * CHUNK));
+            inChunks(t.size(), (at, length) -> Bf16.toFloats(kept.bits(), at, buffer, at, length));
         } else {
             float[] src = f(t);
-            parallel.forEach(chunks(n), c -> Bf16.round(src, c * CHUNK, buffer, c * CHUNK, chunkEnd(c, n) - c * CHUNK));
+            inChunks(t.size(), (at, length) -> Bf16.round(src, at, buffer, at, length));
         }
         return buffer;
     }
@@ -482,7 +491,7 @@ public final class CpuBackend implements Backend {
         short[] dst = operandBits[slot];
         if (dst == null || dst.length < src.length) operandBits[slot] = dst = new short[src.length];
         short[] buffer = dst;
-        parallel.forEach(chunks(src.length), c -> Bf16.toBits(src, c * CHUNK, buffer, c * CHUNK, chunkEnd(c, src.length) - c * CHUNK));
+        inChunks(src.length, (at, length) -> Bf16.toBits(src, at, buffer, at, length));
         return buffer;
     }
 
