@@ -1,5 +1,6 @@
 package dev.jllama.model.backend.cpu;
 
+import static dev.jllama.model.backend.cpu.Bf16TestValues.rounded;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -22,15 +23,7 @@ class Bf16ActivationsTest {
     private final SplittableRandom random = new SplittableRandom(11);
 
     private float[] gaussian(int n) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) x[i] = (float) random.nextGaussian();
-        return x;
-    }
-
-    private static float[] rounded(float[] x) {
-        float[] r = new float[x.length];
-        Bf16.round(x, 0, r, 0, x.length);
-        return r;
+        return Bf16TestValues.gaussian(random, n);
     }
 
     /** An fp32 tensor and a kept one, both holding {@code values} rounded to bf16. */

@@ -1,5 +1,7 @@
 package dev.jllama.model.backend.cpu;
 
+import static dev.jllama.model.backend.cpu.Bf16TestValues.gaussian;
+import static dev.jllama.model.backend.cpu.Bf16TestValues.rounded;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -15,18 +17,6 @@ import org.junit.jupiter.api.Test;
 class Bf16MatmulTest {
     /** Shapes with ragged edges and tiles on either side, and the 15M preset's attention projection. */
     private static final int[][] SHAPES = {{37, 45, 300}, {300, 70, 129}, {128, 288, 288}};
-
-    private static float[] gaussian(SplittableRandom random, int n) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) x[i] = (float) random.nextGaussian();
-        return x;
-    }
-
-    private static float[] rounded(float[] x) {
-        float[] r = new float[x.length];
-        for (int i = 0; i < x.length; i++) r[i] = Bf16.round(x[i]);
-        return r;
-    }
 
     /** {@code c0 + op(A) op(B)} in double from the bf16-rounded operands: what a bf16 GEMM must compute. */
     private static double[] reference(int m, int n, int k, float[] a, boolean transA, float[] b, boolean transB,

@@ -1,5 +1,8 @@
 package dev.jllama.model.backend.cpu;
 
+import static dev.jllama.model.backend.cpu.Bf16TestValues.bits;
+import static dev.jllama.model.backend.cpu.Bf16TestValues.gaussian;
+import static dev.jllama.model.backend.cpu.Bf16TestValues.rounded;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -71,23 +74,5 @@ class BlasAttentionBf16Test {
         assertTrue(largest > 0, what + " is all zero");
         assertTrue(worst <= TOLERANCE * largest, what + ": largest difference " + worst + " against largest value "
                 + largest);
-    }
-
-    private static float[] gaussian(SplittableRandom random, int n) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) x[i] = (float) random.nextGaussian();
-        return x;
-    }
-
-    private static float[] rounded(float[] x) {
-        float[] r = new float[x.length];
-        Bf16.round(x, 0, r, 0, x.length);
-        return r;
-    }
-
-    private static short[] bits(float[] x) {
-        short[] b = new short[x.length];
-        Bf16.toBits(x, 0, b, 0, x.length);
-        return b;
     }
 }
