@@ -214,7 +214,12 @@ public final class CpuBackend implements Backend {
         return new CpuTensor(name, new float[size]);
     }
 
-    /** In bf16 the tensor is kept as bf16 bits; in fp32 it is {@link #allocate}'s. */
+    /**
+     * In bf16 the tensor is kept as bf16 bits; in fp32 it is {@link #allocate}'s. Kernels that take a kept tensor: the
+     * forward matmul (output, or input operand), the weight gradient's input operand, RoPE, SwiGLU's and its
+     * backward's gate and up, attention's q, k, v and output (forward and backward), and read, write, copy and zero;
+     * any other rejects it with a message naming it.
+     */
     @Override
     public Tensor allocateActivation(String name, int size) {
         return precision == Precision.BF16 ? new CpuBf16Tensor(name, new short[size]) : allocate(name, size);
@@ -289,19 +294,13 @@ public final class CpuBackend implements Backend {
     @Override
     public void matmulBackwardInput(Tensor dx, Tensor dout, Tensor w, int rows, int in, int outDim, boolean accumulate) {
         written(dx);
-        int n = rows * in;
-        float[] o = accumulate ? values(dx, n) : output(dx, n);
-        multiply(rows, in, outDim, dout, false, w, false, o, accumulate);
-        store(dx, o, n);
+        multiply(rows, in, outDim, dout, false, w, false, f(dx), accumulate);
     }
 
     @Override
     public void matmulBackwardWeight(Tensor dw, Tensor dout, Tensor x, int rows, int in, int outDim) {
         written(dw);
-        int n = outDim * in;
-        float[] o = values(dw, n);
-        multiply(outDim, in, rows, dout, true, x, false, o, true);
-        store(dw, o, n);
+        multiply(outDim, in, rows, dout, true, x, false, f(dw), true);
     }
 
     /** The matmul on operands as stored: in bf16 a tensor kept in bf16 is an operand as it is. */
