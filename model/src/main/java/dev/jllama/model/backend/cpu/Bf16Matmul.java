@@ -31,6 +31,8 @@ final class Bf16Matmul implements MatmulKernel {
     private final String description;
     /** Each operand array's conversion, current until the array is written, its buffer kept until it is freed. */
     private final Map<Object, Conversion> converted = new IdentityHashMap<>();
+    /** Per chunk of a long inner dimension, its product into C's shape ({@link #multiplyInInnerChunks}). */
+    private float[][] partials = new float[0][];
 
     private Bf16Matmul(Parallel parallel, OpenBlas sbgemm, MatmulKernel fp32, String description) {
         this.parallel = parallel;
@@ -107,9 +109,38 @@ final class Bf16Matmul implements MatmulKernel {
         }
         short[] ba = bits(a, m * k), bb = bits(b, k * n);
         int lda = Math.max(1, transA ? m : k), ldb = Math.max(1, transB ? k : n);
+        if (OpenBlasGemm.innerChunks(m, n, k) > 0) {
+            multiplyInInnerChunks(m, n, k, ba, transA, lda, bb, transB, ldb, c, accumulate);
+            return;
+        }
         float beta = accumulate ? 1f : 0f;
         OpenBlasGemm.forEachTile(parallel, m, n, (m0, rows, n0, cols) -> sbgemm.sbgemm(transA, transB, rows, cols, k,
                 ba, transA ? m0 : m0 * lda, lda, bb, transB ? n0 * ldb : n0, ldb, beta, c, m0 * n + n0, n));
+    }
+
+    /**
+     * A product whose inner dimension dwarfs C: one sbgemm per chunk of {@code k} into its own partial C, so that
+     * each operand is packed once, then C = (C or 0) + the partials in chunk order (the same bits for any thread
+     * count).
+     */
+    private void multiplyInInnerChunks(int m, int n, int k, short[] a, boolean transA, int lda, short[] b,
+                                       boolean transB, int ldb, float[] c, boolean accumulate) {
+        int chunks = OpenBlasGemm.innerChunks(m, n, k), width = OpenBlasGemm.innerChunkWidth(k, chunks);
+        int used = (k + width - 1) / width, size = m * n;
+        if (partials.length < used || partials[0].length < size) partials = new float[used][size];
+        float[][] p = partials;
+        parallel.forEach(used, t -> {
+            int k0 = t * width, kc = Math.min(width, k - k0);
+            sbgemm.sbgemm(transA, transB, m, n, kc, a, transA ? k0 * lda : k0, lda, b, transB ? k0 : k0 * ldb, ldb,
+                    0f, p[t], 0, n);
+        });
+        parallel.forEach(chunks(size), chunk -> {
+            for (int i = chunk * CHUNK, end = i + chunkLength(chunk, size); i < end; i++) {
+                float sum = accumulate ? c[i] : 0f;
+                for (int t = 0; t < used; t++) sum += p[t][i];
+                c[i] = sum;
+            }
+        });
     }
 
     /**

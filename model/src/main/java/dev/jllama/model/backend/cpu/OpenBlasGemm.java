@@ -39,6 +39,27 @@ final class OpenBlasGemm implements MatmulKernel {
         return (width + ALIGN - 1) / ALIGN * ALIGN;
     }
 
+    /** Inner dimensions at least this many times C's longer side are cut instead of C: {@link #innerChunks}. */
+    private static final int INNER_DOMINANCE = 8;
+    /** Inner chunks are multiples of this (bf16 pairs, OpenBLAS's unrolling). */
+    private static final int INNER_ALIGN = 64;
+
+    /**
+     * Chunks of the inner dimension {@code k} to multiply separately and sum in order, or 0 to cut C into tiles: a
+     * product whose {@code k} dwarfs C (the LM head's input gradient, k = vocabulary) would otherwise pack its whole
+     * k-long operand again in every tile. The shape alone decides, as for tiles.
+     */
+    static int innerChunks(int m, int n, int k) {
+        if (k < INNER_DOMINANCE * Math.max(m, n) || k < MIN_TILES * MAX_TILE) return 0;
+        return MIN_TILES;
+    }
+
+    /** Width of the inner chunks that cut {@code k} into {@link #innerChunks} (the last one may be narrower). */
+    static int innerChunkWidth(int k, int chunks) {
+        int width = (k + chunks - 1) / chunks;
+        return (width + INNER_ALIGN - 1) / INNER_ALIGN * INNER_ALIGN;
+    }
+
     /** One single-threaded product on rows {@code [m0, m0 + rows)} and columns {@code [n0, n0 + cols)} of C. */
     interface Tile {
         void run(int m0, int rows, int n0, int cols);
