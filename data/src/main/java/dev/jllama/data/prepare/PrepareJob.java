@@ -523,9 +523,13 @@ public final class PrepareJob {
         List<Long> hashes = docs
                 .flatMapToPair(d -> {
                     List<Tuple2<Long, Long>> out = new ArrayList<>();
-                    for (String line : d.text().split("\n")) {
-                        long h = LineHash.hash(line);
+                    String text = d.text();
+                    for (int start = 0, n = text.length(); start <= n; ) {
+                        int end = text.indexOf('\n', start);
+                        if (end < 0) end = n;
+                        long h = LineHash.hash(text, start, end);
                         if (h != 0) out.add(new Tuple2<>(h, 1L));
+                        start = end + 1;
                     }
                     return out.iterator();
                 })

@@ -20,7 +20,8 @@ public record QualityFilter(int minChars, double maxSymbolRatio) implements java
     }
 
     public Verdict judge(String text) {
-        if (text.codePointCount(0, text.length()) < minChars) return Verdict.TOO_SHORT;
+        // At least half as many code points as chars: only a short text needs counting.
+        if (text.length() < 2L * minChars && text.codePointCount(0, text.length()) < minChars) return Verdict.TOO_SHORT;
         return symbolRatio(text) > maxSymbolRatio ? Verdict.TOO_SYMBOLIC : Verdict.KEEP;
     }
 
@@ -29,15 +30,36 @@ public record QualityFilter(int minChars, double maxSymbolRatio) implements java
         long visible = 0;
         long symbols = 0;
         for (int i = 0; i < text.length(); ) {
-            int cp = text.codePointAt(i);
-            i += Character.charCount(cp);
-            if (Character.isWhitespace(cp) || Character.isSpaceChar(cp)) continue;
-            visible++;
-            if (!Character.isLetterOrDigit(cp) && Character.getType(cp) != Character.NON_SPACING_MARK
-                    && Character.getType(cp) != Character.COMBINING_SPACING_MARK) {
-                symbols++;
+            char ch = text.charAt(i);
+            int kind;
+            if (ch < 128) {
+                kind = ASCII[ch];
+                i++;
+            } else {
+                int cp = text.codePointAt(i);
+                kind = kindOf(cp);
+                i += Character.charCount(cp);
             }
+            if (kind == SPACE) continue;
+            visible++;
+            if (kind == SYMBOL) symbols++;
         }
         return visible == 0 ? 0 : (double) symbols / visible;
+    }
+
+    private static final byte SPACE = 0, WORD = 1, SYMBOL = 2;
+    /** {@link #kindOf} of each ASCII character. */
+    private static final byte[] ASCII = new byte[128];
+
+    static {
+        for (int c = 0; c < 128; c++) ASCII[c] = kindOf(c);
+    }
+
+    /** Whitespace; a letter, digit or mark; or a symbol. */
+    private static byte kindOf(int cp) {
+        if (Character.isWhitespace(cp) || Character.isSpaceChar(cp)) return SPACE;
+        int type = Character.getType(cp);
+        return Character.isLetterOrDigit(cp) || type == Character.NON_SPACING_MARK
+                || type == Character.COMBINING_SPACING_MARK ? WORD : SYMBOL;
     }
 }

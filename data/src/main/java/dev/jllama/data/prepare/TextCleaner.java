@@ -18,43 +18,67 @@ import java.text.Normalizer;
 public final class TextCleaner {
     private TextCleaner() {}
 
+    /** What cleanup does with each ASCII character: the character class, from the same rules as the rest. */
+    private static final byte[] ASCII = new byte[128];
+    private static final byte KEEP = 0, LINE_BREAK = 1, SPACE = 2, REMOVE = 3;
+
+    static {
+        for (int c = 0; c < 128; c++) ASCII[c] = classOf(c);
+    }
+
+    private static byte classOf(int cp) {
+        if (isLineBreak(cp)) return LINE_BREAK;
+        if (cp == '\t' || Character.isSpaceChar(cp) || Character.isWhitespace(cp)) return SPACE;
+        return isRemoved(cp) ? REMOVE : KEEP;
+    }
+
+    /**
+     * One pass over the NFC text that writes each kept character once: spaces and line separators are held back
+     * and written only before the next kept character, which trims lines, collapses runs of spaces and of blank
+     * lines, and trims the document without building each line apart.
+     */
     public static String clean(String text) {
         String nfc = Normalizer.normalize(text, Normalizer.Form.NFC);
-        StringBuilder out = new StringBuilder(nfc.length());
-        StringBuilder line = new StringBuilder();
-        int blankRun = 0;
-        boolean any = false;
         int n = nfc.length();
+        StringBuilder out = new StringBuilder(n);
+        boolean lineHasText = false; // the current line has a kept character
+        boolean spaceDue = false; // a space comes before the line's next kept character
+        int blankLines = 0; // blank lines since the last line with text
         for (int i = 0; i < n; ) {
-            int cp = nfc.codePointAt(i);
-            int next = i + Character.charCount(cp);
-            if (cp == '\r' && next < n && nfc.charAt(next) == '\n') {
-                next++;
-                cp = '\n';
+            char ch = nfc.charAt(i);
+            int cp;
+            byte kind;
+            if (ch < 128) {
+                cp = ch;
+                kind = ASCII[ch];
+                i++;
+                if (ch == '\r' && i < n && nfc.charAt(i) == '\n') i++; // CR LF is one break
+            } else {
+                cp = nfc.codePointAt(i);
+                kind = classOf(cp);
+                i += Character.charCount(cp);
             }
-            if (isLineBreak(cp)) {
-                // Flush the finished line.
-                String l = trimSpaces(line);
-                line.setLength(0);
-                if (l.isEmpty()) {
-                    blankRun++;
-                } else {
-                    if (any) out.append(blankRun > 0 ? "\n\n" : "\n");
-                    out.append(l);
-                    any = true;
-                    blankRun = 0;
+            switch (kind) {
+                case LINE_BREAK -> {
+                    if (!lineHasText) blankLines++;
+                    lineHasText = false;
+                    spaceDue = false;
                 }
-            } else if (cp == '\t' || Character.isSpaceChar(cp) || Character.isWhitespace(cp)) {
-                if (!line.isEmpty() && line.charAt(line.length() - 1) != ' ') line.append(' ');
-            } else if (!isRemoved(cp)) {
-                line.appendCodePoint(cp);
+                case SPACE -> spaceDue = lineHasText;
+                case KEEP -> {
+                    if (!lineHasText) {
+                        if (!out.isEmpty()) out.append(blankLines > 0 ? "\n\n" : "\n");
+                        lineHasText = true;
+                        blankLines = 0;
+                    } else if (spaceDue) {
+                        out.append(' ');
+                    }
+                    spaceDue = false;
+                    if (ch < 128) out.append(ch);
+                    else out.appendCodePoint(cp);
+                }
+                default -> { } // removed
             }
-            i = next;
-        }
-        String l = trimSpaces(line);
-        if (!l.isEmpty()) {
-            if (any) out.append(blankRun > 0 ? "\n\n" : "\n");
-            out.append(l);
         }
         return out.toString();
     }
@@ -70,13 +94,5 @@ public final class TextCleaner {
                 || type == Character.UNASSIGNED && (cp & 0xFFFE) == 0xFFFE // U+xxFFFE/FFFF non-characters
                 || (cp >= 0xFDD0 && cp <= 0xFDEF)
                 || cp == 0xFEFF || cp == 0x200B;
-    }
-
-    private static String trimSpaces(StringBuilder line) {
-        int end = line.length();
-        while (end > 0 && line.charAt(end - 1) == ' ') end--;
-        int start = 0;
-        while (start < end && line.charAt(start) == ' ') start++;
-        return line.substring(start, end);
     }
 }

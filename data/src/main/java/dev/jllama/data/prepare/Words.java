@@ -10,20 +10,10 @@ import dev.jllama.data.shard.SplitMix64;
 final class Words {
     private Words() {}
 
-    private static final long FNV_OFFSET = 0xcbf29ce484222325L;
-    private static final long FNV_PRIME = 0x100000001b3L;
-    /** What {@link LineHash#normalize} does with each ASCII character: a space, dropped, or this char. */
-    private static final char[] ASCII = new char[128];
-    private static final char SPACE = 0xFFFF, DROP = 0xFFFE;
-
-    static {
-        for (int c = 0; c < 128; c++) {
-            ASCII[c] = Character.isWhitespace(c) || Character.isSpaceChar(c) ? SPACE
-                    : LineHash.isPunctuation(c) ? DROP
-                    : Character.isDigit(c) ? '0'
-                    : (char) Character.toLowerCase(c);
-        }
-    }
+    private static final long FNV_OFFSET = LineHash.FNV_OFFSET;
+    private static final long FNV_PRIME = LineHash.FNV_PRIME;
+    private static final char[] ASCII = LineHash.ASCII;
+    private static final char SPACE = LineHash.SPACE, DROP = LineHash.DROP;
 
     /**
      * The hashes of {@code LineHash.normalize(text).split(" ")} (none for an empty normalisation): FNV-1a over each

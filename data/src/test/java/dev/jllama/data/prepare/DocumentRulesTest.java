@@ -50,6 +50,26 @@ class DocumentRulesTest {
     }
 
     @Test
+    void symbolRatioEqualsClassifyingEveryCodePoint() {
+        java.util.Random r = new java.util.Random(3);
+        int[] cps = "a Z9\t\n!<_\u00a0\u00e9\u0301\u093e\u0915\u20ac\u2003\ud83d\ude80\ud800\u0663".codePoints().toArray();
+        for (int n = 0; n < 3000; n++) {
+            StringBuilder b = new StringBuilder();
+            int len = r.nextInt(20);
+            for (int i = 0; i < len; i++) b.appendCodePoint(cps[r.nextInt(cps.length)]);
+            String text = b.toString();
+            long visible = text.codePoints().filter(cp -> !Character.isWhitespace(cp) && !Character.isSpaceChar(cp)).count();
+            long symbols = text.codePoints().filter(cp -> !Character.isWhitespace(cp) && !Character.isSpaceChar(cp)
+                    && !Character.isLetterOrDigit(cp) && Character.getType(cp) != Character.NON_SPACING_MARK
+                    && Character.getType(cp) != Character.COMBINING_SPACING_MARK).count();
+            assertEquals(visible == 0 ? 0 : (double) symbols / visible, QualityFilter.symbolRatio(text), 0.0, text);
+            QualityFilter f = new QualityFilter(8, 0.5);
+            boolean shortText = text.codePointCount(0, text.length()) < 8;
+            assertEquals(shortText, f.judge(text) == QualityFilter.Verdict.TOO_SHORT, text);
+        }
+    }
+
+    @Test
     void countsSumEveryVerdict() {
         Doc doc = Doc.of(new Document("s", "f", "twelve chars"));
         List<Judged> judged = List.of(

@@ -2,6 +2,8 @@ package dev.jllama.data.prepare;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.text.Normalizer;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /** Every rule of {@link TextCleaner}'s contract, one at a time. */
@@ -57,5 +59,67 @@ class TextCleanerTest {
     void blankDocumentsCleanToEmpty() {
         assertEquals("", TextCleaner.clean(""));
         assertEquals("", TextCleaner.clean(" \t\n\r\n\u2028\u0000\ufeff \n"));
+    }
+
+    /** The cleanup as first written: each line built apart, trimmed, and joined. */
+    private static String reference(String text) {
+        String nfc = Normalizer.normalize(text, Normalizer.Form.NFC);
+        StringBuilder out = new StringBuilder();
+        StringBuilder line = new StringBuilder();
+        int blankRun = 0;
+        boolean any = false;
+        for (int i = 0; i < nfc.length(); ) {
+            int cp = nfc.codePointAt(i);
+            int next = i + Character.charCount(cp);
+            if (cp == '\r' && next < nfc.length() && nfc.charAt(next) == '\n') {
+                next++;
+                cp = '\n';
+            }
+            if (cp == '\n' || cp == '\r' || cp == 0x85 || cp == 0x2028 || cp == 0x2029 || cp == 0x0B || cp == 0x0C) {
+                String l = line.toString().strip();
+                line.setLength(0);
+                if (l.isEmpty()) {
+                    blankRun++;
+                } else {
+                    if (any) out.append(blankRun > 0 ? "\n\n" : "\n");
+                    out.append(l);
+                    any = true;
+                    blankRun = 0;
+                }
+            } else if (cp == '\t' || Character.isSpaceChar(cp) || Character.isWhitespace(cp)) {
+                if (!line.isEmpty() && line.charAt(line.length() - 1) != ' ') line.append(' ');
+            } else if (!removed(cp)) {
+                line.appendCodePoint(cp);
+            }
+            i = next;
+        }
+        String l = line.toString().strip();
+        if (!l.isEmpty()) {
+            if (any) out.append(blankRun > 0 ? "\n\n" : "\n");
+            out.append(l);
+        }
+        return out.toString();
+    }
+
+    private static boolean removed(int cp) {
+        int type = Character.getType(cp);
+        return type == Character.CONTROL || type == Character.SURROGATE
+                || type == Character.UNASSIGNED && (cp & 0xFFFE) == 0xFFFE || (cp >= 0xFDD0 && cp <= 0xFDEF)
+                || cp == 0xFEFF || cp == 0x200B;
+    }
+
+    @Test
+    void equalsCleaningLineByLineOnRandomText() {
+        Random r = new Random(5);
+        int[] cps = "aZ9 .\t\n\r\u000b\u000c\u0085\u2028\u00a0\u2003\u0000\u001f\u007f\ufeff\u200be\u0301😀\ufffe\ufdd0"
+                .codePoints().toArray();
+        cps = java.util.stream.IntStream.concat(java.util.Arrays.stream(cps), java.util.stream.IntStream.of(0xD800, 0xDC00)).toArray();
+        for (int n = 0; n < 5000; n++) {
+            StringBuilder b = new StringBuilder();
+            int len = r.nextInt(30);
+            for (int i = 0; i < len; i++) b.appendCodePoint(cps[r.nextInt(cps.length)]);
+            String text = b.toString();
+            assertEquals(reference(text), TextCleaner.clean(text), () -> text.chars().mapToObj(Integer::toHexString).toList().toString());
+        }
     }
 }
