@@ -1,5 +1,7 @@
 package dev.jllama.data;
 
+import dev.jllama.data.prepare.PrepareKryo;
+import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 
@@ -20,6 +22,7 @@ public final class SparkTestSession {
                     .config("spark.ui.enabled", "false")
                     .config("spark.driver.host", "127.0.0.1")
                     .config("spark.sql.shuffle.partitions", "4")
+                    .config(PrepareKryo.configure(new SparkConf(false))) // the serializer the preparation job runs with
                     .getOrCreate();
             sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             Runtime.getRuntime().addShutdownHook(new Thread(spark::stop));

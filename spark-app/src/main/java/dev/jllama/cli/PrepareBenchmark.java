@@ -1,6 +1,7 @@
 package dev.jllama.cli;
 
 import dev.jllama.data.prepare.PrepareJob;
+import dev.jllama.data.prepare.PrepareKryo;
 import dev.jllama.data.prepare.PrepareOptions;
 import dev.jllama.data.prepare.PrepareResult;
 import dev.jllama.data.prepare.SyntheticCorpus;
@@ -42,7 +43,7 @@ final class PrepareBenchmark {
     static Map<String, Object> run(List<Integer> sizes, String master, String work, boolean stageTokens, PrintStream out)
             throws Exception {
 
-        SparkConf conf = SparkSecurity.secure(new SparkConf().setAppName("jllama-bench-prepare").setMaster(master)
+        SparkConf conf = SparkSecurity.secure(PrepareKryo.configure(new SparkConf()).setAppName("jllama-bench-prepare").setMaster(master)
                 .set("spark.ui.enabled", "false"));
         if (master.startsWith("local-cluster")) conf.set("spark.executor.extraClassPath", System.getProperty("java.class.path"));
         SyntheticCorpus corpus = SyntheticCorpus.fromBundledWords();
@@ -136,7 +137,7 @@ final class PrepareBenchmark {
      */
     static Map<String, Object> annotate(int mb, int rounds, String master, String work, boolean stageTokens, PrintStream out)
             throws Exception {
-        SparkConf conf = SparkSecurity.secure(new SparkConf().setAppName("jllama-bench-annotate").setMaster(master)
+        SparkConf conf = SparkSecurity.secure(PrepareKryo.configure(new SparkConf()).setAppName("jllama-bench-annotate").setMaster(master)
                 .set("spark.ui.enabled", "false"));
         if (master.startsWith("local-cluster")) conf.set("spark.executor.extraClassPath", System.getProperty("java.class.path"));
         SyntheticCorpus corpus = SyntheticCorpus.fromBundledWords();

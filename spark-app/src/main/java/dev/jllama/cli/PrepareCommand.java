@@ -3,6 +3,7 @@ package dev.jllama.cli;
 import dev.jllama.data.prepare.DocumentScorer;
 import dev.jllama.data.prepare.NearDedupOptions;
 import dev.jllama.data.prepare.PrepareJob;
+import dev.jllama.data.prepare.PrepareKryo;
 import dev.jllama.data.prepare.PrepareOptions;
 import dev.jllama.data.prepare.PrepareResult;
 import dev.jllama.data.prepare.QualityFilter;
@@ -229,7 +230,7 @@ public final class PrepareCommand extends LlamaCommand {
         }
         if (dryRun) return dryRun(out);
 
-        SparkConf conf = new SparkConf().setAppName("jllama-prepare");
+        SparkConf conf = PrepareKryo.configure(new SparkConf().setAppName("jllama-prepare"));
         if (master != null) conf.setMaster(master);
         else if (!conf.contains("spark.master")) conf.setMaster("local[*]").set("spark.ui.enabled", "false");
         if (conf.get("spark.master").startsWith("local-cluster")) {

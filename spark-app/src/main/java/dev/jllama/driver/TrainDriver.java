@@ -1,5 +1,6 @@
 package dev.jllama.driver;
 
+import dev.jllama.data.SparkKryo;
 import dev.jllama.model.checkpoint.CheckpointStore;
 import dev.jllama.rank.KryoRegistration;
 import dev.jllama.rank.RankResult;
@@ -155,12 +156,7 @@ public final class TrainDriver {
         if (isLocal(conf.get("spark.master"))) conf.setIfMissing("spark.ui.enabled", "false");
         // The data crossing between driver and tasks (the ranks' ids, their results) goes through Kryo; Spark
         // serialises the task itself (the plan inside it) with Java serialisation whatever this says.
-        conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
-        String registrators = conf.get("spark.kryo.registrator", "");
-        if (!registrators.contains(KryoRegistration.class.getName())) {
-            conf.set("spark.kryo.registrator", (registrators.isEmpty() ? "" : registrators + ",")
-                    + KryoRegistration.class.getName());
-        }
+        SparkKryo.use(conf, KryoRegistration.class);
         // A barrier stage needs all its tasks at once: run() waits until every requested executor is there
         // (awaitExecutors), seeing meanwhile an executor stopped for its Java. Spark's own wait, inside the context's
         // constructor, would only delay that line by its whole length.

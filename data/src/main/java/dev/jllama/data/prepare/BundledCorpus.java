@@ -12,6 +12,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 
@@ -56,6 +57,7 @@ public final class BundledCorpus {
                     .master("local[2]")
                     .appName("jllama-prepare-bundled-corpus")
                     .config("spark.ui.enabled", "false")
+                    .config(PrepareKryo.configure(new SparkConf(false)))
                     .getOrCreate();
             try {
                 PrepareJob.run(JavaSparkContext.fromSparkContext(spark.sparkContext()), options, log);
