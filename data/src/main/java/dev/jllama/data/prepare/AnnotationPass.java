@@ -306,9 +306,8 @@ final class AnnotationPass {
         boolean[] clauses = new boolean[n];
         for (int i = 0; i < n; i++) clauses[i] = clauseRow.getBoolean(i);
         QualityFilter.Verdict verdict = emptied ? QualityFilter.Verdict.TOO_SHORT : verdict(clauses);
-        Doc kept = new Doc(d.key(), d.draw(), d.source(), d.location(), r.text(), null, null, null, d.tokens(),
-                r.text().equals(d.text()) ? d.ids() : null);
-        return new Judged(kept, verdict, emptied, r.lines(), r.removed());
+        return new Judged(new Doc(d.key(), d.draw(), d.source(), d.location(), r.text()).withTokens(d.tokens()), verdict,
+                emptied, r.lines(), r.removed());
     }
 
     /**

@@ -19,14 +19,12 @@ import java.nio.charset.StandardCharsets;
  * @param nearGroup  when annotating: the key of the document kept for its near-duplicate group, else null
  * @param tokens     the tokens of its text as cleaned (EOS included, 0 when empty), counted when it was read with a
  *                   known tokenizer, else 0; later changes to the text (frequent lines removed) leave it as it is
- * @param ids        the token ids of its text without EOS ({@link PackedIds}) while the text is still the one they
- *                   were counted from, so that the shards are written without encoding it again; else null
  */
 record Doc(String key, double draw, String source, String location, String text, String removedBy, String exactGroup,
-           String nearGroup, int tokens, byte[] ids) implements Serializable {
+           String nearGroup, int tokens) implements Serializable {
 
     Doc(String key, double draw, String source, String location, String text) {
-        this(key, draw, source, location, text, null, null, null, 0, null);
+        this(key, draw, source, location, text, null, null, null, 0);
     }
 
     static Doc of(Document cleaned) {
@@ -34,42 +32,20 @@ record Doc(String key, double draw, String source, String location, String text,
         return new Doc(DocumentHash.key(sha), DocumentHash.splitDraw(sha), cleaned.source(), cleaned.location(), cleaned.text());
     }
 
-    /** The document with another text; its ids go unless the text is the same. */
     Doc withText(String t) {
-        return new Doc(key, draw, source, location, t, removedBy, exactGroup, nearGroup, tokens, t.equals(text) ? ids : null);
+        return new Doc(key, draw, source, location, t, removedBy, exactGroup, nearGroup, tokens);
     }
 
     Doc removedBy(String step) {
-        return new Doc(key, draw, source, location, text, step, exactGroup, nearGroup, tokens, ids);
+        return new Doc(key, draw, source, location, text, step, exactGroup, nearGroup, tokens);
     }
 
     Doc groups(String exact, String near) {
-        return new Doc(key, draw, source, location, text, removedBy, exact, near, tokens, ids);
+        return new Doc(key, draw, source, location, text, removedBy, exact, near, tokens);
     }
 
-    /** The document with its text's token ids (EOS not among them), counted with EOS. */
-    Doc counted(int[] textIds) {
-        return new Doc(key, draw, source, location, text, removedBy, exactGroup, nearGroup, textIds.length + 1,
-                PackedIds.pack(textIds));
-    }
-
-    /** The token ids of the text as it is (EOS not among them), or null when they are not known. */
-    int[] textIds() {
-        return ids == null ? null : PackedIds.unpack(ids);
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof Doc d && key.equals(d.key) && Double.compare(draw, d.draw) == 0
-                && java.util.Objects.equals(source, d.source) && java.util.Objects.equals(location, d.location)
-                && text.equals(d.text) && java.util.Objects.equals(removedBy, d.removedBy)
-                && java.util.Objects.equals(exactGroup, d.exactGroup) && java.util.Objects.equals(nearGroup, d.nearGroup)
-                && tokens == d.tokens && java.util.Arrays.equals(ids, d.ids);
-    }
-
-    @Override
-    public int hashCode() {
-        return 31 * key.hashCode() + text.hashCode();
+    Doc withTokens(int n) {
+        return new Doc(key, draw, source, location, text, removedBy, exactGroup, nearGroup, n);
     }
 
     /** The first 64 bits of the key: the document's node in the near-duplicate graph. */
@@ -120,8 +96,6 @@ record Doc(String key, double draw, String source, String location, String text,
             writeString(out, doc.exactGroup);
             writeString(out, doc.nearGroup);
             out.writeInt(doc.tokens);
-            out.writeInt(doc.ids == null ? -1 : doc.ids.length);
-            if (doc.ids != null) out.write(doc.ids);
         }
 
         @Override
@@ -132,15 +106,8 @@ record Doc(String key, double draw, String source, String location, String text,
             String location = readString(in);
             byte[] text = new byte[in.readInt()];
             in.readFully(text);
-            String removedBy = readString(in);
-            String exactGroup = readString(in);
-            String nearGroup = readString(in);
-            int tokens = in.readInt();
-            int idBytes = in.readInt();
-            byte[] ids = idBytes < 0 ? null : new byte[idBytes];
-            if (ids != null) in.readFully(ids);
-            doc = new Doc(key, draw, source, location, new String(text, StandardCharsets.UTF_8), removedBy, exactGroup,
-                    nearGroup, tokens, ids);
+            doc = new Doc(key, draw, source, location, new String(text, StandardCharsets.UTF_8), readString(in),
+                    readString(in), readString(in), in.readInt());
         }
 
         @java.io.Serial

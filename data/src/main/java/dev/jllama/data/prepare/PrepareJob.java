@@ -564,7 +564,7 @@ public final class PrepareJob {
             public Tuple2<Long, Doc> next() {
                 Document d = docs.next();
                 Doc doc = Doc.of(new Document(d.source(), d.location(), TextCleaner.clean(d.text())));
-                if (t != null && !doc.text().isEmpty()) doc = doc.counted(t.encode(doc.text()));
+                if (t != null && !doc.text().isEmpty()) doc = doc.withTokens(t.encode(doc.text()).length + 1); // + EOS
                 return new Tuple2<>(Utf8Length.of(d.text()), doc);
             }
         };
@@ -590,11 +590,7 @@ public final class PrepareJob {
         return BpeTrainer.train(train.map(j -> j.doc().text()), BpeTrainerOptions.llama(o.vocabSize()));
     }
 
-    /**
-     * Each document's tokens with EOS after them, named by the split it goes to (val when its draw is below the cut).
-     * A document that still carries the ids it was counted with as read (the same tokenizer: a tokenizer trained in
-     * the job counts nothing as read) is not encoded again.
-     */
+    /** Each document's tokens with EOS after them, named by the split it goes to (val when its draw is below the cut). */
     private static Iterator<Tuple2<String, ShardAssembly.Tokens>> tokenize(Iterator<Judged> docs, byte[] model, int eos,
                                                                           double valCut) {
         Tokenizer t = Tokenizer.fromBytes(model, "tokenizer.model");
@@ -607,8 +603,7 @@ public final class PrepareJob {
             @Override
             public Tuple2<String, ShardAssembly.Tokens> next() {
                 Doc d = docs.next().doc();
-                int[] ids = d.textIds();
-                if (ids == null) ids = t.encode(d.text());
+                int[] ids = t.encode(d.text());
                 int[] withEos = Arrays.copyOf(ids, ids.length + 1);
                 withEos[ids.length] = eos;
                 return new Tuple2<>(d.draw() < valCut ? "val" : "train", new ShardAssembly.Tokens(d.source(), withEos));

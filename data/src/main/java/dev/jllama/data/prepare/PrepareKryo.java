@@ -48,8 +48,6 @@ public final class PrepareKryo implements KryoRegistrator {
             out.writeString(d.exactGroup());
             out.writeString(d.nearGroup());
             out.writeVarInt(d.tokens(), true);
-            out.writeVarInt(d.ids() == null ? 0 : d.ids().length + 1, true);
-            if (d.ids() != null) out.writeBytes(d.ids());
         }
 
         @Override
@@ -59,13 +57,8 @@ public final class PrepareKryo implements KryoRegistrator {
             String source = in.readString();
             String location = in.readString();
             String text = new String(in.readBytes(in.readVarInt(true)), StandardCharsets.UTF_8);
-            String removedBy = in.readString();
-            String exactGroup = in.readString();
-            String nearGroup = in.readString();
-            int tokens = in.readVarInt(true);
-            int idBytes = in.readVarInt(true) - 1;
-            byte[] ids = idBytes < 0 ? null : in.readBytes(idBytes);
-            return new Doc(key, draw, source, location, text, removedBy, exactGroup, nearGroup, tokens, ids);
+            return new Doc(key, draw, source, location, text, in.readString(), in.readString(), in.readString(),
+                    in.readVarInt(true));
         }
     }
 
