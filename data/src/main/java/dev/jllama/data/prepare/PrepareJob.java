@@ -553,7 +553,7 @@ public final class PrepareJob {
      * (a tokenizer's bytes) is given.
      */
     private static Iterator<Tuple2<Long, Doc>> cleaned(Iterator<Document> docs, byte[] model) {
-        Tokenizer t = model == null ? null : Tokenizer.fromBytes(model, "tokenizer.model");
+        Tokenizer t = model == null ? null : Tokenizer.shared(model, "tokenizer.model");
         return new Iterator<>() {
             @Override
             public boolean hasNext() {
@@ -593,7 +593,7 @@ public final class PrepareJob {
     /** Each document's tokens with EOS after them, named by the split it goes to (val when its draw is below the cut). */
     private static Iterator<Tuple2<String, ShardAssembly.Tokens>> tokenize(Iterator<Judged> docs, byte[] model, int eos,
                                                                           double valCut) {
-        Tokenizer t = Tokenizer.fromBytes(model, "tokenizer.model");
+        Tokenizer t = Tokenizer.shared(model, "tokenizer.model");
         return new Iterator<>() {
             @Override
             public boolean hasNext() {

@@ -3,9 +3,11 @@ package dev.jllama.data.tokenizer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -114,6 +116,31 @@ public final class Tokenizer {
     public static Tokenizer fromBytes(byte[] modelProto, String sourceName) {
         return new Tokenizer(modelProto, sourceName);
     }
+
+    /**
+     * One tokenizer per model in this JVM (the last few models asked for), for the tasks of an executor: each task
+     * used to parse the model again, and its encoder then started with empty per-thread segment caches, so every
+     * task paid the cache misses of its first pieces again (segmentation was a tenth of a preparation job's time).
+     */
+    public static Tokenizer shared(byte[] modelProto, String sourceName) {
+        ByteBuffer key = ByteBuffer.wrap(modelProto.clone());
+        synchronized (SHARED) {
+            Tokenizer t = SHARED.get(key);
+            if (t == null) {
+                t = fromBytes(modelProto, sourceName);
+                SHARED.put(key, t);
+            }
+            return t;
+        }
+    }
+
+    private static final int SHARED_MODELS = 4;
+    private static final Map<ByteBuffer, Tokenizer> SHARED = new LinkedHashMap<>(8, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<ByteBuffer, Tokenizer> eldest) {
+            return size() > SHARED_MODELS;
+        }
+    };
 
     /** The shipped model trained on the nlp-corpus sample (see the NOTICE beside the resource). */
     public static Tokenizer bundled() {

@@ -29,6 +29,18 @@ class TokenizerModelFeaturesTest {
         }
     }
 
+    @Test
+    void sharedTokenizersAreOnePerModel() throws IOException {
+        byte[] bundled = Tokenizer.bundled().toModelBytes();
+        Tokenizer first = Tokenizer.shared(bundled, "a");
+        assertTrue(first == Tokenizer.shared(bundled.clone(), "b"), "equal model bytes give the same tokenizer");
+        byte[] other = userDefinedModel().toModelBytes();
+        assertTrue(first != Tokenizer.shared(other, "c"), "another model its own");
+        assertArrayEquals(Tokenizer.bundled().encode("shared text"), first.encode("shared text"));
+        bundled[0] ^= 1; // the cache holds its own copy of the bytes
+        assertTrue(first == Tokenizer.shared(Tokenizer.bundled().toModelBytes(), "d"));
+    }
+
     /** No byte fallback (unknown runs merge into one <unk>), user-defined and control pieces, as SentencePiece. */
     @Test
     void userDefinedPiecesAndUnknownRunsMatchSentencePiece() throws IOException {
