@@ -452,10 +452,19 @@ public final class PrepareJob {
         return stats;
     }
 
-    /** Spark's default parallelism, but at least one partition per 64 MB of input, so no task holds too much. */
+    /**
+     * Spark's default parallelism (the task slots), but at least one partition per 64 MB of input, so no task holds
+     * too much; rounded up to a whole number of waves over the slots, since equal tasks one more than the slots
+     * (3 on 2 cores) take two waves, the second with all slots but one idle.
+     */
+    static int defaultPartitions(int slots, long inputBytes) {
+        long byBytes = Math.min(100_000, (inputBytes + PARTITION_BYTES - 1) / PARTITION_BYTES);
+        long waves = (Math.max(slots, byBytes) + slots - 1) / slots;
+        return (int) (waves * slots);
+    }
+
     private static int defaultPartitions(JavaSparkContext sc, List<DocumentInput.InputFile> files) {
-        long bytes = files.stream().mapToLong(DocumentInput.InputFile::bytes).sum();
-        return (int) Math.max(sc.defaultParallelism(), Math.min(100_000, (bytes + PARTITION_BYTES - 1) / PARTITION_BYTES));
+        return defaultPartitions(sc.defaultParallelism(), files.stream().mapToLong(DocumentInput.InputFile::bytes).sum());
     }
 
     /**

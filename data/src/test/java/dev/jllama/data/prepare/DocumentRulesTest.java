@@ -50,6 +50,17 @@ class DocumentRulesTest {
     }
 
     @Test
+    void defaultPartitionsFillWholeWavesOfTaskSlots() {
+        long mb64 = 64L << 20;
+        assertEquals(2, PrepareJob.defaultPartitions(2, 10_000_000), "at least the slots");
+        assertEquals(2, PrepareJob.defaultPartitions(2, 2 * mb64));
+        assertEquals(4, PrepareJob.defaultPartitions(2, 2 * mb64 + 1), "3 by size, rounded up to 2 waves of 2");
+        assertEquals(8, PrepareJob.defaultPartitions(2, 7 * mb64));
+        assertEquals(9, PrepareJob.defaultPartitions(3, 7 * mb64));
+        assertEquals(16, PrepareJob.defaultPartitions(16, 7 * mb64));
+    }
+
+    @Test
     void symbolRatioEqualsClassifyingEveryCodePoint() {
         java.util.Random r = new java.util.Random(3);
         int[] cps = "a Z9\t\n!<_\u00a0\u00e9\u0301\u093e\u0915\u20ac\u2003\ud83d\ude80\ud800\u0663".codePoints().toArray();
