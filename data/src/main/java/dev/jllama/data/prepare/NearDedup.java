@@ -58,6 +58,9 @@ final class NearDedup {
             }
             return out.iterator();
         }).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        // Computed here, once: the band keys and both joins below read it in stages that run at the same time, and
+        // each would compute (MinHash every document) what is not cached yet.
+        signatures.count();
 
         JavaPairRDD<Long, Long> candidates = signatures.mapPartitionsToPair(it -> bandKeys(it, options))
                 .groupByKey(partitions)
