@@ -22,7 +22,8 @@ public final class SparkTestSession {
                     .config("spark.ui.enabled", "false")
                     .config("spark.driver.host", "127.0.0.1")
                     .config("spark.sql.shuffle.partitions", "4")
-                    .config(PrepareKryo.configure(new SparkConf(false))) // the serializer the preparation job runs with
+                    // The serializer the preparation job runs with, every class it meets registered.
+                    .config(PrepareKryo.configure(new SparkConf(false)).set("spark.kryo.registrationRequired", "true"))
                     .getOrCreate();
             sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             Runtime.getRuntime().addShutdownHook(new Thread(spark::stop));

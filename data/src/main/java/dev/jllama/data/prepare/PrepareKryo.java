@@ -6,9 +6,14 @@ import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import dev.jllama.data.SparkKryo;
+import dev.jllama.data.shard.ShardInfo;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.TreeMap;
 import org.apache.spark.SparkConf;
 import org.apache.spark.serializer.KryoRegistrator;
+import org.apache.spark.sql.types.BooleanType$;
 
 /**
  * The preparation job's records for Spark's Kryo serializer. Every document is persisted after each step and
@@ -32,6 +37,17 @@ public final class PrepareKryo implements KryoRegistrator {
         kryo.addDefaultSerializer(Record.class, new JavaSerializer());
         kryo.register(Doc.class, new DocSerializer());
         kryo.register(Judged.class, new JudgedSerializer());
+        // What else crosses as data (under spark.kryo.registrationRequired every class must be registered): the
+        // inputs and task files shipped to tasks, the per-partition tallies and part files collected, the shard
+        // plans, the frequent-line sets, and a filter clause's type. Small and few: Java serialisation.
+        for (Class<?> c : List.of(DocumentInput.InputFile.class, Decontamination.Tasks.class, ShardAssembly.Part.class,
+                ShardAssembly.ShardPlan.class, ShardInfo.class)) {
+            kryo.register(c); // records: the default above
+        }
+        for (Class<?> c : List.of(FilterTally.class, Counts.class, BooleanType$.class)) kryo.register(c, new JavaSerializer());
+        kryo.register(HashMap.class);
+        kryo.register(TreeMap.class);
+        kryo.register(long[][].class);
     }
 
     private static final class DocSerializer extends Serializer<Doc> {
