@@ -42,18 +42,42 @@ public final class LineHash {
     }
 
     static final long FNV_OFFSET = 0xcbf29ce484222325L;
-    static final long FNV_PRIME = 0x100000001b3L;
-    /** What {@link #normalize} does with each ASCII character: a space, dropped, or this char. */
-    static final char[] ASCII = new char[128];
-    static final char SPACE = 0xFFFF, DROP = 0xFFFE;
+    private static final long FNV_PRIME = 0x100000001b3L;
+    /** What {@link #normalizedAt} gives for a whitespace character, and for one that is dropped (punctuation). */
+    static final int WHITESPACE = -1, DROPPED = -2;
+    /** {@link #normalizedAt}'s value for each ASCII character. */
+    private static final int[] ASCII = new int[128];
 
     static {
-        for (int c = 0; c < 128; c++) {
-            ASCII[c] = Character.isWhitespace(c) || Character.isSpaceChar(c) ? SPACE
-                    : isPunctuation(c) ? DROP
-                    : Character.isDigit(c) ? '0'
-                    : (char) Character.toLowerCase(c);
+        for (int c = 0; c < 128; c++) ASCII[c] = normalized(c);
+    }
+
+    /** What {@link #normalize} makes of one code point: {@link #WHITESPACE}, {@link #DROPPED} or the one it keeps. */
+    private static int normalized(int cp) {
+        if (Character.isWhitespace(cp) || Character.isSpaceChar(cp)) return WHITESPACE;
+        if (isPunctuation(cp)) return DROPPED;
+        return Character.isDigit(cp) ? '0' : Character.toLowerCase(cp);
+    }
+
+    /**
+     * The code point at {@code i} of {@code text} (a surrogate pair only when both halves lie before {@code to}) as
+     * {@link #normalize} treats it, in the low 32 bits, and the index after it in the high 32; ASCII through a table.
+     */
+    static long normalizedAt(String text, int i, int to) {
+        char ch = text.charAt(i);
+        if (ch < 128) return ((long) (i + 1) << 32) | (ASCII[ch] & 0xFFFFFFFFL);
+        int cp = ch;
+        if (Character.isHighSurrogate(ch) && i + 1 < to && Character.isLowSurrogate(text.charAt(i + 1))) {
+            cp = Character.toCodePoint(ch, text.charAt(i + 1));
         }
+        return ((long) (i + Character.charCount(cp)) << 32) | (normalized(cp) & 0xFFFFFFFFL);
+    }
+
+    /** One FNV-1a step over each UTF-16 unit of {@code cp}. */
+    static long fnv(long h, int cp) {
+        if (Character.isBmpCodePoint(cp)) return (h ^ cp) * FNV_PRIME;
+        h = (h ^ Character.highSurrogate(cp)) * FNV_PRIME;
+        return (h ^ Character.lowSurrogate(cp)) * FNV_PRIME;
     }
 
     /** 64-bit FNV-1a over the normalised line's UTF-16 units, finished with a SplitMix64 mix; 0 means "skip". */
@@ -70,41 +94,17 @@ public final class LineHash {
         boolean any = false; // a character has been kept (normalize's non-empty builder)
         boolean space = false; // a space is due before the next kept character
         for (int i = from; i < to; ) {
-            char ch = text.charAt(i);
-            int cp;
-            if (ch < 128) {
-                i++;
-                char mapped = ASCII[ch];
-                if (mapped == SPACE) {
-                    space = any;
-                    continue;
-                }
-                if (mapped == DROP) continue;
-                cp = mapped;
-            } else {
-                cp = ch;
-                if (Character.isHighSurrogate(ch) && i + 1 < to && Character.isLowSurrogate(text.charAt(i + 1))) {
-                    cp = Character.toCodePoint(ch, text.charAt(i + 1));
-                }
-                i += Character.charCount(cp);
-                if (Character.isWhitespace(cp) || Character.isSpaceChar(cp)) {
-                    space = any;
-                    continue;
-                }
-                if (isPunctuation(cp)) continue;
-                cp = Character.isDigit(cp) ? '0' : Character.toLowerCase(cp);
-            }
-            if (space) {
-                h = (h ^ ' ') * FNV_PRIME;
+            long step = normalizedAt(text, i, to);
+            i = (int) (step >>> 32);
+            int cp = (int) step;
+            if (cp == WHITESPACE) {
+                space = any;
+            } else if (cp != DROPPED) {
+                if (space) h = fnv(h, ' ');
                 space = false;
+                h = fnv(h, cp);
+                any = true;
             }
-            if (Character.isBmpCodePoint(cp)) {
-                h = (h ^ cp) * FNV_PRIME;
-            } else {
-                h = (h ^ Character.highSurrogate(cp)) * FNV_PRIME;
-                h = (h ^ Character.lowSurrogate(cp)) * FNV_PRIME;
-            }
-            any = true;
         }
         if (!any) return 0;
         long m = SplitMix64.mix(h);

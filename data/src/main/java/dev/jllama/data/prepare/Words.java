@@ -11,9 +11,6 @@ final class Words {
     private Words() {}
 
     private static final long FNV_OFFSET = LineHash.FNV_OFFSET;
-    private static final long FNV_PRIME = LineHash.FNV_PRIME;
-    private static final char[] ASCII = LineHash.ASCII;
-    private static final char SPACE = LineHash.SPACE, DROP = LineHash.DROP;
 
     /**
      * The hashes of {@code LineHash.normalize(text).split(" ")} (none for an empty normalisation): FNV-1a over each
@@ -26,42 +23,22 @@ final class Words {
         long h = FNV_OFFSET;
         boolean any = false; // a character has been kept (normalize's non-empty builder)
         boolean space = false; // a space is due before the next character (normalize's pending space)
-        for (int i = 0; i < text.length(); ) {
-            char ch = text.charAt(i);
-            int cp;
-            char mapped;
-            if (ch < 128) {
-                i++;
-                mapped = ASCII[ch];
-                if (mapped == SPACE) {
-                    space = any;
-                    continue;
+        for (int i = 0, n = text.length(); i < n; ) {
+            long step = LineHash.normalizedAt(text, i, n);
+            i = (int) (step >>> 32);
+            int cp = (int) step;
+            if (cp == LineHash.WHITESPACE) {
+                space = any;
+            } else if (cp != LineHash.DROPPED) {
+                if (space) { // a word ends
+                    if (w == out.length) out = java.util.Arrays.copyOf(out, out.length * 2);
+                    out[w++] = SplitMix64.mix(h);
+                    h = FNV_OFFSET;
+                    space = false;
                 }
-                if (mapped == DROP) continue;
-                cp = mapped;
-            } else {
-                cp = text.codePointAt(i);
-                i += Character.charCount(cp);
-                if (Character.isWhitespace(cp) || Character.isSpaceChar(cp)) {
-                    space = any;
-                    continue;
-                }
-                if (LineHash.isPunctuation(cp)) continue;
-                cp = Character.isDigit(cp) ? '0' : Character.toLowerCase(cp);
+                h = LineHash.fnv(h, cp);
+                any = true;
             }
-            if (space) {
-                if (w == out.length) out = java.util.Arrays.copyOf(out, out.length * 2);
-                out[w++] = SplitMix64.mix(h);
-                h = FNV_OFFSET;
-                space = false;
-            }
-            if (Character.isBmpCodePoint(cp)) {
-                h = (h ^ cp) * FNV_PRIME;
-            } else {
-                h = (h ^ Character.highSurrogate(cp)) * FNV_PRIME;
-                h = (h ^ Character.lowSurrogate(cp)) * FNV_PRIME;
-            }
-            any = true;
         }
         if (!any) return new long[0];
         if (w == out.length) out = java.util.Arrays.copyOf(out, out.length + 1);
