@@ -168,8 +168,8 @@ public final class PrepareCommand extends LlamaCommand {
     @Range(min = 1)
     Integer perplexityWindow;
 
-    @Option(names = "--partitions", paramLabel = "N", description = "Spark partitions (default: Spark's default"
-            + " parallelism, at least one per 64 MiB of input); the output is the same for any")
+    @Option(names = "--partitions", paramLabel = "N", description = "Spark partitions (default: one per 64 MiB"
+            + " of input, at least Spark's default parallelism, rounded up to whole waves of it); the output is the same for any")
     @Range(min = 1)
     Integer partitions;
 
