@@ -20,7 +20,7 @@ record Judged(Doc doc, QualityFilter.Verdict verdict, boolean emptied, int lines
         else if (verdict == QualityFilter.Verdict.FILTERED) c.filtered = 1;
         else {
             c.kept = 1;
-            c.keptChars = doc.text().length();
+            c.keptChars = doc.chars();
         }
         return c;
     }

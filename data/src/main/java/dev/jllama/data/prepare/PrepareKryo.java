@@ -7,7 +7,6 @@ import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import dev.jllama.data.SparkKryo;
 import dev.jllama.data.shard.ShardInfo;
-import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.TreeMap;
@@ -19,8 +18,8 @@ import org.apache.spark.sql.types.BooleanType$;
  * The preparation job's records for Spark's Kryo serializer. Every document is persisted after each step and
  * shuffled by exact dedup; under Java serialisation (whose stream Spark resets every 100 objects, so class
  * descriptors are written again and again, and fields are set by reflection) that was a sixth of executor time.
- * A document and a judged document have serializers of their own, the text as one UTF-8 array (lossless: see
- * {@link Doc.Form}); any other record goes through its Java serialisation, since Kryo's field serializer cannot
+ * A document and a judged document have serializers of their own, the text as the UTF-8 bytes the document
+ * holds (lossless: see {@link Doc.Form}), not decoded until a step reads it; any other record goes through its Java serialisation, since Kryo's field serializer cannot
  * set a record's final fields. A job run under Java serialisation gives the same output.
  */
 public final class PrepareKryo implements KryoRegistrator {
@@ -57,7 +56,7 @@ public final class PrepareKryo implements KryoRegistrator {
             out.writeDouble(d.draw());
             out.writeString(d.source());
             out.writeString(d.location());
-            byte[] text = d.text().getBytes(StandardCharsets.UTF_8);
+            byte[] text = d.utf8();
             out.writeVarInt(text.length, true);
             out.writeBytes(text);
             out.writeString(d.removedBy());
@@ -72,8 +71,8 @@ public final class PrepareKryo implements KryoRegistrator {
             double draw = in.readDouble();
             String source = in.readString();
             String location = in.readString();
-            String text = new String(in.readBytes(in.readVarInt(true)), StandardCharsets.UTF_8);
-            return new Doc(key, draw, source, location, text, in.readString(), in.readString(), in.readString(),
+            byte[] text = in.readBytes(in.readVarInt(true));
+            return Doc.fromUtf8(key, draw, source, location, text, in.readString(), in.readString(), in.readString(),
                     in.readVarInt(true));
         }
     }

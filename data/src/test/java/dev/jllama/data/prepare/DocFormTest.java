@@ -28,6 +28,21 @@ class DocFormTest {
         assertEquals(d, roundTrip(d));
     }
 
+    @Test
+    void aDocumentHeldAsBytesMeasuresAndComparesAsItsText() {
+        for (String text : java.util.List.of("", "ascii only", "héllo wörld", "😀 pairs 𝐁 and ü € 中", "x".repeat(5000) + "😀")) {
+            Doc asText = Doc.of(new Document("web", "a", text));
+            Doc asBytes = Doc.fromUtf8(asText.key(), asText.draw(), "web", "a",
+                    text.getBytes(java.nio.charset.StandardCharsets.UTF_8), null, null, null, 0);
+            assertEquals(text.length(), asBytes.chars(), text);
+            assertEquals(asText.bytes(), asBytes.bytes(), text);
+            assertEquals(asText, asBytes, text);
+            assertEquals(asText.hashCode(), asBytes.hashCode(), text);
+            assertEquals(text, asBytes.text(), text);
+            assertEquals(text.length(), asBytes.chars(), "after decoding: " + text);
+        }
+    }
+
     private static Doc roundTrip(Doc d) throws IOException, ClassNotFoundException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
