@@ -612,7 +612,8 @@ public final class PrepareJob {
             @Override
             public Tuple2<String, ShardAssembly.Tokens> next() {
                 Doc d = docs.next().doc();
-                int[] ids = t.encode(d.text());
+                byte[] utf8 = d.utf8(); // the same ids as its text's: a cleaned text holds no unpaired surrogate
+                int[] ids = t.encodeUtf8(utf8, 0, utf8.length);
                 int[] withEos = Arrays.copyOf(ids, ids.length + 1);
                 withEos[ids.length] = eos;
                 return new Tuple2<>(d.draw() < valCut ? "val" : "train", new ShardAssembly.Tokens(d.source(), withEos));
