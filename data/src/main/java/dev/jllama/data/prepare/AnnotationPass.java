@@ -306,8 +306,8 @@ final class AnnotationPass {
         boolean[] clauses = new boolean[n];
         for (int i = 0; i < n; i++) clauses[i] = clauseRow.getBoolean(i);
         QualityFilter.Verdict verdict = emptied ? QualityFilter.Verdict.TOO_SHORT : verdict(clauses);
-        return new Judged(new Doc(d.key(), d.draw(), d.source(), d.location(), r.text()).withTokens(d.tokens()), verdict,
-                emptied, r.lines(), r.removed());
+        // Its groups are not carried on; an unchanged text keeps the UTF-8 bytes it holds, so it is not encoded again.
+        return new Judged(d.withText(r.text()).groups(null, null), verdict, emptied, r.lines(), r.removed());
     }
 
     /**
