@@ -149,12 +149,29 @@ class NearDedupTest {
         edges.add(new Tuple2<>(-5L, 300L)); // negative ids are ordinary nodes
         edges.add(new Tuple2<>(300L, 301L));
         edges.add(new Tuple2<>(7L, 7L)); // a self-loop is no edge
-        Map<Long, Long> smallest = ConnectedComponents.toSmallest(sc.parallelizePairs(edges, 3), 3).collectAsMap();
         Map<Long, Long> expected = new HashMap<>();
         for (long i = 101; i <= 160; i++) expected.put(i, 100L);
         for (long i = 201; i < 220; i++) expected.put(i, 200L);
         expected.put(300L, -5L);
         expected.put(301L, -5L);
-        assertEquals(expected, smallest);
+        for (long localEdges : new long[] {0, ConnectedComponents.LOCAL_EDGES}) { // the iteration, then union-find
+            assertEquals(expected, ConnectedComponents.toSmallest(sc.parallelizePairs(edges, 3), 3, localEdges)
+                    .collectAsMap(), "at most " + localEdges + " edges solved in one task");
+        }
+    }
+
+    @Test
+    void unionFindInOneTaskFindsTheComponentsTheDistributedIterationFinds() {
+        JavaSparkContext sc = SparkTestSession.get();
+        java.util.Random random = new java.util.Random(11);
+        List<Tuple2<Long, Long>> edges = new ArrayList<>();
+        for (int i = 0; i < 1500; i++) { // a sparse random graph over 4000 signed ids: components of many sizes
+            edges.add(new Tuple2<>(random.nextLong() % 2000 * 4_611_686_018_427L, random.nextLong() % 2000 * 4_611_686_018_427L));
+        }
+        Map<Long, Long> iterated = ConnectedComponents.toSmallest(sc.parallelizePairs(edges, 4), 4, 0).collectAsMap();
+        Map<Long, Long> local = ConnectedComponents.toSmallest(sc.parallelizePairs(edges, 4), 4, edges.size()).collectAsMap();
+        long components = iterated.values().stream().distinct().count();
+        assertTrue(iterated.size() > 500 && components > 100, iterated.size() + " nodes in " + components + " components");
+        assertTrue(iterated.equals(local), "union-find and the iteration differ");
     }
 }
