@@ -38,7 +38,7 @@ final class PrepareBenchmark {
 
     /**
      * Runs the job on corpora of {@code sizes} MB, in that order, on {@code master}, with files under {@code work};
-     * {@code stageTokens}: every stage's tokens counted as read (the job's default).
+     * {@code stageTokens}: every stage's tokens counted (the job's default).
      */
     static Map<String, Object> run(List<Integer> sizes, String master, String work, boolean stageTokens, PrintStream out)
             throws Exception {

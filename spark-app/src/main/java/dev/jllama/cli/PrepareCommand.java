@@ -91,9 +91,9 @@ public final class PrepareCommand extends LlamaCommand {
             + " them (default: apart when there are at most " + PrepareOptions.AUTO_SOURCE_SHARDS_LIMIT + " sources)")
     Boolean sourceShards;
 
-    @Option(names = "--no-stage-tokens", description = "count tokens only as they are written, not as documents are"
-            + " read (by default, with a given tokenizer, every stage reports the tokens it let through, at the cost of"
-            + " one more encoding of the input)")
+    @Option(names = "--no-stage-tokens", description = "count tokens only as they are written, not per stage (by"
+            + " default, with a given tokenizer, every stage reports the tokens it let through; each document's are"
+            + " counted where it leaves the job, so only those a step removes or changes are encoded twice)")
     boolean noStageTokens;
 
     @Option(names = "--no-exact-dedup", description = "keep documents whose cleaned text equals another's (default:"

@@ -1,5 +1,6 @@
 package dev.jllama.data.prepare;
 
+import dev.jllama.data.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -199,7 +200,8 @@ final class AnnotationPass {
      * tagged output), so that neither the table nor the tokeniser sorts them again.
      */
     static Outcome run(SparkSession spark, JavaRDD<Doc> docs, boolean keyOrdered, Broadcast<long[]> frequent,
-                       List<DocumentScorer> scorers, FilterExpression filter, Broadcast<byte[]> hconf, int partitions) {
+                       List<DocumentScorer> scorers, FilterExpression filter, Broadcast<byte[]> hconf, int partitions,
+                       Broadcast<byte[]> countingModel) {
         List<String> scoreColumns = scorers.stream().map(DocumentScorer::column).toList();
         // Into output order (key ranges, sorted by id, source and url within each) unless they are in it.
         JavaRDD<Doc> sorted = keyOrdered ? null : docs
@@ -262,7 +264,20 @@ final class AnnotationPass {
         for (int i = 0; i < n; i++) clauseColumns[i] = functions.col(CLAUSE + i);
         JavaRDD<Judged> judged = ordered.zip(df.select(clauseColumns).javaRDD())
                 .filter(t -> t._1().removedBy() == null)
-                .map(t -> judged(t._1(), frequent.value(), t._2(), n))
+                .mapPartitions(it -> {
+                    Tokenizer counter = StageTokens.counter(countingModel == null ? null : countingModel.value());
+                    return new PullIterator<Judged>() {
+                        @Override
+                        protected Judged pull() {
+                            if (!it.hasNext()) {
+                                end();
+                                return null;
+                            }
+                            Tuple2<Doc, Row> t = it.next();
+                            return judged(t._1(), frequent.value(), t._2(), n, counter);
+                        }
+                    };
+                }, true)
                 .persist(StorageLevel.MEMORY_AND_DISK_SER());
         String[] names = tableSchema(scoreColumns).fieldNames();
         Dataset<Row> table = df.select(names[0], java.util.Arrays.copyOfRange(names, 1, names.length));
@@ -299,9 +314,13 @@ final class AnnotationPass {
         return RowFactory.create(v.toArray());
     }
 
-    /** A document no step before the line filter removed, its frequent lines removed, with its clauses' outcomes. */
-    private static Judged judged(Doc d, long[] frequent, Row clauseRow, int n) {
+    /**
+     * A document no step before the line filter removed, its frequent lines removed, with its clauses' outcomes;
+     * {@code counter} (null: none) counts the tokens its text would lose.
+     */
+    private static Judged judged(Doc d, long[] frequent, Row clauseRow, int n, Tokenizer counter) {
         LineFilter.Result r = LineFilter.apply(d.text(), frequent);
+        d = StageTokens.beforeChange(d, r.text(), counter);
         boolean emptied = r.text().isEmpty();
         boolean[] clauses = new boolean[n];
         for (int i = 0; i < n; i++) clauses[i] = clauseRow.getBoolean(i);

@@ -20,8 +20,8 @@ import java.util.Objects;
  * counts for; {@code location} its URL or file; {@code removedBy} when annotating, the step that removed it (null
  * while it is kept); {@code exactGroup} when annotating, its key if its text occurs more than once, else null;
  * {@code nearGroup} when annotating, the key of the document kept for its near-duplicate group, else null;
- * {@code tokens} the tokens of its text as cleaned (EOS included, 0 when empty), counted when it was read with a
- * known tokenizer, else 0 (later changes to the text, frequent lines removed, leave it as it is).
+ * {@code tokens} the tokens of its text as cleaned (EOS included, 0 when empty), or {@link StageTokens#UNCOUNTED}
+ * until a step counts them (later changes to the text, frequent lines removed, leave it as it is).
  */
 final class Doc implements Serializable {
     private final String key;
@@ -69,7 +69,7 @@ final class Doc implements Serializable {
         byte[] utf8 = cleaned.text().getBytes(StandardCharsets.UTF_8);
         byte[] sha = DocumentHash.sha256(utf8);
         return new Doc(DocumentHash.key(sha), DocumentHash.splitDraw(sha), cleaned.source(), cleaned.location(),
-                cleaned.text(), utf8, null, null, null, 0);
+                cleaned.text(), utf8, null, null, null, utf8.length == 0 ? 0 : StageTokens.UNCOUNTED);
     }
 
     String key() {

@@ -70,11 +70,21 @@ final class ExactDedup {
     static JavaRDD<Doc> tagged(JavaRDD<Doc> docs, int partitions) {
         return docs.mapToPair(d -> new Tuple2<>(d.key(), d))
                 .repartitionAndSortWithinPartitions(new KeyRanges(partitions))
-                .mapPartitions(ExactDedup::taggedRuns, true);
+                .mapPartitions(it -> taggedRuns(it, true), true);
     }
 
-    /** Each run of equal keys in key-sorted input, in {@link #KEEP_ORDER}, its copies tagged. */
-    private static Iterator<Doc> taggedRuns(Iterator<Tuple2<String, Doc>> sorted) {
+    /**
+     * As {@link #tagged}, but no document is given a group: every document in output order, those removed tagged
+     * {@code exact_dedup}, so that a counting pass sees them ({@link StageTokens}).
+     */
+    static JavaRDD<Doc> marked(JavaRDD<Doc> docs, int partitions) {
+        return docs.mapToPair(d -> new Tuple2<>(d.key(), d))
+                .repartitionAndSortWithinPartitions(new KeyRanges(partitions))
+                .mapPartitions(it -> taggedRuns(it, false), true);
+    }
+
+    /** Each run of equal keys in key-sorted input, in {@link #KEEP_ORDER}, its copies tagged (and grouped). */
+    private static Iterator<Doc> taggedRuns(Iterator<Tuple2<String, Doc>> sorted, boolean grouped) {
         return new Iterator<>() {
             private final ArrayDeque<Doc> ready = new ArrayDeque<>();
             private Doc pending = sorted.hasNext() ? sorted.next()._2() : null;
@@ -108,7 +118,7 @@ final class ExactDedup {
                 boolean first = true;
                 for (Doc d : run) {
                     if (copies > 1 && d.removedBy() == null) {
-                        d = d.groups(d.key(), null);
+                        if (grouped) d = d.groups(d.key(), null);
                         if (!first) d = d.removedBy("exact_dedup");
                         first = false;
                     }

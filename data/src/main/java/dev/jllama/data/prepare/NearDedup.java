@@ -26,10 +26,15 @@ final class NearDedup {
 
     /**
      * The documents that remain, in the order and partitions of {@link ExactDedup#apply}'s output; {@code input}
-     * should be persisted (it is read twice), and {@code textsUnique} says whether it is already that output.
+     * should be persisted (it is read twice), and {@code textsUnique} says whether it is already that output. With
+     * {@code markRemoved}, those removed are there too, tagged {@code near_dedup}, for a counting pass
+     * ({@link StageTokens}).
      */
-    static JavaRDD<Doc> apply(JavaRDD<Doc> input, NearDedupOptions options, int partitions, boolean textsUnique) {
-        return run(input, options, partitions, textsUnique, false);
+    static JavaRDD<Doc> apply(JavaRDD<Doc> input, NearDedupOptions options, int partitions, boolean textsUnique,
+                              boolean markRemoved) {
+        if (!markRemoved) return run(input, options, partitions, textsUnique, false, false);
+        return run(textsUnique ? input : ExactDedup.marked(input, partitions), options, partitions, true, false, true)
+                .map(d -> "exact_dedup".equals(d.removedBy()) ? d.removedBy("near_dedup") : d);
     }
 
     /**
@@ -40,13 +45,13 @@ final class NearDedup {
      * {@link ExactDedup#tagged}'s output.
      */
     static JavaRDD<Doc> tagged(JavaRDD<Doc> input, NearDedupOptions options, int partitions, boolean textsUnique) {
-        if (textsUnique) return run(input, options, partitions, true, true);
-        return run(ExactDedup.tagged(input, partitions), options, partitions, true, true)
+        if (textsUnique) return run(input, options, partitions, true, true, false);
+        return run(ExactDedup.tagged(input, partitions), options, partitions, true, true, false)
                 .map(d -> "exact_dedup".equals(d.removedBy()) ? d.removedBy("near_dedup") : d);
     }
 
     private static JavaRDD<Doc> run(JavaRDD<Doc> input, NearDedupOptions options, int partitions, boolean textsUnique,
-                                    boolean tag) {
+                                    boolean tag, boolean markRemoved) {
         JavaRDD<Doc> docs = textsUnique ? input : ExactDedup.apply(input, partitions);
         // Only documents no earlier step removed are compared (when tagging, the others pass through).
         JavaPairRDD<Long, int[]> signatures = docs.filter(d -> d.removedBy() == null).mapPartitionsToPair(it -> {
@@ -136,7 +141,8 @@ final class NearDedup {
                         return null;
                     }
                     Doc d = kept.next();
-                    return Arrays.binarySearch(gone, d.id()) < 0 ? d : null;
+                    if (d.removedBy() != null || Arrays.binarySearch(gone, d.id()) < 0) return d; // passing through, kept
+                    return markRemoved ? d.removedBy("near_dedup") : null;
                 }
             };
         });

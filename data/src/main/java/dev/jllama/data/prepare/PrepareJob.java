@@ -187,18 +187,21 @@ public final class PrepareJob {
         // Reader and cleanup: each document's UTF-8 size as read (after decompression, for throughput) and cleaned.
         DocumentInput.Columns columns = meta != null ? new DocumentInput.Columns(meta.textColumn(), meta.sourceColumn())
                 : new DocumentInput.Columns(o.textColumn(), o.sourceColumn());
-        // With the tokenizer known before the job (given, not trained in it), every document's tokens are counted as
-        // it is read, so that each stage reports the tokens it let through.
+        // With the tokenizer known before the job (given, not trained in it), each stage reports the tokens it let
+        // through. They are counted as documents leave the job (StageTokens), or, building from an annotations table
+        // (whose join drops the documents it does not match), as they are read.
         Tokenizer given = o.stageTokens() ? o.tokenizer() : null;
         Broadcast<byte[]> countingModel = given == null ? null : sc.broadcast(given.toModelBytes());
+        Broadcast<byte[]> readingModel = meta != null ? countingModel : null;
+        Broadcast<byte[]> leavingModel = meta != null ? null : countingModel;
         report.countsTokens(given != null);
         JavaRDD<Tuple2<Long, Doc>> read = DocumentInput.read(sc, files, columns, partitions, hconf)
-                .mapPartitions(it -> cleaned(it, countingModel == null ? null : countingModel.value()))
+                .mapPartitions(it -> cleaned(it, readingModel == null ? null : readingModel.value()))
                 .persist(StorageLevel.MEMORY_AND_DISK_SER());
         // One pass counts both: per source, documents, bytes and tokens as read, then those not empty after cleanup.
         Map<String, long[]> readAndCleaned = new java.util.TreeMap<>(read
                 .mapToPair(t -> new Tuple2<>(t._2().source(), t._2().text().isEmpty() ? new long[] {1, t._1(), 0, 0, 0, 0}
-                        : new long[] {1, t._1(), t._2().tokens(), 1, t._2().bytes(), t._2().tokens()}))
+                        : new long[] {1, t._1(), Math.max(0, t._2().tokens()), 1, t._2().bytes(), Math.max(0, t._2().tokens())}))
                 .reduceByKey(SourceCounts::sum).collectAsMap());
         SourceCounts asRead = new SourceCounts(new java.util.TreeMap<>());
         SourceCounts cleaned = new SourceCounts(new java.util.TreeMap<>());
@@ -211,10 +214,12 @@ public final class PrepareJob {
         long inputDocs = asRead.documents();
         // Not cached again: read stays cached until the steps below have cached their output (or, with none, until
         // the filters' counting pass has run). Keeping removed documents, every step passes on every document, the
-        // removed ones tagged with the step that removed them.
+        // removed ones tagged with the step that removed them. Counting tokens as documents leave, each step tags
+        // those it removes, for its counting pass, and the next step takes the others.
         JavaRDD<Doc> docs = keepRemoved ? read.map(t -> t._2().text().isEmpty() ? t._2().removedBy("cleanup") : t._2())
                 : read.map(Tuple2::_2).filter(d -> !d.text().isEmpty());
-        JavaRDD<Doc> readDocs = docs;
+        boolean markRemoved = keepRemoved || leavingModel != null;
+        JavaRDD<Doc> cached = null; // the last step's output, persisted
         report.stage("cleanup", cleaned);
         long nonEmpty = report.stageDocuments("cleanup");
         timed.accept(String.format("%d documents read, %d empty after cleanup", inputDocs, inputDocs - nonEmpty));
@@ -225,15 +230,17 @@ public final class PrepareJob {
         }
         boolean keyOrdered = false; // whether docs are in output order (a deduplication's), so need no sort to write
         if (o.exactDedup()) {
-            docs = stage(report, "exact_dedup", docs, keepRemoved ? ExactDedup.tagged(docs, partitions)
-                    : ExactDedup.apply(docs, partitions));
+            cached = stage(report, "exact_dedup", cached, keepRemoved ? ExactDedup.tagged(docs, partitions)
+                    : markRemoved ? ExactDedup.marked(docs, partitions) : ExactDedup.apply(docs, partitions), leavingModel);
+            docs = goingOn(cached, keepRemoved);
             keyOrdered = true;
             timed.accept(String.format("exact dedup: %d duplicates removed", report.removed("exact_dedup")));
         }
         if (o.nearDedup() != null) {
-            docs = stage(report, "near_dedup", docs, keepRemoved
+            cached = stage(report, "near_dedup", cached, keepRemoved
                     ? NearDedup.tagged(docs, o.nearDedup(), partitions, o.exactDedup())
-                    : NearDedup.apply(docs, o.nearDedup(), partitions, o.exactDedup()));
+                    : NearDedup.apply(docs, o.nearDedup(), partitions, o.exactDedup(), markRemoved), leavingModel);
+            docs = goingOn(cached, keepRemoved);
             keyOrdered = true;
             timed.accept(String.format("near dedup (%d-word shingles, %d bands x %d rows, Jaccard >= %.2f): %d removed",
                     o.nearDedup().shingleWords(), o.nearDedup().bands(), o.nearDedup().rows(), o.nearDedup().threshold(),
@@ -242,8 +249,10 @@ public final class PrepareJob {
         Map<String, Object> decontamination = new LinkedHashMap<>();
         if (tasks != null) {
             Decontamination.Result r = Decontamination.apply(sc, docs, tasks);
-            docs = stage(report, "decontamination", docs, keepRemoved
-                    ? r.flagged().map(t -> t._2() == 0 ? t._1() : t._1().removedBy("decontamination")) : r.kept());
+            cached = stage(report, "decontamination", cached, markRemoved
+                    ? r.flagged().map(t -> t._2() == 0 ? t._1() : t._1().removedBy("decontamination")) : r.kept(),
+                    leavingModel);
+            docs = goingOn(cached, keepRemoved);
             r.flagged().unpersist(false);
             for (int t = 0; t < tasks.files().size(); t++) {
                 decontamination.put(tasks.files().get(t), PrepareReport.fields("items", tasks.items()[t],
@@ -253,8 +262,8 @@ public final class PrepareJob {
                     tasks.n(), tasks.files().size(), r.removed(), decontamination));
         }
         long uniqueDocs = report.stageDocuments(report.stageNames().getLast()); // counted by the last step
-        JavaRDD<?> upstream = docs == readDocs ? read : docs; // what judged is computed from, released once it is cached
-        if (docs != readDocs) read.unpersist(false);
+        JavaRDD<?> upstream = cached == null ? read : cached; // what judged is computed from, released once it is cached
+        if (cached != null) read.unpersist(false);
 
         long[] frequent = frequentLines(docs.filter(d -> d.removedBy() == null), o.lineDupThreshold(), partitions);
         timed.accept(String.format("%d distinct lines occur more than %d times", frequent.length, o.lineDupThreshold()));
@@ -267,7 +276,7 @@ public final class PrepareJob {
         List<String> pictures = List.of();
         if (o.signals()) {
             AnnotationPass.Outcome a = AnnotationPass.run(session(sc), docs, keyOrdered, frequentB, o.scorers(),
-                    annotating.filter(), hconf, partitions);
+                    annotating.filter(), hconf, partitions, leavingModel);
             judged = a.judged();
             keyOrdered = true;
             report.filter(annotating.filter(), a.failingBySource());
@@ -296,13 +305,23 @@ public final class PrepareJob {
                 a.release();
             };
         } else {
-            judged = docs.map(d -> judge(d, frequentB.value(), quality)).persist(StorageLevel.MEMORY_AND_DISK_SER());
+            judged = docs.mapPartitions(it -> {
+                Tokenizer counter = StageTokens.counter(leavingModel == null ? null : leavingModel.value());
+                return new PullIterator<Judged>() {
+                    @Override
+                    protected Judged pull() {
+                        if (it.hasNext()) return judge(it.next(), frequentB.value(), quality, counter);
+                        end();
+                        return null;
+                    }
+                };
+            }, true).persist(StorageLevel.MEMORY_AND_DISK_SER());
             stats.put("documents_annotated", 0L);
         }
         try {
             Map<String, Object> result = finish(sc, o, fs, tmp, judged, keyOrdered, report, stats, partitions, files, inputBytes,
                     inputDocs, nonEmpty, textBytes, uniqueDocs, frequent.length, decontamination, tasks, hconf, conf,
-                    timed, log, release);
+                    timed, log, release, leavingModel);
             if (drawing != null) {
                 drawing.join();
                 timed.accept(String.format("%d histograms written to %s/", pictures.size(), SignalHistograms.DIR));
@@ -329,15 +348,20 @@ public final class PrepareJob {
                                               long nonEmpty, long textBytes, long uniqueDocs, int frequentLines,
                                               Map<String, Object> decontamination, Decontamination.Tasks tasks,
                                               Broadcast<byte[]> hconf, Configuration conf, Consumer<String> timed,
-                                              Consumer<String> log, Runnable release)
+                                              Consumer<String> log, Runnable release, Broadcast<byte[]> leavingModel)
             throws IOException {
         QualityFilter quality = o.quality();
         double fraction = o.valFraction();
-        FilterTally tally = judged.mapPartitions(it -> List.of(FilterTally.of(it, fraction)).iterator())
+        FilterTally tally = judged.mapPartitions(it -> List.of(FilterTally.of(it, fraction,
+                        StageTokens.counter(leavingModel == null ? null : leavingModel.value()))).iterator())
                 .reduce(FilterTally::plus);
         Counts counts = tally.counts();
         report.stage("line_filter", new SourceCounts(tally.notEmptied()));
         report.stage("quality_filter", new SourceCounts(tally.kept()));
+        if (leavingModel != null) {
+            report.removedTokens("line_filter", tally.emptiedTokens());
+            report.removedTokens("quality_filter", tally.rejectedTokens());
+        }
         release.run();
 
         double cut = tally.valCut(fraction);
@@ -375,6 +399,7 @@ public final class PrepareJob {
                 .collect());
         parts.sort(Comparator.comparingInt(ShardAssembly.Part::index));
         Map<String, Manifest.Split> splits = new LinkedHashMap<>();
+        Map<String, Long> keptTokens = new java.util.TreeMap<>(); // their text as cleaned, per source
         for (String split : splitNames) {
             List<ShardAssembly.Part> ofSplit = parts.stream().filter(p -> p.split().equals(split)).toList();
             // Shards of each source in turn (sources in name order), numbered on through the split.
@@ -396,6 +421,7 @@ public final class PrepareJob {
                 p.documentsBySource().forEach((k, v) -> bySourceDocuments.merge(k, v, Long::sum));
             }
             report.tokens(split, bySourceTokens);
+            for (ShardAssembly.Part p : ofSplit) p.cleanedTokensBySource().forEach((k, v) -> keptTokens.merge(k, v, Long::sum));
             Map<String, Manifest.SourceTotals> totals = new java.util.TreeMap<>();
             bySourceTokens.forEach((k, v) -> totals.put(k, new Manifest.SourceTotals(bySourceDocuments.get(k), v)));
             splits.put(split, new Manifest.Split(total, docCount, shards, totals));
@@ -404,6 +430,7 @@ public final class PrepareJob {
         }
         judged.unpersist(false);
         fs.delete(new Path(tmp, "_parts"), true);
+        if (leavingModel != null) report.keptTokens(keptTokens);
 
         Map<String, Object> extra = stats;
         stats = new LinkedHashMap<>();
@@ -469,14 +496,22 @@ public final class PrepareJob {
 
     /**
      * Runs one filtering step: persists its output, records what it let through per source (the documents no step
-     * removed; keeping removed documents for the annotations table, the output holds them too, tagged), releases
-     * its input.
+     * removed; the output may hold removed ones too, tagged) and, with {@code model}, the tokens of those it removed
+     * ({@link StageTokens}), releases the previous step's output ({@code previous}, null: none).
      */
-    private static JavaRDD<Doc> stage(PrepareReport report, String name, JavaRDD<Doc> in, JavaRDD<Doc> out) {
+    private static JavaRDD<Doc> stage(PrepareReport report, String name, JavaRDD<Doc> previous, JavaRDD<Doc> out,
+                                      Broadcast<byte[]> model) {
         JavaRDD<Doc> kept = out.persist(StorageLevel.MEMORY_AND_DISK_SER());
-        report.stage(name, SourceCounts.of(kept.filter(d -> d.removedBy() == null)));
-        in.unpersist(false);
+        SourceCounts.OfStep counts = SourceCounts.ofStep(kept, name, model);
+        report.stage(name, counts.after());
+        if (model != null) report.removedTokens(name, counts.removedTokens());
+        if (previous != null) previous.unpersist(false);
         return kept;
+    }
+
+    /** What the next step takes of a step's output: all of it when keeping removed documents, else those kept. */
+    private static JavaRDD<Doc> goingOn(JavaRDD<Doc> out, boolean keepRemoved) {
+        return keepRemoved ? out : out.filter(d -> d.removedBy() == null);
     }
 
     /**
@@ -521,7 +556,7 @@ public final class PrepareJob {
         stats.put("documents_annotated", 0L);
         Map<String, Object> result = finish(sc, o, fs, tmp, judged, false, report, stats, partitions, files, inputBytes,
                 inputDocs, nonEmpty, textBytes, report.stageDocuments("annotations"), frequent.length,
-                new LinkedHashMap<>(), null, hconf, sc.hadoopConfiguration(), timed, log, () -> read.unpersist(false));
+                new LinkedHashMap<>(), null, hconf, sc.hadoopConfiguration(), timed, log, () -> read.unpersist(false), null);
         matched.unpersist(false);
         return result;
     }
@@ -551,8 +586,10 @@ public final class PrepareJob {
         return a;
     }
 
-    private static Judged judge(Doc d, long[] frequent, QualityFilter quality) {
+    /** Frequent lines removed and the filters applied; {@code counter} (null: none) counts tokens the text would lose. */
+    private static Judged judge(Doc d, long[] frequent, QualityFilter quality, Tokenizer counter) {
         LineFilter.Result r = LineFilter.apply(d.text(), frequent);
+        d = StageTokens.beforeChange(d, r.text(), counter);
         if (r.text().isEmpty()) return new Judged(d.withText(""), QualityFilter.Verdict.TOO_SHORT, true, r.lines(), r.removed());
         return new Judged(d.withText(r.text()), quality.judge(r.text()), false, r.lines(), r.removed());
     }
@@ -616,7 +653,8 @@ public final class PrepareJob {
                 int[] ids = t.encodeUtf8(utf8, 0, utf8.length);
                 int[] withEos = Arrays.copyOf(ids, ids.length + 1);
                 withEos[ids.length] = eos;
-                return new Tuple2<>(d.draw() < valCut ? "val" : "train", new ShardAssembly.Tokens(d.source(), withEos));
+                int cleaned = d.tokens() == StageTokens.UNCOUNTED ? withEos.length : d.tokens(); // the text unchanged
+                return new Tuple2<>(d.draw() < valCut ? "val" : "train", new ShardAssembly.Tokens(d.source(), withEos, cleaned));
             }
         };
     }

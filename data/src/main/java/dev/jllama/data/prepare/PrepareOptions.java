@@ -35,8 +35,8 @@ import java.util.List;
  * @param scorers          model-based signals computed on the executors, each filling its column
  * @param sourceShards     whether each source gets shards of its own (so that a mixture can weight the sources of
  *                         one dataset); null: when the input has at most {@link #AUTO_SOURCE_SHARDS_LIMIT} sources
- * @param stageTokens      with a given tokenizer, count every document's tokens as it is read, so that each stage
- *                         reports the tokens it let through (one more encoding of the input)
+ * @param stageTokens      with a given tokenizer, count every document's tokens, so that each stage reports the
+ *                         tokens it let through (counted where a document leaves the job, see {@link StageTokens})
  */
 public record PrepareOptions(
         List<String> inputs,
@@ -228,7 +228,7 @@ public record PrepareOptions(
                 decontaminationNgram, annotations, fromAnnotations, where, minQuality, scorers, on, stageTokens);
     }
 
-    /** Whether each document's tokens are counted as it is read (with a given tokenizer), for every stage's report. */
+    /** Whether each document's tokens are counted (with a given tokenizer), for every stage's report. */
     public PrepareOptions stageTokens(boolean on) {
         return new PrepareOptions(inputs, output, tokenizerFile, tokenizer, vocabSize, valFraction, shardTokens,
                 lineDupThreshold, quality, partitions, textColumn, sourceColumn, exactDedup, nearDedup, decontaminate,

@@ -39,7 +39,8 @@ final class PrepareReport {
 
     private final Map<String, SourceCounts> stages = new LinkedHashMap<>();
     private final Map<String, Map<String, Long>> tokens = new LinkedHashMap<>(); // split → source → tokens
-    private boolean stageTokens; // whether the stages' counts hold tokens (the tokenizer was known when reading)
+    private boolean stageTokens; // whether the stages' counts hold tokens (the tokenizer was known before the job)
+    private final Map<String, Map<String, Long>> removedTokens = new LinkedHashMap<>(); // stage → source → tokens
     private FilterExpression filter;
     private Map<String, long[]> failing; // source → documents, reached the filter, failing clause 0, 1, ...
 
@@ -95,9 +96,41 @@ final class PrepareReport {
         stages.put(name, after);
     }
 
-    /** Whether the documents' tokens were counted as they were read, so that every stage reports tokens too. */
+    /** Whether the documents' tokens were counted, so that every stage reports tokens too. */
     void countsTokens(boolean counted) {
         stageTokens = counted;
+    }
+
+    /**
+     * The tokens (as cleaned) of the documents the named stage removed, per source, when they were counted as they
+     * left ({@link StageTokens}) rather than as they were read; {@link #keptTokens} then fills in every stage's.
+     */
+    void removedTokens(String stage, Map<String, Long> bySource) {
+        removedTokens.put(stage, new java.util.TreeMap<>(bySource));
+    }
+
+    /**
+     * Every stage's tokens from those of the documents the last stage let through (their cleaned text, per source)
+     * and those each stage removed ({@link #removedTokens}): going back from the last stage, what a stage let through
+     * is what the next let through plus what the next removed. Tokens of a source a stage let no document of through
+     * would mean the counting is wrong.
+     */
+    void keptTokens(Map<String, Long> bySource) {
+        List<String> names = stageNames();
+        Map<String, Long> after = new java.util.TreeMap<>(bySource);
+        for (int i = names.size() - 1; i >= 0; i--) {
+            SourceCounts c = stages.get(names.get(i));
+            for (String source : sources()) {
+                long tokens = after.getOrDefault(source, 0L);
+                long[] counts = c.bySource().get(source);
+                if (tokens > 0 && (counts == null || counts[0] == 0)) {
+                    throw new IllegalStateException("stage " + names.get(i) + " let through " + (counts == null ? 0 : counts[0])
+                            + " documents of source " + source + " with " + tokens + " tokens");
+                }
+                if (counts != null) counts[2] = tokens;
+            }
+            if (i > 0) removedTokens.getOrDefault(names.get(i), Map.of()).forEach((k, v) -> after.merge(k, v, Long::sum));
+        }
     }
 
     void tokens(String split, Map<String, Long> bySource) {
@@ -133,7 +166,7 @@ final class PrepareReport {
     }
 
     /**
-     * Per source: documents, bytes and (when counted as read) tokens after each stage, documents and tokens in (read)
+     * Per source: documents, bytes and (when counted) tokens after each stage, documents and tokens in (read)
      * and out (written), tokens per split. A stage's tokens are those of its documents' cleaned text, EOS included,
      * before frequent lines are removed; the tokens written are counted on the text written.
      */
@@ -255,7 +288,7 @@ final class PrepareReport {
     }
 
     /**
-     * Two stacked bar charts, documents and tokens (bytes when tokens were not counted as read): per source, what
+     * Two stacked bar charts, documents and tokens (bytes when the stages counted no tokens): per source, what
      * each stage removed and what was kept.
      */
     byte[] png() throws IOException {

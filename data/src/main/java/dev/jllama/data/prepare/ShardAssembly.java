@@ -29,15 +29,19 @@ import scala.Tuple2;
 final class ShardAssembly {
     private ShardAssembly() {}
 
-    /** One document's tokens (EOS included) and the source they count for. */
-    record Tokens(String source, int[] ids) implements Serializable {}
+    /**
+     * One document's tokens (EOS included), the source they count for, and the tokens of its text as cleaned, before
+     * frequent lines were removed (what the stages count, see {@link StageTokens}).
+     */
+    record Tokens(String source, int[] ids, int cleanedTokens) implements Serializable {}
 
     /**
      * What partition {@code index} wrote of one split: all its documents, or (with {@code source} set) those of one
      * source.
      */
     record Part(String split, String source, int index, String file, long tokens, long documents,
-                Map<String, Long> tokensBySource, Map<String, Long> documentsBySource) implements Serializable {}
+                Map<String, Long> tokensBySource, Map<String, Long> documentsBySource,
+                Map<String, Long> cleanedTokensBySource) implements Serializable {}
 
     record Piece(String file, long byteOffset, long byteLength) implements Serializable {}
 
@@ -92,6 +96,7 @@ final class ShardAssembly {
         private final byte[] buf = new byte[1 << 16];
         private final Map<String, Long> bySource = new TreeMap<>();
         private final Map<String, Long> documentsBySource = new TreeMap<>();
+        private final Map<String, Long> cleanedBySource = new TreeMap<>();
         private long tokens;
         private long documents;
 
@@ -108,6 +113,7 @@ final class ShardAssembly {
             int[] t = doc.ids();
             bySource.merge(doc.source(), (long) t.length, Long::sum);
             documentsBySource.merge(doc.source(), 1L, Long::sum);
+            cleanedBySource.merge(doc.source(), (long) doc.cleanedTokens(), Long::sum);
             documents++;
             tokens += t.length;
             int pos = 0;
@@ -128,7 +134,8 @@ final class ShardAssembly {
 
         Part finish() throws IOException {
             out.close();
-            return new Part(split, source, index, file.toString(), tokens, documents, bySource, documentsBySource);
+            return new Part(split, source, index, file.toString(), tokens, documents, bySource, documentsBySource,
+                    cleanedBySource);
         }
     }
 

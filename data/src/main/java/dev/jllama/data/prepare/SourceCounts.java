@@ -1,14 +1,18 @@
 package dev.jllama.data.prepare;
 
+import dev.jllama.data.tokenizer.Tokenizer;
 import java.io.Serializable;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.broadcast.Broadcast;
 import scala.Tuple2;
 
 /**
  * Documents, UTF-8 bytes and tokens per source (as {documents, bytes, tokens}): what one stage let through. Tokens
- * are the documents' {@link Doc#tokens()}. Only these sums reach the driver.
+ * are the documents' {@link Doc#tokens()}, those not counted yet as 0 (then filled in by the report from what
+ * later steps counted, see {@link StageTokens}). Only these sums reach the driver.
  */
 record SourceCounts(Map<String, long[]> bySource) implements Serializable {
 
@@ -18,9 +22,41 @@ record SourceCounts(Map<String, long[]> bySource) implements Serializable {
                 .collectAsMap()));
     }
 
-    /** One document's counts, its bytes given (as read, or as it stands). */
+    /**
+     * A step's counts in one pass over its output: per source what it let through (the documents no step removed),
+     * and the tokens of those it removed itself (tagged {@code step}), counted with {@code model} (null: none).
+     */
+    record OfStep(SourceCounts after, Map<String, Long> removedTokens) {}
+
+    static OfStep ofStep(JavaRDD<Doc> docs, String step, Broadcast<byte[]> model) {
+        Map<String, long[]> all = docs.mapPartitionsToPair(it -> {
+                    Tokenizer t = StageTokens.counter(model == null ? null : model.value());
+                    Map<String, long[]> m = new TreeMap<>();
+                    while (it.hasNext()) {
+                        Doc d = it.next();
+                        if (d.removedBy() == null) {
+                            long[] one = one(d, d.bytes());
+                            m.merge(d.source(), new long[] {one[0], one[1], one[2], 0}, SourceCounts::sum);
+                        } else if (t != null && step.equals(d.removedBy())) {
+                            m.merge(d.source(), new long[] {0, 0, 0, StageTokens.of(d, t)}, SourceCounts::sum);
+                        }
+                    }
+                    return m.entrySet().stream().map(e -> new Tuple2<>(e.getKey(), e.getValue())).iterator();
+                })
+                .reduceByKey(SourceCounts::sum)
+                .collectAsMap();
+        Map<String, long[]> after = new TreeMap<>();
+        Map<String, Long> removed = new TreeMap<>();
+        all.forEach((source, c) -> {
+            if (c[0] > 0) after.put(source, Arrays.copyOf(c, 3));
+            if (c[3] > 0) removed.put(source, c[3]);
+        });
+        return new OfStep(new SourceCounts(after), removed);
+    }
+
+    /** One document's counts, its bytes given (as read, or as it stands); tokens not counted yet count 0. */
     static long[] one(Doc d, long bytes) {
-        return new long[] {1, bytes, d.tokens()};
+        return new long[] {1, bytes, Math.max(0, d.tokens())};
     }
 
     static long[] sum(long[] a, long[] b) {

@@ -185,6 +185,71 @@ class AnnotationsTest {
         }
     }
 
+    /**
+     * Every stage's tokens, per source, against the tokens of the cleaned texts of the documents the annotations table
+     * says got past it, encoded here: with and without annotating, with every stage removing something and the line
+     * filter changing texts (their tokens as cleaned count, not as written).
+     */
+    @Test
+    void everyStageReportsTheTokensOfTheCleanedTextsItLetThrough() throws IOException {
+        List<String> in = new ArrayList<>(corpus());
+        Random r = new Random(7);
+        String[] vocabulary = "lantern harbour meadow orchard chapel river mill stone bridge the of and".split(" ");
+        List<String> c = new ArrayList<>();
+        for (int i = 0; i < 4; i++) c.add(words(r, vocabulary, 80) + "\nSubscribe to our newsletter today"); // changed
+        c.add("Subscribe to our newsletter today\nSubscribe to our newsletter today"); // emptied
+        StringBuilder cj = new StringBuilder();
+        for (String t : c) cj.append(json(t));
+        Files.writeString(tmp.resolve("c.jsonl"), cj.toString());
+        in.add("c=" + tmp.resolve("c.jsonl"));
+        Map<String, List<String>> bySource = Map.of("a", texts.subList(0, 30), "b", texts.subList(30, 32), "c", c);
+        Path task = tmp.resolve("task.jsonl");
+        Files.writeString(task, json(String.join(" ", List.of(texts.get(7).split(" ")).subList(10, 23)))); // 13 words
+        PrepareResult plain = PrepareJob.run(SparkTestSession.get(), options(in, "plain")
+                .decontaminate(List.of(task.toString()), 13), m -> {});
+        PrepareResult annotated = PrepareJob.run(SparkTestSession.get(), options(in, "annotated")
+                .decontaminate(List.of(task.toString()), 13).annotations(tmp.resolve("ann").toString()), m -> {});
+
+        // Each document's step from the table, by id and source (no source holds a text twice).
+        Map<String, String> removedBy = new HashMap<>();
+        for (Row row : spark().read().parquet(tmp.resolve("ann").toString()).collectAsList()) {
+            removedBy.put(row.getAs("id") + " " + row.getAs("source"), row.getAs("removed_by"));
+        }
+        List<String> stages = List.of("read", "cleanup", "exact_dedup", "near_dedup", "decontamination", "line_filter",
+                "quality_filter");
+        assertEquals(stages, plain.stats().get("stages"));
+        Map<String, Map<String, Long>> expected = new HashMap<>(); // source → stage → tokens
+        Map<String, Integer> removedPerStep = new HashMap<>();
+        for (var e : bySource.entrySet()) {
+            for (String text : e.getValue()) {
+                String cleaned = TextCleaner.clean(text);
+                String step = removedBy.get(DocumentHash.key(DocumentHash.sha256(cleaned)) + " " + e.getKey());
+                removedPerStep.merge(String.valueOf(step), 1, Integer::sum);
+                long tokens = cleaned.isEmpty() ? 0 : TOK.encode(cleaned).length + 1;
+                int gone = step == null ? stages.size() : stages.indexOf(step);
+                for (int s = 0; s < gone; s++) expected.computeIfAbsent(e.getKey(), k -> new HashMap<>()).merge(stages.get(s), tokens, Long::sum);
+            }
+        }
+        assertEquals(Map.of("null", 30, "cleanup", 1, "exact_dedup", 1, "near_dedup", 1, "decontamination", 1,
+                "line_filter", 1, "quality_filter", 2), removedPerStep, "every stage removes something");
+        for (PrepareResult result : List.of(plain, annotated)) {
+            @SuppressWarnings("unchecked")
+            Map<String, Map<String, Object>> sources = (Map<String, Map<String, Object>>) result.stats().get("sources");
+            for (String source : bySource.keySet()) {
+                @SuppressWarnings("unchecked")
+                Map<String, Map<String, Object>> after = (Map<String, Map<String, Object>>) sources.get(source).get("after_stage");
+                for (String stage : stages) {
+                    long tokens = after.containsKey(stage) ? ((Number) after.get(stage).get("tokens")).longValue() : 0;
+                    assertEquals(expected.get(source).getOrDefault(stage, 0L), tokens, source + " after " + stage);
+                }
+                assertEquals(expected.get(source).get("read"), sources.get(source).get("tokens_in"), source);
+            }
+        }
+        long written = ((Number) plain.stats().get("train_tokens")).longValue() + ((Number) plain.stats().get("val_tokens")).longValue();
+        long keptCleaned = expected.values().stream().mapToLong(m -> m.getOrDefault("quality_filter", 0L)).sum();
+        assertTrue(written < keptCleaned, "the line filter shortened texts: " + written + " written, " + keptCleaned + " as cleaned");
+    }
+
     @Test
     void whereInOneRunAndFromAnnotationsBuildTheSameDatasetAndCountEachClause() throws IOException {
         List<String> in = corpus();

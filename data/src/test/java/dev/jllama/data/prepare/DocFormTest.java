@@ -33,7 +33,7 @@ class DocFormTest {
         for (String text : java.util.List.of("", "ascii only", "héllo wörld", "😀 pairs 𝐁 and ü € 中", "x".repeat(5000) + "😀")) {
             Doc asText = Doc.of(new Document("web", "a", text));
             Doc asBytes = Doc.fromUtf8(asText.key(), asText.draw(), "web", "a",
-                    text.getBytes(java.nio.charset.StandardCharsets.UTF_8), null, null, null, 0);
+                    text.getBytes(java.nio.charset.StandardCharsets.UTF_8), null, null, null, asText.tokens());
             assertEquals(text.length(), asBytes.chars(), text);
             assertEquals(asText.bytes(), asBytes.bytes(), text);
             assertEquals(asText, asBytes, text);

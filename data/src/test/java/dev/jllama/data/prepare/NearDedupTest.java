@@ -76,8 +76,22 @@ class NearDedupTest {
         JavaSparkContext sc = SparkTestSession.get();
         JavaRDD<Doc> docs = sc.parallelize(input, partitions);
         if (exact) docs = ExactDedup.apply(docs, partitions);
-        if (near != null) docs = NearDedup.apply(docs.persist(StorageLevel.MEMORY_ONLY()), near, partitions, exact);
-        return new HashSet<>(docs.collect());
+        if (near != null) docs = NearDedup.apply(docs.persist(StorageLevel.MEMORY_ONLY()), near, partitions, exact, false);
+        List<Doc> kept = docs.collect();
+        // Marking instead of dropping (for counting what each step removed): the same documents kept, in the same
+        // order, and every other one there, tagged by the step that removed it.
+        JavaRDD<Doc> marked = sc.parallelize(input, partitions);
+        if (exact) marked = ExactDedup.marked(marked, partitions).persist(StorageLevel.MEMORY_ONLY());
+        List<Doc> exactOut = marked.collect();
+        if (exact) marked = marked.filter(d -> d.removedBy() == null);
+        if (near != null) marked = NearDedup.apply(marked.persist(StorageLevel.MEMORY_ONLY()), near, partitions, exact, true);
+        List<Doc> nearOut = near == null ? List.of() : marked.collect();
+        List<Doc> all = near == null ? exactOut : nearOut;
+        assertEquals(kept, all.stream().filter(d -> d.removedBy() == null).toList(), "marking keeps what dropping keeps");
+        long exactTagged = exactOut.stream().filter(d -> "exact_dedup".equals(d.removedBy())).count();
+        long nearTagged = nearOut.stream().filter(d -> "near_dedup".equals(d.removedBy())).count();
+        assertEquals(input.size(), kept.size() + exactTagged + nearTagged, "every document kept or tagged");
+        return new HashSet<>(kept);
     }
 
     /** Of each planted group, the share with exactly one document left; of distinct documents, the share kept. */
