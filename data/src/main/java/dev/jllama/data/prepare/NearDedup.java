@@ -6,7 +6,6 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.HashPartitioner;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
@@ -68,11 +67,15 @@ final class NearDedup {
         // each would compute (MinHash every document) what is not cached yet.
         signatures.count();
 
-        // Buckets as runs of equal band keys in sorted partitions: nearly every bucket holds one document, and
-        // grouping would build a collection for each.
         JavaPairRDD<Long, Long> candidates = signatures.mapPartitionsToPair(it -> bandKeys(it, options))
-                .repartitionAndSortWithinPartitions(new HashPartitioner(partitions))
-                .mapPartitionsToPair(NearDedup::stars)
+                .groupByKey(partitions)
+                .flatMapToPair(bucket -> {
+                    long min = Long.MAX_VALUE;
+                    for (long id : bucket._2()) min = Math.min(min, id);
+                    List<Tuple2<Long, Long>> out = new ArrayList<>();
+                    for (long id : bucket._2()) if (id != min) out.add(new Tuple2<>(id, min));
+                    return out.iterator();
+                })
                 .distinct(partitions);
         double threshold = options.threshold();
         JavaPairRDD<Long, Long> confirmed = candidates.join(signatures, partitions)
@@ -143,41 +146,6 @@ final class NearDedup {
                 }
             };
         });
-    }
-
-    /** Of each run of equal band keys (a bucket) in key-sorted input, every id but the smallest with the smallest. */
-    private static Iterator<Tuple2<Long, Long>> stars(Iterator<Tuple2<Long, Long>> sorted) {
-        return new PullIterator<>() {
-            private Tuple2<Long, Long> pending = sorted.hasNext() ? sorted.next() : null;
-            private long[] bucket = new long[8];
-            private int size;
-            private int at; // the next of the bucket's ids to emit
-            private long min;
-
-            @Override
-            protected Tuple2<Long, Long> pull() {
-                while (at < size) {
-                    long id = bucket[at++];
-                    if (id != min) return new Tuple2<>(id, min);
-                }
-                if (pending == null) {
-                    end();
-                    return null;
-                }
-                long key = pending._1();
-                size = 0;
-                at = 0;
-                min = Long.MAX_VALUE;
-                while (pending != null && pending._1() == key) {
-                    if (size == bucket.length) bucket = Arrays.copyOf(bucket, 2 * size);
-                    bucket[size++] = pending._2();
-                    min = Math.min(min, pending._2());
-                    pending = sorted.hasNext() ? sorted.next() : null;
-                }
-                if (size == 1) size = 0; // a bucket of one: no pair
-                return null;
-            }
-        };
     }
 
     private static Iterator<Tuple2<Long, Long>> bandKeys(Iterator<Tuple2<Long, int[]>> it, NearDedupOptions options) {
