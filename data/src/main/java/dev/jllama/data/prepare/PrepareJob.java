@@ -219,7 +219,7 @@ public final class PrepareJob {
         JavaRDD<Doc> docs = keepRemoved ? read.map(t -> t._2().text().isEmpty() ? t._2().removedBy("cleanup") : t._2())
                 : read.map(Tuple2::_2).filter(d -> !d.text().isEmpty());
         boolean markRemoved = keepRemoved || leavingModel != null;
-        JavaRDD<Doc> cached = null; // the last step's output, persisted
+        JavaRDD<?> cached = null; // what the steps so far cached and the next ones read
         report.stage("cleanup", cleaned);
         long nonEmpty = report.stageDocuments("cleanup");
         timed.accept(String.format("%d documents read, %d empty after cleanup", inputDocs, inputDocs - nonEmpty));
@@ -230,17 +230,27 @@ public final class PrepareJob {
         }
         boolean keyOrdered = false; // whether docs are in output order (a deduplication's), so need no sort to write
         if (o.exactDedup()) {
-            cached = stage(report, "exact_dedup", cached, keepRemoved ? ExactDedup.tagged(docs, partitions)
-                    : markRemoved ? ExactDedup.marked(docs, partitions) : ExactDedup.apply(docs, partitions), leavingModel);
-            docs = goingOn(cached, keepRemoved);
+            JavaRDD<Doc> out = (keepRemoved ? ExactDedup.tagged(docs, partitions) : markRemoved
+                    ? ExactDedup.marked(docs, partitions) : ExactDedup.apply(docs, partitions))
+                    .persist(StorageLevel.MEMORY_AND_DISK_SER());
+            count(report, "exact_dedup", out, leavingModel);
+            cached = out;
+            docs = goingOn(out, keepRemoved);
             keyOrdered = true;
             timed.accept(String.format("exact dedup: %d duplicates removed", report.removed("exact_dedup")));
         }
         if (o.nearDedup() != null) {
-            cached = stage(report, "near_dedup", cached, keepRemoved
-                    ? NearDedup.tagged(docs, o.nearDedup(), partitions, o.exactDedup())
-                    : NearDedup.apply(docs, o.nearDedup(), partitions, o.exactDedup(), markRemoved), leavingModel);
-            docs = goingOn(cached, keepRemoved);
+            JavaRDD<Doc> out = keepRemoved ? NearDedup.tagged(docs, o.nearDedup(), partitions, o.exactDedup())
+                    : NearDedup.apply(docs, o.nearDedup(), partitions, o.exactDedup(), markRemoved);
+            // After exact dedup, near dedup's output is exact dedup's cached output less the ids it removes (or
+            // tagged with their groups): cheap to compute again, so not cached a second time. Without it, near dedup
+            // deduplicates exactly first, which is not worth doing again.
+            if (!o.exactDedup()) {
+                out = out.persist(StorageLevel.MEMORY_AND_DISK_SER());
+                cached = out;
+            }
+            count(report, "near_dedup", out, leavingModel);
+            docs = goingOn(out, keepRemoved);
             keyOrdered = true;
             timed.accept(String.format("near dedup (%d-word shingles, %d bands x %d rows, Jaccard >= %.2f): %d removed",
                     o.nearDedup().shingleWords(), o.nearDedup().bands(), o.nearDedup().rows(), o.nearDedup().threshold(),
@@ -248,12 +258,13 @@ public final class PrepareJob {
         }
         Map<String, Object> decontamination = new LinkedHashMap<>();
         if (tasks != null) {
-            Decontamination.Result r = Decontamination.apply(sc, docs, tasks);
-            cached = stage(report, "decontamination", cached, markRemoved
-                    ? r.flagged().map(t -> t._2() == 0 ? t._1() : t._1().removedBy("decontamination")) : r.kept(),
-                    leavingModel);
-            docs = goingOn(cached, keepRemoved);
-            r.flagged().unpersist(false);
+            Decontamination.Result r = Decontamination.apply(sc, docs, tasks); // its flagged documents cached
+            JavaRDD<Doc> out = markRemoved
+                    ? r.flagged().map(t -> t._2() == 0 ? t._1() : t._1().removedBy("decontamination")) : r.kept();
+            count(report, "decontamination", out, leavingModel);
+            if (cached != null) cached.unpersist(false);
+            cached = r.flagged();
+            docs = goingOn(out, keepRemoved);
             for (int t = 0; t < tasks.files().size(); t++) {
                 decontamination.put(tasks.files().get(t), PrepareReport.fields("items", tasks.items()[t],
                         "items_shorter_than_ngram", tasks.itemsTooShort()[t], "documents_removed", r.removedPerTask()[t]));
@@ -495,18 +506,13 @@ public final class PrepareJob {
     }
 
     /**
-     * Runs one filtering step: persists its output, records what it let through per source (the documents no step
-     * removed; the output may hold removed ones too, tagged) and, with {@code model}, the tokens of those it removed
-     * ({@link StageTokens}), releases the previous step's output ({@code previous}, null: none).
+     * Records what a filtering step let through per source (the documents no step removed; its output may hold
+     * removed ones too, tagged) and, with {@code model}, the tokens of those it removed ({@link StageTokens}).
      */
-    private static JavaRDD<Doc> stage(PrepareReport report, String name, JavaRDD<Doc> previous, JavaRDD<Doc> out,
-                                      Broadcast<byte[]> model) {
-        JavaRDD<Doc> kept = out.persist(StorageLevel.MEMORY_AND_DISK_SER());
-        SourceCounts.OfStep counts = SourceCounts.ofStep(kept, name, model);
+    private static void count(PrepareReport report, String name, JavaRDD<Doc> out, Broadcast<byte[]> model) {
+        SourceCounts.OfStep counts = SourceCounts.ofStep(out, name, model);
         report.stage(name, counts.after());
         if (model != null) report.removedTokens(name, counts.removedTokens());
-        if (previous != null) previous.unpersist(false);
-        return kept;
     }
 
     /** What the next step takes of a step's output: all of it when keeping removed documents, else those kept. */
