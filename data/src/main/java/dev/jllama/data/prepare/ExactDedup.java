@@ -68,9 +68,7 @@ final class ExactDedup {
      * (indistinguishable), the first is kept. Documents an earlier step removed pass through, untagged.
      */
     static JavaRDD<Doc> tagged(JavaRDD<Doc> docs, int partitions) {
-        return docs.mapToPair(d -> new Tuple2<>(d.key(), d))
-                .repartitionAndSortWithinPartitions(new KeyRanges(partitions))
-                .mapPartitions(it -> taggedRuns(it, true), true);
+        return runs(docs, partitions, true);
     }
 
     /**
@@ -78,9 +76,13 @@ final class ExactDedup {
      * {@code exact_dedup}, so that a counting pass sees them ({@link StageTokens}).
      */
     static JavaRDD<Doc> marked(JavaRDD<Doc> docs, int partitions) {
+        return runs(docs, partitions, false);
+    }
+
+    private static JavaRDD<Doc> runs(JavaRDD<Doc> docs, int partitions, boolean grouped) {
         return docs.mapToPair(d -> new Tuple2<>(d.key(), d))
                 .repartitionAndSortWithinPartitions(new KeyRanges(partitions))
-                .mapPartitions(it -> taggedRuns(it, false), true);
+                .mapPartitions(it -> taggedRuns(it, grouped), true);
     }
 
     /** Each run of equal keys in key-sorted input, in {@link #KEEP_ORDER}, its copies tagged (and grouped). */

@@ -33,8 +33,8 @@ final class NearDedup {
     static JavaRDD<Doc> apply(JavaRDD<Doc> input, NearDedupOptions options, int partitions, boolean textsUnique,
                               boolean markRemoved) {
         if (!markRemoved) return run(input, options, partitions, textsUnique, false, false);
-        return run(textsUnique ? input : ExactDedup.marked(input, partitions), options, partitions, true, false, true)
-                .map(d -> "exact_dedup".equals(d.removedBy()) ? d.removedBy("near_dedup") : d);
+        return copiesRemovedHere(run(textsUnique ? input : ExactDedup.marked(input, partitions), options, partitions,
+                true, false, true));
     }
 
     /**
@@ -46,8 +46,12 @@ final class NearDedup {
      */
     static JavaRDD<Doc> tagged(JavaRDD<Doc> input, NearDedupOptions options, int partitions, boolean textsUnique) {
         if (textsUnique) return run(input, options, partitions, true, true, false);
-        return run(ExactDedup.tagged(input, partitions), options, partitions, true, true, false)
-                .map(d -> "exact_dedup".equals(d.removedBy()) ? d.removedBy("near_dedup") : d);
+        return copiesRemovedHere(run(ExactDedup.tagged(input, partitions), options, partitions, true, true, false));
+    }
+
+    /** Without exact dedup before it, the exact copies it reduces to one first count as removed by near dedup. */
+    private static JavaRDD<Doc> copiesRemovedHere(JavaRDD<Doc> docs) {
+        return docs.map(d -> "exact_dedup".equals(d.removedBy()) ? d.removedBy("near_dedup") : d);
     }
 
     private static JavaRDD<Doc> run(JavaRDD<Doc> input, NearDedupOptions options, int partitions, boolean textsUnique,

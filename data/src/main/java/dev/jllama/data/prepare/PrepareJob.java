@@ -616,7 +616,7 @@ public final class PrepareJob {
             public Tuple2<Long, Doc> next() {
                 Document d = docs.next();
                 Doc doc = Doc.of(new Document(d.source(), d.location(), TextCleaner.clean(d.text())));
-                if (t != null && !doc.text().isEmpty()) doc = doc.withTokens(t.encode(doc.text()).length + 1); // + EOS
+                if (t != null && !doc.text().isEmpty()) doc = doc.withTokens(StageTokens.of(doc, t));
                 return new Tuple2<>(Utf8Length.of(d.text()), doc);
             }
         };

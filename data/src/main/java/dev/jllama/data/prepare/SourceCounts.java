@@ -35,8 +35,7 @@ record SourceCounts(Map<String, long[]> bySource) implements Serializable {
                     while (it.hasNext()) {
                         Doc d = it.next();
                         if (d.removedBy() == null) {
-                            long[] one = one(d, d.bytes());
-                            m.merge(d.source(), new long[] {one[0], one[1], one[2], 0}, SourceCounts::sum);
+                            m.merge(d.source(), Arrays.copyOf(one(d, d.bytes()), 4), SourceCounts::sum);
                         } else if (t != null && step.equals(d.removedBy())) {
                             m.merge(d.source(), new long[] {0, 0, 0, StageTokens.of(d, t)}, SourceCounts::sum);
                         }
